@@ -1,0 +1,51 @@
+// The application interface shared by every layer: handlers take a web-standard Request and a
+// Context and return a Response; middleware wrap them like PSR-15's onion (see DESIGN.md).
+import type { Logger } from './log/logger.ts';
+
+/** A typed key for per-request attributes (PSR-7 request attributes). Create with `attribute()`. */
+export interface AttributeKey<T> {
+  readonly name: string;
+  /** Phantom field so that keys of different types do not unify. */
+  readonly __type?: T;
+}
+
+export function attribute<T>(name: string): AttributeKey<T> {
+  return Object.freeze({ name }) as AttributeKey<T>;
+}
+
+/** Per-request context. Everything request-scoped lives here, never in module state. */
+export interface Context {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** True when the request came over TLS. */
+  readonly secure: boolean;
+  /** Aborted when the client goes away before the response is written. */
+  readonly signal: AbortSignal;
+  /** The server's logger (pino), bound to this request where useful. */
+  readonly log: Logger;
+  /** Route parameters filled by the router, empty otherwise. */
+  params: Record<string, string>;
+  /** Deferred work that continues after the response; failures are logged, never lost. */
+  waitUntil(promise: Promise<unknown>): void;
+  get<T>(key: AttributeKey<T>): T | undefined;
+  set<T>(key: AttributeKey<T>, value: T): void;
+  has(key: AttributeKey<unknown>): boolean;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A fetch-style handler. */
+export type Handler = (req: Request, ctx: Context) => MaybePromise<Response>;
+
+/** `next` continues down the onion; it may be called with a replacement Request. */
+export type Next = (req?: Request) => Promise<Response>;
+
+/** A PSR-15-style middleware: answer early, or call `next()` and change the response on the way out. */
+export type Middleware = (req: Request, ctx: Context, next: Next) => MaybePromise<Response>;
+
+/** Anything with a `fetch` method, such as a Hono app. */
+export interface FetchApp {
+  fetch(req: Request, ...rest: unknown[]): MaybePromise<Response>;
+}

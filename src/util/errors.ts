@@ -1,0 +1,152 @@
+// The one catalogue of coded errors (fastify's FST_ERR_* idea). Every error Foyer raises on
+// purpose comes from here with its HTTP status; messages never contain user input verbatim.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const errors = {
+  // Reception: request syntax and framing (RFC 9112). All close the connection.
+  FOYER_BAD_REQUEST: { status: 400, message: 'Bad Request' },
+  FOYER_BAD_REQUEST_LINE: { status: 400, message: 'Malformed request line' },
+  FOYER_BAD_METHOD: { status: 400, message: 'Malformed method' },
+  FOYER_BAD_TARGET: { status: 400, message: 'Malformed request target' },
+  FOYER_BAD_VERSION: { status: 400, message: 'Malformed HTTP version' },
+  FOYER_BAD_HEADER: { status: 400, message: 'Malformed header field' },
+  FOYER_BAD_HOST: { status: 400, message: 'Missing, repeated or malformed Host' },
+  FOYER_BAD_CONTENT_LENGTH: { status: 400, message: 'Invalid Content-Length' },
+  FOYER_BAD_TRANSFER_ENCODING: { status: 400, message: 'Invalid Transfer-Encoding' },
+  FOYER_AMBIGUOUS_FRAMING: { status: 400, message: 'Both Transfer-Encoding and Content-Length' },
+  FOYER_BAD_CHUNK: { status: 400, message: 'Malformed chunked body' },
+  FOYER_BAD_ESCAPE: { status: 400, message: 'Malformed percent-encoding' },
+  FOYER_REQUEST_TIMEOUT: { status: 408, message: 'Request Timeout' },
+  FOYER_BODY_TOO_LARGE: { status: 413, message: 'Content Too Large' },
+  FOYER_URI_TOO_LONG: { status: 414, message: 'URI Too Long' },
+  FOYER_EXPECTATION_FAILED: { status: 417, message: 'Expectation Failed' },
+  FOYER_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
+  FOYER_METHOD_NOT_IMPLEMENTED: { status: 501, message: 'Not Implemented' },
+  FOYER_CODING_NOT_IMPLEMENTED: { status: 501, message: 'Transfer coding not implemented' },
+  FOYER_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP Version Not Supported' },
+  // Handlers and applications.
+  FOYER_NOT_FOUND: { status: 404, message: 'Not Found' },
+  FOYER_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
+  FOYER_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  FOYER_BAD_JSON: { status: 400, message: 'Malformed JSON body' },
+  FOYER_BAD_FORM: { status: 400, message: 'Malformed form body' },
+  FOYER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
+  FOYER_RANGE_NOT_SATISFIABLE: { status: 416, message: 'Range Not Satisfiable' },
+  FOYER_PRECONDITION_FAILED: { status: 412, message: 'Precondition Failed' },
+  FOYER_NEXT_CALLED_TWICE: { status: 500, message: 'next() called more than once' },
+  FOYER_INTERNAL: { status: 500, message: 'Internal Server Error' },
+  FOYER_BAD_RESPONSE_HEADER: { status: 500, message: 'Invalid response header from handler' },
+  // Gateways (FastCGI).
+  FOYER_BAD_GATEWAY: { status: 502, message: 'Bad Gateway' },
+  FOYER_UPSTREAM_OVERLOADED: { status: 503, message: 'Service Unavailable' },
+  FOYER_GATEWAY_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
+  // Configuration and command line (exit code 2, no HTTP status).
+  FOYER_BAD_CONFIG: { status: 0, message: 'Invalid configuration' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errors;
+
+/** An error carrying an HTTP status. Handlers may throw it; the error handler renders it. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** Extra response headers, e.g. Allow for 405 or Retry-After for 503. */
+  readonly headers: Record<string, string> | undefined;
+  /** When false, `message` is not shown to the client (the generic status text is). */
+  readonly expose: boolean;
+
+  constructor(
+    status: number,
+    message?: string,
+    options: { code?: string; headers?: Record<string, string>; expose?: boolean; cause?: unknown } = {},
+  ) {
+    super(message ?? statusText(status), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = options.code ?? 'FOYER_HTTP_ERROR';
+    this.headers = options.headers;
+    this.expose = options.expose ?? status < 500;
+  }
+}
+
+/** A coded error from the catalogue; `detail` goes to the log, never to the client. */
+export class FoyerError extends HttpError {
+  readonly detail: string | undefined;
+  constructor(code: ErrorCode, detail?: string, headers?: Record<string, string>) {
+    const spec = errors[code];
+    super(spec.status, spec.message, { code, headers, expose: spec.status < 500 });
+    this.name = 'FoyerError';
+    this.detail = detail;
+  }
+}
+
+export function isHttpError(e: unknown): e is HttpError {
+  return e instanceof HttpError;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  100: 'Continue',
+  101: 'Switching Protocols',
+  103: 'Early Hints',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  203: 'Non-Authoritative Information',
+  204: 'No Content',
+  205: 'Reset Content',
+  206: 'Partial Content',
+  207: 'Multi-Status',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  304: 'Not Modified',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
+  418: "I'm a teapot",
+  421: 'Misdirected Request',
+  422: 'Unprocessable Content',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
+  426: 'Upgrade Required',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  507: 'Insufficient Storage',
+  511: 'Network Authentication Required',
+};
+
+/** The reason phrase for a status (RFC 9110 §15), or '' for an unregistered one. */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? '';
+}
