@@ -1,0 +1,11 @@
+// The public API. Nothing else is public.
+export type { AttributeKey, Context, FetchApp, Handler, Middleware, Next, MaybePromise } from './types.ts';
+export { attribute } from './types.ts';
+export { HttpError, FoyerError, errors, statusText } from './util/errors.ts';
+export type { ErrorCode } from './util/errors.ts';
+export { createContext } from './reception/context.ts';
+export type { Limits } from './reception/limits.ts';
+export { defaultLimits } from './reception/limits.ts';
+export type { ServeOptions, Server, TlsOptions } from './server.ts';
+export { createLogger } from './log/logger.ts';
+export type { Logger, LogLevel } from './log/logger.ts';
