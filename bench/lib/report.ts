@@ -1,0 +1,80 @@
+// Medians and the printed table. Ratios are always subject ÷ peer on requests per second.
+import type { Sample, Scenario } from './types.ts';
+
+export interface ServerResult {
+  label: string;
+  samples: Sample[];
+  /** Why this server has no numbers (sanity request failed, start failed …). */
+  failed?: string;
+}
+
+/** The run with the median req/s (lower middle for an even count), so that its p99 belongs to it. */
+export function median(samples: Sample[]): Sample | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = [...samples].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) + ' ms';
+const spread = (samples: Sample[]) => {
+  if (samples.length < 2) return '';
+  const rps = samples.map((s) => s.requestsPerSecond);
+  const lo = Math.min(...rps);
+  const hi = Math.max(...rps);
+  return `±${(((hi - lo) / 2 / ((hi + lo) / 2)) * 100).toFixed(0)}%`;
+};
+
+export function formatTable(
+  scenario: Scenario,
+  results: ServerResult[],
+  meta: { connections: number; duration: number; runs: number; tool: string },
+): string {
+  const subject = results[0]!;
+  const subjectMedian = median(subject.samples);
+  const header = ['server', 'req/s', 'spread', 'p99', 'mean', `${subject.label} ÷ server`, 'p99 ratio', 'target'];
+  const rows: string[][] = [header];
+  const notes: string[] = [];
+  for (const r of results) {
+    const m = median(r.samples);
+    if (!m) {
+      rows.push([r.label, '—', '', '', '', '', '', '']);
+      notes.push(`  ${r.label}: ${r.failed ?? 'no sample'}`);
+      continue;
+    }
+    const ratio = subjectMedian ? subjectMedian.requestsPerSecond / m.requestsPerSecond : Number.NaN;
+    const p99Ratio = subjectMedian ? subjectMedian.p99 / m.p99 : Number.NaN;
+    const target = scenario.targets?.find((t) => t.peer === r.label);
+    const targetText =
+      target && Number.isFinite(ratio) ? `≥ ${target.min.toFixed(2)} ${ratio >= target.min ? '✓' : '✗'}` : '';
+    rows.push([
+      r.label,
+      int(m.requestsPerSecond),
+      spread(r.samples),
+      ms(m.p99),
+      ms(m.mean),
+      Number.isFinite(ratio) ? ratio.toFixed(2) : '—',
+      Number.isFinite(p99Ratio) ? p99Ratio.toFixed(2) : '—',
+      targetText,
+    ]);
+    const errs = r.samples.reduce((n, s) => n + s.errors, 0);
+    const bad = r.samples.reduce((n, s) => n + s.badStatus, 0);
+    if (errs || bad)
+      notes.push(`  ${r.label}: ${errs} socket errors/timeouts, ${bad} bad statuses over ${r.samples.length} run(s)`);
+  }
+  const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const numeric = new Set([1, 2, 3, 4, 5, 6]);
+  const lines = rows.map((row) =>
+    row
+      .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+  const method = scenario.method ?? 'GET';
+  const title =
+    `scenario ${scenario.name} — ${scenario.description ?? `${method} ${scenario.path}`}; ` +
+    `${meta.connections} connections, pipelining ${scenario.pipelining ?? 1}, ${meta.duration} s × ${meta.runs} run(s)` +
+    `${meta.runs > 1 ? ' (median)' : ''}, ${meta.tool}`;
+  const p99Note = "  (p99 ratio: subject p99 ÷ server p99; below 1 means the subject's tail is shorter)";
+  return [title, ...lines, ...(notes.length ? ['notes:', ...notes] : []), p99Note].join('\n');
+}

@@ -1,0 +1,71 @@
+// The contract between scenario modules (bench/scenarios/*.ts) and the harness (bench/run.ts).
+
+/** A server under test, running in its own process while started. */
+export interface RunningServer {
+  /** Origin, e.g. http://127.0.0.1:41234 — the scenario's path is appended. */
+  url: string;
+  /** Ends every process `start()` began. */
+  stop(): Promise<void>;
+}
+
+export interface BenchServer {
+  /** Short name shown in the table, e.g. 'foyer', 'node:http'. Unique within a scenario. */
+  label: string;
+  start(): Promise<RunningServer>;
+}
+
+/** A ratio printed beside the table: subject req/s ÷ peer req/s should be at least `min`. */
+export interface Target {
+  peer: string;
+  min: number;
+}
+
+export interface Scenario {
+  /** Unique across all modules; the command line filters on it. */
+  name: string;
+  description?: string;
+  /** Default GET. */
+  method?: string;
+  /** Request target appended to the server's url, e.g. '/plaintext'. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Requests in flight per connection; 1 = plain keep-alive. Default 1. */
+  pipelining?: number;
+  /** Overrides the --connections default. */
+  connections?: number;
+  /** Status the sanity request must get before the load starts. Default 200. */
+  expectStatus?: number;
+  /** The first server is the subject; the others are peers. */
+  servers: BenchServer[];
+  targets?: Target[];
+  /** Set when the scenario cannot run here (missing program …); the reason is printed. */
+  skip?: string;
+}
+
+/** One measurement of one server. */
+export interface Sample {
+  requestsPerSecond: number;
+  /** Milliseconds. */
+  p99: number;
+  /** Milliseconds. */
+  mean: number;
+  requests: number;
+  /** Connect, read, write errors and timeouts. */
+  errors: number;
+  /** Responses with a status >= 400 (wrk) or outside 2xx (autocannon). */
+  badStatus: number;
+  durationSeconds: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  pipelining: number;
+  connections: number;
+  durationSeconds: number;
+}
+
+export type LoadTool = 'wrk' | 'autocannon';

@@ -1,0 +1,18 @@
+// Foyer serving /plaintext and /json through a plain fetch handler, as an application would.
+import { serve } from '../../src/server.ts';
+import { jsonBody, PLAINTEXT, port, ready } from './ready.ts';
+
+const server = await serve({
+  port,
+  host: '127.0.0.1',
+  fetch(req) {
+    // The path without building a URL object: req.url is absolute, the path starts after the authority.
+    const url = req.url;
+    const path = url.slice(url.indexOf('/', 8));
+    if (path === '/plaintext') return new Response(PLAINTEXT, { headers: { 'content-type': 'text/plain' } });
+    if (path === '/json') return Response.json(jsonBody());
+    return new Response('not found', { status: 404 });
+  },
+});
+ready(server.address.port);
+process.once('SIGTERM', () => void server.close(1000).then(() => process.exit(0)));
