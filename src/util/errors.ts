@@ -40,6 +40,8 @@ export const errors = {
   FOYER_NEXT_CALLED_TWICE: { status: 500, message: 'next() called more than once' },
   FOYER_INTERNAL: { status: 500, message: 'Internal Server Error' },
   FOYER_BAD_RESPONSE_HEADER: { status: 500, message: 'Invalid response header from handler' },
+  FOYER_NO_RESPONSE: { status: 500, message: 'Handler returned no Response' },
+  FOYER_UPLOAD_TOO_LARGE: { status: 413, message: 'Upload exceeds a size or count limit' },
   // Gateways (FastCGI).
   FOYER_BAD_GATEWAY: { status: 502, message: 'Bad Gateway' },
   FOYER_UPSTREAM_OVERLOADED: { status: 503, message: 'Service Unavailable' },

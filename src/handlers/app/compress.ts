@@ -1,0 +1,188 @@
+// Response compression middleware (RFC 9110 §8.4, §12.5.3). The coding follows the client's
+// Accept-Encoding q-values, ties going to the server's order (br, gzip, deflate). Small bodies of
+// known size are compressed in one go and keep a Content-Length; streamed bodies are compressed
+// as they flow, flushed per chunk so server-sent events and progressive output are not held back.
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { Middleware } from '../../types.ts';
+import { preferredEncoding } from '../../util/negotiate.ts';
+
+export type Encoding = 'br' | 'gzip' | 'deflate';
+
+export interface CompressOptions {
+  /** Codings offered, in server preference order. Default ['br', 'gzip', 'deflate']. */
+  encodings?: Encoding[];
+  /** Bodies of known size below this many bytes are sent as they are. Default 1024. */
+  threshold?: number;
+  /** Decides whether a Content-Type is worth compressing. Default: text, JSON, XML, JS, SVG, wasm. */
+  compressible?: (contentType: string) => boolean;
+  /** zlib level for gzip/deflate (default 6) and brotli quality (default 4: fast enough for dynamic content). */
+  level?: number;
+  brotliQuality?: number;
+}
+
+const COMPRESSIBLE =
+  /^(?:text\/|application\/(?:json|javascript|ecmascript|xml|wasm|manifest\+json|x-javascript|graphql-response\+json)|image\/svg\+xml|font\/(?:ttf|otf))|\+(?:json|xml|text)(?:;|$)/i;
+
+export function isCompressible(contentType: string): boolean {
+  return COMPRESSIBLE.test(contentType);
+}
+
+/** Bodies larger than this with a known size are streamed rather than buffered for one-shot compression. */
+const ONE_SHOT_MAX = 256 * 1024;
+
+const oneShot = {
+  br: promisify(zlib.brotliCompress),
+  gzip: promisify(zlib.gzip),
+  deflate: promisify(zlib.deflate),
+};
+
+export function compress(options: CompressOptions = {}): Middleware {
+  const encodings = options.encodings ?? ['br', 'gzip', 'deflate'];
+  const threshold = options.threshold ?? 1024;
+  const compressible = options.compressible ?? isCompressible;
+  const level = options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION;
+  const brotliQuality = options.brotliQuality ?? 4;
+  const zlibOptions = (enc: Encoding, size?: number) =>
+    enc === 'br'
+      ? {
+          params: {
+            [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality,
+            ...(size === undefined ? {} : { [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size }),
+          },
+        }
+      : { level };
+
+  return async (req, _ctx, next) => {
+    const res = await next();
+    const type = res.headers.get('content-type');
+    if (res.body === null || type === null || !compressible(type)) return res;
+    // The representation depends on Accept-Encoding from here on, whatever we decide for this client.
+    const headers = new Headers(res.headers);
+    appendVary(headers, 'Accept-Encoding');
+    const length = headers.get('content-length');
+    const size = length === null ? undefined : Number(length);
+    const skip =
+      req.method === 'HEAD' ||
+      res.status < 200 ||
+      res.status === 204 ||
+      res.status === 206 ||
+      res.status === 304 ||
+      headers.has('content-encoding') ||
+      headers.has('content-range') ||
+      /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headers.get('cache-control') ?? '') ||
+      (size !== undefined && size < threshold);
+    const encoding = skip ? undefined : (preferredEncoding(req.headers.get('accept-encoding'), encodings) as Encoding);
+    if (encoding === undefined)
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    headers.set('content-encoding', encoding);
+    headers.delete('content-length');
+    // A strong validator names one exact byte sequence (RFC 9110 §8.8.3); the compressed bytes differ.
+    const etag = headers.get('etag');
+    if (etag !== null && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+    headers.delete('accept-ranges');
+    let body: BodyInit;
+    let whole: Uint8Array | undefined;
+    let stream: ReadableStream<Uint8Array> = res.body;
+    if (size !== undefined && size <= ONE_SHOT_MAX) whole = new Uint8Array(await res.arrayBuffer());
+    else if (size === undefined) [whole, stream] = await peekWhole(res.body);
+    if (whole !== undefined) {
+      if (whole.byteLength < threshold) {
+        headers.delete('content-encoding');
+        if (etag !== null) headers.set('etag', etag);
+        headers.set('content-length', String(whole.byteLength));
+        return new Response(whole, { status: res.status, statusText: res.statusText, headers });
+      }
+      const out = await oneShot[encoding](whole, zlibOptions(encoding, whole.byteLength));
+      headers.set('content-length', String(out.byteLength));
+      body = out;
+    } else {
+      body = streamCompress(stream, encoding, zlibOptions(encoding, size));
+    }
+    return new Response(body, { status: res.status, statusText: res.statusText, headers });
+  };
+}
+
+const NOT_YET = Symbol('not yet');
+
+/**
+ * A body without Content-Length may still be complete already (a Response built from a string).
+ * Reads what is available without waiting for the producer: the whole body when it is done by the
+ * next macrotask, otherwise a stream that replays what was read and continues.
+ */
+async function peekWhole(
+  body: ReadableStream<Uint8Array>,
+): Promise<[Uint8Array | undefined, ReadableStream<Uint8Array>]> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  for (let size = 0; size <= ONE_SHOT_MAX; ) {
+    pending = reader.read();
+    const r = await Promise.race([pending, new Promise<typeof NOT_YET>((ok) => setImmediate(ok, NOT_YET))]);
+    if (r === NOT_YET) break;
+    pending = undefined;
+    if (r.done) return [Buffer.concat(chunks), body];
+    chunks.push(r.value);
+    size += r.value.byteLength;
+  }
+  let carry = pending;
+  const rest = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = chunks.shift();
+      if (next !== undefined) return controller.enqueue(next);
+      const r = await (carry ?? reader.read());
+      carry = undefined;
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return [undefined, rest];
+}
+
+function appendVary(headers: Headers, field: string): void {
+  const vary = headers.get('vary');
+  if (vary === null) {
+    headers.set('vary', field);
+    return;
+  }
+  if (vary.trim() === '*') return;
+  if (
+    vary
+      .toLowerCase()
+      .split(',')
+      .some((v) => v.trim() === field.toLowerCase())
+  )
+    return;
+  headers.set('vary', `${vary}, ${field}`);
+}
+
+/** Pipes a web stream through a zlib stream, flushing after each source chunk. */
+function streamCompress(
+  source: ReadableStream<Uint8Array>,
+  encoding: Encoding,
+  opts: object,
+): ReadableStream<Uint8Array> {
+  const z =
+    encoding === 'br'
+      ? zlib.createBrotliCompress(opts)
+      : encoding === 'gzip'
+        ? zlib.createGzip(opts)
+        : zlib.createDeflate(opts);
+  const input = Readable.fromWeb(source as never);
+  input.on('data', (chunk: Buffer) => {
+    if (!z.write(chunk)) input.pause();
+    // Without a flush zlib would hold small chunks until it has a full block: an SSE event or a
+    // progress line would not reach the client until much later.
+    z.flush();
+  });
+  z.on('drain', () => input.resume());
+  input.on('end', () => z.end());
+  input.on('error', (err) => z.destroy(err));
+  // The client went away (the web stream was cancelled): stop reading the source too.
+  z.on('close', () => input.destroy());
+  return Readable.toWeb(z) as unknown as ReadableStream<Uint8Array>;
+}

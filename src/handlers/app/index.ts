@@ -1,0 +1,15 @@
+// The application layer's public surface (re-exported by src/index.ts).
+export { App, createApp } from './app.ts';
+export type { AppOptions } from './app.ts';
+export { compose } from './compose.ts';
+export type { Composed } from './compose.ts';
+export { defaultErrorResponse, toHttpError } from './error-response.ts';
+export type { ErrorHandler } from './error-response.ts';
+export { json, text, html, redirect, stream, sse, escapeHtml, setHeader, formatSse } from './respond.ts';
+export type { SseEvent } from './respond.ts';
+export { readBytes, readText, readJson, readForm, mediaType } from './body.ts';
+export type { BodyOptions, JsonOptions, FormOptions } from './body.ts';
+export { receiveMultipart, receiveRaw, runCleanups } from './uploads.ts';
+export type { Upload, UploadedFile, UploadOptions } from './uploads.ts';
+export { compress, isCompressible } from './compress.ts';
+export type { CompressOptions, Encoding } from './compress.ts';
