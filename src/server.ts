@@ -1,7 +1,10 @@
 // Composition root: options → listener → connections → the user's fetch handler.
-// (Being written: the engine lands in src/reception/.)
 import type { Logger, LogLevel } from './log/logger.ts';
-import type { Limits } from './reception/limits.ts';
+import { createLogger } from './log/logger.ts';
+import type { ConnectionConfig } from './reception/connection.ts';
+import { installGlobals } from './reception/globals.ts';
+import { type Limits, resolveLimits } from './reception/limits.ts';
+import { Listener } from './reception/listener.ts';
 import type { Context, MaybePromise } from './types.ts';
 
 export interface TlsOptions {
@@ -25,14 +28,56 @@ export interface ServeOptions {
   logLevel?: LogLevel;
   /** Turns an error thrown by the handler into a response. Default: 500 without the stack. */
   onError?: (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
+  /**
+   * Install Foyer's light Request/Response as the globals (as @hono/node-server does) so that
+   * `new Response(…)` in handlers takes the fast path. Default true.
+   */
+  overrideGlobals?: boolean;
 }
 
 export interface Server {
   readonly address: { host: string; port: number };
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** Live connections. */
+  readonly connections: number;
   /** Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms. */
   close(timeout?: number): Promise<void>;
 }
 
-export declare function serve(options: ServeOptions): Promise<Server>;
+export async function serve(options: ServeOptions): Promise<Server> {
+  if (typeof options?.fetch !== 'function') throw new TypeError('serve(): options.fetch must be a function');
+  const limits = resolveLimits(options.limits);
+  const log = options.logger ?? createLogger(options.logLevel ?? 'info');
+  if (options.overrideGlobals !== false) installGlobals();
+  const port = options.port ?? 8080;
+  const host = options.host ?? '127.0.0.1';
+  const config: ConnectionConfig = {
+    limits,
+    fetch: options.fetch,
+    onError: options.onError,
+    log,
+    secure: options.tls !== undefined,
+  };
+  const listener = new Listener({
+    port,
+    host,
+    tls:
+      options.tls === undefined
+        ? undefined
+        : { cert: options.tls.cert, key: options.tls.key, passphrase: options.tls.passphrase },
+    config,
+    log,
+  });
+  const addr = await listener.listen(port, host);
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+  return {
+    address: { host: addr.address, port: addr.port },
+    url,
+    get connections() {
+      return listener.connectionCount;
+    },
+    close: (timeout = limits.closeTimeout) => listener.close(timeout),
+  };
+}

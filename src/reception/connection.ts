@@ -1,0 +1,756 @@
+// One client connection: bytes in → parsed requests → handlers (concurrently) → responses out in
+// request order (seed 003's FIFO). Limits pause reading; timeouts are deadlines checked by the
+// server's single sweep timer (timeouts.ts), never a timer per request.
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger.ts';
+import type { Context, MaybePromise } from '../types.ts';
+import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.ts';
+import { CR, LF } from './char-tables.ts';
+import { ChunkedDecoder } from './chunked-decoder.ts';
+import { RequestContext } from './context.ts';
+import { Exchange } from './exchange.ts';
+import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { IncomingRequest } from './incoming-request.ts';
+import { NativeResponse } from './light-response.ts';
+import type { Limits } from './limits.ts';
+import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
+import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
+
+export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
+export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
+
+export interface ConnectionConfig {
+  limits: Limits;
+  fetch: FetchHandler;
+  onError: ErrorHandler | undefined;
+  log: Logger;
+  secure: boolean;
+}
+
+const PAUSE_PIPELINE = 1;
+const PAUSE_BODY = 2;
+const PAUSE_WRITE = 4;
+
+enum Deadline {
+  None = 0,
+  Idle = 1,
+  Headers = 2,
+  Body = 3,
+}
+
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
+
+export class Connection implements BodyOwner {
+  readonly #socket: Socket;
+  readonly #cfg: ConnectionConfig;
+  readonly #limits: Limits;
+  readonly #ctxInit: {
+    remoteAddress: string;
+    remotePort: number;
+    localAddress: string;
+    localPort: number;
+    secure: boolean;
+    log: Logger;
+  };
+  readonly #origin: string;
+  readonly #onClose: (c: Connection) => void;
+
+  #buf: Buffer | null = null;
+  #pos = 0;
+  #scanned = 0;
+  #queue: Exchange[] = [];
+  #requests = 0;
+
+  #bodyEx: Exchange | null = null;
+  #bodyRemaining = 0;
+  #decoder: ChunkedDecoder | null = null;
+  #bodyWindowBytes = 0;
+
+  #paused = 0;
+  #parsing = false;
+  #stopParsing = false;
+  #ignoreInput = false;
+  #readEnded = false;
+  #endAfterWrite = false;
+  #closing = false;
+  #closed = false;
+  #streaming = false;
+
+  #outStr = '';
+  #outList: (string | Buffer | Uint8Array)[] | null = null;
+  #flushScheduled = false;
+  #drainWaiter: (() => void) | null = null;
+
+  #deadline = 0;
+  #deadlineKind: Deadline = Deadline.None;
+  #headStart = 0;
+  #writeDeadline = 0;
+
+  constructor(socket: Socket, cfg: ConnectionConfig, onClose: (c: Connection) => void) {
+    this.#socket = socket;
+    this.#cfg = cfg;
+    this.#limits = cfg.limits;
+    this.#onClose = onClose;
+    const localAddress = socket.localAddress ?? '127.0.0.1';
+    const localPort = socket.localPort ?? 0;
+    this.#ctxInit = {
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress,
+      localPort,
+      secure: cfg.secure,
+      log: cfg.log,
+    };
+    const hostPart = localAddress.includes(':') ? `[${localAddress}]` : localAddress;
+    this.#origin = `${cfg.secure ? 'https' : 'http'}://`;
+    this.#defaultHost = `${hostPart}:${localPort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onEnd());
+    socket.on('drain', () => this.#onDrain());
+    socket.on('error', (err) => this.#cfg.log.debug({ err }, 'connection error'));
+    socket.on('close', () => this.#onSocketClose());
+    this.#setDeadline(Deadline.Idle, Date.now() + this.#limits.headersTimeout);
+  }
+
+  readonly #defaultHost: string;
+
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#bodyEx === null && this.#buf === null && !this.#streaming;
+  }
+
+  // ── input ─────────────────────────────────────────────────────────────────────────────────
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed || this.#ignoreInput) return;
+    if (this.#buf === null) {
+      this.#buf = chunk;
+      this.#pos = 0;
+    } else {
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+      this.#pos = 0;
+    }
+    this.#parse();
+    this.#flush();
+  }
+
+  #parse(): void {
+    if (this.#parsing) return;
+    this.#parsing = true;
+    try {
+      this.#parseLoop();
+    } finally {
+      this.#parsing = false;
+    }
+    this.#updateDeadline();
+  }
+
+  #parseLoop(): void {
+    const limits = this.#limits;
+    while (this.#buf !== null && !this.#ignoreInput) {
+      const buf = this.#buf;
+      let pos = this.#pos;
+      const end = buf.length;
+      if (pos >= end) {
+        this.#buf = null;
+        break;
+      }
+      if (this.#bodyEx !== null) {
+        pos = this.#feedBody(buf, pos, end);
+        if (pos < 0) return;
+        this.#consumed(pos);
+        if (this.#bodyEx !== null) break;
+        continue;
+      }
+      if (this.#stopParsing) {
+        // Bytes after a request that closes the connection are never parsed (RFC 9112 §9.6).
+        this.#buf = null;
+        break;
+      }
+      if (this.#queue.length >= limits.maxPipelinedRequests) {
+        this.#pause(PAUSE_PIPELINE);
+        break;
+      }
+      // RFC 9112 §2.2: ignore empty lines before a request-line.
+      while (pos + 1 < end && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+      if (pos >= end || (buf[pos] === CR && pos + 1 === end)) {
+        this.#consumed(pos);
+        break;
+      }
+      if (this.#scanned === 0) this.#headStart = Date.now();
+      const he = findHeadEnd(buf, pos, pos + Math.max(0, this.#scanned - 3), end);
+      if (he < 0) {
+        this.#reject('FOYER_BAD_REQUEST');
+        return;
+      }
+      if (he === 0) {
+        const lineEnd = buf.indexOf(LF, pos);
+        if ((lineEnd < 0 || lineEnd >= end) && end - pos > limits.maxRequestLineSize + 2) {
+          this.#reject('FOYER_URI_TOO_LONG');
+          return;
+        }
+        if (end - pos > limits.maxHeaderSize) {
+          this.#reject('FOYER_HEADERS_TOO_LARGE');
+          return;
+        }
+        this.#scanned = end - pos;
+        this.#consumed(pos);
+        break;
+      }
+      if (he - pos > limits.maxHeaderSize) {
+        this.#reject('FOYER_HEADERS_TOO_LARGE');
+        return;
+      }
+      this.#scanned = 0;
+      const head = new ParsedHead();
+      if (parseHead(buf, pos, he, limits, head) < 0) {
+        this.#reject(head.error ?? 'FOYER_BAD_REQUEST');
+        return;
+      }
+      this.#consumed(he);
+      this.#dispatch(head);
+    }
+  }
+
+  #consumed(pos: number): void {
+    if (this.#buf !== null && pos >= this.#buf.length) this.#buf = null;
+    else this.#pos = pos;
+  }
+
+  #feedBody(buf: Buffer, pos: number, end: number): number {
+    const ex = this.#bodyEx!;
+    const body = ex.body!;
+    const start = pos;
+    if (this.#decoder === null) {
+      const n = Math.min(this.#bodyRemaining, end - pos);
+      body.push(buf.subarray(pos, pos + n));
+      this.#bodyRemaining -= n;
+      pos += n;
+      if (this.#bodyRemaining === 0) this.#bodyDone(body);
+    } else {
+      const d = this.#decoder;
+      const r = d.execute(buf, pos, end, (c) => body.push(c));
+      if (r < 0) {
+        this.#failBody(ex, d.error ?? 'FOYER_BAD_CHUNK');
+        return -1;
+      }
+      pos = r;
+      if (d.done) this.#bodyDone(body);
+    }
+    this.#bodyWindowBytes += pos - start;
+    if (body.queued >= BODY_HIGH_WATER && !body.discarding && this.#bodyEx !== null) this.#pause(PAUSE_BODY);
+    return pos;
+  }
+
+  #bodyDone(body: RequestBody): void {
+    this.#bodyEx = null;
+    this.#decoder = null;
+    body.end();
+    this.#resume(PAUSE_BODY);
+  }
+
+  /** A framing error inside a body: the body fails, the exchange answers with the error and the connection closes. */
+  #failBody(ex: Exchange, code: ErrorCode): void {
+    const err = new FoyerError(code);
+    ex.body?.fail(err);
+    this.#bodyEx = null;
+    this.#decoder = null;
+    this.#buf = null;
+    this.#stopParsing = true;
+    this.#ignoreInput = true;
+    if (!ex.written) {
+      ex.canned = cannedResponse(err.status, err.message, true);
+      ex.keepAlive = false;
+      ex.ready = true;
+      this.#pump();
+    } else this.#endAfterWrite = true;
+    this.#flush();
+  }
+
+  #dispatch(head: ParsedHead): void {
+    const limits = this.#limits;
+    this.#requests++;
+    const minor = head.minor;
+    // RFC 9112 §9.3: persistence by version and Connection.
+    let keepAlive = minor === 1 ? !head.connectionClose : head.connectionKeepAlive && !head.connectionClose;
+    if (limits.maxRequestsPerConnection > 0 && this.#requests >= limits.maxRequestsPerConnection) keepAlive = false;
+    if (this.#closing) keepAlive = false;
+
+    if (head.method === 'CONNECT') {
+      this.#reject('FOYER_METHOD_NOT_IMPLEMENTED');
+      return;
+    }
+    let expectContinue = false;
+    if (head.expect !== undefined && minor === 1) {
+      // RFC 9110 §10.1.1: 100-continue is the only expectation; others are a 417.
+      if (head.expect.trim().toLowerCase() !== '100-continue') {
+        this.#reject('FOYER_EXPECTATION_FAILED');
+        return;
+      }
+      expectContinue = true;
+    }
+
+    const hasBody = head.chunked || head.contentLength > 0;
+    const body = hasBody ? new RequestBody(this, head.chunked ? -1 : head.contentLength) : null;
+    const ctx = new RequestContext(this.#ctxInit);
+    const req = new IncomingRequest({
+      method: head.method,
+      url: this.#url(head),
+      rawHeaders: head.headers,
+      body,
+      signal: () => ctx.signal,
+      rawTarget: head.target,
+    });
+    const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
+    ex.expectContinue = expectContinue && hasBody;
+    this.#queue.push(ex);
+    if (body !== null) {
+      this.#bodyEx = ex;
+      this.#bodyRemaining = head.contentLength;
+      this.#decoder = head.chunked
+        ? new ChunkedDecoder(limits.maxBodySize, limits.maxChunkExtensionSize, limits.maxHeaderSize)
+        : null;
+      this.#bodyWindowBytes = 0;
+    }
+    if (!keepAlive) this.#stopParsing = true;
+
+    let result: MaybePromise<Response>;
+    try {
+      result = this.#cfg.fetch(req as unknown as Request, ctx);
+    } catch (err) {
+      this.#handlerFailed(ex, err);
+      return;
+    }
+    if (result instanceof NativeResponse) this.#respond(ex, result);
+    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
+      (result as Promise<Response>).then(
+        (r) => this.#respond(ex, r),
+        (err) => this.#handlerFailed(ex, err),
+      );
+    } else this.#respond(ex, result);
+  }
+
+  #url(head: ParsedHead): string {
+    switch (head.form) {
+      case Form.Origin:
+        return this.#origin + (head.host || this.#defaultHost) + head.target;
+      case Form.Absolute: {
+        // RFC 9112 §3.2.2: the target's authority wins over Host. Ensure a path for URL parsers.
+        const t = head.target;
+        const afterScheme = t.indexOf('//') + 2;
+        let p = afterScheme;
+        while (p < t.length && t.charCodeAt(p) !== 0x2f && t.charCodeAt(p) !== 0x3f) p++;
+        return p < t.length && t.charCodeAt(p) === 0x2f ? t : `${t.slice(0, p)}/${t.slice(p)}`;
+      }
+      default:
+        return `${this.#origin}${head.host || this.#defaultHost}/*`;
+    }
+  }
+
+  // ── handler results ───────────────────────────────────────────────────────────────────────
+
+  #respond(ex: Exchange, res: unknown): void {
+    if (ex.ready) {
+      // The engine already answered (a body framing error); drop the late response's stream.
+      if (res instanceof NativeResponse) (res.body as ReadableStream | null)?.cancel().catch(() => {});
+      return;
+    }
+    if (!(res instanceof NativeResponse)) {
+      this.#handlerFailed(ex, new TypeError('the handler did not return a Response'));
+      return;
+    }
+    ex.response = res;
+    ex.ready = true;
+    if (this.#queue[0] === ex) {
+      this.#pump();
+      this.#scheduleFlush();
+    }
+  }
+
+  #handlerFailed(ex: Exchange, err: unknown): void {
+    if (ex.ready) return;
+    const onError = this.#cfg.onError;
+    if (onError !== undefined && ex.req !== undefined && ex.ctx !== undefined) {
+      let r: MaybePromise<Response>;
+      try {
+        r = onError(err, ex.req as unknown as Request, ex.ctx);
+      } catch (e) {
+        this.#defaultError(ex, e);
+        return;
+      }
+      Promise.resolve(r).then(
+        (res) => (res instanceof NativeResponse ? this.#respond(ex, res) : this.#defaultError(ex, err)),
+        (e) => this.#defaultError(ex, e),
+      );
+      return;
+    }
+    this.#defaultError(ex, err);
+  }
+
+  #defaultError(ex: Exchange, err: unknown): void {
+    if (ex.ready) return;
+    let status = 500;
+    let message: string = errors.FOYER_INTERNAL.message;
+    if (isHttpError(err)) {
+      status = err.status;
+      if (err.expose) message = err.message;
+    }
+    if (status >= 500) this.#cfg.log.error({ err, url: ex.req?.url }, 'handler failed');
+    const close = !ex.keepAlive || (ex.body !== null && !ex.body.complete && ex.expectContinue);
+    ex.canned = cannedResponse(status, message, close);
+    if (close) ex.keepAlive = false;
+    ex.ready = true;
+    if (this.#queue[0] === ex) {
+      this.#pump();
+      this.#scheduleFlush();
+    }
+  }
+
+  // ── output ────────────────────────────────────────────────────────────────────────────────
+
+  /** Writes ready responses from the head of the queue, in order, until one is not ready or streams. */
+  #pump(): void {
+    while (!this.#streaming && !this.#closed) {
+      const ex = this.#queue[0];
+      if (ex === undefined) break;
+      if (!ex.ready) {
+        if (ex.continueWanted && !ex.continueSent) this.#sendContinue(ex);
+        break;
+      }
+      this.#queue.shift();
+      this.#write(ex);
+      if (this.#endAfterWrite) break;
+    }
+    if (this.#queue.length < this.#limits.maxPipelinedRequests) this.#resume(PAUSE_PIPELINE);
+    if (this.#endAfterWrite && !this.#streaming) {
+      this.#queue.length = 0;
+      this.#flush();
+      this.#end();
+      return;
+    }
+    if (this.#queue.length === 0 && !this.#streaming) {
+      if ((this.#readEnded || this.#closing) && this.#bodyEx === null && this.#buf === null) {
+        this.#flush();
+        this.#end();
+        return;
+      }
+      this.#updateDeadline();
+    }
+  }
+
+  #write(ex: Exchange): void {
+    ex.written = true;
+    if (ex.canned !== undefined) {
+      this.#out(ex.canned);
+      if (!ex.keepAlive) this.#endAfterWrite = true;
+      this.#afterResponse(ex);
+      return;
+    }
+    const res = ex.response!;
+    let plan: Plan;
+    try {
+      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive && !this.#closing);
+    } catch (err) {
+      if (!(err instanceof ResponseHeaderError)) throw err;
+      this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
+      (res.body as ReadableStream | null)?.cancel().catch(() => {});
+      const e = errors.FOYER_BAD_RESPONSE_HEADER;
+      this.#out(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      if (!ex.keepAlive) this.#endAfterWrite = true;
+      this.#afterResponse(ex);
+      return;
+    }
+    if (plan.close) ex.keepAlive = false;
+    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
+    // send the body now, so the connection cannot be reused safely.
+    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
+    if (plan.headLatin1) this.#outBytes(Buffer.from(plan.head, 'latin1'));
+    else this.#out(plan.head);
+    if (plan.bytes !== null) {
+      if (typeof plan.bytes === 'string') this.#out(plan.bytes);
+      else this.#outBytes(plan.bytes);
+    }
+    if (!ex.keepAlive) this.#endAfterWrite = true;
+    if (plan.stream !== null) {
+      this.#streaming = true;
+      this.#streamBody(plan).then(
+        () => {
+          this.#streaming = false;
+          this.#afterResponse(ex);
+          this.#pump();
+          this.#flush();
+        },
+        (err) => {
+          // Mid-body failure: the client must not take a truncated body for a complete one.
+          this.#cfg.log.error({ err, url: ex.req?.url }, 'response body stream failed');
+          this.#streaming = false;
+          this.destroy();
+        },
+      );
+      return;
+    }
+    this.#afterResponse(ex);
+  }
+
+  async #streamBody(plan: Plan): Promise<void> {
+    const reader = plan.stream!.getReader();
+    let sent = 0;
+    this.#flush();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (this.#closed) return;
+        if (!(value instanceof Uint8Array)) throw new TypeError('response body chunks must be Uint8Array');
+        if (value.byteLength === 0) continue;
+        if (plan.length >= 0 && sent + value.byteLength > plan.length)
+          throw new Error('response body longer than its Content-Length');
+        sent += value.byteLength;
+        if (plan.chunked) {
+          this.#out(value.byteLength.toString(16) + CRLF);
+          this.#outBytes(value);
+          this.#out(CRLF);
+        } else this.#outBytes(value);
+        if (!this.#flush()) await this.#drained();
+      }
+      if (plan.length >= 0 && sent !== plan.length) throw new Error('response body shorter than its Content-Length');
+      if (plan.chunked) this.#out(LAST_CHUNK);
+    } catch (err) {
+      reader.cancel(err).catch(() => {});
+      throw err;
+    } finally {
+      if (this.#closed) reader.cancel().catch(() => {});
+    }
+  }
+
+  #afterResponse(ex: Exchange): void {
+    const body = ex.body;
+    if (body !== null && !body.complete) {
+      // The handler answered without reading everything: read the rest and drop it, so the next
+      // pipelined request starts at the right byte. Without 100 Continue the client may never send it.
+      body.discard();
+      this.#resume(PAUSE_BODY);
+      if (ex.expectContinue && !ex.continueSent) this.#endAfterWrite = true;
+    }
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#drainWaiter = resolve;
+    });
+  }
+
+  #out(s: string): void {
+    if (this.#outList === null) this.#outStr += s;
+    else this.#outList.push(s);
+  }
+
+  #outBytes(b: Uint8Array): void {
+    if (this.#outList === null) {
+      this.#outList = this.#outStr === '' ? [] : [this.#outStr];
+      this.#outStr = '';
+    }
+    this.#outList.push(b);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After the current microtask queue: batches responses that complete together into one write.
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Writes what is buffered; false when the socket asks us to wait for drain. */
+  #flush(): boolean {
+    if (this.#closed) return false;
+    const list = this.#outList;
+    let ok = true;
+    if (list !== null) {
+      this.#outList = null;
+      const s = this.#socket;
+      s.cork();
+      for (const c of list) ok = s.write(c);
+      s.uncork();
+    } else if (this.#outStr !== '') {
+      const str = this.#outStr;
+      this.#outStr = '';
+      ok = this.#socket.write(str);
+    } else return !this.#socket.writableNeedDrain;
+    if (!ok) {
+      this.#writeDeadline = Date.now() + this.#limits.sendTimeout;
+      this.#pause(PAUSE_WRITE);
+    }
+    return ok;
+  }
+
+  #onDrain(): void {
+    this.#writeDeadline = 0;
+    const w = this.#drainWaiter;
+    this.#drainWaiter = null;
+    w?.();
+    this.#resume(PAUSE_WRITE);
+  }
+
+  #sendContinue(ex: Exchange): void {
+    ex.continueSent = true;
+    this.#out(CONTINUE);
+    this.#scheduleFlush();
+  }
+
+  // ── body owner ────────────────────────────────────────────────────────────────────────────
+
+  bodyDemand(body: RequestBody): void {
+    const ex = this.#queue.find((e) => e.body === body);
+    if (ex?.expectContinue && !ex.continueSent) {
+      if (this.#queue[0] === ex) this.#sendContinue(ex);
+      else ex.continueWanted = true;
+    }
+  }
+
+  bodyDrained(_body: RequestBody): void {
+    this.#resume(PAUSE_BODY);
+  }
+
+  // ── flow control ──────────────────────────────────────────────────────────────────────────
+
+  #pause(reason: number): void {
+    if (this.#paused === 0) this.#socket.pause();
+    this.#paused |= reason;
+  }
+
+  #resume(reason: number): void {
+    if ((this.#paused & reason) === 0) return;
+    this.#paused &= ~reason;
+    if (this.#paused !== 0 || this.#closed) return;
+    this.#socket.resume();
+    if (this.#buf !== null) {
+      process.nextTick(() => {
+        if (this.#paused === 0 && !this.#closed) {
+          this.#parse();
+          this.#flush();
+        }
+      });
+    }
+  }
+
+  // ── ends ──────────────────────────────────────────────────────────────────────────────────
+
+  /** An engine error: answered in order after earlier responses, then the connection closes. */
+  #reject(code: ErrorCode): void {
+    const e = errors[code];
+    if (this.#bodyEx !== null) this.#bodyEx.body?.fail(new FoyerError(code));
+    this.#bodyEx = null;
+    this.#buf = null;
+    this.#stopParsing = true;
+    this.#ignoreInput = true;
+    this.#queue.push(Exchange.canned(cannedResponse(e.status, e.message, true)));
+    this.#pump();
+    this.#flush();
+  }
+
+  #onEnd(): void {
+    this.#readEnded = true;
+    if (this.#bodyEx !== null) {
+      this.#bodyEx.body?.fail(new Error('client closed the connection before the body was complete'));
+      this.#bodyEx = null;
+      this.#stopParsing = true;
+    }
+    this.#buf = null;
+    if (this.#queue.length === 0 && !this.#streaming) this.#end();
+  }
+
+  #end(): void {
+    if (this.#closed) return;
+    this.#deadlineKind = Deadline.None;
+    this.#ignoreInput = true;
+    this.#socket.end();
+    // A peer that never closes its side is cut after the keep-alive bound.
+    this.#writeDeadline = Date.now() + Math.max(this.#limits.keepAliveTimeout, 1000);
+  }
+
+  destroy(): void {
+    if (!this.#closed) this.#socket.destroy();
+  }
+
+  #onSocketClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ex of this.#queue) {
+      ex.ctx?.abort();
+      ex.body?.fail(new Error('client disconnected'));
+    }
+    this.#queue.length = 0;
+    this.#drainWaiter?.();
+    this.#onClose(this);
+  }
+
+  /** Graceful close: finish what is in flight, answer with `Connection: close`, then end. */
+  shutdown(): void {
+    this.#closing = true;
+    for (const ex of this.#queue) ex.keepAlive = false;
+    if (this.idle) this.#end();
+  }
+
+  // ── deadlines (checked by the server's sweep) ─────────────────────────────────────────────
+
+  #setDeadline(kind: Deadline, at: number): void {
+    this.#deadlineKind = kind;
+    this.#deadline = at;
+  }
+
+  #updateDeadline(): void {
+    if (this.#closed || this.#ignoreInput) return;
+    const l = this.#limits;
+    if (this.#bodyEx !== null) {
+      if (this.#deadlineKind !== Deadline.Body) {
+        this.#bodyWindowBytes = 0;
+        this.#setDeadline(Deadline.Body, Date.now() + l.bodyTimeout);
+      }
+    } else if (this.#buf !== null && !this.#stopParsing && (this.#paused & PAUSE_PIPELINE) === 0) {
+      this.#setDeadline(Deadline.Headers, this.#headStart + l.headersTimeout);
+    } else if (this.#queue.length === 0 && !this.#streaming) {
+      if (this.#deadlineKind !== Deadline.Idle) this.#setDeadline(Deadline.Idle, Date.now() + l.keepAliveTimeout);
+    } else this.#setDeadline(Deadline.None, 0);
+  }
+
+  /** Called by the sweep timer with the current time. */
+  tick(now: number): void {
+    if (this.#closed) return;
+    if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
+      this.#cfg.log.debug('closing a connection whose peer stopped reading');
+      this.destroy();
+      return;
+    }
+    if (this.#deadlineKind === Deadline.None || now < this.#deadline) return;
+    switch (this.#deadlineKind) {
+      case Deadline.Idle:
+        this.#end();
+        return;
+      case Deadline.Headers:
+        this.#reject('FOYER_REQUEST_TIMEOUT');
+        return;
+      case Deadline.Body: {
+        if ((this.#paused & PAUSE_BODY) !== 0) {
+          // We stopped reading, not the client: the window starts again when we resume.
+          this.#setDeadline(Deadline.Body, now + this.#limits.bodyTimeout);
+          this.#bodyWindowBytes = 0;
+          return;
+        }
+        const need = Math.max(1, Math.floor((this.#limits.minBodyRate * this.#limits.bodyTimeout) / 1000));
+        if (this.#bodyWindowBytes < need) {
+          const ex = this.#bodyEx;
+          if (ex !== null) this.#failBody(ex, 'FOYER_REQUEST_TIMEOUT');
+          else this.#reject('FOYER_REQUEST_TIMEOUT');
+          return;
+        }
+        this.#bodyWindowBytes = 0;
+        this.#setDeadline(Deadline.Body, now + this.#limits.bodyTimeout);
+      }
+    }
+  }
+}

@@ -1,0 +1,263 @@
+// The request-head parser: a pure function over a Buffer (no I/O, no timers) that validates a
+// complete request line and header section per RFC 9112 and extracts what framing needs.
+// The connection calls it once a head is complete (see findHeadEnd); it never sees partial input.
+import type { ErrorCode } from '../util/errors.ts';
+import { isValidAuthority } from './authority.ts';
+import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TARGET, TCHAR } from './char-tables.ts';
+import type { Limits } from './limits.ts';
+import { isImplementedMethod, knownMethod } from './methods.ts';
+
+export enum Form {
+  Origin = 0,
+  Absolute = 1,
+  Asterisk = 2,
+  Authority = 3,
+}
+
+export class ParsedHead {
+  method = '';
+  target = '';
+  form: Form = Form.Origin;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and any higher 1.x, answered as 1.1: RFC 9110 §2.5). */
+  minor = 1;
+  /** Flat [name, value, name, value, …] with names as received. */
+  headers: string[] = [];
+  host: string | undefined = undefined;
+  /** -1 when absent. */
+  contentLength = -1;
+  chunked = false;
+  connectionClose = false;
+  connectionKeepAlive = false;
+  connectionUpgrade = false;
+  upgrade: string | undefined = undefined;
+  expect: string | undefined = undefined;
+  error: ErrorCode | undefined = undefined;
+}
+
+const HTTP_ = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
+const MAX_CL_DIGITS = 15; // below 2^53: a length is always an exact integer
+
+function fail(out: ParsedHead, code: ErrorCode): number {
+  out.error = code;
+  return -1;
+}
+
+/** Case-insensitive compare of buf[s..s+name.length) with a lowercase ASCII name. */
+function nameIs(buf: Buffer, s: number, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let i = 0; i < len; i++) if ((buf[s + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Search for the end of the head (CRLF CRLF) in buf[start..end), resuming the scan at `from`.
+ * Returns the index just past the head, 0 when more bytes are needed, or -1 for a bare LF
+ * (RFC 9112 §2.2: we do not accept LF alone as a line terminator; it is a smuggling vector).
+ */
+export function findHeadEnd(buf: Buffer, start: number, from: number, end: number): number {
+  let i = buf.indexOf(LF, Math.max(from, start));
+  while (i >= 0 && i < end) {
+    if (i === start || buf[i - 1] !== CR) return -1;
+    if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return 0;
+}
+
+function parseContentLength(buf: Buffer, s: number, e: number): number {
+  // RFC 9110 §8.6: Content-Length = 1*DIGIT. Lists ("5, 5"), signs and spaces are refused.
+  const n = e - s;
+  if (n === 0) return -1;
+  if (n > MAX_CL_DIGITS) return -2;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+function parseTransferCodings(value: string, out: ParsedHead): number {
+  // RFC 9112 §6.1: chunked must be the final coding, applied once. Codings we do not decode
+  // before it are a 501 (§6.1: "SHOULD respond with 501").
+  let sawChunked = false;
+  let other = false;
+  for (const raw of value.split(',')) {
+    const coding = raw.trim().toLowerCase();
+    if (coding === '') return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
+    if (sawChunked) return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
+    if (coding === 'chunked') sawChunked = true;
+    else if (/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(coding)) other = true;
+    else return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
+  }
+  if (!sawChunked) return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
+  if (other) return fail(out, 'FOYER_CODING_NOT_IMPLEMENTED');
+  out.chunked = true;
+  return 0;
+}
+
+function parseConnection(value: string, out: ParsedHead): void {
+  for (const raw of value.split(',')) {
+    const t = raw.trim().toLowerCase();
+    if (t === 'close') out.connectionClose = true;
+    else if (t === 'keep-alive') out.connectionKeepAlive = true;
+    else if (t === 'upgrade') out.connectionUpgrade = true;
+  }
+}
+
+/** Parses the request line; returns the index of the first header line, or -1. */
+function parseRequestLine(buf: Buffer, start: number, end: number, limits: Limits, out: ParsedHead): number {
+  let i = start;
+  while (i < end && TCHAR[buf[i]!] === 1) i++;
+  if (i === start || buf[i] !== SP) return fail(out, 'FOYER_BAD_METHOD');
+  out.method = knownMethod(buf, start, i) ?? buf.latin1Slice(start, i);
+
+  const ts = ++i;
+  let query = -1;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (TARGET[c] !== 1) break;
+    if (c === 0x3f /* ? */ && query < 0) query = i;
+    else if (c === 0x5c /* \ */ && query < 0) return fail(out, 'FOYER_BAD_TARGET');
+  }
+  if (i === ts || buf[i] !== SP)
+    return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
+  out.target = buf.latin1Slice(ts, i);
+
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF (RFC 9112 §2.3).
+  const v = i + 1;
+  if (v + 10 > end) return fail(out, 'FOYER_BAD_VERSION');
+  for (let k = 0; k < 5; k++) if (buf[v + k] !== HTTP_[k]) return fail(out, 'FOYER_BAD_VERSION');
+  const major = buf[v + 5]! - 0x30;
+  const minor = buf[v + 7]! - 0x30;
+  if (major < 0 || major > 9 || buf[v + 6] !== 0x2e || minor < 0 || minor > 9) return fail(out, 'FOYER_BAD_VERSION');
+  if (buf[v + 8] !== CR || buf[v + 9] !== LF) return fail(out, 'FOYER_BAD_VERSION');
+  if (v + 10 - start - 2 > limits.maxRequestLineSize) return fail(out, 'FOYER_URI_TOO_LONG');
+  if (major !== 1) return fail(out, 'FOYER_VERSION_NOT_SUPPORTED');
+  out.minor = minor === 0 ? 0 : 1;
+  return v + 10;
+}
+
+function classifyTarget(out: ParsedHead): number {
+  const t = out.target;
+  const c0 = t.charCodeAt(0);
+  if (c0 === 0x2f /* / */) {
+    out.form = Form.Origin;
+    return out.method === 'CONNECT' ? fail(out, 'FOYER_BAD_TARGET') : 0;
+  }
+  if (t === '*') {
+    out.form = Form.Asterisk; // RFC 9112 §3.2.4: only for OPTIONS
+    return out.method === 'OPTIONS' ? 0 : fail(out, 'FOYER_BAD_TARGET');
+  }
+  if (out.method === 'CONNECT') {
+    out.form = Form.Authority; // RFC 9112 §3.2.3: host:port, port required
+    return isValidAuthority(t, false) && /:\d+$/.test(t) ? 0 : fail(out, 'FOYER_BAD_TARGET');
+  }
+  // absolute-form (RFC 9112 §3.2.2): http(s)://authority[path-abempty][?query]
+  const m = /^(https?):\/\/([^/?]*)/i.exec(t);
+  if (m === null) return fail(out, 'FOYER_BAD_TARGET');
+  if (!isValidAuthority(m[2]!, false)) return fail(out, 'FOYER_BAD_HOST');
+  out.form = Form.Absolute;
+  return 0;
+}
+
+/**
+ * Parses buf[start..end), which must be a complete head ending in CRLF CRLF (see findHeadEnd).
+ * Fills `out` and returns `end`, or -1 with `out.error` set.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, limits: Limits, out: ParsedHead): number {
+  let i = parseRequestLine(buf, start, end, limits, out);
+  if (i < 0) return i;
+  if (classifyTarget(out) < 0) return -1;
+
+  const headers = out.headers;
+  let count = 0;
+  let hostSeen = false;
+  let teValue: string | undefined;
+  for (;;) {
+    const c = buf[i];
+    if (c === CR) {
+      if (buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
+      i += 2;
+      break;
+    }
+    // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected with 400.
+    const ns = i;
+    while (TCHAR[buf[i]!] === 1) i++;
+    const ne = i;
+    // RFC 9112 §5.1: no whitespace between field name and colon.
+    if (ne === ns || buf[i] !== COLON) return fail(out, 'FOYER_BAD_HEADER');
+    i++;
+    while (buf[i] === SP || buf[i] === HTAB) i++;
+    const vs = i;
+    while (FIELD_VALUE[buf[i]!] === 1) i++;
+    if (buf[i] !== CR || buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
+    let ve = i;
+    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    i += 2;
+    if (++count > limits.maxHeaderCount) return fail(out, 'FOYER_HEADERS_TOO_LARGE');
+
+    const name = buf.latin1Slice(ns, ne);
+    const len = ne - ns;
+    let value: string;
+    switch (len) {
+      case 4:
+        if (nameIs(buf, ns, len, 'host')) {
+          // RFC 9112 §3.2: exactly one Host; several is a 400 whatever the version.
+          if (hostSeen) return fail(out, 'FOYER_BAD_HOST');
+          hostSeen = true;
+          value = buf.latin1Slice(vs, ve);
+          if (!isValidAuthority(value, true)) return fail(out, 'FOYER_BAD_HOST');
+          out.host = value;
+          break;
+        }
+        value = buf.latin1Slice(vs, ve);
+        break;
+      case 14:
+        if (nameIs(buf, ns, len, 'content-length')) {
+          const n = parseContentLength(buf, vs, ve);
+          if (n === -2) return fail(out, 'FOYER_BODY_TOO_LARGE');
+          if (n < 0) return fail(out, 'FOYER_BAD_CONTENT_LENGTH');
+          // RFC 9110 §8.6: differing values are unrecoverable framing.
+          if (out.contentLength >= 0 && out.contentLength !== n) return fail(out, 'FOYER_BAD_CONTENT_LENGTH');
+          out.contentLength = n;
+        }
+        value = buf.latin1Slice(vs, ve);
+        break;
+      case 17:
+        value = buf.latin1Slice(vs, ve);
+        if (nameIs(buf, ns, len, 'transfer-encoding')) teValue = teValue === undefined ? value : `${teValue}, ${value}`;
+        break;
+      case 10:
+        value = buf.latin1Slice(vs, ve);
+        if (nameIs(buf, ns, len, 'connection')) parseConnection(value, out);
+        break;
+      case 6:
+        value = buf.latin1Slice(vs, ve);
+        if (nameIs(buf, ns, len, 'expect')) out.expect = out.expect === undefined ? value : `${out.expect}, ${value}`;
+        break;
+      case 7:
+        value = buf.latin1Slice(vs, ve);
+        if (nameIs(buf, ns, len, 'upgrade')) out.upgrade = value;
+        break;
+      default:
+        value = buf.latin1Slice(vs, ve);
+    }
+    headers.push(name, value);
+  }
+  if (i !== end) return fail(out, 'FOYER_BAD_HEADER');
+
+  if (!hostSeen && out.minor === 1) return fail(out, 'FOYER_BAD_HOST');
+  if (teValue !== undefined) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; with Content-Length it is
+    // the classic smuggling ambiguity (§6.3): refuse both rather than guess.
+    if (out.minor === 0) return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
+    if (out.contentLength >= 0) return fail(out, 'FOYER_AMBIGUOUS_FRAMING');
+    if (parseTransferCodings(teValue, out) < 0) return -1;
+  }
+  if (out.contentLength > limits.maxBodySize) return fail(out, 'FOYER_BODY_TOO_LARGE');
+  // RFC 9110 §9.1: a well-formed method we do not know is a 501, not a 400.
+  if (!isImplementedMethod(out.method)) return fail(out, 'FOYER_METHOD_NOT_IMPLEMENTED');
+  return end;
+}

@@ -1,0 +1,152 @@
+// A WHATWG-compatible Request built lazily from the parsed head. Constructing a real undici
+// Request per request costs microseconds (URL parsing, Headers, streams); most handlers read only
+// `method` and `url`. So this object answers those itself, builds `headers` on first use, reads
+// the body without streams when asked for text/json/bytes, and becomes a real Request only when
+// something else is touched. It passes `instanceof Request` (its prototype chain includes
+// Request.prototype); `new Request(incoming)` works once globals are installed (globals.ts).
+import type { RequestBody } from './request-body.ts';
+
+export const NativeRequest: typeof Request = globalThis.Request;
+
+export const kToRequest = Symbol('foyer.toRequest');
+export const kRawTarget = Symbol('foyer.rawTarget');
+
+export interface RequestSource {
+  method: string;
+  /** Absolute URL string. */
+  url: string;
+  /** Flat [name, value, …] as received. */
+  rawHeaders: string[];
+  body: RequestBody | null;
+  signal: () => AbortSignal;
+  rawTarget: string;
+}
+
+const textDecoder = new TextDecoder();
+
+export class IncomingRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly [kRawTarget]: string;
+  #src: RequestSource;
+  #headers: Headers | undefined;
+  #real: Request | undefined;
+
+  constructor(src: RequestSource) {
+    this.method = src.method;
+    this.url = src.url;
+    this[kRawTarget] = src.rawTarget;
+    this.#src = src;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const raw = this.#src.rawHeaders;
+      const h = new Headers();
+      for (let i = 0; i < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
+      this.#headers = h;
+    }
+    return this.#headers;
+  }
+
+  get signal(): AbortSignal {
+    return this.#src.signal();
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#real !== undefined) return this.#real.body;
+    return this.#src.body === null ? null : this.#src.body.stream();
+  }
+
+  get bodyUsed(): boolean {
+    if (this.#real !== undefined) return this.#real.bodyUsed;
+    return this.#src.body?.used ?? false;
+  }
+
+  get duplex(): 'half' {
+    return 'half';
+  }
+
+  async #bytes(): Promise<Buffer> {
+    if (this.#real !== undefined) return Buffer.from(await this.#real.arrayBuffer());
+    const body = this.#src.body;
+    if (body === null) return Buffer.alloc(0);
+    return body.readAll();
+  }
+
+  async text(): Promise<string> {
+    return textDecoder.decode(await this.#bytes());
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.#bytes();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    const b = await this.#bytes();
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  }
+
+  async blob(): Promise<Blob> {
+    const type = this.headers.get('content-type') ?? '';
+    return new Blob([await this.#bytes()], { type });
+  }
+
+  formData(): Promise<FormData> {
+    return this[kToRequest]().formData();
+  }
+
+  clone(): Request {
+    return this[kToRequest]().clone();
+  }
+
+  /** The real undici Request, created once; the body moves to it as a stream. */
+  [kToRequest](): Request {
+    if (this.#real === undefined) {
+      const hasBody = this.#src.body !== null && this.method !== 'GET' && this.method !== 'HEAD';
+      this.#real = new NativeRequest(this.url, {
+        method: this.method,
+        headers: this.headers,
+        body: hasBody ? this.#src.body!.stream() : null,
+        signal: this.signal,
+        // @ts-expect-error duplex is required by undici for stream bodies but missing from lib types
+        duplex: 'half',
+      });
+    }
+    return this.#real;
+  }
+}
+
+// Every other Request member reads from the real Request.
+for (const key of [
+  'cache',
+  'credentials',
+  'destination',
+  'integrity',
+  'keepalive',
+  'mode',
+  'redirect',
+  'referrer',
+  'referrerPolicy',
+  'isHistoryNavigation',
+  'isReloadNavigation',
+] as const) {
+  Object.defineProperty(IncomingRequest.prototype, key, {
+    get(this: IncomingRequest) {
+      return (this[kToRequest]() as unknown as Record<string, unknown>)[key];
+    },
+    configurable: true,
+  });
+}
+Object.defineProperty(IncomingRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+Object.setPrototypeOf(IncomingRequest.prototype, NativeRequest.prototype);
+
+/** The request-target exactly as received (e.g. `*` for `OPTIONS *`), for handlers that need it. */
+export function rawTarget(req: Request): string | undefined {
+  return (req as unknown as { [kRawTarget]?: string })[kRawTarget];
+}

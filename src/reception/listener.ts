@@ -1,0 +1,97 @@
+// Accepts connections on node:net or node:tls, keeps the set of live connections, runs the one
+// sweep timer that enforces every connection's deadlines, and closes gracefully.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../log/logger.ts';
+import { Connection, type ConnectionConfig } from './connection.ts';
+
+export interface ListenerOptions {
+  port: number;
+  host: string;
+  tls?: tls.TlsOptions | undefined;
+  config: ConnectionConfig;
+  log: Logger;
+}
+
+export class Listener {
+  readonly #server: net.Server;
+  readonly #connections = new Set<Connection>();
+  readonly #config: ConnectionConfig;
+  #sweep: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(opts: ListenerOptions) {
+    this.#config = opts.config;
+    const onSocket = (socket: net.Socket) => {
+      if (this.#closing !== undefined) {
+        socket.destroy();
+        return;
+      }
+      const conn = new Connection(socket, this.#config, (c) => this.#forget(c));
+      this.#connections.add(conn);
+    };
+    // allowHalfOpen: a client may send its request and shut down its side (RFC 9112 §9.6);
+    // it still gets its response.
+    if (opts.tls !== undefined) {
+      this.#server = tls.createServer({ ...opts.tls, allowHalfOpen: true, ALPNProtocols: ['http/1.1'] });
+      this.#server.on('secureConnection', onSocket);
+      this.#server.on('tlsClientError', (err) => opts.log.debug({ err }, 'TLS handshake failed'));
+    } else {
+      this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+    }
+    this.#server.on('error', (err) => opts.log.error({ err }, 'listener error'));
+  }
+
+  listen(port: number, host: string): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen({ port, host, exclusive: false }, () => {
+        this.#server.off('error', onError);
+        this.#startSweep();
+        resolve(this.#server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  #startSweep(): void {
+    const l = this.#config.limits;
+    const smallest = Math.min(l.headersTimeout, l.keepAliveTimeout, l.bodyTimeout, l.sendTimeout) || 1000;
+    // Deadlines are honoured to within a quarter of the smallest timeout (at least 10 ms, at most 1 s).
+    const every = Math.min(1000, Math.max(10, Math.floor(smallest / 4)));
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.#connections) c.tick(now);
+    }, every);
+    this.#sweep.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  #forget(c: Connection): void {
+    this.#connections.delete(c);
+    if (this.#connections.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  close(timeout: number): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closing = new Promise<void>((resolve) => {
+      this.#server.close();
+      for (const c of this.#connections) c.shutdown();
+      const done = () => {
+        clearTimeout(timer);
+        if (this.#sweep !== undefined) clearInterval(this.#sweep);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        for (const c of this.#connections) c.destroy();
+      }, timeout);
+      if (this.#connections.size === 0) done();
+      else this.#idleWaiters.push(done);
+    });
+    return this.#closing;
+  }
+}

@@ -1,0 +1,192 @@
+// Turns a handler's Response into what goes on the wire (RFC 9112 §4, §6): a status line and
+// header block as one string, and a body plan (bytes in hand, or a stream to pump). Framing
+// headers from the handler are replaced by the engine's own; header names and values that came
+// from plain objects are validated here, so a CR/LF in a value is a 500, never an injection.
+import { statusText } from '../util/errors.ts';
+import { dateLine } from './http-date.ts';
+import { defaultContentType, kBody, kHeaders, kInit, kReal, type LightResponse } from './light-response.ts';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+const statusLines: string[] = [];
+function statusLine(status: number, text: string | undefined): string {
+  if (text) return `HTTP/1.1 ${status} ${text}\r\n`;
+  return (statusLines[status] ??= `HTTP/1.1 ${status} ${statusText(status)}\r\n`);
+}
+
+export class ResponseHeaderError extends Error {}
+
+export interface Plan {
+  /** Status line and headers, ending with the empty line. */
+  head: string;
+  /** The head has characters above 0x7F (obs-text): write it as latin1, not UTF-8. */
+  headLatin1: boolean;
+  /** Body already in hand (no body: null). Not sent for HEAD. */
+  bytes: string | Uint8Array | null;
+  /** Body to pump, when not in hand. Cancel it for HEAD. */
+  stream: ReadableStream<Uint8Array> | null;
+  /** Stream framing: chunked (HTTP/1.1), by declared length, or close-delimited (HTTP/1.0). */
+  chunked: boolean;
+  /** Declared length for the stream, -1 when unknown. */
+  length: number;
+  status: number;
+  /** The response asked for the connection to close, or framing requires it. */
+  close: boolean;
+}
+
+type HeaderSource = Headers | [string, string][] | Record<string, string> | undefined;
+
+interface Extracted {
+  status: number;
+  statusText: string | undefined;
+  headers: HeaderSource;
+  trusted: boolean; // a Headers object validated names and values already
+  body: unknown;
+}
+
+function extract(res: Response): Extracted {
+  const light = res as unknown as LightResponse;
+  if (kBody in light) {
+    if (light[kReal] === undefined) {
+      const init = light[kInit];
+      const h = light[kHeaders];
+      return {
+        status: init?.status ?? 200,
+        statusText: init?.statusText,
+        headers: h ?? (init?.headers as HeaderSource),
+        trusted: h !== undefined || init?.headers === undefined || init.headers instanceof Headers,
+        body: light[kBody],
+      };
+    }
+    res = light[kReal];
+  }
+  return { status: res.status, statusText: res.statusText, headers: res.headers, trusted: true, body: res.body };
+}
+
+/**
+ * Plans the response. `isHead`: the request was HEAD. `minor`: request's HTTP minor version.
+ * `keepAlive`: whether the connection may stay open after this response.
+ */
+export function planResponse(res: Response, isHead: boolean, minor: number, keepAlive: boolean): Plan {
+  const x = extract(res);
+  const status = x.status;
+  let head = statusLine(status, x.statusText);
+  let declared = -1;
+  let close = !keepAlive;
+  let sawType = false;
+  let sawDate = false;
+
+  const add = (name: string, value: string) => {
+    if (!x.trusted) {
+      if (!TOKEN.test(name) || BAD_VALUE.test(value))
+        throw new ResponseHeaderError(`invalid response header ${JSON.stringify(name)}`);
+    }
+    const l = name.length;
+    const lower = l === 4 || l === 10 || l === 12 || l === 14 || l === 17 ? name.toLowerCase() : '';
+    switch (lower) {
+      case 'content-length': {
+        if (!/^\d{1,15}$/.test(value.trim())) throw new ResponseHeaderError('invalid content-length from handler');
+        declared = Number(value.trim());
+        return;
+      }
+      case 'transfer-encoding':
+      case 'keep-alive':
+        return; // framing is the engine's (RFC 9112 §6.1)
+      case 'connection':
+        if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+        return;
+      case 'content-type':
+        sawType = true;
+        break;
+      case 'date':
+        sawDate = true;
+        break;
+    }
+    head += name + ': ' + value + '\r\n';
+  };
+
+  const src = x.headers;
+  if (src !== undefined && src !== null) {
+    if (src instanceof Headers) for (const [k, v] of src) add(k, v);
+    else if (Array.isArray(src)) for (const pair of src) add(String(pair[0]), String(pair[1]));
+    else for (const k of Object.keys(src)) add(k, String((src as Record<string, string>)[k]));
+  }
+
+  let body = x.body;
+  let bytes: string | Uint8Array | null = null;
+  let stream: ReadableStream<Uint8Array> | null = null;
+  if (body !== null && body !== undefined) {
+    if (typeof body === 'string') bytes = body;
+    else if (body instanceof Uint8Array) bytes = body;
+    else if (body instanceof ArrayBuffer) bytes = new Uint8Array(body);
+    else if (body instanceof URLSearchParams) bytes = body.toString();
+    else if (body instanceof ReadableStream) stream = body as ReadableStream<Uint8Array>;
+    else {
+      // Blob, FormData, DataView…: let undici encode it, then pump its stream.
+      const real = (res as unknown as Record<symbol, () => Response>)[Symbol.for('foyer.toResponse')];
+      const r = real !== undefined ? real.call(res) : res;
+      for (const [k, v] of r.headers)
+        if (k === 'content-type' && !sawType) {
+          head += `content-type: ${v}\r\n`;
+          sawType = true;
+        }
+      body = r.body;
+      stream = body as ReadableStream<Uint8Array> | null;
+    }
+    if (!sawType) {
+      const ct = defaultContentType(x.body);
+      if (ct !== undefined) head += `content-type: ${ct}\r\n`;
+    }
+  }
+
+  // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
+  const noContent = status === 204 || status === 304 || status < 200;
+  let chunked = false;
+  if (noContent) {
+    if (status === 304 && declared >= 0) head += `content-length: ${declared}\r\n`;
+    stream?.cancel().catch(() => {});
+    bytes = null;
+    stream = null;
+  } else if (bytes !== null) {
+    const n = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+    head += `content-length: ${n}\r\n`;
+  } else if (stream !== null) {
+    if (declared >= 0) head += `content-length: ${declared}\r\n`;
+    else if (isHead) {
+      // RFC 9110 §9.3.2: the length of a streamed body is unknown; say nothing.
+    } else if (minor === 1) {
+      head += 'transfer-encoding: chunked\r\n';
+      chunked = true;
+    } else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
+  } else if (status !== 204) {
+    head += 'content-length: 0\r\n';
+  }
+  if (isHead) {
+    stream?.cancel().catch(() => {});
+    stream = null;
+    bytes = null;
+  }
+
+  if (close) head += 'connection: close\r\n';
+  else if (minor === 0) head += 'connection: keep-alive\r\n';
+  if (!sawDate) head += dateLine();
+  head += '\r\n';
+  return { head, headLatin1: NON_ASCII.test(head), bytes, stream, chunked, length: declared, status, close };
+}
+
+/** A canned response for errors raised by the engine itself (always closes the connection). */
+export function cannedResponse(status: number, message: string, close: boolean): string {
+  const body = message + '\n';
+  return (
+    statusLine(status, undefined) +
+    'content-type: text/plain; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    (close ? 'connection: close\r\n' : '') +
+    'x-content-type-options: nosniff\r\n' +
+    dateLine() +
+    '\r\n' +
+    body
+  );
+}
