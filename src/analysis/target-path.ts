@@ -1,0 +1,98 @@
+// Request-target analysis for resources on disk: split the target of a request URL into its path
+// and query, percent-decode the path exactly once, and reduce it to a list of safe segments.
+//
+// Why decode once: a second decoding turns `%252e%252e` into `..` after the containment check has
+// run (the classic double-decoding traversal). Why refuse encoded `/` and `\`: a segment that
+// carries a separator after decoding would make the file system see a different path than the one
+// that was checked (RFC 3986 §2.2: an encoded reserved character is data, not a delimiter).
+
+/** Why a target cannot name a file. Each maps to one catalogue code in the handlers. */
+export type TargetProblem =
+  | 'bad-escape' // malformed `%`, or bytes that are not UTF-8 (overlong forms included) → 400
+  | 'bad-path'; // NUL, an encoded or raw backslash, an encoded slash, `..` above the root → 400
+
+export interface TargetPath {
+  /** Decoded, normalised segments: no empty, `.` or `..` segment; none contains `/`, `\` or NUL. */
+  segments: string[];
+  /** The decoded path ended with `/` (a directory was asked for). */
+  trailingSlash: boolean;
+}
+
+export interface SplitTarget {
+  /** The path as it appears in the URL, still percent-encoded; always starts with `/`. */
+  rawPath: string;
+  /** `?` and what follows, or ''. */
+  search: string;
+}
+
+/**
+ * Splits an absolute URL string (`http://host/p?q`) or an origin-form target (`/p?q`) into its raw
+ * path and query without normalising anything: a URL parser would resolve `..` before we look.
+ */
+export function splitTarget(url: string): SplitTarget {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    const scheme = url.indexOf('://');
+    start = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
+    if (start < 0) return { rawPath: '/', search: '' };
+  }
+  let end = url.indexOf('?', start);
+  const hash = url.indexOf('#', start);
+  if (hash >= 0 && (end < 0 || hash < end)) end = hash;
+  if (end < 0) return { rawPath: url.slice(start), search: '' };
+  const qEnd = hash > end ? hash : url.length;
+  return { rawPath: url.slice(start, end), search: url.charCodeAt(end) === 63 ? url.slice(end, qEnd) : '' };
+}
+
+const ENCODED_SEPARATOR_OR_NUL = /%(?:2f|5c|00)/i;
+
+/** Decodes a raw path once and normalises its segments; returns a problem instead of throwing. */
+export function analysePath(rawPath: string): TargetPath | TargetProblem {
+  if (rawPath.charCodeAt(0) !== 47) return 'bad-path';
+  if (rawPath.includes('\\') || rawPath.includes('\0')) return 'bad-path';
+  let decoded = rawPath;
+  if (rawPath.includes('%')) {
+    if (ENCODED_SEPARATOR_OR_NUL.test(rawPath)) return 'bad-path';
+    try {
+      // decodeURIComponent rejects a malformed escape and any invalid UTF-8, including the
+      // overlong forms (`%c0%ae` for `.`) that once slipped past byte-wise checks.
+      decoded = decodeURIComponent(rawPath);
+    } catch {
+      return 'bad-escape';
+    }
+  }
+  const segments: string[] = [];
+  let from = 1;
+  const n = decoded.length;
+  while (from <= n) {
+    let to = decoded.indexOf('/', from);
+    if (to < 0) to = n;
+    const seg = decoded.slice(from, to);
+    from = to + 1;
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      // Above the root is an attack, not a path to clamp silently (nginx answers 400 too).
+      if (segments.length === 0) return 'bad-path';
+      segments.pop();
+      continue;
+    }
+    segments.push(seg);
+  }
+  const last = decoded.charCodeAt(n - 1);
+  const trailingSlash =
+    last === 47 || decoded.endsWith('/.') || decoded.endsWith('/..') || (segments.length === 0 && n <= 1);
+  return { segments, trailingSlash };
+}
+
+/** Percent-encodes one segment for a Location header or a link (RFC 3986 pchar, conservatively). */
+export function encodeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The canonical, encoded URL path of some segments; begins with exactly one `/`. */
+export function joinSegments(segments: readonly string[], trailingSlash: boolean): string {
+  if (segments.length === 0) return '/';
+  let out = '';
+  for (const s of segments) out += `/${encodeSegment(s)}`;
+  return trailingSlash ? `${out}/` : out;
+}

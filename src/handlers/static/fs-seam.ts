@@ -1,0 +1,63 @@
+// The file-system operations the static handler needs, behind a seam (DESIGN.md: handlers get
+// what they need injected). Tests replace it to simulate EACCES, races or slow disks; the default
+// is node:fs/promises.
+import * as fsp from 'node:fs/promises';
+
+/** The subset of fs.Stats the handler reads. */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+/** An open file: positional reads, so one handle can serve several ranges. */
+export interface OpenFile {
+  stat(): Promise<FileStat>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+export interface DirEntry {
+  name: string;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** Injectable file-system seam for `staticFiles`. Errors must carry Node's `code` (ENOENT, EACCES…). */
+export interface StaticFs {
+  stat(path: string): Promise<FileStat>;
+  realpath(path: string): Promise<string>;
+  open(path: string): Promise<OpenFile>;
+  readdir(path: string): Promise<DirEntry[]>;
+}
+
+export const nodeFs: StaticFs = {
+  stat: (path) => fsp.stat(path),
+  realpath: (path) => fsp.realpath(path),
+  open: (path) => fsp.open(path, 'r'),
+  readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
+};
+
+/** Node's error code of a rejected fs call, or ''. */
+export function errorCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : '';
+}
+
+/** Reads exactly `length` bytes from `position`, or fewer when the file shrank (the caller checks). */
+export async function readFully(file: OpenFile, length: number, position = 0): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  // Bounded: every turn either advances or stops at end of file.
+  while (done < length) {
+    const { bytesRead } = await file.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}

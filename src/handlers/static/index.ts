@@ -1,0 +1,166 @@
+// The static file resource handler: `staticFiles(root, options)` serves a directory tree.
+// Hot path: a cached file is answered synchronously from prebuilt headers and bytes in memory; the
+// disk is consulted at most once per `revalidateMs` per path. Everything else goes through the
+// resolver (decode once, contain, realpath) and the entry builder.
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { analysePath, splitTarget } from '../../analysis/target-path.ts';
+import type { Context, Middleware, Next } from '../../types.ts';
+import { FoyerError } from '../../util/errors.ts';
+import { choicesResponse, listingResponse } from './directory-response.ts';
+import { FileCache } from './file-cache.ts';
+import type { FileEntry } from './file-entry.ts';
+import { buildEntry, currentSignature } from './file-entry.ts';
+import type { StaticOptions } from './options.ts';
+import { resolveOptions } from './options.ts';
+import { Resolver } from './resolver.ts';
+import { errorResponse, methodNotAllowed, redirect } from './responses.ts';
+import { StaleEntryError, serveEntry } from './serve-file.ts';
+
+export type { CacheControlRule, StaticOptions } from './options.ts';
+export type { DirEntry, FileStat, OpenFile, StaticFs } from './fs-seam.ts';
+export { nodeFs } from './fs-seam.ts';
+
+/**
+ * Serves the files under `root` for GET and HEAD.
+ *
+ * Use it as middleware (`compose(staticFiles('public'), app)`): a miss, or a method other than
+ * GET/HEAD, calls `next()`. Use it as the handler itself (`serve({ fetch: staticFiles('public') })`),
+ * or with `fallthrough: false`: a miss is 404 and another method 405.
+ *
+ * Always: the path is percent-decoded once (a malformed escape or invalid UTF-8 is 400; NUL and
+ * encoded `/` or `\` are 400; `..` above the root is 400), contained in the root, and by default
+ * symlinks leading out of the root and dotfiles are 403. Responses carry a strong ETag,
+ * Last-Modified, `X-Content-Type-Options: nosniff` and a Content-Type with charset for text; answer
+ * conditional requests (304/412) and ranges (206, multipart/byteranges, 416).
+ *
+ * @param root Directory to serve; resolved with realpath once, now. Must exist.
+ * @param options See {@link StaticOptions}; every field has a default.
+ * @throws FoyerError FOYER_BAD_CONFIG when `root` is not an existing directory.
+ */
+export function staticFiles(root: string, options: StaticOptions = {}): Middleware {
+  const o = resolveOptions(options);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(resolve(root));
+  } catch {
+    throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
+  }
+  const resolver = new Resolver(realRoot, o);
+  const cache = new FileCache(o.maxCacheBytes);
+  const fs = o.fs;
+  const revalidateMs = o.revalidateMs;
+  const cacheEnabled = o.cacheEnabled;
+  const maxFileSize = o.maxFileSize;
+
+  function miss(next: Next | undefined, wrongMethod: boolean): Response | Promise<Response> {
+    if (next !== undefined && o.fallthrough) return next();
+    return wrongMethod ? methodNotAllowed() : errorResponse('FOYER_NOT_FOUND');
+  }
+
+  // A usable entry: fresh, and holding the bytes if it should (a HEAD may have built it without).
+  function usable(e: FileEntry, isHead: boolean, now: number): boolean {
+    return (
+      now - e.checkedAt < revalidateMs && (isHead || e.identity.data !== undefined || e.identity.size > maxFileSize)
+    );
+  }
+
+  async function slow(
+    req: Request,
+    ctx: Context,
+    next: Next | undefined,
+    rawPath: string,
+    search: string,
+    isHead: boolean,
+    retried: boolean,
+  ): Promise<Response> {
+    const analysed = analysePath(rawPath);
+    if (analysed === 'bad-escape') return errorResponse('FOYER_BAD_ESCAPE');
+    if (analysed === 'bad-path') return errorResponse('FOYER_BAD_TARGET');
+    const r = await resolver.resolve(analysed.segments, analysed.trailingSlash, search);
+    switch (r.kind) {
+      case 'miss':
+        cache.delete(rawPath);
+        return miss(next, false);
+      case 'forbidden':
+        cache.delete(rawPath);
+        return errorResponse('FOYER_FORBIDDEN');
+      case 'redirect':
+        return redirect(r.location);
+      case 'choices':
+        return choicesResponse(r.locations, isHead);
+      case 'listing':
+        return listingResponse(r.dirPath, analysed.segments, search, req, isHead, o, resolver);
+    }
+    let entry: FileEntry | undefined;
+    const old = cache.get(rawPath);
+    const load = !isHead;
+    if (
+      old !== undefined &&
+      old.fsPath === r.source.fsPath &&
+      (old.identity.data !== undefined || !load || r.source.stat.size > maxFileSize)
+    ) {
+      const sig = await currentSignature(fs, r.source.fsPath, r.source.stat, o, resolver.contained);
+      if (sig === old.signature) {
+        old.checkedAt = Date.now();
+        entry = old;
+      }
+    }
+    if (entry === undefined) {
+      entry = await buildEntry(fs, r.source, o, load, resolver.contained);
+      if (cacheEnabled) cache.set(rawPath, entry);
+    }
+    try {
+      return await serveEntry(entry, req, isHead, o, fs);
+    } catch (err) {
+      if (!(err instanceof StaleEntryError) || retried) throw err;
+      cache.delete(rawPath);
+      return slow(req, ctx, next, rawPath, search, isHead, true);
+    }
+  }
+
+  // One resolution per path at a time; concurrent requests for it wait for the same one.
+  function viaPending(
+    req: Request,
+    ctx: Context,
+    next: Next | undefined,
+    rawPath: string,
+    search: string,
+    isHead: boolean,
+  ) {
+    if (!cacheEnabled) return slow(req, ctx, next, rawPath, search, isHead, false);
+    const key = isHead ? `HEAD ${rawPath}` : rawPath;
+    const inflight = cache.pending.get(key);
+    if (inflight !== undefined) {
+      return inflight.then(
+        () => handle(req, ctx, next),
+        () => slow(req, ctx, next, rawPath, search, isHead, false),
+      );
+    }
+    const p = slow(req, ctx, next, rawPath, search, isHead, false);
+    cache.pending.set(key, p);
+    const done = () => cache.pending.delete(key);
+    p.then(done, done);
+    return p;
+  }
+
+  function handle(req: Request, ctx: Context, next?: Next): Response | Promise<Response> {
+    const method = req.method;
+    const isHead = method === 'HEAD';
+    if (method !== 'GET' && !isHead) return miss(next, true);
+    const { rawPath, search } = splitTarget(req.url);
+    const hit = cache.get(rawPath);
+    if (hit !== undefined && usable(hit, isHead, Date.now())) {
+      const res = serveEntry(hit, req, isHead, o, fs);
+      if (!(res instanceof Promise)) return res;
+      return res.catch((err: unknown) => {
+        if (!(err instanceof StaleEntryError)) throw err;
+        cache.delete(rawPath);
+        return slow(req, ctx, next, rawPath, search, isHead, true);
+      });
+    }
+    return viaPending(req, ctx, next, rawPath, search, isHead);
+  }
+
+  return handle;
+}
