@@ -48,7 +48,7 @@ export async function loadServe(): Promise<ServeFn | undefined> {
 }
 
 export async function overSocket(handler: Handler, serve: ServeFn): Promise<Client & { close(): Promise<void> }> {
-  const server = await serve({ fetch: handler, port: 0, host: '127.0.0.1' });
+  const server = await serve({ fetch: handler, port: 0, host: '127.0.0.1', logLevel: 'silent' });
   const base = new URL(server.url);
   return {
     mode: 'socket',

@@ -35,11 +35,14 @@ export function escapeHtml(value: unknown): string {
 }
 
 /**
- * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. The Headers
- * class rejects CR/LF, so a location built from user input cannot split the response.
+ * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. A location
+ * built from user input must not split the response: CR, LF and NUL are refused here, before the
+ * engine's light Response (which validates only when serialising) ever sees them.
  */
 export function redirect(location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response {
-  return new Response(null, { status, headers: { location: String(location) } });
+  const value = String(location);
+  if (/[\r\n\0]/.test(value)) throw new TypeError('redirect(): the location contains CR, LF or NUL');
+  return new Response(null, { status, headers: { location: value } });
 }
 
 type Chunk = string | Uint8Array;
