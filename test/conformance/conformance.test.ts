@@ -33,7 +33,13 @@ if (!available) {
         let out: RunnerOutput;
         before(
           async () => {
-            const server = await serve({ fetch: okHandler, host: '127.0.0.1', port: 0, limits: run.limits });
+            const server = await serve({
+              fetch: okHandler,
+              host: '127.0.0.1',
+              port: 0,
+              limits: run.limits,
+              logLevel: 'fatal',
+            });
             servers.push(server);
             out = await runSuite(run, server.address.port);
             for (const c of out.cases) seen.add(c.id);

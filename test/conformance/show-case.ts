@@ -1,6 +1,7 @@
 // Replays conformance cases against a fresh Foyer server and prints the exact bytes both ways, for
 // bug reports and for writing a deviation's reason.
 //   node --import tsx test/conformance/show-case.ts llhttp-042 apache-strict-007 …
+//   node --import tsx test/conformance/show-case.ts --raw 'GET / HTTP/1.1\r\nHost: a\r\n\r\n'
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -63,8 +64,44 @@ if (!available) {
 }
 const ids = process.argv.slice(2);
 if (ids.length === 0) {
-  console.error('usage: node --import tsx test/conformance/show-case.ts CASE_ID…');
+  console.error("usage: node --import tsx test/conformance/show-case.ts CASE_ID… | --raw 'ESCAPED BYTES'…");
   process.exit(2);
+}
+
+/** Reads \r \n \t \\ and \xHH escapes, so that a raw request fits on a command line. */
+const fromEscaped = (s: string) =>
+  Buffer.from(
+    s.replace(/\\(x[0-9a-fA-F]{2}|r|n|t|\\)/g, (_, e: string) =>
+      e === 'r'
+        ? '\r'
+        : e === 'n'
+          ? '\n'
+          : e === 't'
+            ? '\t'
+            : e === '\\'
+              ? '\\'
+              : String.fromCharCode(Number.parseInt(e.slice(1), 16)),
+    ),
+    'latin1',
+  );
+
+if (ids[0] === '--raw') {
+  const server = await serve({ fetch: okHandler, host: '127.0.0.1', port: 0, logLevel: 'fatal' });
+  try {
+    for (const text of ids.slice(1)) {
+      const raw = fromEscaped(text);
+      const { data, closed } = await exchange(server.address.port, raw, true);
+      console.log(`--- request (${raw.length} bytes, then half-close)`);
+      console.log(visible(raw));
+      console.log(
+        `--- response (${data.length} bytes, connection ${closed ? 'closed by server' : 'still open after 800 ms'})`,
+      );
+      console.log(visible(data));
+    }
+  } finally {
+    await server.close(500);
+  }
+  process.exit(0);
 }
 for (const id of ids) {
   const run = suiteRuns.find((r) => caseIds(r.file).includes(id) && (!r.only || r.only([id]).length > 0));
@@ -85,7 +122,7 @@ for (const id of ids) {
   }
   if (run.args.includes('--use-host-variant') && c.derived_raw_with_host_b64)
     raw = Buffer.from(c.derived_raw_with_host_b64, 'base64');
-  const server = await serve({ fetch: okHandler, host: '127.0.0.1', port: 0, limits: run.limits });
+  const server = await serve({ fetch: okHandler, host: '127.0.0.1', port: 0, limits: run.limits, logLevel: 'fatal' });
   try {
     const verdict = await runSuite({ ...run, only: () => [id] }, server.address.port);
     const halfClose =
