@@ -208,7 +208,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: Limit
           if (hostSeen) return fail(out, 'FOYER_BAD_HOST');
           hostSeen = true;
           value = buf.latin1Slice(vs, ve);
-          if (!isValidAuthority(value, true)) return fail(out, 'FOYER_BAD_HOST');
+          if (!isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
           out.host = value;
           break;
         }
