@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isContained, resolveInside } from '../../src/analysis/containment.ts';
+import { analysePath, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
+import { typoCandidates, withinOneEdit } from '../../src/analysis/typo-correction.ts';
+
+describe('request-target splitting', () => {
+  test('keeps the raw path of an absolute URL without normalising dot segments', () => {
+    assert.deepEqual(splitTarget('http://h:8080/a/../b?x=1'), { rawPath: '/a/../b', search: '?x=1' });
+  });
+  test('accepts an origin-form target and drops a fragment', () => {
+    assert.deepEqual(splitTarget('/a%20b?q#frag'), { rawPath: '/a%20b', search: '?q' });
+  });
+  test('gives / for an authority without a path', () => {
+    assert.deepEqual(splitTarget('http://h'), { rawPath: '/', search: '' });
+  });
+});
+
+describe('path analysis', () => {
+  const ok = (raw: string) => {
+    const r = analysePath(raw);
+    assert.equal(typeof r, 'object', `${raw} should be accepted, got ${String(r)}`);
+    return r as Exclude<typeof r, string>;
+  };
+  test('decodes percent-escapes exactly once', () => {
+    assert.deepEqual(ok('/%252e%252e/x').segments, ['%2e%2e', 'x']);
+    assert.deepEqual(ok('/caf%C3%A9.txt').segments, ['café.txt']);
+  });
+  test('resolves dot segments inside the root', () => {
+    assert.deepEqual(ok('/a/b/../c/./d').segments, ['a', 'c', 'd']);
+    assert.deepEqual(ok('/a/%2e%2e/b').segments, ['b']);
+  });
+  test('collapses repeated slashes', () => {
+    assert.deepEqual(ok('//a///b').segments, ['a', 'b']);
+  });
+  test('rejects dot-dot that climbs above the root, encoded or not', () => {
+    for (const raw of ['/..', '/../etc/passwd', '/%2e%2e/x', '/a/../../x', '/.%2e/x']) {
+      assert.equal(analysePath(raw), 'bad-path', raw);
+    }
+  });
+  test('rejects encoded slashes, backslashes and NUL', () => {
+    for (const raw of ['/..%2fetc', '/a%2Fb', '/a%5cb', '/a\\b', '/..%5c..%5cwin.ini', '/a%00.txt', '/a\0b']) {
+      assert.equal(analysePath(raw), 'bad-path', raw);
+    }
+  });
+  test('rejects malformed escapes and invalid UTF-8 such as overlong dots', () => {
+    for (const raw of ['/%zz', '/%', '/%4', '/%c0%ae%c0%ae/x', '/%e0%80%ae', '/%ff']) {
+      assert.equal(analysePath(raw), 'bad-escape', raw);
+    }
+  });
+  test('notes a trailing slash, including after dot segments', () => {
+    assert.equal(ok('/a/').trailingSlash, true);
+    assert.equal(ok('/a').trailingSlash, false);
+    assert.equal(ok('/a/b/..').trailingSlash, true);
+    assert.equal(ok('/').trailingSlash, true);
+  });
+  test('re-encodes segments for a Location that can never start with two slashes', () => {
+    assert.equal(joinSegments(['evil.com', 'x y#?%'], true), '/evil.com/x%20y%23%3F%25/');
+    assert.equal(joinSegments([], true), '/');
+  });
+});
+
+describe('containment', () => {
+  test('accepts the root itself and paths beneath it', () => {
+    assert.equal(isContained('/srv/pub', '/srv/pub'), true);
+    assert.equal(isContained('/srv/pub', '/srv/pub/a/b'), true);
+  });
+  test('refuses a sibling directory that shares the root as a prefix', () => {
+    assert.equal(isContained('/srv/pub', '/srv/pub-secret/key'), false);
+    assert.equal(isContained('/srv/pub', '/srv/pubx'), false);
+  });
+  test('handles a root of / without doubling the separator', () => {
+    assert.equal(isContained('/', '/etc/passwd'), true);
+  });
+  test('refuses segments that would resolve outside even if analysis were bypassed', () => {
+    assert.equal(resolveInside('/srv/pub', ['..', 'pub-secret']), undefined);
+    assert.equal(resolveInside('/srv/pub', ['a', 'b']), '/srv/pub/a/b');
+  });
+});
+
+describe('typo correction', () => {
+  test('counts one substitution, insertion, deletion or transposition as one edit', () => {
+    assert.equal(withinOneEdit('index.html', 'indx.html'), true);
+    assert.equal(withinOneEdit('index.html', 'indexx.html'), true);
+    assert.equal(withinOneEdit('index.html', 'inedx.html'), true);
+    assert.equal(withinOneEdit('index.html', 'index.htnl'), true);
+    assert.equal(withinOneEdit('index.html', 'idnex.htlm'), false);
+    assert.equal(withinOneEdit('abc', 'abcde'), false);
+  });
+  test('prefers a case-only match over one-edit matches', () => {
+    assert.deepEqual(typoCandidates('README.MD', ['readme.md', 'readme.me', 'other']), ['readme.md']);
+  });
+  test('returns every one-edit candidate when several exist', () => {
+    assert.deepEqual(typoCandidates('fole.txt', ['file.txt', 'fold.txt', 'zzz']).sort(), ['file.txt', 'fold.txt']);
+  });
+  test('returns nothing when no entry is close', () => {
+    assert.deepEqual(typoCandidates('abc.txt', ['xyz.txt']), []);
+  });
+});
