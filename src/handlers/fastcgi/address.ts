@@ -1,0 +1,64 @@
+// Upstream addresses as users write them: `127.0.0.1:9000`, `tcp://host:port`, `[::1]:9000`,
+// `unix:/run/php/php-fpm.sock` (also `unix:///path`). And the default socket factory: node:net.
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { FastCgiError } from './errors.ts';
+
+export type Upstream = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** Parses an upstream address; throws TypeError with the reason (config errors are exit 2). */
+export function parseUpstream(addr: string): Upstream {
+  const a = addr.trim();
+  if (a.startsWith('unix:')) {
+    let path = a.slice(5);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (!path.startsWith('/')) throw new TypeError(`unix socket path must be absolute: ${addr}`);
+    return { kind: 'unix', path };
+  }
+  if (a.startsWith('/')) return { kind: 'unix', path: a };
+  const hostPort = a.startsWith('tcp://') ? a.slice(6).replace(/\/$/, '') : a;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(hostPort);
+  if (!m) throw new TypeError(`expected HOST:PORT, tcp://HOST:PORT or unix:/PATH, got ${addr}`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new TypeError(`port out of range: ${addr}`);
+  return { kind: 'tcp', host: (m[1] ?? m[2])!, port };
+}
+
+export function formatUpstream(u: Upstream): string {
+  return u.kind === 'unix' ? `unix:${u.path}` : `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
+}
+
+/** Opens a connected socket; the pool calls it for every new connection. */
+export type SocketFactory = () => Promise<Duplex>;
+
+/** The default factory: node:net to a TCP or unix address, with a connect timeout. */
+export function netSocketFactory(upstream: Upstream, connectTimeout: number): SocketFactory {
+  return () =>
+    new Promise<Duplex>((resolve, reject) => {
+      const socket =
+        upstream.kind === 'unix'
+          ? netConnect({ path: upstream.path })
+          : netConnect({ host: upstream.host, port: upstream.port });
+      const timer =
+        connectTimeout > 0
+          ? setTimeout(() => {
+              socket.destroy();
+              reject(new FastCgiError('connect-timeout', `connect to ${formatUpstream(upstream)} timed out`));
+            }, connectTimeout)
+          : undefined;
+      socket.once('connect', () => {
+        if (timer) clearTimeout(timer);
+        socket.removeListener('error', onError);
+        // Records are written whole; Nagle would delay the small ones (the empty STDIN record).
+        if (upstream.kind === 'tcp') socket.setNoDelay(true);
+        resolve(socket);
+      });
+      const onError = (err: NodeJS.ErrnoException): void => {
+        if (timer) clearTimeout(timer);
+        reject(
+          new FastCgiError('connect', `connect to ${formatUpstream(upstream)} failed: ${err.code ?? err.message}`),
+        );
+      };
+      socket.once('error', onError);
+    });
+}

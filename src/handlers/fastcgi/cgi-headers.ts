@@ -1,0 +1,86 @@
+// The CGI response head (RFC 3875 §6.2–§6.3) as php-fpm writes it at the start of STDOUT:
+// header lines, an empty line, then the body. Everything here is untrusted backend output:
+// a bad field name or a control character fails the whole response (502), it is never passed on
+// (httpd's strict behaviour; see ../shared/conformance/README.md, cgi_response_header rows).
+
+export interface CgiHead {
+  status: number;
+  /** Field lines in order, names as sent; several Set-Cookie stay separate. */
+  headers: Array<[string, string]>;
+}
+
+export class CgiHeaderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CgiHeaderError';
+  }
+}
+
+// RFC 9110 §5.6.2 token.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 9110 §5.5: field values are VCHAR, obs-text, SP and HTAB; every other control is refused.
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+// Hop-by-hop and framing fields belong to each connection (RFC 9110 §7.6.1), not to the backend.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+/**
+ * Finds the end of the head in `buf`: returns [headEnd, bodyStart] or undefined. Accepts CRLF and
+ * bare LF line ends (RFC 3875 §6.2 allows either from scripts; PHP sends CRLF).
+ */
+export function findHeadEnd(buf: Uint8Array, from = 0): [number, number] | undefined {
+  for (let i = Math.max(0, from); i < buf.length; i++) {
+    if (buf[i] !== 0x0a) continue;
+    // An empty line: LF LF or LF CR LF.
+    if (i + 1 < buf.length && buf[i + 1] === 0x0a) return [i + 1, i + 2];
+    if (i + 2 < buf.length && buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return [i + 1, i + 3];
+    // A head that starts with an empty line: no header fields at all.
+    if (i === 0 || (i === 1 && buf[0] === 0x0d)) return [0, i + 1];
+  }
+  return undefined;
+}
+
+/** Parses and validates the head (bytes before the empty line). Throws CgiHeaderError. */
+export function parseCgiHead(head: Uint8Array): CgiHead {
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
+  const headers: Array<[string, string]> = [];
+  let status: number | undefined;
+  let location = false;
+  for (let line of text.split('\n')) {
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new CgiHeaderError('header line without a field name');
+    const name = line.slice(0, colon);
+    // A space or tab before the colon, or a folded continuation line, fails the token test.
+    if (!TOKEN.test(name)) throw new CgiHeaderError('invalid header field name');
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (BAD_VALUE.test(value)) throw new CgiHeaderError('control character in header value');
+    const lower = name.toLowerCase();
+    if (lower === 'status') {
+      // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase.
+      const m = /^([1-9]\d\d)(?:[ \t].*)?$/.exec(value);
+      const code = m ? Number(m[1]) : Number.NaN;
+      if (!(code >= 200 && code <= 599)) throw new CgiHeaderError('invalid Status');
+      status = code;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === 'content-length' && !/^\d{1,15}$/.test(value)) throw new CgiHeaderError('invalid Content-Length');
+    if (lower === 'location') {
+      if (value === '') throw new CgiHeaderError('empty Location');
+      location = true;
+    }
+    headers.push([name, value]);
+  }
+  // RFC 3875 §6.2.3–§6.2.4: a redirect without Status is a 302 (what PHP's header() sends too).
+  return { status: status ?? (location ? 302 : 200), headers };
+}

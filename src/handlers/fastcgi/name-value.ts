@@ -1,0 +1,78 @@
+// FastCGI name-value pairs (FastCGI Specification §3.4): each length is one byte when below 128,
+// otherwise four bytes big-endian with the top bit set. Used for PARAMS and GET_VALUES.
+
+/** A name-value list; values are latin1/UTF-8 strings or raw bytes. */
+export type Params = ReadonlyArray<readonly [string, string]>;
+
+const MAX_LENGTH = 0x7fffffff;
+
+function lengthSize(n: number): number {
+  return n < 128 ? 1 : 4;
+}
+
+function writeLength(out: Buffer, at: number, n: number): number {
+  if (n < 128) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n > MAX_LENGTH) throw new RangeError('name-value length exceeds 2^31-1');
+  out.writeUInt32BE((n | 0x80000000) >>> 0, at);
+  return at + 4;
+}
+
+/**
+ * Encodes pairs into one buffer (the PARAMS stream content, before framing into records).
+ * Strings are UTF-8: CGI meta-variables are bytes (RFC 3875 §4.1) and PHP reads them as such.
+ */
+export function encodeParams(params: Params): Buffer {
+  let size = 0;
+  const lengths = new Array<number>(params.length * 2);
+  for (let i = 0; i < params.length; i++) {
+    const [name, value] = params[i]!;
+    const nl = Buffer.byteLength(name);
+    const vl = Buffer.byteLength(value);
+    lengths[i * 2] = nl;
+    lengths[i * 2 + 1] = vl;
+    size += lengthSize(nl) + lengthSize(vl) + nl + vl;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < params.length; i++) {
+    const [name, value] = params[i]!;
+    at = writeLength(out, at, lengths[i * 2]!);
+    at = writeLength(out, at, lengths[i * 2 + 1]!);
+    at += out.write(name, at);
+    at += out.write(value, at);
+  }
+  return out;
+}
+
+/** Decodes a complete name-value stream. Throws RangeError on truncated input. */
+export function decodeParams(data: Uint8Array): Array<[string, string]> {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const out: Array<[string, string]> = [];
+  let at = 0;
+  const readLength = (): number => {
+    if (at >= buf.length) throw new RangeError('truncated name-value length');
+    const b = buf[at]!;
+    if (b < 128) {
+      at += 1;
+      return b;
+    }
+    if (at + 4 > buf.length) throw new RangeError('truncated 4-byte name-value length');
+    const n = buf.readUInt32BE(at) & MAX_LENGTH;
+    at += 4;
+    return n;
+  };
+  while (at < buf.length) {
+    const nl = readLength();
+    const vl = readLength();
+    if (at + nl + vl > buf.length) throw new RangeError('truncated name-value data');
+    const name = buf.toString('utf8', at, at + nl);
+    at += nl;
+    const value = buf.toString('utf8', at, at + vl);
+    at += vl;
+    out.push([name, value]);
+  }
+  return out;
+}

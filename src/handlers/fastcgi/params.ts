@@ -1,0 +1,109 @@
+// The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
+// fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
+import type { Context } from '../../types.ts';
+
+export interface ParamsInput {
+  req: Request;
+  ctx: Context;
+  url: URL;
+  /** The document root as configured (PHP shows it in DOCUMENT_ROOT). */
+  documentRoot: string;
+  scriptName: string;
+  scriptFilename: string;
+  pathInfo: string;
+  /** CONTENT_LENGTH to announce, or undefined when the request has no body. */
+  contentLength: number | undefined;
+  serverName: string | undefined;
+  serverSoftware: string;
+  /** Extra variables, set last so they override the computed ones. */
+  extra: Record<string, string> | undefined;
+}
+
+// Request headers never passed as HTTP_* variables:
+//  - Proxy: httpoxy (CVE-2016-5385), HTTP_PROXY would be read as the outbound proxy;
+//  - Content-Type / Content-Length travel as CONTENT_TYPE / CONTENT_LENGTH (RFC 3875 §4.1.18);
+//  - Transfer-Encoding: the body reaches the script de-chunked with a CONTENT_LENGTH;
+//  - Connection-level fields describe the client's hop only.
+const SKIPPED = new Set([
+  'proxy',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+// RFC 3875 §4.1.18 maps '-' to '_'. A header that already contains '_' could then pose as another
+// (`X_Forwarded_For` as `X-Forwarded-For`), so such names are dropped, as nginx
+// (underscores_in_headers off) and Apache httpd do. Only letters, digits and '-' pass.
+const PASSABLE = /^[A-Za-z0-9-]+$/;
+
+/** Meta-variable name for a header, or undefined when the header is not passed on. */
+export function headerVariable(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (SKIPPED.has(lower) || !PASSABLE.test(name)) return undefined;
+  return `HTTP_${lower.replace(/-/g, '_').toUpperCase()}`;
+}
+
+function hostName(host: string | null): string | undefined {
+  if (!host) return undefined;
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end > 0 ? host.slice(1, end) : undefined;
+  }
+  const colon = host.indexOf(':');
+  return colon >= 0 ? host.slice(0, colon) : host;
+}
+
+export function buildParams(p: ParamsInput): Array<[string, string]> {
+  const { req, ctx, url } = p;
+  const secure = ctx.secure;
+  const query = url.search.length > 1 ? url.search.slice(1) : '';
+  const root = p.documentRoot;
+  const out: Array<[string, string]> = [
+    ['GATEWAY_INTERFACE', 'CGI/1.1'],
+    ['SERVER_SOFTWARE', p.serverSoftware],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['REQUEST_METHOD', req.method],
+    ['REQUEST_SCHEME', secure ? 'https' : 'http'],
+    // The URI as the client asked for it (front controllers route on it), query included.
+    ['REQUEST_URI', url.pathname + url.search],
+    ['DOCUMENT_URI', p.scriptName + p.pathInfo],
+    ['DOCUMENT_ROOT', root],
+    ['SCRIPT_NAME', p.scriptName],
+    ['SCRIPT_FILENAME', p.scriptFilename],
+    ['QUERY_STRING', query],
+    ['REMOTE_ADDR', ctx.remoteAddress],
+    ['REMOTE_PORT', String(ctx.remotePort)],
+    ['SERVER_ADDR', ctx.localAddress],
+    ['SERVER_PORT', String(ctx.localPort || (url.port ? Number(url.port) : secure ? 443 : 80))],
+    ['SERVER_NAME', p.serverName ?? hostName(req.headers.get('host')) ?? (url.hostname || ctx.localAddress)],
+    // php-cgi refuses to run without it when cgi.force_redirect is on (the default).
+    ['REDIRECT_STATUS', '200'],
+  ];
+  if (secure) out.push(['HTTPS', 'on']);
+  if (p.pathInfo !== '') {
+    // RFC 3875 §4.1.5–§4.1.6: PATH_TRANSLATED maps PATH_INFO onto the document root.
+    out.push(['PATH_INFO', p.pathInfo], ['PATH_TRANSLATED', root + p.pathInfo]);
+  }
+  if (p.contentLength !== undefined) {
+    out.push(['CONTENT_LENGTH', String(p.contentLength)]);
+    const type = req.headers.get('content-type');
+    if (type !== null) out.push(['CONTENT_TYPE', type]);
+  }
+  for (const [name, value] of req.headers) {
+    const variable = headerVariable(name);
+    if (variable !== undefined) out.push([variable, value]);
+  }
+  if (p.extra !== undefined) {
+    for (const [name, value] of Object.entries(p.extra)) {
+      const i = out.findIndex(([n]) => n === name);
+      if (i >= 0) out[i] = [name, value];
+      else out.push([name, value]);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+// `--php spawn`: Foyer starts php-fpm itself with a generated pool config listening on a private
+// unix socket (a 0700 temp directory, socket mode 0600), supervises it (restart with backoff on an
+// unexpected exit) and stops it on request. pm = static: the pool size is fixed, so Foyer's
+// connection pool can be sized to it exactly (see pool.ts on pinned children).
+// Process-wide hooks (signals, exit) stay in os/: the caller calls `stop()`.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { Logger } from '../../log/logger.ts';
+import { silentLogger } from '../../log/logger.ts';
+
+export interface PhpFpmOptions {
+  /** php-fpm binary. Default: `php-fpm` or `php-fpmX.Y` on PATH, then /usr/sbin/php-fpm*. */
+  binary?: string;
+  /** pm.max_children (pm = static). Default 4. Give Foyer's `maxConnections` the same number. */
+  children?: number;
+  /** Listen on a private unix socket (default) or on 127.0.0.1 with an ephemeral port. */
+  listen?: 'unix' | 'tcp';
+  /** pm.max_requests: recycle a child after this many requests (0 = never). Default 0. */
+  maxRequests?: number;
+  /** php_admin_value[...] entries, e.g. `{ memory_limit: '256M' }`. */
+  ini?: Record<string, string>;
+  /** Restart php-fpm when it exits unexpectedly. Default true. */
+  supervise?: boolean;
+  /** How long to wait for the socket to accept connections, ms. Default 10 000. */
+  startTimeout?: number;
+  log?: Logger;
+}
+
+export interface PhpFpmProcess {
+  /** The address to give `fastcgi({ upstream })`. */
+  readonly upstream: string;
+  readonly children: number;
+  readonly pid: number | undefined;
+  /** Stops php-fpm for good and removes its directory. */
+  stop(): Promise<void>;
+  /** Stops the process but keeps its config and address (tests of an upstream outage). */
+  kill(): Promise<void>;
+  /** Starts it again after `kill()`. */
+  start(): Promise<void>;
+}
+
+/** Finds a php-fpm binary, or undefined. */
+export function findPhpFpm(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const found = names.filter((n) => /^php-fpm(\d+(\.\d+)?)?$/.test(n)).sort();
+    for (const name of found) {
+      try {
+        accessSync(join(dir, name), constants.X_OK);
+        return join(dir, name);
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(target: { path: string } | { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(target as { path: string });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+// Pool values are written as given: reject anything that could start a new config line.
+function iniValue(v: string): string {
+  if (/[\r\n\0]/.test(v)) throw new TypeError('php-fpm ini values must be single-line');
+  return v;
+}
+
+export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmProcess> {
+  const binary = options.binary ?? findPhpFpm();
+  if (binary === undefined) throw new Error('php-fpm not found (install php-fpm, e.g. apt-get install php-fpm)');
+  const children = Math.max(1, options.children ?? 4);
+  const log = options.log ?? silentLogger;
+  const dir = mkdtempSync(join(tmpdir(), 'foyer-php-fpm-'));
+  const sock = join(dir, 'php-fpm.sock');
+  const port = options.listen === 'tcp' ? await freePort() : 0;
+  const listen = options.listen === 'tcp' ? `127.0.0.1:${port}` : sock;
+  const target = options.listen === 'tcp' ? { host: '127.0.0.1', port } : { path: sock };
+  const asRoot = process.getuid?.() === 0;
+  const lines = [
+    '[global]',
+    `pid = ${join(dir, 'php-fpm.pid')}`,
+    `error_log = ${join(dir, 'error.log')}`,
+    'daemonize = no',
+    '[foyer]',
+    `listen = ${listen}`,
+    'listen.mode = 0600',
+    'pm = static',
+    `pm.max_children = ${children}`,
+    `pm.max_requests = ${Math.max(0, options.maxRequests ?? 0)}`,
+    // The app's environment is not Foyer's: no secrets leak into $_ENV / getenv().
+    'clear_env = yes',
+    'catch_workers_output = yes',
+    'php_admin_flag[log_errors] = on',
+    'php_admin_flag[display_errors] = off',
+    ...Object.entries(options.ini ?? {}).map(([k, v]) => `php_admin_value[${iniValue(k)}] = ${iniValue(v)}`),
+  ];
+  const conf = join(dir, 'php-fpm.conf');
+  writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
+
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let backoff = 500;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const launch = async (): Promise<void> => {
+    const args = ['-y', conf, '-F', ...(asRoot ? ['-R'] : [])];
+    const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString('utf8');
+    });
+    proc.once('exit', (code, signal) => {
+      if (child === proc) child = undefined;
+      if (stopping || options.supervise === false) return;
+      log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
+      restartTimer = setTimeout(() => {
+        launch().catch((err: unknown) => log.error({ err }, 'php-fpm restart failed'));
+      }, backoff);
+      backoff = Math.min(backoff * 2, 30_000);
+    });
+    const deadline = Date.now() + (options.startTimeout ?? 10_000);
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) break;
+      if (await canConnect(target)) {
+        backoff = 500;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`php-fpm did not start: ${stderr.trim().slice(0, 500) || 'timeout'}`);
+  };
+
+  const terminate = async (): Promise<void> => {
+    if (restartTimer) clearTimeout(restartTimer);
+    const proc = child;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    // SIGQUIT: graceful (children finish their request); then SIGTERM, then SIGKILL.
+    proc.kill('SIGQUIT');
+    const t1 = setTimeout(() => proc.kill('SIGTERM'), 3000);
+    const t2 = setTimeout(() => proc.kill('SIGKILL'), 6000);
+    await exited;
+    clearTimeout(t1);
+    clearTimeout(t2);
+  };
+
+  await launch();
+  return {
+    upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
+    children,
+    get pid() {
+      return child?.pid;
+    },
+    async stop() {
+      stopping = true;
+      await terminate();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      stopping = true;
+      await terminate();
+    },
+    async start() {
+      stopping = false;
+      await launch();
+    },
+  };
+}

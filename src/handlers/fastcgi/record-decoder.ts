@@ -1,0 +1,130 @@
+// Incremental FastCGI record decoder (FastCGI Specification §3.3). Socket reads split records
+// anywhere: inside the 8-byte header, the content or the padding. Stream content (STDOUT, STDERR)
+// is handed on as zero-copy slices of the read buffers; other records are small and assembled.
+// Memory is bounded: at most one non-stream record (≤ 65535 bytes) is held at a time.
+import { FCGI_VERSION_1, HEADER_SIZE, STDERR, STDOUT } from './record.ts';
+
+export class FastCgiProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FastCgiProtocolError';
+  }
+}
+
+export interface RecordSink {
+  /** A slice of a STDOUT/STDERR record's content; an empty slice is an end-of-stream record. */
+  onStream(type: number, requestId: number, fragment: Uint8Array): void;
+  /** Any other record, with its whole content. */
+  onRecord(type: number, requestId: number, content: Uint8Array): void;
+}
+
+enum State {
+  Header = 0,
+  Content = 1,
+  Padding = 2,
+}
+
+export class RecordDecoder {
+  readonly #sink: RecordSink;
+  readonly #header = new Uint8Array(HEADER_SIZE);
+  #headerFill = 0;
+  #state = State.Header;
+  #type = 0;
+  #requestId = 0;
+  #contentLeft = 0;
+  #paddingLeft = 0;
+  /** Assembly buffer for a non-stream record's content. */
+  #record: Uint8Array | undefined;
+  #recordFill = 0;
+
+  constructor(sink: RecordSink) {
+    this.#sink = sink;
+  }
+
+  /** True between records: a connection that ends here ended cleanly. */
+  get atBoundary(): boolean {
+    return this.#state === State.Header && this.#headerFill === 0;
+  }
+
+  /** Feeds bytes; throws FastCgiProtocolError on a malformed header. */
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.#state === State.Header) {
+        // Fast path: a whole header in this chunk avoids the copy into #header.
+        if (this.#headerFill === 0 && n - i >= HEADER_SIZE) {
+          this.#beginRecord(chunk, i);
+          i += HEADER_SIZE;
+        } else {
+          const take = Math.min(HEADER_SIZE - this.#headerFill, n - i);
+          this.#header.set(chunk.subarray(i, i + take), this.#headerFill);
+          this.#headerFill += take;
+          i += take;
+          if (this.#headerFill < HEADER_SIZE) return;
+          this.#headerFill = 0;
+          this.#beginRecord(this.#header, 0);
+        }
+        continue;
+      }
+      if (this.#state === State.Content) {
+        const take = Math.min(this.#contentLeft, n - i);
+        const slice = chunk.subarray(i, i + take);
+        i += take;
+        this.#contentLeft -= take;
+        if (this.#record === undefined) {
+          this.#sink.onStream(this.#type, this.#requestId, slice);
+        } else {
+          this.#record.set(slice, this.#recordFill);
+          this.#recordFill += take;
+        }
+        if (this.#contentLeft === 0) this.#endContent();
+        continue;
+      }
+      const skip = Math.min(this.#paddingLeft, n - i);
+      i += skip;
+      this.#paddingLeft -= skip;
+      if (this.#paddingLeft === 0) this.#state = State.Header;
+    }
+  }
+
+  #beginRecord(src: Uint8Array, at: number): void {
+    if (src[at] !== FCGI_VERSION_1) throw new FastCgiProtocolError(`unsupported FastCGI version ${src[at]}`);
+    this.#type = src[at + 1]!;
+    this.#requestId = (src[at + 2]! << 8) | src[at + 3]!;
+    this.#contentLeft = (src[at + 4]! << 8) | src[at + 5]!;
+    this.#paddingLeft = src[at + 6]!;
+    const isStream = this.#type === STDOUT || this.#type === STDERR;
+    if (isStream) {
+      this.#record = undefined;
+      if (this.#contentLeft === 0) {
+        this.#sink.onStream(this.#type, this.#requestId, EMPTY);
+        this.#afterContent();
+        return;
+      }
+    } else {
+      this.#record = new Uint8Array(this.#contentLeft);
+      this.#recordFill = 0;
+      if (this.#contentLeft === 0) {
+        this.#endContent();
+        return;
+      }
+    }
+    this.#state = State.Content;
+  }
+
+  #endContent(): void {
+    if (this.#record !== undefined) {
+      const record = this.#record;
+      this.#record = undefined;
+      this.#sink.onRecord(this.#type, this.#requestId, record);
+    }
+    this.#afterContent();
+  }
+
+  #afterContent(): void {
+    this.#state = this.#paddingLeft > 0 ? State.Padding : State.Header;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,88 @@
+// Serialises one FastCGI request (FastCGI Specification §5.1–§5.3, §6.2): BEGIN_REQUEST, the
+// PARAMS stream closed by an empty record, then the STDIN stream closed by an empty record.
+// The head goes out as one buffer (one write, one syscall); STDIN is framed per chunk as the
+// request body arrives so that a large upload never sits in memory.
+import type { Params } from './name-value.ts';
+import { encodeParams } from './name-value.ts';
+import {
+  encodeBeginRequest,
+  framedSize,
+  frameInto,
+  HEADER_SIZE,
+  MAX_CONTENT,
+  PARAMS,
+  STDIN,
+  writeHeader,
+} from './record.ts';
+
+const BEGIN_SIZE = HEADER_SIZE + 8;
+
+/**
+ * BEGIN_REQUEST + PARAMS + empty PARAMS, and the empty STDIN too when the request has no body
+ * (php-fpm waits for the end of STDIN before it runs the script).
+ */
+export function encodeRequestHead(requestId: number, keepConn: boolean, params: Params, noBody: boolean): Buffer {
+  const content = encodeParams(params);
+  const size =
+    BEGIN_SIZE + framedSize(content.length) + (content.length > 0 ? HEADER_SIZE : 0) + (noBody ? HEADER_SIZE : 0);
+  const out = Buffer.allocUnsafe(size);
+  encodeBeginRequest(requestId, keepConn).copy(out, 0);
+  let at = frameInto(out, BEGIN_SIZE, PARAMS, requestId, content);
+  if (content.length > 0) {
+    writeHeader(out, at, PARAMS, requestId, 0, 0);
+    at += HEADER_SIZE;
+  }
+  if (noBody) {
+    writeHeader(out, at, STDIN, requestId, 0, 0);
+    at += HEADER_SIZE;
+  }
+  return out;
+}
+
+/** STDIN records for one body chunk (never empty: an empty record would end the stream). */
+export function encodeStdinChunk(requestId: number, chunk: Uint8Array): Buffer {
+  if (chunk.length === 0) throw new RangeError('empty STDIN chunk would end the stream');
+  const out = Buffer.allocUnsafe(framedSize(chunk.length));
+  frameInto(out, 0, STDIN, requestId, chunk);
+  return out;
+}
+
+/** The empty STDIN record that ends the request body. */
+export function encodeStdinEnd(requestId: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(out, 0, STDIN, requestId, 0, 0);
+  return out;
+}
+
+/** Where the writer puts bytes: a socket, or a test double. `write` returns false when full. */
+export interface ByteSink {
+  write(data: Uint8Array): boolean;
+  /** Resolves when the sink drained after `write` returned false; rejects if it closed. */
+  drained(): Promise<void>;
+}
+
+/**
+ * Pumps a request body into STDIN records with backpressure both ways: the body is read only as
+ * fast as the backend socket drains. Returns the number of body bytes sent. STDIN is not ended
+ * here: the caller sends the end record once the whole body went out.
+ */
+export async function pumpStdin(
+  requestId: number,
+  body: AsyncIterable<Uint8Array>,
+  sink: ByteSink,
+  signal?: AbortSignal,
+): Promise<number> {
+  let sent = 0;
+  for await (const chunk of body) {
+    signal?.throwIfAborted();
+    if (chunk.length === 0) continue;
+    // Large chunks become several records; cap each write near one record so the socket's
+    // buffer, not ours, holds the backlog.
+    for (let start = 0; start < chunk.length; start += MAX_CONTENT) {
+      const part = chunk.subarray(start, Math.min(chunk.length, start + MAX_CONTENT));
+      if (!sink.write(encodeStdinChunk(requestId, part))) await sink.drained();
+    }
+    sent += chunk.length;
+  }
+  return sent;
+}

@@ -1,0 +1,148 @@
+// URL path → what to do: run a script, serve a static file, redirect a directory, or nothing.
+// The rules (Caddy php_server's order, nginx's split-path semantics, without their pitfalls):
+//   1. split at the first `.php` segment that is a real regular file inside the root; the rest is
+//      PATH_INFO. `/uploads/a.jpg/x.php` never runs `a.jpg`: only the segment that ends in `.php`
+//      is a candidate, and it must exist (no cgi.fix_pathinfo guessing is ever needed);
+//   2. an existing non-PHP file → static; a file whose name ends in `.php` in another case
+//      (`x.PHP`) is refused rather than shown as source;
+//   3. a directory with index.php → run it (after a 308 to add the trailing slash), else static;
+//   4. nothing → the front controller (`/index.php`), REQUEST_URI left as requested.
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
+
+export type Resolution =
+  | { kind: 'script'; scriptName: string; scriptFilename: string; pathInfo: string }
+  | { kind: 'static' }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'forbidden' }
+  | { kind: 'none' };
+
+/** What the resolver needs from the file system (injected in tests). */
+export interface ResolverFs {
+  /** 'file' | 'dir' | 'other', or undefined when missing (ENOENT, ENOTDIR). */
+  kind(path: string): Promise<'file' | 'dir' | 'other' | undefined>;
+  realpath(path: string): Promise<string>;
+}
+
+export const nodeResolverFs: ResolverFs = {
+  async kind(path) {
+    try {
+      const s = await stat(path);
+      return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+      // A dangling symlink stats as ENOENT; anything else (EACCES, ELOOP) is not ours to run.
+      if (code === 'ELOOP' || code === 'EACCES')
+        return (await lstat(path).catch(() => undefined)) ? 'other' : undefined;
+      throw err;
+    }
+  },
+  realpath: (path) => realpath(path),
+};
+
+export interface ResolveOptions {
+  /** Real path of the document root (no trailing separator). */
+  root: string;
+  /** Script extensions, e.g. ['.php'] (case-sensitive, like php-fpm's security.limit_extensions). */
+  extensions: readonly string[];
+  /** Directory index script, e.g. 'index.php'; '' for none. */
+  index: string;
+  /** Front controller URL path, e.g. '/index.php'; '' for none. */
+  frontController: string;
+  fs: ResolverFs;
+}
+
+function isScriptName(name: string, extensions: readonly string[]): boolean {
+  for (const ext of extensions) if (name.length > ext.length && name.endsWith(ext)) return true;
+  return false;
+}
+
+function looksLikeScript(name: string, extensions: readonly string[]): boolean {
+  const lower = name.toLowerCase();
+  for (const ext of extensions) if (lower.endsWith(ext.toLowerCase())) return true;
+  return false;
+}
+
+/** True when `p` is `root` or below it (never a bare startsWith: `/srv/www2` is not in `/srv/www`). */
+export function contained(root: string, p: string): boolean {
+  return p === root || p.startsWith(root + sep);
+}
+
+async function realScript(opts: ResolveOptions, urlPath: string): Promise<string | undefined> {
+  const file = opts.root + urlPath;
+  if ((await opts.fs.kind(file)) !== 'file') return undefined;
+  // Symlinks inside the root may point anywhere: run only what really lives in the root.
+  const real = await opts.fs.realpath(file).catch(() => undefined);
+  return real !== undefined && contained(opts.root, real) ? file : undefined;
+}
+
+/**
+ * Resolves a decoded, normalised URL path (starts with '/', no '.' or '..' segments, no NUL).
+ */
+export async function resolvePath(path: string, opts: ResolveOptions): Promise<Resolution> {
+  const segments = path.split('/'); // ['', 'a', 'b.php', 'c']
+  for (let i = 1; i < segments.length; i++) {
+    if (!isScriptName(segments[i]!, opts.extensions)) continue;
+    const scriptName = segments.slice(0, i + 1).join('/');
+    const scriptFilename = await realScript(opts, scriptName);
+    if (scriptFilename === undefined) continue;
+    const pathInfo = i + 1 < segments.length ? `/${segments.slice(i + 1).join('/')}` : '';
+    return { kind: 'script', scriptName, scriptFilename, pathInfo };
+  }
+  const kind = await opts.fs.kind(opts.root + path);
+  if (kind === 'file' || kind === 'other') {
+    const base = segments[segments.length - 1]!;
+    // x.php that failed the checks above (outside the root via symlink), or X.PHP: never source.
+    if (looksLikeScript(base, opts.extensions)) return { kind: 'forbidden' };
+    return { kind: 'static' };
+  }
+  if (kind === 'dir') {
+    if (opts.index !== '') {
+      const dir = path.endsWith('/') ? path : `${path}/`;
+      const scriptFilename = await realScript(opts, dir + opts.index);
+      if (scriptFilename !== undefined) {
+        if (dir !== path) return { kind: 'redirect', location: dir };
+        return { kind: 'script', scriptName: dir + opts.index, scriptFilename, pathInfo: '' };
+      }
+    }
+    return { kind: 'static' };
+  }
+  if (opts.frontController !== '') {
+    const scriptFilename = await realScript(opts, opts.frontController);
+    if (scriptFilename !== undefined) {
+      return { kind: 'script', scriptName: opts.frontController, scriptFilename, pathInfo: '' };
+    }
+  }
+  return { kind: 'none' };
+}
+
+/**
+ * Percent-decodes and normalises a URL path. Returns undefined for a malformed escape or a NUL
+ * (→ 400), and for a path that climbs above the root with encoded dot segments.
+ */
+export function decodePath(rawPath: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = rawPath.includes('%') ? decodeURIComponent(rawPath) : rawPath;
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0') || !decoded.startsWith('/')) return undefined;
+  const out: string[] = [];
+  const parts = decoded.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const seg = parts[i]!;
+    if (seg === '.' || (seg === '' && i < parts.length - 1)) continue; // '//' collapses
+    if (seg === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  // A trailing '.' or '..' segment keeps the directory's trailing slash.
+  const last = parts[parts.length - 1];
+  if ((last === '.' || last === '..') && out[out.length - 1] !== '') out.push('');
+  return `/${out.join('/')}`;
+}

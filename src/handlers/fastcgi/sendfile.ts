@@ -1,0 +1,89 @@
+// X-Sendfile (`/absolute/path`, lighttpd/Apache mod_xsendfile) and X-Accel-Redirect (`/uri/path`,
+// nginx) let a script authorise a download and hand the bytes back to the server. Opt-in: the
+// file must resolve (realpath) inside the configured directory, and is served by the static
+// handler so ranges and conditional requests work. The script's own body is discarded.
+import { realpath } from 'node:fs/promises';
+import type { Context, Middleware } from '../../types.ts';
+import { FoyerError } from '../../util/errors.ts';
+import { contained, decodePath } from './resolve.ts';
+
+// Headers from the script that still describe the file as the app wants it presented.
+const KEPT = new Set([
+  'content-type',
+  'content-disposition',
+  'cache-control',
+  'expires',
+  'set-cookie',
+  'content-language',
+]);
+// Request headers that make sense for the file (ranges, validators, encodings).
+const FORWARDED = [
+  'range',
+  'if-range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'accept-encoding',
+];
+
+export interface SendfileTarget {
+  header: 'x-sendfile' | 'x-accel-redirect';
+  value: string;
+}
+
+/**
+ * Maps the header value to a URL path relative to `root` (the real path of the sendfile root),
+ * or undefined when it points outside.
+ */
+export async function sendfilePath(target: SendfileTarget, root: string): Promise<string | undefined> {
+  let fsPath: string;
+  if (target.header === 'x-sendfile') {
+    if (!target.value.startsWith('/') || target.value.includes('\0')) return undefined;
+    fsPath = target.value;
+  } else {
+    const path = decodePath(target.value.split('?')[0]!);
+    if (path === undefined) return undefined;
+    fsPath = root + path;
+  }
+  const real = await realpath(fsPath).catch(() => undefined);
+  if (real === undefined || real === root || !contained(root, real)) return undefined;
+  return real.slice(root.length);
+}
+
+export async function sendfileResponse(
+  target: SendfileTarget,
+  root: string,
+  serveStatic: Middleware,
+  req: Request,
+  ctx: Context,
+  backendHeaders: Headers,
+): Promise<Response> {
+  const rel = await sendfilePath(target, root);
+  if (rel === undefined) {
+    ctx.log.warn({ header: target.header }, 'sendfile path outside the sendfile root refused');
+    throw new FoyerError('FOYER_NOT_FOUND');
+  }
+  const url = new URL(req.url);
+  const encoded = rel
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
+  const headers = new Headers();
+  for (const name of FORWARDED) {
+    const v = req.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  const inner = new Request(`${url.origin}${encoded}`, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers });
+  const res = await serveStatic(inner, ctx, async () => {
+    throw new FoyerError('FOYER_NOT_FOUND');
+  });
+  const out = new Headers(res.headers);
+  for (const [name, value] of backendHeaders) {
+    const lower = name.toLowerCase();
+    if (!KEPT.has(lower)) continue;
+    if (lower === 'set-cookie') out.append(name, value);
+    else out.set(name, value);
+  }
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+}
