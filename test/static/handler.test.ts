@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { StaticFs } from '../../src/handlers/static/index.ts';
-import { nodeFs, staticFiles } from '../../src/handlers/static/index.ts';
+import { nodeFs } from '../../src/handlers/static/index.ts';
 import { encodeSegment } from '../../src/analysis/target-path.ts';
 import type { Tree } from './helpers.ts';
 import { get, HOSTILE_NAMES, handler, makeTree } from './helpers.ts';
@@ -60,7 +60,13 @@ describe('serving files', () => {
   });
   test('never opens the file for HEAD', async () => {
     let opens = 0;
-    const fs: StaticFs = { ...nodeFs, open: (p) => (opens++, nodeFs.open(p)) };
+    const fs: StaticFs = {
+      ...nodeFs,
+      open: (p) => {
+        opens++;
+        return nodeFs.open(p);
+      },
+    };
     const mw = handler(t.root, { fs });
     for (const p of ['/a.txt', '/big.bin', '/style.css', '/']) {
       assert.equal((await get(mw, p, {}, 'HEAD')).status, 200, p);
@@ -217,7 +223,13 @@ describe('the in-memory cache', () => {
   });
   test('reads the disk once per interval for a hot file', async () => {
     let stats = 0;
-    const fs: StaticFs = { ...nodeFs, stat: (p) => (stats++, nodeFs.stat(p)) };
+    const fs: StaticFs = {
+      ...nodeFs,
+      stat: (p) => {
+        stats++;
+        return nodeFs.stat(p);
+      },
+    };
     const mw = handler(t.root, { fs, cache: { revalidateMs: 60_000 }, precompressed: false });
     await get(mw, '/a.txt');
     const after = stats;

@@ -5,6 +5,7 @@ import type { ListingItem } from './listing.ts';
 import { escapeHtml, listingHtml, listingJson, parseSort, sortItems } from './listing.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Resolver } from './resolver.ts';
+import { headBody } from './responses.ts';
 
 const MAX_ITEMS = 10_000;
 const STAT_BATCH = 64;
@@ -61,7 +62,7 @@ export async function listingResponse(
     vary: 'Accept',
     'x-content-type-options': 'nosniff',
   };
-  return new Response(isHead ? null : bytes, { status: 200, headers });
+  return new Response(isHead ? headBody() : bytes, { status: 200, headers });
 }
 
 /** 300 Multiple Choices (RFC 9110 §15.4.1) listing the typo candidates; the first is also in Location. */
@@ -71,7 +72,7 @@ export function choicesResponse(locations: string[], isHead: boolean): Response 
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Multiple Choices</title></head><body><h1>Did you mean</h1><ul>${links}</ul></body></html>\n`,
     'utf8',
   );
-  return new Response(isHead ? null : body, {
+  return new Response(isHead ? headBody() : body, {
     status: 300,
     headers: {
       'content-type': 'text/html; charset=utf-8',

@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { analysePath, splitTarget } from '../../analysis/target-path.ts';
-import type { Context, Middleware, Next } from '../../types.ts';
+import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
 import { choicesResponse, listingResponse } from './directory-response.ts';
 import { FileCache } from './file-cache.ts';
@@ -20,6 +20,9 @@ import { StaleEntryError, serveEntry } from './serve-file.ts';
 export type { CacheControlRule, StaticOptions } from './options.ts';
 export type { DirEntry, FileStat, OpenFile, StaticFs } from './fs-seam.ts';
 export { nodeFs } from './fs-seam.ts';
+
+/** A Middleware whose `next` is optional, so it is also a Handler (`serve({ fetch: staticFiles(root) })`). */
+export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?: Next) => MaybePromise<Response>);
 
 /**
  * Serves the files under `root` for GET and HEAD.
@@ -38,7 +41,7 @@ export { nodeFs } from './fs-seam.ts';
  * @param options See {@link StaticOptions}; every field has a default.
  * @throws FoyerError FOYER_BAD_CONFIG when `root` is not an existing directory.
  */
-export function staticFiles(root: string, options: StaticOptions = {}): Middleware {
+export function staticFiles(root: string, options: StaticOptions = {}): StaticMiddleware {
   const o = resolveOptions(options);
   let realRoot: string;
   try {

@@ -24,3 +24,16 @@ export function redirect(location: string, status = 301): Response {
 export function methodNotAllowed(): Response {
   return errorResponse('FOYER_METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
 }
+
+/**
+ * The body of a HEAD answer: an empty stream, never a read of the file. A null body would do, but
+ * an engine may then replace our Content-Length with 0; a stream keeps the declared length, and
+ * the engine cancels it unread (RFC 9110 §9.3.2: HEAD carries the headers GET would).
+ */
+export function headBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.close();
+    },
+  });
+}

@@ -11,7 +11,7 @@ import type { StaticFs } from './fs-seam.ts';
 import { buildMultipart, multipartFromBuffer } from './multipart.ts';
 import type { ResolvedOptions } from './options.ts';
 import { contentRange, parseRange } from './range.ts';
-import { errorResponse } from './responses.ts';
+import { errorResponse, headBody } from './responses.ts';
 import { evaluatePreconditions, ifRangeMatches } from './validators.ts';
 
 /** Thrown when the file on disk no longer matches the entry: the caller re-resolves it. */
@@ -92,7 +92,7 @@ function respond(
             'content-length': String(r.end - r.start + 1),
             'content-range': contentRange(r, rep.size),
           };
-          if (isHead) return new Response(null, { status: 206, headers });
+          if (isHead) return new Response(headBody(), { status: 206, headers });
           if (rep.data !== undefined)
             return new Response(rep.data.subarray(r.start, r.end + 1), { status: 206, headers });
           return streamed(entry, rep, [r], 206, headers, o, fs);
@@ -104,14 +104,14 @@ function respond(
           'content-type': parts.contentType,
           'content-length': String(parts.length),
         };
-        if (isHead) return new Response(null, { status: 206, headers });
+        if (isHead) return new Response(headBody(), { status: 206, headers });
         if (rep.data !== undefined) return new Response(multipartFromBuffer(parts, rep.data), { status: 206, headers });
         return streamed(entry, rep, parts.pieces, 206, headers, o, fs);
       }
     }
   }
 
-  if (isHead) return new Response(null, { status: 200, headers: rep.headers200 });
+  if (isHead) return new Response(headBody(), { status: 200, headers: rep.headers200 });
   if (rep.data !== undefined) return new Response(rep.data, { status: 200, headers: rep.headers200 });
   if (rep.size < 0) return compressedStream(entry, rep, o, fs);
   return streamed(entry, rep, [{ start: 0, end: rep.size - 1 }], 200, rep.headers200, o, fs);
