@@ -11,7 +11,7 @@ import { RequestContext } from './context.ts';
 import { Exchange } from './exchange.ts';
 import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
-import { NativeResponse } from './light-response.ts';
+import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
@@ -108,8 +108,8 @@ export class Connection implements BodyOwner {
     this.#defaultHost = `${hostPart}:${localPort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
-    socket.on('drain', () => this.#onDrain());
+    socket.on('end', () => this.#guard(() => this.#onEnd()));
+    socket.on('drain', () => this.#guard(() => this.#onDrain()));
     socket.on('error', (err) => this.#cfg.log.debug({ err }, 'connection error'));
     socket.on('close', () => this.#onSocketClose());
     this.#setDeadline(Deadline.Idle, Date.now() + this.#limits.headersTimeout);
@@ -124,6 +124,20 @@ export class Connection implements BodyOwner {
   // ── input ─────────────────────────────────────────────────────────────────────────────────
 
   #onData(chunk: Buffer): void {
+    try {
+      this.#receive(chunk);
+    } catch (err) {
+      this.#crashed(err);
+    }
+  }
+
+  /** An engine bug must cost one connection, never the process. */
+  #crashed(err: unknown): void {
+    this.#cfg.log.error({ err }, 'internal error on a connection; closing it');
+    this.destroy();
+  }
+
+  #receive(chunk: Buffer): void {
     if (this.#closed || this.#ignoreInput) return;
     if (this.#buf === null) {
       this.#buf = chunk;
@@ -326,10 +340,18 @@ export class Connection implements BodyOwner {
     if (result instanceof NativeResponse) this.#respond(ex, result);
     else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
       (result as Promise<Response>).then(
-        (r) => this.#respond(ex, r),
-        (err) => this.#handlerFailed(ex, err),
+        (r) => this.#guard(() => this.#respond(ex, r)),
+        (err) => this.#guard(() => this.#handlerFailed(ex, err)),
       );
     } else this.#respond(ex, result);
+  }
+
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#crashed(err);
+    }
   }
 
   #url(head: ParsedHead): string {
@@ -354,7 +376,7 @@ export class Connection implements BodyOwner {
   #respond(ex: Exchange, res: unknown): void {
     if (ex.ready) {
       // The engine already answered (a body framing error); drop the late response's stream.
-      if (res instanceof NativeResponse) (res.body as ReadableStream | null)?.cancel().catch(() => {});
+      if (res instanceof NativeResponse) discardBody(res);
       return;
     }
     if (!(res instanceof NativeResponse)) {
@@ -381,8 +403,9 @@ export class Connection implements BodyOwner {
         return;
       }
       Promise.resolve(r).then(
-        (res) => (res instanceof NativeResponse ? this.#respond(ex, res) : this.#defaultError(ex, err)),
-        (e) => this.#defaultError(ex, e),
+        (res) =>
+          this.#guard(() => (res instanceof NativeResponse ? this.#respond(ex, res) : this.#defaultError(ex, err))),
+        (e) => this.#guard(() => this.#defaultError(ex, e)),
       );
       return;
     }
@@ -455,7 +478,7 @@ export class Connection implements BodyOwner {
     } catch (err) {
       if (!(err instanceof ResponseHeaderError)) throw err;
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
-      (res.body as ReadableStream | null)?.cancel().catch(() => {});
+      discardBody(res);
       const e = errors.FOYER_BAD_RESPONSE_HEADER;
       this.#out(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
       if (!ex.keepAlive) this.#endAfterWrite = true;
@@ -476,12 +499,13 @@ export class Connection implements BodyOwner {
     if (plan.stream !== null) {
       this.#streaming = true;
       this.#streamBody(plan).then(
-        () => {
-          this.#streaming = false;
-          this.#afterResponse(ex);
-          this.#pump();
-          this.#flush();
-        },
+        () =>
+          this.#guard(() => {
+            this.#streaming = false;
+            this.#afterResponse(ex);
+            this.#pump();
+            this.#flush();
+          }),
         (err) => {
           // Mid-body failure: the client must not take a truncated body for a complete one.
           this.#cfg.log.error({ err, url: ex.req?.url }, 'response body stream failed');
@@ -561,7 +585,7 @@ export class Connection implements BodyOwner {
     // After the current microtask queue: batches responses that complete together into one write.
     process.nextTick(() => {
       this.#flushScheduled = false;
-      this.#flush();
+      this.#guard(() => this.#flush());
     });
   }
 
@@ -629,12 +653,14 @@ export class Connection implements BodyOwner {
     if (this.#paused !== 0 || this.#closed) return;
     this.#socket.resume();
     if (this.#buf !== null) {
-      process.nextTick(() => {
-        if (this.#paused === 0 && !this.#closed) {
-          this.#parse();
-          this.#flush();
-        }
-      });
+      process.nextTick(() =>
+        this.#guard(() => {
+          if (this.#paused === 0 && !this.#closed) {
+            this.#parse();
+            this.#flush();
+          }
+        }),
+      );
     }
   }
 
@@ -720,6 +746,10 @@ export class Connection implements BodyOwner {
 
   /** Called by the sweep timer with the current time. */
   tick(now: number): void {
+    this.#guard(() => this.#tick(now));
+  }
+
+  #tick(now: number): void {
     if (this.#closed) return;
     if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
       this.#cfg.log.debug('closing a connection whose peer stopped reading');

@@ -121,3 +121,18 @@ Object.defineProperty(LightResponse, 'json', {
   configurable: true,
   writable: true,
 });
+
+/** Cancels a response's body stream without forcing a light response to become real. */
+export function discardBody(res: Response): void {
+  try {
+    if (kBody in res) {
+      const light = res as unknown as LightResponse;
+      const body = light[kReal]?.body ?? light[kBody];
+      if (body instanceof ReadableStream) body.cancel().catch(() => {});
+      return;
+    }
+    res.body?.cancel().catch(() => {});
+  } catch {
+    // Already locked or errored: nothing left to release.
+  }
+}

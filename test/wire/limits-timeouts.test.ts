@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Server } from '../../src/server.ts';
+import { exchange, start, statuses } from './raw-client.ts';
+
+describe('limits', () => {
+  let server: Server;
+  before(async () => {
+    server = await start(
+      async (req) => {
+        if (req.body) await req.arrayBuffer();
+        return new Response('ok');
+      },
+      { limits: { maxRequestLineSize: 64, maxHeaderSize: 512, maxHeaderCount: 5, maxBodySize: 100 } },
+    );
+  });
+  after(() => server.close(500));
+
+  const cases: [string, string, number][] = [
+    ['request line over the limit → 414', `GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+    ['request line over the limit, still arriving → 414', `GET /${'a'.repeat(100)}`, 414],
+    ['header block over the limit → 431', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(600)}\r\n\r\n`, 431],
+    [
+      'header block over the limit, still arriving → 431',
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(600)}`,
+      431,
+    ],
+    ['more header fields than allowed → 431', `GET / HTTP/1.1\r\nHost: x\r\n${'A: 1\r\n'.repeat(6)}\r\n`, 431],
+    ['Content-Length over the body limit → 413', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n', 413],
+    [
+      'Content-Length with 16 digits → 413',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000000\r\n\r\n',
+      413,
+    ],
+    [
+      'chunked body over the body limit → 413',
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n${'x'.repeat(100)}\r\n1\r\nx\r\n0\r\n\r\n`,
+      413,
+    ],
+    [
+      'a chunk size that would overflow → 413',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n',
+      413,
+    ],
+  ];
+  for (const [name, raw, status] of cases) {
+    test(name, async () => {
+      const r = await exchange(server.address.port, raw);
+      assert.deepEqual(statuses(r.text), [status]);
+      assert.match(r.text, /connection: close/);
+      assert.equal(r.closed, true);
+    });
+  }
+
+  test('a body exactly at the limit is accepted', async () => {
+    const r = await exchange(
+      server.address.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n${'x'.repeat(100)}`,
+    );
+    assert.deepEqual(statuses(r.text), [200]);
+  });
+});
+
+describe('timeouts', () => {
+  let server: Server;
+  before(async () => {
+    server = await start(
+      async (req) => {
+        if (req.body) await req.arrayBuffer();
+        return new Response('ok');
+      },
+      { limits: { headersTimeout: 200, keepAliveTimeout: 200, bodyTimeout: 200, minBodyRate: 1000 } },
+    );
+  });
+  after(() => server.close(500));
+
+  test('a head that does not arrive in time gets 408 and the connection closes (slowloris)', async () => {
+    const r = await exchange(server.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n', { quietMs: 2000 });
+    assert.deepEqual(statuses(r.text), [408]);
+    assert.equal(r.closed, true);
+  });
+
+  test('an idle keep-alive connection is closed without a response', async () => {
+    const r = await exchange(server.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { quietMs: 2000 });
+    assert.deepEqual(statuses(r.text), [200]);
+    assert.equal(r.closed, true);
+  });
+
+  test('a connection that never sends anything is closed', async () => {
+    const r = await exchange(server.address.port, '', { quietMs: 2000 });
+    assert.equal(r.text, '');
+    assert.equal(r.closed, true);
+  });
+
+  test('a body that stops arriving gets 408 and the connection closes', async () => {
+    const r = await exchange(server.address.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', {
+      quietMs: 2000,
+    });
+    assert.deepEqual(statuses(r.text), [408]);
+    assert.equal(r.closed, true);
+  });
+});
