@@ -6,7 +6,7 @@ import { IncomingRequest, kToRequest, NativeRequest } from './incoming-request.t
 import { LightResponse, NativeResponse } from './light-response.ts';
 
 class FoyerRequest extends NativeRequest {
-  constructor(input: RequestInfo | URL, init?: RequestInit) {
+  constructor(input: ConstructorParameters<typeof Request>[0], init?: RequestInit) {
     if (input instanceof IncomingRequest) input = input[kToRequest]();
     if (init !== undefined && init !== null && init.body instanceof IncomingRequest) {
       init = { ...init, body: (init.body as unknown as IncomingRequest)[kToRequest]().body };

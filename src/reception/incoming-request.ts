@@ -114,9 +114,8 @@ export class IncomingRequest {
         headers: this.headers,
         body: hasBody ? this.#src.body!.stream() : null,
         signal: this.signal,
-        // @ts-expect-error duplex is required by undici for stream bodies but missing from lib types
-        duplex: 'half',
-      });
+        duplex: 'half', // required by undici for stream bodies
+      } as RequestInit);
     }
     return this.#real;
   }

@@ -11,7 +11,7 @@ export const kInit = Symbol('foyer.init');
 export const kHeaders = Symbol('foyer.headers');
 export const kReal = Symbol('foyer.real');
 
-type Body = BodyInit | null | undefined;
+type Body = ConstructorParameters<typeof Response>[0];
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
