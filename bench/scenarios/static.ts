@@ -1,0 +1,89 @@
+// Static files: a 1 KiB and a 64 KiB file through Foyer's staticFiles, sirv, @fastify/static and
+// nginx (when installed: plain config, access log off, one worker). Targets from the static issue.
+// The files live in a temp dir made here; every server serves that same dir.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, nodeServer, processServer, which } from '../lib/child-server.ts';
+import type { BenchServer, Scenario } from '../lib/types.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'foyer-bench-static-'));
+// nginx's worker runs as an unprivileged user when started as root: let it read the files.
+chmodSync(root, 0o755);
+const line = 'Foyer serves static files; this line is 64 bytes of plain text.\n';
+writeFileSync(join(root, '1k.txt'), line.repeat(16), { mode: 0o644 });
+writeFileSync(join(root, '64k.txt'), line.repeat(1024), { mode: 0o644 });
+process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+
+const env = { STATIC_ROOT: root };
+const entry = (name: string) => new URL(`../servers/${name}.ts`, import.meta.url);
+const nginxPath = which('nginx');
+
+const nginx: BenchServer = {
+  label: 'nginx',
+  async start() {
+    const port = await freePort();
+    const prefix = mkdtempSync(join(tmpdir(), 'foyer-bench-nginx-'));
+    mkdirSync(join(prefix, 'logs'));
+    const conf = join(prefix, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  types { text/plain txt; text/html html; }
+  default_type application/octet-stream;
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`,
+    );
+    return processServer(nginxPath!, ['-p', prefix, '-c', conf], {
+      port,
+      cleanup: () => rmSync(prefix, { recursive: true, force: true }),
+    });
+  },
+};
+
+const servers: BenchServer[] = [
+  { label: 'foyer', start: () => nodeServer(entry('static-foyer'), { env }) },
+  { label: 'sirv', start: () => nodeServer(entry('static-sirv'), { env }) },
+  { label: '@fastify/static', start: () => nodeServer(entry('static-fastify'), { env }) },
+  ...(nginxPath ? [nginx] : []),
+];
+
+const targets = [
+  { peer: 'sirv', min: 3 },
+  { peer: '@fastify/static', min: 3 },
+  ...(nginxPath ? [{ peer: 'nginx', min: 0.8 }] : []),
+];
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'static-1k',
+    description: `GET /1k.txt (1 KiB), keep-alive${nginxPath ? '' : '; nginx not installed, left out'}`,
+    path: '/1k.txt',
+    servers,
+    targets,
+  },
+  {
+    name: 'static-64k',
+    description: 'GET /64k.txt (64 KiB), keep-alive',
+    path: '/64k.txt',
+    servers,
+    targets,
+  },
+];
