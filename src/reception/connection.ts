@@ -681,6 +681,10 @@ export class Connection implements BodyOwner {
 
   #onEnd(): void {
     this.#readEnded = true;
+    // A FIN cannot tell a half-close from a client that left. Like nginx (which logs 499), the
+    // in-flight requests' signals abort so upstream work can stop; a response that is produced
+    // anyway is still written, for the client that only half-closed.
+    for (const ex of this.#queue) ex.ctx?.abort(new Error('client closed its side of the connection'));
     if (this.#bodyEx !== null) {
       this.#bodyEx.body?.fail(new Error('client closed the connection before the body was complete'));
       this.#bodyEx = null;

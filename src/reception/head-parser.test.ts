@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { defaultLimits } from './limits.ts';
+
+function parse(raw: string, limits = defaultLimits) {
+  const buf = Buffer.from(raw, 'latin1');
+  const end = findHeadEnd(buf, 0, 0, buf.length);
+  const out = new ParsedHead();
+  if (end <= 0) return { end, out };
+  return { end: parseHead(buf, 0, end, limits, out), out };
+}
+
+const ok = (raw: string) => {
+  const r = parse(raw);
+  assert.ok(r.end > 0, `expected ${JSON.stringify(raw)} to parse, got ${r.out.error}`);
+  return r.out;
+};
+const err = (raw: string) => {
+  const r = parse(raw);
+  assert.equal(r.end, -1, `expected ${JSON.stringify(raw)} to be rejected`);
+  return r.out.error;
+};
+
+describe('head parser', () => {
+  test('parses method, target, version and headers', () => {
+    const h = ok('POST /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nX-Two:  spaced value \t\r\nContent-Length: 3\r\n\r\n');
+    assert.equal(h.method, 'POST');
+    assert.equal(h.target, '/a/b?c=d');
+    assert.equal(h.minor, 1);
+    assert.deepEqual(h.headers, ['Host', 'example.com', 'X-Two', 'spaced value', 'Content-Length', '3']);
+    assert.equal(h.contentLength, 3);
+  });
+
+  test('finds the end of a head only at CRLF CRLF', () => {
+    const b = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\nrest');
+    assert.equal(findHeadEnd(b, 0, 0, b.length), b.length - 4);
+    assert.equal(findHeadEnd(b, 0, 0, 20), 0);
+    assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\nHost: x\n\n'), 0, 0, 24), -1);
+  });
+
+  const rejected: [string, string, string][] = [
+    ['lowercase HTTP name', 'GET / http/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_VERSION'],
+    ['two-digit minor version', 'GET / HTTP/1.11\r\nHost: x\r\n\r\n', 'FOYER_BAD_VERSION'],
+    ['HTTP/2.0 in HTTP/1 syntax', 'GET / HTTP/2.0\r\nHost: x\r\n\r\n', 'FOYER_VERSION_NOT_SUPPORTED'],
+    ['HTTP/0.9', 'GET / HTTP/0.9\r\n\r\n', 'FOYER_VERSION_NOT_SUPPORTED'],
+    ['space in method', 'G ET / HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_VERSION'],
+    ['two spaces before target', 'GET  / HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['fragment in target', 'GET /#x HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['backslash in path', 'GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['non-ASCII in target', 'GET /\xe9 HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['asterisk-form for GET', 'GET * HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['unknown well-formed method', 'BREW / HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_METHOD_NOT_IMPLEMENTED'],
+    ['lowercase method', 'get / HTTP/1.1\r\nHost: x\r\n\r\n', 'FOYER_METHOD_NOT_IMPLEMENTED'],
+    ['missing Host on 1.1', 'GET / HTTP/1.1\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['two Host fields', 'GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['empty Host', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['userinfo in absolute-form', 'GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['octal IPv4 host', 'GET http://0177.0.0.1/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['unbracketed IPv6 Host', 'GET / HTTP/1.1\r\nHost: ::1\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['port with letters', 'GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['space before colon', 'GET / HTTP/1.1\r\nHost: x\r\nFoo : bar\r\n\r\n', 'FOYER_BAD_HEADER'],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nFoo: a\r\n b\r\n\r\n', 'FOYER_BAD_HEADER'],
+    ['NUL in value', 'GET / HTTP/1.1\r\nHost: x\r\nFoo: a\x00b\r\n\r\n', 'FOYER_BAD_HEADER'],
+    ['bare CR in value', 'GET / HTTP/1.1\r\nHost: x\r\nFoo: a\rb\r\n\r\n', 'FOYER_BAD_HEADER'],
+    ['empty field name', 'GET / HTTP/1.1\r\nHost: x\r\n: b\r\n\r\n', 'FOYER_BAD_HEADER'],
+    [
+      'Content-Length with sign',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n',
+      'FOYER_BAD_CONTENT_LENGTH',
+    ],
+    ['Content-Length list', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n', 'FOYER_BAD_CONTENT_LENGTH'],
+    [
+      'differing Content-Length fields',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n',
+      'FOYER_BAD_CONTENT_LENGTH',
+    ],
+    [
+      'TE and CL together',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'FOYER_AMBIGUOUS_FRAMING',
+    ],
+    [
+      'TE not ending in chunked',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n',
+      'FOYER_BAD_TRANSFER_ENCODING',
+    ],
+    [
+      'chunked twice',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'FOYER_BAD_TRANSFER_ENCODING',
+    ],
+    [
+      'unknown coding before chunked',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+      'FOYER_CODING_NOT_IMPLEMENTED',
+    ],
+    ['TE on HTTP/1.0', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', 'FOYER_BAD_TRANSFER_ENCODING'],
+  ];
+  for (const [name, raw, code] of rejected) {
+    test(`rejects ${name} with ${code}`, () => assert.equal(err(raw), code));
+  }
+
+  test('accepts the same Content-Length twice', () => {
+    assert.equal(ok('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n').contentLength, 5);
+  });
+
+  test('accepts IPv6, IPvFuture and reg-name hosts with ports', () => {
+    ok('GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n');
+    ok('GET / HTTP/1.1\r\nHost: [v1.fe80::a+en1]\r\n\r\n');
+    ok('GET / HTTP/1.1\r\nHost: foo_bar.example.com.\r\n\r\n');
+    ok('GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n');
+  });
+
+  test('reads Connection tokens case-insensitively', () => {
+    const h = ok('GET / HTTP/1.0\r\nConnection: Keep-Alive, Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.equal(h.connectionKeepAlive, true);
+    assert.equal(h.connectionUpgrade, true);
+    assert.equal(h.upgrade, 'websocket');
+    assert.equal(h.minor, 0);
+  });
+
+  test('rejects more header fields than the limit', () => {
+    const r = parse(`GET / HTTP/1.1\r\nHost: x\r\n${'A: b\r\n'.repeat(3)}\r\n`, {
+      ...defaultLimits,
+      maxHeaderCount: 3,
+    });
+    assert.equal(r.out.error, 'FOYER_HEADERS_TOO_LARGE');
+  });
+
+  test('rejects a request line over the limit with 414', () => {
+    const r = parse(`GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: x\r\n\r\n`, {
+      ...defaultLimits,
+      maxRequestLineSize: 50,
+    });
+    assert.equal(r.out.error, 'FOYER_URI_TOO_LONG');
+  });
+});

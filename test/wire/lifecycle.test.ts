@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
+import { rawTarget } from '../../src/reception/incoming-request.ts';
+import type { Server } from '../../src/server.ts';
+import { exchange, firstResponse, sleep, start, statuses } from './raw-client.ts';
+
+describe('connection lifecycle', () => {
+  let server: Server;
+  let aborted = 0;
+  before(async () => {
+    server = await start(async (req, ctx) => {
+      const path = new URL(req.url).pathname;
+      if (path === '/hang') {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        aborted++;
+        return new Response('never sent');
+      }
+      if (path === '/slow') await sleep(200);
+      return new Response(`target=${rawTarget(req)} url=${req.url}`);
+    });
+  });
+  after(() => server.close(500));
+
+  test('answers a request whose client already half-closed, then closes', async () => {
+    const r = await exchange(server.address.port, 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n', { halfClose: true });
+    assert.deepEqual(statuses(r.text), [200]);
+    assert.equal(r.closed, true);
+  });
+
+  test('answers every pipelined request sent before a half-close', async () => {
+    const r = await exchange(
+      server.address.port,
+      'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n',
+      {
+        halfClose: true,
+        quietMs: 600,
+      },
+    );
+    assert.deepEqual(statuses(r.text), [200, 200]);
+    assert.equal(r.closed, true);
+  });
+
+  test('aborts the request signal when the client goes away', async () => {
+    const before = aborted;
+    const s = net.connect(server.address.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(50);
+    s.destroy();
+    for (let i = 0; i < 100 && aborted === before; i++) await sleep(10);
+    assert.equal(aborted, before + 1);
+  });
+
+  test('builds the URL from Host and passes OPTIONS * through with its raw target', async () => {
+    const r = firstResponse(
+      (await exchange(server.address.port, 'OPTIONS * HTTP/1.1\r\nHost: example.com:81\r\n\r\n')).text,
+    );
+    assert.equal(r.body, 'target=* url=http://example.com:81/*');
+  });
+
+  test('prefers the absolute-form authority over Host (RFC 9112 §3.2.2)', async () => {
+    const r = firstResponse(
+      (await exchange(server.address.port, 'GET http://a.example/p?q=1 HTTP/1.1\r\nHost: b.example\r\n\r\n')).text,
+    );
+    assert.equal(r.body, 'target=http://a.example/p?q=1 url=http://a.example/p?q=1');
+  });
+
+  test('answers CONNECT with 501 until something handles it', async () => {
+    const r = await exchange(server.address.port, 'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n');
+    assert.deepEqual(statuses(r.text), [501]);
+  });
+
+  test('answers a request with Upgrade normally, ignoring the upgrade', async () => {
+    const r = await exchange(
+      server.address.port,
+      'GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
+    assert.deepEqual(statuses(r.text), [200]);
+  });
+
+  test('close() finishes in-flight requests, refuses new connections, and resolves', async () => {
+    const s = await start(async () => {
+      await sleep(150);
+      return new Response('finished');
+    });
+    const inflight = exchange(s.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { quietMs: 1000 });
+    await sleep(50);
+    const closing = s.close(2000);
+    const r = await inflight;
+    await closing;
+    const res = firstResponse(r.text);
+    assert.equal(res.body, 'finished');
+    assert.equal(res.headers.get('connection'), 'close');
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const c = net.connect(s.address.port, '127.0.0.1', () => resolve(c));
+        c.on('error', reject);
+      }),
+    );
+  });
+
+  test('close() destroys connections still busy after its deadline', async () => {
+    const s = await start(() => new Promise<Response>(() => {}));
+    const inflight = exchange(s.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { quietMs: 3000 });
+    await sleep(50);
+    await s.close(100);
+    const r = await inflight;
+    assert.equal(r.closed, true);
+    assert.equal(s.connections, 0);
+  });
+});
+
+describe('TLS', () => {
+  let dir: string;
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'foyer-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+        ],
+        { stdio: 'ignore' },
+      );
+      cert = readFileSync(join(dir, 'c.pem'));
+      key = readFileSync(join(dir, 'k.pem'));
+    } catch {
+      cert = undefined;
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('serves HTTP/1.1 over TLS and negotiates http/1.1 with ALPN', async (t) => {
+    if (cert === undefined || key === undefined)
+      return t.skip('openssl is not installed: cannot make a test certificate');
+    const s = await start((req, ctx) => new Response(`secure=${ctx.secure} ${new URL(req.url).protocol}`), {
+      tls: { cert, key },
+    });
+    try {
+      const socket = tls.connect({
+        port: s.address.port,
+        host: '127.0.0.1',
+        ca: cert,
+        servername: 'localhost',
+        ALPNProtocols: ['http/1.1'],
+      });
+      await new Promise((r) => socket.once('secureConnect', r));
+      assert.equal(socket.alpnProtocol, 'http/1.1');
+      let got = '';
+      socket.on('data', (d) => {
+        got += d;
+      });
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      await new Promise((r) => socket.once('end', r));
+      assert.equal(firstResponse(got).body, 'secure=true https:');
+      assert.ok(s.url.startsWith('https://'));
+    } finally {
+      await s.close(500);
+    }
+  });
+});
