@@ -11,3 +11,6 @@ export { serve } from './server.ts';
 export { rawTarget } from './reception/incoming-request.ts';
 export { createLogger } from './log/logger.ts';
 export type { Logger, LogLevel } from './log/logger.ts';
+export * from './handlers/app/index.ts';
+export { defineConfig } from './config/index.ts';
+export type { FoyerConfig } from './config/index.ts';

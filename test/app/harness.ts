@@ -35,6 +35,7 @@ type ServeFn = (o: {
   fetch: Handler;
   port: number;
   host: string;
+  logLevel?: 'silent';
 }) => Promise<{ url: string; close(t?: number): Promise<void> }>;
 
 /** serve() once the engine has landed; undefined while it is only declared. */

@@ -28,8 +28,7 @@ export interface AppOptions {
 /** The HTTP methods shortcut methods exist for; `on()` takes any method find-my-way knows. */
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const;
 
-type Route = Composed | Handler;
-type Layers = [...Array<Middleware>, Handler] | [Handler];
+type Route = Composed | Middleware;
 
 export class App implements FetchApp, Mountable {
   readonly #router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
@@ -59,38 +58,38 @@ export class App implements FetchApp, Mountable {
   }
 
   /** Adds a route. Patterns: `/users/:id`, `/files/*`, `/n/:id(^\\d+$)`. Route middleware come before the handler. */
-  on(method: string | readonly string[], path: string, ...layers: Layers): this {
+  on(method: string | readonly string[], path: string, ...layers: Middleware[]): this {
     if (layers.length === 0) throw new TypeError(`route ${path} has no handler`);
-    const route: Route = layers.length === 1 ? (layers[0] as Handler) : compose(...layers);
+    const route: Route = layers.length === 1 ? (layers[0] as Middleware) : compose(...layers);
     const methods = (typeof method === 'string' ? [method] : method).map((m) => m.toUpperCase());
     for (const m of methods) this.#methods.add(m);
     this.#router.on(methods as FindMyWay.HTTPMethod[], path, noop, route);
     return this;
   }
 
-  get(path: string, ...layers: Layers): this {
+  get(path: string, ...layers: Middleware[]): this {
     return this.on('GET', path, ...layers);
   }
-  post(path: string, ...layers: Layers): this {
+  post(path: string, ...layers: Middleware[]): this {
     return this.on('POST', path, ...layers);
   }
-  put(path: string, ...layers: Layers): this {
+  put(path: string, ...layers: Middleware[]): this {
     return this.on('PUT', path, ...layers);
   }
-  patch(path: string, ...layers: Layers): this {
+  patch(path: string, ...layers: Middleware[]): this {
     return this.on('PATCH', path, ...layers);
   }
-  delete(path: string, ...layers: Layers): this {
+  delete(path: string, ...layers: Middleware[]): this {
     return this.on('DELETE', path, ...layers);
   }
-  options(path: string, ...layers: Layers): this {
+  options(path: string, ...layers: Middleware[]): this {
     return this.on('OPTIONS', path, ...layers);
   }
-  head(path: string, ...layers: Layers): this {
+  head(path: string, ...layers: Middleware[]): this {
     return this.on('HEAD', path, ...layers);
   }
   /** Every standard method. */
-  all(path: string, ...layers: Layers): this {
+  all(path: string, ...layers: Middleware[]): this {
     return this.on(METHODS, path, ...layers);
   }
 
@@ -104,7 +103,7 @@ export class App implements FetchApp, Mountable {
     let route: Route;
     if (isMountable(target)) {
       const sub = target;
-      route = (req, ctx, next) => callMounted(sub, p, req, ctx, next as Next);
+      route = (req: Request, ctx: Context, next: Next) => callMounted(sub, p, req, ctx, next);
     } else if (typeof target === 'function' || typeof (target as FetchApp)?.fetch === 'function') {
       route = fetchTarget(target as FetchApp | Handler, p);
     } else {

@@ -1,7 +1,7 @@
 // The onion (PSR-15): each layer receives the request, the context and `next`; it may answer
 // early, call `next()` once (optionally with a replacement Request), and change the response on
 // the way out. A handler is simply a layer that never calls `next`.
-import type { Context, Handler, Middleware, Next } from '../../types.ts';
+import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
 
 /** A composed chain: usable as a Handler, and as a Middleware when given an outer `next`. */
@@ -14,7 +14,7 @@ const endOfChain: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'))
  * Composes middleware (and a final handler) into one layer. Errors thrown anywhere, sync or
  * async, come out as a rejected promise so that one error handler sees them all.
  */
-export function compose(...layers: Array<Middleware | Handler>): Composed {
+export function compose(...layers: Middleware[]): Composed {
   for (const [i, layer] of layers.entries()) {
     if (typeof layer !== 'function') throw new TypeError(`compose(): layer ${i} is not a function`);
   }

@@ -3,6 +3,7 @@
 // known size are compressed in one go and keep a Content-Length; streamed bodies are compressed
 // as they flow, flushed per chunk so server-sent events and progressive output are not held back.
 import { Readable } from 'node:stream';
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Middleware } from '../../types.ts';
@@ -82,7 +83,7 @@ export function compress(options: CompressOptions = {}): Middleware {
     const etag = headers.get('etag');
     if (etag !== null && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
     headers.delete('accept-ranges');
-    let body: BodyInit;
+    let body: ConstructorParameters<typeof Response>[0];
     let whole: Uint8Array | undefined;
     let stream: ReadableStream<Uint8Array> = res.body;
     if (size !== undefined && size <= ONE_SHOT_MAX) whole = new Uint8Array(await res.arrayBuffer());

@@ -13,10 +13,24 @@ const FORMATS = ['text/plain', 'application/json'] as const;
 export function toHttpError(err: unknown): HttpError {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
-    if (isHttpError(e)) return e;
+    if (isHttpError(e) || looksLikeHttpError(e)) return e as HttpError;
     e = (e as { cause?: unknown }).cause;
   }
   return new HttpError(500, undefined, { code: 'FOYER_INTERNAL', cause: err, expose: false });
+}
+
+/**
+ * An HttpError from another copy of Foyer's modules (an app importing src/ while the CLI runs
+ * dist/) fails `instanceof`; recognise it by shape so its status is not lost to a 500.
+ */
+function looksLikeHttpError(e: object): boolean {
+  const x = e as Partial<HttpError>;
+  return (
+    (x.name === 'HttpError' || x.name === 'FoyerError') &&
+    typeof x.status === 'number' &&
+    typeof x.code === 'string' &&
+    typeof x.expose === 'boolean'
+  );
 }
 
 /** The client-safe message of an error. */

@@ -1,0 +1,93 @@
+// The example application served by `npm start`: middleware, routing, a JSON API, a form post,
+// an upload streamed to disk, and a streamed response (server-sent events). Static files come
+// from ./public through the CLI: `foyer serve examples/site/public --app examples/site/app.ts`.
+import {
+  App,
+  attribute,
+  escapeHtml,
+  HttpError,
+  html,
+  json,
+  readForm,
+  readJson,
+  receiveMultipart,
+  redirect,
+  sse,
+} from '../../src/index.ts';
+
+interface Note {
+  id: number;
+  text: string;
+}
+
+// Application state lives in the app (created once at boot), never per request in module scope.
+const notes = new Map<number, Note>([[1, { id: 1, text: 'Foyer is up' }]]);
+let nextId = 2;
+
+const REQUEST_ID = attribute<string>('example.requestId');
+
+const api = new App()
+  .get('/notes', () => json([...notes.values()]))
+  .get('/notes/:id', (req, ctx) => {
+    const note = notes.get(Number(ctx.params.id));
+    if (note === undefined) throw new HttpError(404, 'No such note');
+    return json(note);
+  })
+  .post('/notes', async (req) => {
+    const body = await readJson<{ text?: unknown }>(req, { limit: 16 * 1024 });
+    if (typeof body.text !== 'string' || body.text.length === 0 || body.text.length > 500) {
+      throw new HttpError(422, 'text must be a string of 1 to 500 characters');
+    }
+    const note = { id: nextId++, text: body.text };
+    notes.set(note.id, note);
+    return json(note, { status: 201, headers: { location: `/api/notes/${note.id}` } });
+  })
+  .delete('/notes/:id', (req, ctx) => {
+    if (!notes.delete(Number(ctx.params.id))) throw new HttpError(404, 'No such note');
+    return new Response(null, { status: 204 });
+  });
+
+const app = new App()
+  // Middleware: a request id on every response (static files included: the app runs first).
+  .use(async (req, ctx, next) => {
+    const id = req.headers.get('x-request-id') ?? crypto.randomUUID();
+    ctx.set(REQUEST_ID, id);
+    const res = await next();
+    res.headers.set('x-request-id', id);
+    return res;
+  })
+  .mount('/api', api)
+  .get('/hello/:name', (req, ctx) =>
+    html(`<!doctype html><title>Hello</title><p>Hello, ${escapeHtml(ctx.params.name)}!</p>`),
+  )
+  // A form post: read it, then redirect (303: the browser follows with GET).
+  .post('/contact', async (req) => {
+    const form = await readForm(req, { limit: 8 * 1024 });
+    const message = String(form.get('message') ?? '').trim();
+    if (message === '') throw new HttpError(400, 'message is required');
+    notes.set(nextId, { id: nextId, text: message.slice(0, 500) });
+    nextId++;
+    return redirect('/?sent=1', 303);
+  })
+  // An upload: files are streamed to a temp directory and removed after the response.
+  .post('/upload', async (req, ctx) => {
+    const upload = await receiveMultipart(req, ctx, { maxFileSize: 5 * 1024 * 1024, maxFiles: 5 });
+    return json({
+      fields: upload.fields,
+      files: upload.files.map((f) => ({ field: f.field, name: f.filename, type: f.type, size: f.size })),
+    });
+  })
+  // A streamed response: a clock as server-sent events, stopped when the client leaves.
+  .get('/clock', (req, ctx) =>
+    sse(
+      (async function* () {
+        for (let i = 0; i < 10 && !ctx.signal.aborted; i++) {
+          yield { event: 'tick', id: String(i), data: { now: new Date().toISOString() } };
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      })(),
+    ),
+  )
+  .get('/api-info', (req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }));
+
+export default app;

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The `foyer` command line. Settings come from defaults < foyer.config.* < flags; everything is
+// checked before anything listens, and a bad flag or config exits with code 2 and a message that
+// names the problem. Ready means one line on stdout: `foyer listening on http://HOST:PORT`.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { resolveSettings, UsageError } from './config/flags.ts';
+import { ConfigError } from './config/load.ts';
+import { buildPipeline, type LoadedApp, loadApp, type PipelineParts } from './config/pipeline.ts';
+import type { FoyerConfig } from './config/schema.ts';
+import { closest } from './config/validate.ts';
+import { createLogger } from './log/logger.ts';
+import { defaultLimits } from './reception/limits.ts';
+import { serve } from './server.ts';
+import { HELP, SERVE_HELP } from './config/help.ts';
+
+const VERSION = '0.1.0';
+
+/** Paths in a config file are relative to the directory it was started from. */
+function readTls(config: FoyerConfig, cwd: string) {
+  if (config.tls === undefined) return undefined;
+  const read = (p: string, what: string) => {
+    try {
+      return readFileSync(resolve(cwd, p));
+    } catch {
+      throw new UsageError(`cannot read TLS ${what} file ${p}`);
+    }
+  };
+  return {
+    cert: read(config.tls.cert, 'certificate'),
+    key: read(config.tls.key, 'key'),
+    passphrase: config.tls.passphrase,
+  };
+}
+
+/** FastCGI is loaded only when --php is used (and keeps the CLI working while that module evolves). */
+async function loadFastcgi(): Promise<PipelineParts['fastcgi']> {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const mod = (await import(new URL(`./handlers/fastcgi/index${ext}`, import.meta.url).href)) as {
+    fastcgi?: PipelineParts['fastcgi'];
+  };
+  if (typeof mod.fastcgi !== 'function')
+    throw new UsageError('--php: the FastCGI handler is not available in this build');
+  return mod.fastcgi;
+}
+
+async function serveCommand(argv: string[]): Promise<number> {
+  const cwd = process.cwd();
+  const config = await resolveSettings(argv, cwd);
+  if (config === 'help') {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  if (config.root !== undefined) config.root = resolve(cwd, config.root);
+  const tls = readTls(config, cwd);
+  let app: LoadedApp | undefined;
+  if (config.app !== undefined) {
+    const file = resolve(cwd, config.app);
+    if (!/\.(?:ts|mts|js|mjs)$/.test(file))
+      throw new UsageError(`--app expects a .ts, .mts, .js or .mjs file, got ${config.app}`);
+    try {
+      readFileSync(file);
+    } catch {
+      throw new UsageError(`--app: cannot read ${config.app}`);
+    }
+    app = await loadApp(file);
+  }
+  const fastcgi = config.php === undefined ? undefined : await loadFastcgi();
+  const log = createLogger(config.logLevel ?? 'info');
+  const fetch = buildPipeline({ config, app, fastcgi });
+  const server = await serve({
+    fetch,
+    port: config.port ?? 8080,
+    host: config.host ?? '127.0.0.1',
+    tls,
+    limits: config.limits,
+    logger: log,
+  });
+  process.stdout.write(`foyer listening on ${server.url}\n`);
+  await new Promise<void>((done) => {
+    let closing = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (closing) {
+        // A second signal means "now": skip the graceful wait.
+        process.exit(130);
+      }
+      closing = true;
+      log.info({ signal }, 'closing: finishing in-flight requests');
+      server
+        .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
+        .catch((err: unknown) => log.error({ err }, 'close failed'))
+        .finally(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  log.flush?.();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest);
+      case undefined:
+        process.stderr.write(HELP);
+        return 2;
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(rest[0] === 'serve' ? SERVE_HELP : HELP);
+        return 0;
+      case '-v':
+      case '--version':
+      case 'version':
+        process.stdout.write(`foyer ${VERSION}\n`);
+        return 0;
+      default: {
+        const guess = closest(command, ['serve', 'help', 'version']);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}${guess ? ` (did you mean "${guess}"?)` : ''}; see foyer --help`,
+        );
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`foyer: ${err.message}\n`);
+      return 2;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`foyer: cannot listen: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`foyer: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // Listening sockets are closed by now; anything left (a stray timer in a user app) must not keep
+  // a stopped server alive.
+  if (code !== 0 || process.argv[2] === 'serve') setImmediate(() => process.exit(code));
+});

@@ -1,0 +1,116 @@
+// `foyer serve` flags: parsing with node:util parseArgs, friendly messages for mistakes, and the
+// merge of defaults < config file < flags into one validated FoyerConfig.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, findConfig, loadConfig, validateConfig } from './load.ts';
+import type { FoyerConfig } from './schema.ts';
+import { closest } from './validate.ts';
+
+/** A mistake on the command line: the CLI prints the message and exits with code 2. */
+export class UsageError extends Error {}
+
+export const SERVE_OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string', short: 'H' },
+  app: { type: 'string', short: 'a' },
+  config: { type: 'string', short: 'c' },
+  php: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'max-body-size': { type: 'string' },
+  'log-level': { type: 'string' },
+  'no-compress': { type: 'boolean' },
+  'no-config': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `10mb`, `512k`, `1048576` → bytes. */
+export function parseSize(raw: string, flag: string): number {
+  const m = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(raw.trim());
+  if (m === null)
+    throw new UsageError(`${flag} expects a size such as 1048576, 512k or 10mb, got ${JSON.stringify(raw)}`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+  const n = Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit];
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} is too large`);
+  return n;
+}
+
+function parsePort(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
+    throw new UsageError(`--port expects an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+export function explainParseError(err: Error): UsageError {
+  const unknown = /Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) {
+    const name = (unknown[1] as string).replace(/^-+/, '');
+    const guess = closest(name, Object.keys(SERVE_OPTIONS));
+    return new UsageError(
+      `unknown option ${unknown[1]}${guess ? ` (did you mean --${guess}?)` : ''}; see foyer serve --help`,
+    );
+  }
+  const missing = /Option '([^']+)' argument missing/.exec(err.message);
+  if (missing) return new UsageError(`${missing[1]?.replace(/^-\w, /, '')} needs a value`);
+  return new UsageError(err.message.split('. ')[0] ?? err.message);
+}
+
+const FLAG_OF: Record<string, string> = {
+  root: 'root',
+  port: '--port',
+  host: '--host',
+  app: '--app',
+  php: '--php',
+  logLevel: '--log-level',
+  'limits.maxBodySize': '--max-body-size',
+  'tls.cert': '--tls-cert',
+  'tls.key': '--tls-key',
+};
+
+function flagName(problem: string): string {
+  const colon = problem.indexOf(':');
+  const flag = FLAG_OF[problem.slice(0, colon)];
+  return flag === undefined ? problem : flag + problem.slice(colon);
+}
+
+/** Merges flags over the config file; returns the validated settings. */
+export async function resolveSettings(argv: string[], cwd = process.cwd()): Promise<FoyerConfig | 'help'> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof SERVE_OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: SERVE_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw explainParseError(err as Error);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length > 1) throw new UsageError(`foyer serve takes one root directory, got ${positionals.length}`);
+  const flags: FoyerConfig = {};
+  if (positionals[0] !== undefined) flags.root = positionals[0];
+  if (values.port !== undefined) flags.port = parsePort(values.port);
+  if (values.host !== undefined) flags.host = values.host;
+  if (values.app !== undefined) flags.app = values.app;
+  if (values.php !== undefined) flags.php = values.php;
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level'] as FoyerConfig['logLevel'];
+  if (values['no-compress']) flags.compress = false;
+  if (values['max-body-size'] !== undefined) {
+    flags.limits = { maxBodySize: parseSize(values['max-body-size'], '--max-body-size') };
+  }
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (cert !== undefined && key !== undefined) flags.tls = { cert, key };
+  // Flags go through the same checks as the file; problems are named by their flag.
+  try {
+    validateConfig(flags, 'the command line');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.problems.map(flagName).join('\n'));
+    throw err;
+  }
+  const configFile = values.config ?? (values['no-config'] ? undefined : findConfig(cwd));
+  const base: FoyerConfig = configFile === undefined ? {} : await loadConfig(resolve(cwd, configFile));
+  const config: FoyerConfig = { ...base, ...flags };
+  if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
+  if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };
+  return validateConfig(config, 'flags and configuration');
+}

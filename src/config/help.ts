@@ -1,0 +1,40 @@
+// The text of `foyer --help` and `foyer serve --help`. Every flag of flags.ts is listed here.
+
+export const HELP = `foyer — web server and application server for TypeScript
+
+Usage:
+  foyer serve [root] [options]   serve static files from root and/or a TypeScript app
+  foyer help [serve]             show this help, or the options of serve
+  foyer --version                print the version
+
+Run "foyer serve --help" for every option.
+`;
+
+export const SERVE_HELP = `Usage: foyer serve [root] [options]
+
+Serves, in this order: the application (--app), then static files from root (or PHP
+through php-fpm with --php), then 404. Prints "foyer listening on http://HOST:PORT" when
+ready. SIGINT/SIGTERM close gracefully (a second signal exits at once).
+
+Options:
+  root                     directory of static files (optional)
+  -p, --port N             TCP port, 0 for any free port (default 8080)
+  -H, --host ADDR          address to bind (default 127.0.0.1; 0.0.0.0 for all)
+  -a, --app FILE           application module (.ts, .mts, .js, .mjs) whose default export is a
+                           fetch handler (req, ctx) => Response or an object with fetch()
+                           (a Foyer App, a Hono app ...)
+  -c, --config FILE        configuration file (default: foyer.config.{ts,mjs,js,json} in the
+                           current directory, if there is one)
+      --no-config          do not look for a configuration file
+      --php ADDR           run .php files under root through php-fpm at ADDR
+                           (127.0.0.1:9000 or unix:/run/php/php-fpm.sock)
+      --tls-cert FILE      TLS certificate chain (PEM); needs --tls-key
+      --tls-key FILE       TLS private key (PEM)
+      --max-body-size SIZE largest request body, e.g. 1048576, 512k, 10mb (default 1mb)
+      --log-level LEVEL    fatal, error, warn, info, debug, trace or silent (default info)
+      --no-compress        do not compress responses
+  -h, --help               show this help
+
+Flags override the configuration file. Exit codes: 0 after a graceful stop, 1 when the
+server cannot start (port in use, app failed to load), 2 for a bad flag or configuration.
+`;

@@ -1,0 +1,73 @@
+// Finding, loading and checking the configuration file. TypeScript configs are loaded with tsx's
+// ESM API (a runtime dependency), so `foyer.config.ts` works under plain `node dist/cli.js`.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FoyerError } from '../util/errors.ts';
+import { configSpec, type FoyerConfig } from './schema.ts';
+import { check, isPlainObject } from './validate.ts';
+
+export const CONFIG_NAMES = ['foyer.config.ts', 'foyer.config.mjs', 'foyer.config.js', 'foyer.config.json'] as const;
+
+/** A configuration problem: the CLI prints `problems` one per line and exits with code 2. */
+export class ConfigError extends FoyerError {
+  readonly problems: string[];
+  constructor(file: string, problems: string[]) {
+    super('FOYER_BAD_CONFIG', `${file}:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+    this.message = `invalid configuration in ${file}:\n  ${problems.join('\n  ')}`;
+  }
+}
+
+/** The first `foyer.config.*` in `dir`, or undefined. */
+export function findConfig(dir: string): string | undefined {
+  for (const name of CONFIG_NAMES) {
+    const p = resolve(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Imports a TypeScript or JavaScript module, TypeScript through tsx. */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(resolve(file)).href;
+  const ext = extname(file);
+  if (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx') {
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
+/** Loads and validates a config file; throws ConfigError with every problem found. */
+export async function loadConfig(file: string): Promise<FoyerConfig> {
+  const ext = extname(file);
+  if (!CONFIG_NAMES.some((n) => n.endsWith(ext)) && ext !== '.mts' && ext !== '.cjs') {
+    throw new ConfigError(file, [`unsupported config file type "${ext}"; use .ts, .mjs, .js or .json`]);
+  }
+  let value: unknown;
+  try {
+    if (ext === '.json') {
+      value = JSON.parse(await readFile(file, 'utf8'));
+    } else {
+      const mod = await importModule(file);
+      value = mod.default;
+      if (typeof value === 'function') value = await (value as () => unknown)();
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError(file, [`could not load: ${reason}`]);
+  }
+  return validateConfig(value, file);
+}
+
+export function validateConfig(value: unknown, source = 'configuration'): FoyerConfig {
+  if (!isPlainObject(value)) {
+    throw new ConfigError(source, ['expected the default export to be an object (use defineConfig({ ... }))']);
+  }
+  const problems = check(value, configSpec, '');
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return value as FoyerConfig;
+}

@@ -1,0 +1,86 @@
+// Builds the server's request pipeline from settings: [compression] → application → static files
+// (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
+// same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
+import { renderError } from '../handlers/app/error-response.ts';
+import { compose } from '../handlers/app/compose.ts';
+import { compress } from '../handlers/app/compress.ts';
+import { scheduleCleanups } from '../handlers/app/uploads.ts';
+import { staticFiles } from '../handlers/static/index.ts';
+import type { Context, Handler, Middleware, Next } from '../types.ts';
+import { FoyerError, isHttpError } from '../util/errors.ts';
+import { importModule } from './load.ts';
+import type { FoyerConfig } from './schema.ts';
+
+/** What an application module may default-export, as seen by the CLI. */
+export interface LoadedApp {
+  /** The app as a middleware when it can fall through (a Foyer App), else undefined. */
+  handle?: (req: Request, ctx: Context, next: Next) => Promise<Response>;
+  fetch: Handler;
+  renderError?: (err: unknown, req: Request, ctx: Context) => Promise<Response>;
+}
+
+/** Loads `--app FILE`: a default export that is a function, or an object with `fetch`. */
+export async function loadApp(file: string): Promise<LoadedApp> {
+  const mod = await importModule(file);
+  const exported = mod.default as unknown;
+  if (typeof exported === 'function') return { fetch: exported as Handler };
+  if (exported !== null && typeof exported === 'object' && typeof (exported as LoadedApp).fetch === 'function') {
+    const app = exported as LoadedApp;
+    return {
+      fetch: (req, ctx) => app.fetch(req, ctx),
+      handle: typeof app.handle === 'function' ? app.handle.bind(app) : undefined,
+      renderError: typeof app.renderError === 'function' ? app.renderError.bind(app) : undefined,
+    };
+  }
+  throw new TypeError(`${file} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
+}
+
+/** Turns a plain fetch app into a layer: its 404 for GET/HEAD lets later layers try, and wins if they miss too. */
+function fetchAppLayer(app: Handler): Middleware {
+  return async (req, ctx, next) => {
+    const res = await app(req, ctx);
+    if (res.status !== 404 || (req.method !== 'GET' && req.method !== 'HEAD')) return res;
+    try {
+      const other = await next(req);
+      void res.body?.cancel().catch(() => {});
+      return other;
+    } catch (err) {
+      if (isHttpError(err) && err.status === 404) return res;
+      throw err;
+    }
+  };
+}
+
+export interface PipelineParts {
+  config: FoyerConfig;
+  app?: LoadedApp;
+  /** FastCGI middleware factory, injected so the CLI decides how to load it. */
+  fastcgi?: (options: { upstream: string; root: string; static?: boolean | Record<string, unknown> }) => Middleware;
+}
+
+const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
+
+export function buildPipeline({ config, app, fastcgi }: PipelineParts): Handler {
+  const layers: Middleware[] = [];
+  if (config.compress !== false) layers.push(compress());
+  if (app !== undefined) layers.push(app.handle ?? fetchAppLayer(app.fetch));
+  if (config.php !== undefined) {
+    if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
+    if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
+    layers.push(fastcgi({ upstream: config.php, root: config.root, static: config.static ?? true }));
+  } else if (config.root !== undefined) {
+    layers.push(staticFiles(config.root, config.static));
+  }
+  const chain = layers.length === 0 ? undefined : compose(...layers);
+  const render =
+    app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
+  return async (req, ctx) => {
+    try {
+      return await (chain === undefined ? notFound() : chain(req, ctx, notFound));
+    } catch (err) {
+      return render(err, req, ctx);
+    } finally {
+      scheduleCleanups(ctx);
+    }
+  };
+}

@@ -1,0 +1,117 @@
+// The shape of `foyer.config.{ts,mjs,js,json}`: the TypeScript type users write against (through
+// `defineConfig`) and the runtime spec the loaded value is checked with. Keep the two in step.
+import type { StaticOptions } from '../handlers/static/index.ts';
+import type { LogLevel } from '../log/logger.ts';
+import { defaultLimits, type Limits } from '../reception/limits.ts';
+import type { Spec } from './validate.ts';
+
+export interface FoyerConfig {
+  /** TCP port. Default 8080. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Directory of static files (the CLI's positional `root`). */
+  root?: string;
+  /** Application module (.ts, .mts, .js, .mjs) default-exporting a fetch handler or `{ fetch }`. */
+  app?: string;
+  /** php-fpm address (`127.0.0.1:9000`, `unix:/run/php/php-fpm.sock`): `.php` under `root` runs through FastCGI. */
+  php?: string;
+  /** TLS certificate and key files (PEM). */
+  tls?: { cert: string; key: string; passphrase?: string };
+  /** Reception limits and timeouts; see the README's table. */
+  limits?: Partial<Limits>;
+  /** Server log level. Default 'info'. */
+  logLevel?: LogLevel;
+  /** Compress application responses (gzip/deflate/br by Accept-Encoding). Default true. */
+  compress?: boolean;
+  /** Options of the static file handler. */
+  static?: Omit<StaticOptions, 'fs'>;
+  /** Graceful shutdown deadline on SIGINT/SIGTERM, ms. Default 10000. */
+  shutdownTimeout?: number;
+}
+
+/** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
+export function defineConfig(config: FoyerConfig): FoyerConfig {
+  return config;
+}
+
+const string: Spec = { kind: 'string' };
+const nonEmpty: Spec = { kind: 'string', nonEmpty: true };
+const bool: Spec = { kind: 'bool' };
+const uint: Spec = { kind: 'int', min: 0 };
+const strings: Spec = { kind: 'array', of: string };
+
+const limitFields: Record<string, Spec> = {};
+for (const k of Object.keys(defaultLimits)) limitFields[k] = uint;
+
+const cacheRule: Spec = {
+  kind: 'object',
+  fields: {
+    match: {
+      kind: 'custom',
+      expected: 'a RegExp, a glob string or a function',
+      test: (v) => typeof v === 'string' || v instanceof RegExp || typeof v === 'function',
+    },
+    value: string,
+  },
+  required: ['match', 'value'],
+};
+
+const staticSpec: Spec = {
+  kind: 'object',
+  fields: {
+    index: { kind: 'union', of: [strings, { kind: 'custom', expected: 'false', test: (v) => v === false }] },
+    dotfiles: { kind: 'enum', values: ['deny', 'ignore', 'allow'] },
+    symlinks: { kind: 'enum', values: ['contain', 'follow'] },
+    extensions: strings,
+    types: { kind: 'record', of: string },
+    defaultType: string,
+    cacheControl: { kind: 'union', of: [string, { kind: 'array', of: cacheRule }] },
+    precompressed: { kind: 'union', of: [bool, { kind: 'array', of: { kind: 'enum', values: ['br', 'gzip'] } }] },
+    compress: {
+      kind: 'union',
+      of: [
+        { kind: 'custom', expected: 'false', test: (v) => v === false },
+        {
+          kind: 'object',
+          fields: {
+            minSize: uint,
+            brotliQuality: { kind: 'int', min: 0, max: 11 },
+            gzipLevel: { kind: 'int', min: 0, max: 9 },
+          },
+        },
+      ],
+    },
+    ranges: bool,
+    maxRanges: uint,
+    cache: {
+      kind: 'union',
+      of: [
+        { kind: 'custom', expected: 'false', test: (v) => v === false },
+        { kind: 'object', fields: { maxFileSize: uint, maxBytes: uint, revalidateMs: uint } },
+      ],
+    },
+    listing: bool,
+    typos: { kind: 'union', of: [bool, { kind: 'enum', values: ['choices'] }] },
+    fallthrough: bool,
+    headers: { kind: 'record', of: string },
+    chunkSize: { kind: 'int', min: 1 },
+  },
+};
+
+export const configSpec: Spec = {
+  kind: 'object',
+  fields: {
+    port: { kind: 'int', min: 0, max: 65535 },
+    host: nonEmpty,
+    root: nonEmpty,
+    app: nonEmpty,
+    php: nonEmpty,
+    tls: { kind: 'object', fields: { cert: nonEmpty, key: nonEmpty, passphrase: string }, required: ['cert', 'key'] },
+    limits: { kind: 'object', fields: limitFields },
+    logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    compress: bool,
+    static: staticSpec,
+    shutdownTimeout: uint,
+  },
+};

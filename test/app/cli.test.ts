@@ -1,0 +1,166 @@
+// The `foyer` command line, run as a real process (src/cli.ts through tsx).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { SERVE_OPTIONS } from '../../src/config/flags.ts';
+import { SERVE_HELP } from '../../src/config/help.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = fileURLToPath(new URL('./fixtures/cli/', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+function start(args: string[], cwd = fixtures): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs to completion (bounded); returns exit code and output. */
+async function run(args: string[], cwd = fixtures): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = start(args, cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c) => (stdout += c));
+  child.stderr?.on('data', (c) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Starts a server and resolves with its origin once the ready line appears. */
+async function serveUntilReady(
+  args: string[],
+  cwd = fixtures,
+): Promise<{ child: ChildProcess; origin: string; lines: () => string[] }> {
+  const child = start(['serve', '--port', '0', '--log-level', 'silent', ...args], cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (c) => (stderr += c));
+  const origin = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
+    child.stdout?.on('data', (c) => {
+      stdout += c;
+      const m = /^foyer listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return { child, origin, lines: () => stdout.split('\n').filter(Boolean) };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code] = (await exited) as [number | null];
+  clearTimeout(timer);
+  return code;
+}
+
+test('foyer --help and foyer serve --help exit 0 and document every flag', async () => {
+  const top = await run(['--help']);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /foyer serve \[root\]/);
+  const serve = await run(['serve', '--help']);
+  assert.equal(serve.code, 0);
+  assert.equal(serve.stdout, SERVE_HELP);
+  for (const name of Object.keys(SERVE_OPTIONS)) assert.match(SERVE_HELP, new RegExp(`--${name}\\b`), name);
+});
+
+test('an unknown flag exits 2 with the flag named and a suggestion', async () => {
+  const r = await run(['serve', '--prot', '80']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option --prot \(did you mean --port\?\)/);
+  assert.equal(r.stdout, '');
+});
+
+test('a bad flag value exits 2 naming the flag and what was expected', async () => {
+  const port = await run(['serve', '--port', '70000']);
+  assert.equal(port.code, 2);
+  assert.match(port.stderr, /--port expects an integer from 0 to 65535/);
+  const level = await run(['serve', '--log-level', 'loud']);
+  assert.equal(level.code, 2);
+  assert.match(level.stderr, /--log-level: expected one of "fatal".*got "loud"/);
+  const size = await run(['serve', '--max-body-size', 'lots']);
+  assert.equal(size.code, 2);
+  assert.match(size.stderr, /--max-body-size expects a size/);
+});
+
+test('an unknown command exits 2', async () => {
+  const r = await run(['sevre']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "sevre" \(did you mean "serve"\?\)/);
+});
+
+test('an invalid config file exits 2 listing each path and expectation', async () => {
+  const r = await run(['serve', '--config', 'bad.config.json']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /port: expected an integer from 0 to 65535, got 99999/);
+  assert.match(r.stderr, /hots: unknown key \(did you mean "host"\?\)/);
+  assert.match(r.stderr, /limits\.maxBodySize: expected an integer ≥ 0, got "1mb"/);
+  assert.match(r.stderr, /tls\.key: required/);
+});
+
+test('an app file that cannot be read exits 2', async () => {
+  const r = await run(['serve', '--no-config', '--app', 'missing.ts']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--app: cannot read missing\.ts/);
+});
+
+test('serve prints one ready line, runs the app, then static files, then 404, and stops on SIGTERM', async () => {
+  const { child, origin, lines } = await serveUntilReady(['public', '--no-config', '--app', 'app.ts']);
+  try {
+    const api = await fetch(`${origin}/api/ping`);
+    assert.deepEqual(await api.json(), { pong: true });
+    assert.equal(api.headers.get('x-app'), 'foyer');
+    const file = await fetch(`${origin}/hello.txt`);
+    assert.equal(await file.text(), 'hello from disk\n');
+    // The app's middleware wraps the static files too: the app comes first.
+    assert.equal(file.headers.get('x-app'), 'foyer');
+    const missing = await fetch(`${origin}/nope`);
+    assert.equal(missing.status, 404);
+    await missing.text();
+  } finally {
+    assert.equal(await stop(child), 0);
+  }
+  assert.equal(lines().length, 1);
+});
+
+test('a bare fetch handler comes before static files, and its 404 lets them answer', async () => {
+  const { child, origin } = await serveUntilReady(['public', '--no-config', '--app', 'plain-app.mjs']);
+  try {
+    assert.equal(await (await fetch(`${origin}/plain`)).text(), 'plain handler');
+    assert.equal(await (await fetch(`${origin}/hello.txt`)).text(), 'hello from disk\n');
+    const miss = await fetch(`${origin}/neither`);
+    assert.equal(miss.status, 404);
+    assert.equal(await miss.text(), 'app says no');
+  } finally {
+    await stop(child);
+  }
+});
+
+test('foyer.config.ts is found in the working directory and flags override it', async () => {
+  // The config says port 1 (not bindable without privileges): --port 0 must win for this to start.
+  const { child, origin } = await serveUntilReady([]);
+  try {
+    assert.equal(await (await fetch(`${origin}/hello.txt`)).text(), 'hello from disk\n');
+  } finally {
+    await stop(child);
+  }
+});
+
+test('the CLI runs from the repository root with a relative root and app', async () => {
+  const { child, origin } = await serveUntilReady(
+    ['test/app/fixtures/cli/public', '--app', 'test/app/fixtures/cli/app.ts', '--no-config'],
+    root,
+  );
+  try {
+    assert.equal((await fetch(`${origin}/hello.txt`)).status, 200);
+  } finally {
+    await stop(child);
+  }
+});
