@@ -25,8 +25,9 @@ export async function listingResponse(
   resolver: Resolver,
 ): Promise<Response> {
   const dirents = (await o.fs.readdir(dirPath)).slice(0, MAX_ITEMS);
-  const depth = segments.length;
-  const names = dirents.map((d) => d.name).filter((n) => !resolver.hiddenName(n, depth, segments[0] ?? n));
+  // Dot-names stay out of listings unless dotfiles are allowed (even `.well-known`, reachable as it is).
+  const showDots = o.dotfiles === 'allow';
+  const names = dirents.map((d) => d.name).filter((n) => showDots || n.charCodeAt(0) !== 46);
   const items: ListingItem[] = [];
   // Bounded concurrency: a directory of thousands of entries must not open thousands of requests at once.
   for (let i = 0; i < names.length; i += STAT_BATCH) {

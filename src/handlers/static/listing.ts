@@ -86,9 +86,17 @@ tr:last-child td{border-bottom:0}th{font-size:12px;text-transform:uppercase;lett
 th a{color:inherit;text-decoration:none}th a:hover{color:var(--accent)}th .arrow{font-size:10px;margin-left:4px}
 td.size,th.size{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.date{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}
 tbody tr:hover{background:var(--hover)}td.name a{color:var(--fg);text-decoration:none;word-break:break-all}td.name a:hover{color:var(--accent);text-decoration:underline}
-.icon{display:inline-block;width:1.4em;color:var(--muted)}.dir .icon{color:var(--accent)}
+.icon{display:inline-block;width:1.6em;vertical-align:-3px;color:var(--muted)}.icon svg{width:16px;height:16px;fill:none;stroke:currentColor;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}.dir .icon{color:var(--accent)}
 footer{margin-top:12px;font-size:12px;color:var(--muted)}
 `;
+
+// Inline SVG: no icon font or emoji font needed on the client.
+const FOLDER_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 6.5A1.5 1.5 0 0 1 4.5 5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 9v9.5a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18.5z"/></svg>';
+const FILE_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 3h8l5 5v12a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1z"/><path d="M14 3v5h5"/></svg>';
+const UP_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9 14l-4-4 4-4"/><path d="M5 10h9a5 5 0 0 1 5 5v4"/></svg>';
 
 function headerCell(label: string, key: SortKey, view: ListingView, cls = ''): string {
   const active = view.sort === key;
@@ -111,12 +119,12 @@ export function listingHtml(items: ListingItem[], view: ListingView): string {
   const rows: string[] = [];
   if (view.segments.length > 0) {
     rows.push(
-      '<tr class="dir"><td class="name"><a href="../"><span class="icon">↰</span>..</a></td><td class="size">—</td><td class="date"></td></tr>',
+      `<tr class="dir"><td class="name"><a href="../"><span class="icon">${UP_ICON}</span>..</a></td><td class="size">—</td><td class="date"></td></tr>`,
     );
   }
   for (const it of items) {
     const href = escapeHtml(encodeSegment(it.name)) + (it.directory ? '/' : '');
-    const icon = it.directory ? '📁' : '📄';
+    const icon = it.directory ? FOLDER_ICON : FILE_ICON;
     rows.push(
       `<tr class="${it.directory ? 'dir' : 'file'}"><td class="name"><a href="./${href}"><span class="icon">${icon}</span>${escapeHtml(it.name)}${it.directory ? '/' : ''}</a></td>` +
         `<td class="size">${it.directory ? '—' : formatSize(it.size)}</td><td class="date"><time datetime="${new Date(it.mtimeMs).toISOString()}">${formatDate(it.mtimeMs)}</time></td></tr>`,
@@ -126,7 +134,7 @@ export function listingHtml(items: ListingItem[], view: ListingView): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Index of ${title}</title><style>${STYLE}</style></head>
 <body><main><h1>Index of ${crumbs}</h1>
-<div class="card"><table><thead><tr>${headerCell('Name', 'name', view, 'name')}${headerCell('Size', 'size', view, 'size')}${headerCell('Modified', 'mtime', view, 'date')}</tr></thead>
+<div class="card"><table><thead><tr>${headerCell('Name', 'name', view, 'name')}${headerCell('Size', 'size', view, 'size')}${headerCell('Modified (UTC)', 'mtime', view, 'date')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div>
 <footer>${items.length} ${items.length === 1 ? 'entry' : 'entries'} · Foyer</footer></main></body></html>
 `;
