@@ -25,6 +25,7 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
   let fpm: PhpFpmProcess;
   let php: FastCgiMiddleware;
   let received = 0;
+  let connects = 0;
 
   before(async () => {
     fpm = await startPhpFpm({ children: 4 });
@@ -39,7 +40,10 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
       connect: () =>
         new Promise<Duplex>((resolve, reject) => {
           const s = connect(up.kind === 'unix' ? { path: up.path } : { host: up.host, port: up.port });
-          s.once('connect', () => resolve(s));
+          s.once('connect', () => {
+            connects++;
+            resolve(s);
+          });
           s.once('error', reject);
           s.on('data', (d: Buffer) => {
             received += d.length;
@@ -101,6 +105,12 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
     for (const [name, value] of Object.entries(expected)) assert.equal(s[name], value, name);
     assert.equal(s.HTTP_PROXY, undefined, 'httpoxy: Proxy header never becomes HTTP_PROXY');
     assert.equal(s.CONTENT_LENGTH ?? '', '', 'no body, no CONTENT_LENGTH');
+  });
+
+  test('keeps connections to php-fpm alive between requests', async () => {
+    const before = connects;
+    for (let i = 0; i < 10; i++) assert.equal(await text(await call(php, '/hello.php')), 'Hello, World!');
+    assert.ok(connects - before <= 1, `${connects - before} connections for 10 sequential requests`);
   });
 
   test('GET with a query string fills $_GET', async () => {
@@ -404,7 +414,7 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
         async () => new Response(null, { status: 404 }),
       );
       setTimeout(() => ctx.abort(), 50);
-      await assert.rejects(pending);
+      await assert.rejects(Promise.resolve(pending));
       assert.equal(php.stats.open, 0);
       const a = await call(php, '/hello.php');
       assert.equal(await text(a), 'Hello, World!');

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
 import type { Params } from './name-value.ts';
-import { RecordDecoder } from './record-decoder.ts';
+import { RecordDecoder, type RecordSink } from './record-decoder.ts';
 import { encodeAbortRequest, OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
 import { type ByteSink, encodeRequestHead, encodeStdinEnd, pumpStdin } from './request-writer.ts';
 import { ResponseReader } from './response-reader.ts';
@@ -55,14 +55,30 @@ export class FastCgiConnection {
   lastUsed = Date.now();
   #closed = false;
   #current: ((ev: 'data' | 'close', data?: Buffer, err?: Error) => void) | undefined;
+  /** The exchange's reader; records arriving while it is unset break the protocol. */
+  #sink: RecordSink | undefined;
+  // One decoder for the connection's lifetime: the padding of a request's last record may arrive
+  // after END_REQUEST was handled, and must not be read as the next request's header.
+  readonly #decoder = new RecordDecoder({
+    onStream: (type, id, fragment) => (this.#sink ?? this.#idleSink).onStream(type, id, fragment),
+    onRecord: (type, id, content) => (this.#sink ?? this.#idleSink).onRecord(type, id, content),
+  });
+  readonly #idleSink: RecordSink = {
+    onStream: () => this.destroy(),
+    onRecord: () => this.destroy(),
+  };
 
   constructor(socket: Duplex, hooks: ConnectionHooks) {
     this.socket = socket;
     this.#hooks = hooks;
     socket.on('data', (data: Buffer) => {
-      if (this.#current) this.#current('data', data);
-      // Bytes while idle break the protocol: nothing can be trusted on this connection now.
-      else this.destroy();
+      if (this.#current) return this.#current('data', data);
+      // Bytes while idle (other than a record's trailing padding) break the protocol.
+      try {
+        this.#decoder.push(data);
+      } catch {
+        this.destroy();
+      }
     });
     socket.on('error', (err: Error) => this.#gone(err));
     socket.on('end', () => this.#gone());
@@ -134,7 +150,8 @@ export class FastCgiConnection {
         opts.signal?.removeEventListener('abort', onAbort);
         if (pausedByUs) socket.resume();
         this.lastUsed = Date.now();
-        if (reusable && opts.keepConn && stdinDone && decoder.atBoundary && !this.#closed) this.#hooks.onReusable(this);
+        this.#sink = undefined;
+        if (reusable && opts.keepConn && stdinDone && !this.#closed) this.#hooks.onReusable(this);
         else if (!this.#closed) this.destroy();
       };
 
@@ -223,7 +240,8 @@ export class FastCgiConnection {
         },
         opts.maxHeadSize,
       );
-      const decoder = new RecordDecoder(reader);
+      this.#sink = reader;
+      const decoder = this.#decoder;
 
       this.#current = (ev, data, err) => {
         if (ev === 'data') {

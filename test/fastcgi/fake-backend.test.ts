@@ -1,0 +1,219 @@
+// The client, pool and gateway against an in-memory FastCGI backend: protocol statuses, malformed
+// responses and lifecycle cases that php-fpm cannot be made to produce on demand.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { describe, test } from 'node:test';
+import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
+import { decodeParams } from '../../src/handlers/fastcgi/name-value.ts';
+import {
+  ABORT_REQUEST,
+  BEGIN_REQUEST,
+  encodeRecords,
+  END_REQUEST,
+  PARAMS,
+  STDIN,
+  STDOUT,
+} from '../../src/handlers/fastcgi/record.ts';
+import { RecordDecoder } from '../../src/handlers/fastcgi/record-decoder.ts';
+import { createContext } from '../../src/reception/context.ts';
+import { call, text } from './helpers.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'foyer-fcgi-fake-'));
+writeFileSync(join(root, 'app.php'), '<?php');
+
+function pair(): [Duplex, Duplex] {
+  let a!: Duplex;
+  let b!: Duplex;
+  const make = (other: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _enc, cb) {
+        const o = other();
+        if (o.destroyed) return cb(Object.assign(new Error('EPIPE'), { code: 'EPIPE' }));
+        o.push(chunk);
+        cb();
+      },
+      final(cb) {
+        other().push(null);
+        cb();
+      },
+      destroy(err, cb) {
+        const o = other();
+        if (!o.destroyed) o.push(null);
+        cb(err);
+      },
+    });
+  a = make(() => b);
+  b = make(() => a);
+  return [a, b];
+}
+
+interface Seen {
+  params: Map<string, string>;
+  stdin: Buffer;
+  keepConn: boolean;
+}
+
+type Script = (seen: Seen, reply: (bytes: Uint8Array) => void, end: () => void) => void;
+
+const stdout = (s: string | Uint8Array) => encodeRecords(STDOUT, 1, typeof s === 'string' ? Buffer.from(s) : s);
+const endRequest = (protocolStatus = 0) =>
+  encodeRecords(END_REQUEST, 1, Uint8Array.from([0, 0, 0, 0, protocolStatus, 0, 0, 0]));
+
+/** A backend that answers each request on a connection with `script`; counts connections and aborts. */
+function fakeBackend(script: Script) {
+  const stats = { connections: 0, aborts: 0, requests: 0 };
+  const connect = async (): Promise<Duplex> => {
+    const [client, server] = pair();
+    stats.connections++;
+    let params: Buffer[] = [];
+    let stdin: Buffer[] = [];
+    let keepConn = false;
+    const dec = new RecordDecoder({
+      onStream() {},
+      onRecord(type, _id, content) {
+        if (type === BEGIN_REQUEST) keepConn = (content[2]! & 1) === 1;
+        else if (type === PARAMS) params.push(Buffer.from(content));
+        else if (type === ABORT_REQUEST) stats.aborts++;
+        else if (type === STDIN) {
+          if (content.length > 0) return void stdin.push(Buffer.from(content));
+          stats.requests++;
+          const seen = { params: new Map(decodeParams(Buffer.concat(params))), stdin: Buffer.concat(stdin), keepConn };
+          params = [];
+          stdin = [];
+          script(
+            seen,
+            (bytes) => server.write(bytes),
+            () => server.destroy(),
+          );
+        }
+      },
+    });
+    server.on('data', (d: Buffer) => dec.push(d));
+    return client;
+  };
+  return { connect, stats };
+}
+
+describe('fastcgi gateway against a scripted backend', () => {
+  test('OVERLOADED is a 503 with Retry-After; CANT_MPX_CONN and UNKNOWN_ROLE are 502', async () => {
+    for (const [status, expected] of [
+      [2, 503],
+      [1, 502],
+      [3, 502],
+    ] as const) {
+      const fake = fakeBackend((_s, reply) => reply(endRequest(status)));
+      const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+      const a = await call(php, '/app.php');
+      assert.equal(a.status, expected, `protocolStatus ${status}`);
+      if (expected === 503) assert.equal(a.headers.get('retry-after'), '1');
+      php.close();
+    }
+  });
+
+  test('an invalid header from the backend is a 502, never passed on', async () => {
+    const fake = fakeBackend((_s, reply) =>
+      reply(Buffer.concat([stdout('X-Ok: 1\r\n: bar\r\n\r\nbody'), endRequest()])),
+    );
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    assert.equal((await call(php, '/app.php')).status, 502);
+    php.close();
+  });
+
+  test('a response head larger than maxHeadSize is a 502', async () => {
+    const fake = fakeBackend((_s, reply) =>
+      reply(Buffer.concat([stdout(`X-Big: ${'a'.repeat(5000)}\r\n`), endRequest()])),
+    );
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect, maxHeadSize: 1024 });
+    assert.equal((await call(php, '/app.php')).status, 502);
+    php.close();
+  });
+
+  test('records split at every byte still make one response; the connection is kept and reused', async () => {
+    const fake = fakeBackend((s, reply) => {
+      const bytes = Buffer.concat([
+        stdout(`Content-Type: text/plain\r\n\r\nkeep=${s.keepConn}`),
+        stdout(''),
+        endRequest(),
+      ]);
+      for (const b of bytes) reply(Uint8Array.of(b));
+    });
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    for (let i = 0; i < 3; i++) assert.equal(await text(await call(php, '/app.php')), 'keep=true');
+    assert.equal(fake.stats.connections, 1);
+    php.close();
+  });
+
+  test('a large request body arrives whole on STDIN, in records of at most 65535 bytes', async () => {
+    const body = Buffer.alloc(200_000);
+    for (let i = 0; i < body.length; i++) body[i] = i & 0xff;
+    const fake = fakeBackend((s, reply) =>
+      reply(
+        Buffer.concat([
+          stdout(`X-Len: ${s.stdin.length}\r\nX-Cl: ${s.params.get('CONTENT_LENGTH')}\r\n\r\n`),
+          endRequest(),
+        ]),
+      ),
+    );
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    const a = await call(php, '/app.php', { method: 'POST', body, headers: { 'content-length': String(body.length) } });
+    assert.equal(a.headers.get('x-len'), '200000');
+    assert.equal(a.headers.get('x-cl'), '200000');
+    php.close();
+  });
+
+  test('death mid-body errors the body stream instead of ending it', async () => {
+    const fake = fakeBackend((_s, reply, end) => {
+      reply(stdout('Content-Type: text/plain\r\n\r\npartial'));
+      setTimeout(end, 20);
+    });
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    const a = await call(php, '/app.php');
+    assert.equal(a.status, 200);
+    await assert.rejects(a.res!.text());
+    php.close();
+  });
+
+  test('a body shorter than its Content-Length errors the stream', async () => {
+    const fake = fakeBackend((_s, reply) =>
+      reply(Buffer.concat([stdout('Content-Length: 10\r\n\r\nabc'), endRequest()])),
+    );
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    const a = await call(php, '/app.php');
+    await assert.rejects(a.res!.text());
+    php.close();
+  });
+
+  test('a client abort sends ABORT_REQUEST and drops the connection', async () => {
+    const fake = fakeBackend(() => {});
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    const ctx = createContext();
+    const p = php(new Request('http://localhost/app.php'), ctx, async () => new Response(null));
+    setTimeout(() => ctx.abort(), 20);
+    await assert.rejects(Promise.resolve(p));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.stats.aborts, 1);
+    assert.equal(php.stats.open, 0);
+    php.close();
+  });
+
+  test('a reused connection closed by the backend is retried once on a fresh connection', async () => {
+    let n = 0;
+    const fake = fakeBackend((_s, reply, end) => {
+      n++;
+      reply(Buffer.concat([stdout(`X-N: ${n}\r\n\r\n`), endRequest()]));
+      // The first connection dies right after its first response, like a recycled php-fpm child
+      // whose FIN is still in flight when the next request is written.
+      if (n === 1) setTimeout(end, 0);
+    });
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    assert.equal((await call(php, '/app.php')).status, 200);
+    const second = await call(php, '/app.php');
+    assert.equal(second.status, 200);
+    assert.equal(fake.stats.connections, 2);
+    php.close();
+  });
+});
