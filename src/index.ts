@@ -14,3 +14,13 @@ export type { Logger, LogLevel } from './log/logger.ts';
 export * from './handlers/app/index.ts';
 export { defineConfig } from './config/index.ts';
 export type { FoyerConfig } from './config/index.ts';
+export { staticFiles, nodeFs } from './handlers/static/index.ts';
+export type {
+  CacheControlRule,
+  DirEntry,
+  FileStat,
+  OpenFile,
+  StaticFs,
+  StaticMiddleware,
+  StaticOptions,
+} from './handlers/static/index.ts';
