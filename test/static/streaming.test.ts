@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { OpenFile, StaticFs } from '../../src/handlers/static/index.ts';
+import { nodeFs } from '../../src/handlers/static/index.ts';
+import { FileCache } from '../../src/handlers/static/file-cache.ts';
+import type { FileEntry } from '../../src/handlers/static/file-entry.ts';
+import { createContext } from '../../src/reception/context.ts';
+import type { Tree } from './helpers.ts';
+import { get, handler, makeTree } from './helpers.ts';
+
+let t: Tree;
+before(() => {
+  t = makeTree();
+});
+after(() => t.cleanup());
+
+/** A seam that counts reads and closes of every file it opens. */
+function counting() {
+  const stats = { opens: 0, reads: 0, closes: 0 };
+  const fs: StaticFs = {
+    ...nodeFs,
+    open: async (p) => {
+      stats.opens++;
+      const h = await nodeFs.open(p);
+      const f: OpenFile = {
+        stat: () => h.stat(),
+        read: (b, o, l, pos) => {
+          stats.reads++;
+          return h.read(b, o, l, pos);
+        },
+        close: () => {
+          stats.closes++;
+          return h.close();
+        },
+      };
+      return f;
+    },
+  };
+  return { fs, stats };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+describe('streaming large files', () => {
+  test('reads ahead at most a chunk or two while the client does not read (backpressure)', async () => {
+    const { fs, stats } = counting();
+    const mw = handler(t.root, { fs, chunkSize: 16 * 1024 });
+    const res = await mw(new Request('http://x/big.bin'), createContext());
+    const reader = res.body!.getReader();
+    await reader.read();
+    await tick();
+    // 300 KiB in 16 KiB chunks would be 19 reads if nothing held the reader back.
+    assert.ok(stats.reads <= 3, `reads so far: ${stats.reads}`);
+    await reader.cancel();
+  });
+  test('closes the file when the client goes away mid-body', async () => {
+    const { fs, stats } = counting();
+    const mw = handler(t.root, { fs });
+    const res = await mw(new Request('http://x/big.bin'), createContext());
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await tick();
+    assert.equal(stats.opens, 1);
+    assert.equal(stats.closes, 1);
+  });
+  test('closes the file after the last byte', async () => {
+    const { fs, stats } = counting();
+    const r = await get(handler(t.root, { fs }), '/big.bin');
+    assert.equal(r.body.length, t.bigBin.length);
+    await tick();
+    assert.equal(stats.closes, stats.opens);
+  });
+  test('fails the body rather than send short when the file shrinks mid-stream', async () => {
+    const fs: StaticFs = {
+      ...nodeFs,
+      open: async (p) => {
+        const h = await nodeFs.open(p);
+        let n = 0;
+        return {
+          stat: () => h.stat(),
+          close: () => h.close(),
+          read: async (b, o, l, pos) => (n++ === 0 ? h.read(b, o, l, pos) : { bytesRead: 0 }),
+        };
+      },
+    };
+    const res = await handler(t.root, { fs })(new Request('http://x/big.bin'), createContext());
+    await assert.rejects(res.arrayBuffer());
+  });
+  test('a burst of requests for one uncached path resolves it once', async () => {
+    let stats = 0;
+    const fs: StaticFs = {
+      ...nodeFs,
+      stat: (p) => {
+        if (p.endsWith('a.txt')) stats++;
+        return nodeFs.stat(p);
+      },
+    };
+    const mw = handler(t.root, { fs, precompressed: false });
+    const all = await Promise.all(Array.from({ length: 10 }, () => get(mw, '/a.txt')));
+    assert.ok(all.every((r) => r.body.toString() === 'hello\n'));
+    assert.equal(stats, 1);
+  });
+});
+
+describe('the cache bound', () => {
+  const entry = (bytes: number) => ({ bytes }) as unknown as FileEntry;
+  test('evicts the oldest entries once the byte bound is passed', () => {
+    const c = new FileCache(100);
+    c.set('/a', entry(40));
+    c.set('/b', entry(40));
+    c.set('/c', entry(40));
+    assert.equal(c.get('/a'), undefined);
+    assert.ok(c.get('/b'));
+    assert.ok(c.get('/c'));
+    assert.equal(c.bytes, 80);
+  });
+  test('never keeps an entry larger than the whole bound', () => {
+    const c = new FileCache(10);
+    c.set('/big', entry(11));
+    assert.equal(c.size, 0);
+  });
+  test('counts compressed copies made later against the bound', () => {
+    const c = new FileCache(100);
+    const a = entry(40);
+    c.set('/a', a);
+    c.set('/b', entry(40));
+    a.bytes += 30;
+    a.onGrow?.(30);
+    assert.equal(c.get('/a'), undefined);
+    assert.equal(c.bytes, 40);
+  });
+  test('serves files correctly when the bound is smaller than them', async () => {
+    const mw = handler(t.root, { cache: { maxBytes: 10 } });
+    assert.equal((await get(mw, '/style.css')).body.toString(), t.css);
+    assert.equal((await get(mw, '/style.css')).body.toString(), t.css);
+  });
+});
