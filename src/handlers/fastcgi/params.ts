@@ -1,5 +1,6 @@
 // The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
 // fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
+import { rawTarget } from '../../reception/incoming-request.ts';
 import type { Context } from '../../types.ts';
 
 export interface ParamsInput {
@@ -58,6 +59,11 @@ function hostName(host: string | null): string | undefined {
   return colon >= 0 ? host.slice(0, colon) : host;
 }
 
+function requestUri(req: Request, url: URL): string {
+  const raw = rawTarget(req);
+  return raw !== undefined && raw.startsWith('/') ? raw : url.pathname + url.search;
+}
+
 export function buildParams(p: ParamsInput): Array<[string, string]> {
   const { req, ctx, url } = p;
   const secure = ctx.secure;
@@ -69,8 +75,8 @@ export function buildParams(p: ParamsInput): Array<[string, string]> {
     ['SERVER_PROTOCOL', 'HTTP/1.1'],
     ['REQUEST_METHOD', req.method],
     ['REQUEST_SCHEME', secure ? 'https' : 'http'],
-    // The URI as the client asked for it (front controllers route on it), query included.
-    ['REQUEST_URI', url.pathname + url.search],
+    // The URI as the client sent it, undecoded (front controllers route on it), query included.
+    ['REQUEST_URI', requestUri(req, url)],
     ['DOCUMENT_URI', p.scriptName + p.pathInfo],
     ['DOCUMENT_ROOT', root],
     ['SCRIPT_NAME', p.scriptName],
