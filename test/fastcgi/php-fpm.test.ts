@@ -389,8 +389,13 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
     const fpm = await startPhpFpm({ children: 1 });
     const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1, maxQueue: 1, retryAfter: 2 });
     try {
+      const until = async (cond: () => boolean) => {
+        for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+      };
       const slow = call(php, '/slow.php?ms=600');
+      await until(() => php.stats.open === 1);
       const queued = call(php, '/hello.php');
+      await until(() => php.stats.waiting === 1);
       const refused = await call(php, '/hello.php');
       assert.equal(refused.status, 503);
       assert.equal(refused.headers.get('retry-after'), '2');

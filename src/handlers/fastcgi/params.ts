@@ -61,7 +61,7 @@ function hostName(host: string | null): string | undefined {
 
 function requestUri(req: Request, url: URL): string {
   const raw = rawTarget(req);
-  return raw !== undefined && raw.startsWith('/') ? raw : url.pathname + url.search;
+  return raw?.startsWith('/') ? raw : url.pathname + url.search;
 }
 
 export function buildParams(p: ParamsInput): Array<[string, string]> {
