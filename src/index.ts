@@ -7,6 +7,7 @@ export { createContext } from './reception/context.ts';
 export type { Limits } from './reception/limits.ts';
 export { defaultLimits } from './reception/limits.ts';
 export type { ServeOptions, Server, TlsOptions } from './server.ts';
+export type { UpgradeHandler } from './reception/connection.ts';
 export { serve } from './server.ts';
 export { rawTarget } from './reception/incoming-request.ts';
 export { createLogger } from './log/logger.ts';

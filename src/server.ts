@@ -1,7 +1,7 @@
 // Composition root: options → listener → connections → the user's fetch handler.
 import type { Logger, LogLevel } from './log/logger.ts';
 import { createLogger } from './log/logger.ts';
-import type { ConnectionConfig } from './reception/connection.ts';
+import type { ConnectionConfig, UpgradeHandler } from './reception/connection.ts';
 import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
@@ -28,6 +28,11 @@ export interface ServeOptions {
   logLevel?: LogLevel;
   /** Turns an error thrown by the handler into a response. Default: 500 without the stack. */
   onError?: (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
+  /**
+   * Takes over the socket of a CONNECT request or of one with `Connection: upgrade` (e.g. a
+   * WebSocket server's handleUpgrade). Without it CONNECT gets 501 and Upgrade is ignored.
+   */
+  upgrade?: UpgradeHandler;
   /**
    * Install Foyer's light Request/Response as the globals (as @hono/node-server does) so that
    * `new Response(…)` in handlers takes the fast path. Default true.
@@ -56,6 +61,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     limits,
     fetch: options.fetch,
     onError: options.onError,
+    upgrade: options.upgrade,
     log,
     secure: options.tls !== undefined,
   };

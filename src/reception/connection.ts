@@ -19,10 +19,18 @@ import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './
 export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
 export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
 
+/**
+ * Takes over the socket for a CONNECT request or a request with `Connection: upgrade` (WebSocket,
+ * h2c …). `head` holds bytes already read past the request head. From then on the engine no
+ * longer reads, writes or times the socket.
+ */
+export type UpgradeHandler = (req: Request, socket: Socket, head: Buffer) => void;
+
 export interface ConnectionConfig {
   limits: Limits;
   fetch: FetchHandler;
   onError: ErrorHandler | undefined;
+  upgrade?: UpgradeHandler | undefined;
   log: Logger;
   secure: boolean;
 }
@@ -292,6 +300,12 @@ export class Connection implements BodyOwner {
     if (limits.maxRequestsPerConnection > 0 && this.#requests >= limits.maxRequestsPerConnection) keepAlive = false;
     if (this.#closing) keepAlive = false;
 
+    const wantsUpgrade = head.method === 'CONNECT' || (head.connectionUpgrade && head.upgrade !== undefined);
+    // A hand-over only when nothing is in flight: responses before it must keep their order.
+    if (wantsUpgrade && this.#cfg.upgrade !== undefined && this.#queue.length === 0 && !this.#streaming) {
+      this.#handOver(head);
+      return;
+    }
     if (head.method === 'CONNECT') {
       this.#reject('FOYER_METHOD_NOT_IMPLEMENTED');
       return;
@@ -354,6 +368,31 @@ export class Connection implements BodyOwner {
     }
   }
 
+  #handOver(head: ParsedHead): void {
+    const rest = this.#buf === null ? Buffer.alloc(0) : this.#buf.subarray(this.#pos);
+    this.#buf = null;
+    this.#ignoreInput = true;
+    this.#closed = true; // for the engine; the socket itself lives on with its new owner
+    this.#deadlineKind = Deadline.None;
+    const socket = this.#socket;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('drain');
+    socket.removeAllListeners('close');
+    this.#onClose(this);
+    if (this.#paused !== 0) socket.resume();
+    const ctx = new RequestContext(this.#ctxInit);
+    const req = new IncomingRequest({
+      method: head.method,
+      url: this.#url(head),
+      rawHeaders: head.headers,
+      body: null,
+      signal: () => ctx.signal,
+      rawTarget: head.target,
+    });
+    this.#cfg.upgrade!(req as unknown as Request, socket, rest);
+  }
+
   #url(head: ParsedHead): string {
     switch (head.form) {
       case Form.Origin:
@@ -366,6 +405,8 @@ export class Connection implements BodyOwner {
         while (p < t.length && t.charCodeAt(p) !== 0x2f && t.charCodeAt(p) !== 0x3f) p++;
         return p < t.length && t.charCodeAt(p) === 0x2f ? t : `${t.slice(0, p)}/${t.slice(p)}`;
       }
+      case Form.Authority:
+        return `${this.#origin}${head.target}/`;
       default:
         return `${this.#origin}${head.host || this.#defaultHost}/*`;
     }

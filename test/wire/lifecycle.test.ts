@@ -179,3 +179,29 @@ describe('TLS', () => {
     }
   });
 });
+
+describe('upgrade hand-over', () => {
+  test('hands the socket and the bytes after the head to the upgrade hook', async () => {
+    let seen = '';
+    const s = await start(() => new Response('normal'), {
+      upgrade(req, socket, head) {
+        seen = `${req.method} ${req.headers.get('upgrade')} head=${head.toString()}`;
+        socket.end(
+          'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nhello from the new protocol',
+        );
+      },
+    });
+    try {
+      const r = await exchange(
+        s.address.port,
+        'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nEARLY',
+      );
+      assert.deepEqual(statuses(r.text), [101]);
+      assert.match(r.text, /hello from the new protocol$/);
+      assert.equal(seen, 'GET echo head=EARLY');
+      assert.equal(s.connections, 0, 'the engine no longer tracks the socket');
+    } finally {
+      await s.close(500);
+    }
+  });
+});
