@@ -86,3 +86,50 @@ export async function get(
   const body = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, body };
 }
+
+/**
+ * Path traversal attempts: [target as sent, acceptable statuses]. The engine may refuse some
+ * targets itself (400); whatever answers, no secret may leak.
+ */
+export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
+  ['/../outside.txt', [400]],
+  ['/../../../../etc/passwd', [400]],
+  ['/%2e%2e/outside.txt', [400]],
+  ['/%2E%2E/%2E%2E/etc/passwd', [400]],
+  ['/.%2e/outside.txt', [400]],
+  ['/%252e%252e/outside.txt', [404]],
+  ['/..%2foutside.txt', [400]],
+  ['/..%2Foutside.txt', [400]],
+  ['/sub/..%2f..%2foutside.txt', [400]],
+  ['/..%5coutside.txt', [400]],
+  ['/%5c..%5coutside.txt', [400]],
+  ['/..\\outside.txt', [400]],
+  ['//../outside.txt', [400]],
+  ['//outside.txt', [404]],
+  ['/sub/../../outside.txt', [400]],
+  ['/./../outside.txt', [400]],
+  ['/a.txt%00.html', [400]],
+  ['/a.txt%00', [400]],
+  ['/%c0%ae%c0%ae/outside.txt', [400]],
+  ['/%c0%af', [400]],
+  ['/%e0%80%ae%e0%80%ae/outside.txt', [400]],
+  ['/link-out.txt', [403]],
+  ['/dir-link-out/key.txt', [403]],
+  ['/../pub-secret/key.txt', [400]],
+  ['/%2e%2e/pub-secret/key.txt', [400]],
+  ['/.env', [403]],
+  ['/%2eenv', [403]],
+  ['/sub/%2e%2e/.env', [403]],
+  ['http://127.0.0.1/../outside.txt', [400]],
+];
+
+/**
+ * Calls the middleware with a request whose `url` keeps the target exactly as given: `new Request`
+ * would normalise `..` and `%2e%2e` away before the handler saw them.
+ */
+export async function getRaw(mw: Mw, target: string): Promise<Got> {
+  const url = target.startsWith('/') ? `http://x${target}` : target;
+  const req = { method: 'GET', url, headers: new Headers() } as unknown as Request;
+  const res = await mw(req, createContext());
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
