@@ -29,9 +29,6 @@ export const REG_NAME = table((c) => isAlnum(c) || "-._~!$&'()*+,;=".includes(St
 
 export const HEX = table((c) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
 
-/** Characters of a chunk extension (RFC 9112 §7.1.1): tokens, quoted strings, `;`, `=`, BWS. */
-export const CHUNK_EXT = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
-
 export const CR = 0x0d;
 export const LF = 0x0a;
 export const SP = 0x20;

@@ -53,3 +53,19 @@ describe('chunked decoder', () => {
     assert.equal(decode('5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n', 8).error, 'FOYER_BODY_TOO_LARGE');
   });
 });
+
+describe('chunk extensions (RFC 9112 §7.1.1)', () => {
+  const good = ['5;a\r\n', '5;a=b\r\n', '5 ; a = b ; c\r\n', '5;a="b c;\\"d"\r\n', '5;a=b;c="x"\r\n'];
+  for (const ext of good) {
+    test(`accepts ${JSON.stringify(ext)}`, () => {
+      const r = decode(`${ext}hello\r\n0\r\n\r\n`);
+      assert.equal(r.error, undefined);
+      assert.equal(r.body, 'hello');
+    });
+  }
+  const bad = ['5;\r\n', '5;=b\r\n', '5;a=\r\n', '5;a="b\r\n', '5;a=b c\r\n', '5;a b\r\n', '5;a="\x01"\r\n'];
+  for (const ext of bad) {
+    test(`rejects ${JSON.stringify(ext)}`, () =>
+      assert.equal(decode(`${ext}hello\r\n0\r\n\r\n`).error, 'FOYER_BAD_CHUNK'));
+  }
+});

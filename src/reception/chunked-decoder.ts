@@ -2,12 +2,28 @@
 // feed it bytes, it hands out data slices and tells when the body (with trailers) is complete.
 // Every quantity is bounded: chunk sizes (overflow guard), extensions, trailer section.
 import type { ErrorCode } from '../util/errors.ts';
-import { CHUNK_EXT, COLON, CR, FIELD_VALUE, HEX, HTAB, LF, SP, TCHAR } from './char-tables.ts';
+import { COLON, CR, FIELD_VALUE, HEX, HTAB, LF, SP, TCHAR } from './char-tables.ts';
+
+const SEMI = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+// qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4)
+const QDTEXT = new Uint8Array(256).map((_, c) =>
+  c === HTAB || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80 ? 1 : 0,
+);
 
 enum S {
   Size,
   SizeBws,
-  Ext,
+  ExtNameStart,
+  ExtName,
+  ExtAfterName,
+  ExtValueStart,
+  ExtToken,
+  ExtQuoted,
+  ExtQuotedPair,
+  ExtAfterValue,
   SizeLf,
   Data,
   DataCr,
@@ -64,23 +80,16 @@ export class ChunkedDecoder {
           }
           if (this.#digits === 0) return this.#fail('FOYER_BAD_CHUNK');
           if (c === CR) this.#state = S.SizeLf;
-          else if (c === 0x3b /* ; */) this.#state = S.Ext;
+          else if (c === SEMI) this.#state = S.ExtNameStart;
           else if (c === SP || c === HTAB) this.#state = S.SizeBws;
           else return this.#fail('FOYER_BAD_CHUNK');
           i++;
           continue;
         case S.SizeBws:
-          // chunk-ext = *( BWS ";" … ): whitespace after the size must lead to an extension.
-          if (c === SP || c === HTAB) i++;
-          else if (c === 0x3b) {
-            this.#state = S.Ext;
-            i++;
-          } else return this.#fail('FOYER_BAD_CHUNK');
-          continue;
-        case S.Ext:
-          if (c === CR) this.#state = S.SizeLf;
-          else if (CHUNK_EXT[c] !== 1) return this.#fail('FOYER_BAD_CHUNK');
-          else if (++this.#extLen > this.maxExt) return this.#fail('FOYER_BAD_CHUNK');
+          // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): whitespace after the
+          // size must lead to an extension (RFC 9112 §7.1.1).
+          if (c === SEMI) this.#state = S.ExtNameStart;
+          else if (c !== SP && c !== HTAB) return this.#fail('FOYER_BAD_CHUNK');
           i++;
           continue;
         case S.SizeLf:
@@ -132,12 +141,80 @@ export class ChunkedDecoder {
           return i + 1;
         case S.Done:
           return i;
+        default:
+          // Chunk extensions: parsed to the grammar, bounded, then ignored.
+          if (++this.#extLen > this.maxExt) return this.#fail('FOYER_BAD_CHUNK');
+          if (!this.#extension(c)) return this.#fail('FOYER_BAD_CHUNK');
+          i++;
+          continue;
       }
       // Trailer bytes (the cases that `break`) count against the trailer bound.
       if (++this.#trailerLen > this.maxTrailers) return this.#fail('FOYER_HEADERS_TOO_LARGE');
       i++;
     }
     return i;
+  }
+
+  /** One byte of a chunk extension; false when it breaks the grammar. */
+  #extension(c: number): boolean {
+    const ws = c === SP || c === HTAB;
+    switch (this.#state) {
+      case S.ExtNameStart:
+        if (ws) return true;
+        if (TCHAR[c] !== 1) return false;
+        this.#state = S.ExtName;
+        return true;
+      case S.ExtName:
+        if (TCHAR[c] === 1) return true;
+        return this.#afterItem(c, true);
+      case S.ExtAfterName:
+        return this.#afterItem(c, true);
+      case S.ExtValueStart:
+        if (ws) return true;
+        if (c === DQUOTE) this.#state = S.ExtQuoted;
+        else if (TCHAR[c] === 1) this.#state = S.ExtToken;
+        else return false;
+        return true;
+      case S.ExtToken:
+        if (TCHAR[c] === 1) return true;
+        return this.#afterItem(c, false);
+      case S.ExtQuoted:
+        // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4)
+        if (c === DQUOTE) this.#state = S.ExtAfterValue;
+        else if (c === BACKSLASH) this.#state = S.ExtQuotedPair;
+        else if (QDTEXT[c] !== 1) return false;
+        return true;
+      case S.ExtQuotedPair:
+        if (QDTEXT[c] !== 1 && c !== DQUOTE && c !== BACKSLASH) return false;
+        this.#state = S.ExtQuoted;
+        return true;
+      case S.ExtAfterValue:
+        return this.#afterItem(c, false);
+      default:
+        return false;
+    }
+  }
+
+  /** After a name or a value: whitespace, `=` (after a name), `;` or the end of the line. */
+  #afterItem(c: number, afterName: boolean): boolean {
+    if (c === SP || c === HTAB) {
+      this.#state = afterName ? S.ExtAfterName : S.ExtAfterValue;
+      return true;
+    }
+    if (c === CR) {
+      this.#state = S.SizeLf;
+      this.#extLen--; // the CR is not part of the extension
+      return true;
+    }
+    if (c === SEMI) {
+      this.#state = S.ExtNameStart;
+      return true;
+    }
+    if (c === EQUALS && afterName) {
+      this.#state = S.ExtValueStart;
+      return true;
+    }
+    return false;
   }
 
   #fail(code: ErrorCode): number {
