@@ -323,14 +323,7 @@ export class Connection implements BodyOwner {
     const hasBody = head.chunked || head.contentLength > 0;
     const body = hasBody ? new RequestBody(this, head.chunked ? -1 : head.contentLength) : null;
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest({
-      method: head.method,
-      url: this.#url(head),
-      rawHeaders: head.headers,
-      body,
-      signal: () => ctx.signal,
-      rawTarget: head.target,
-    });
+    const req = new IncomingRequest(head.method, this.#url(head), head.headers, body, ctx, head.target);
     const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
     ex.expectContinue = expectContinue && hasBody;
     this.#queue.push(ex);
@@ -382,14 +375,7 @@ export class Connection implements BodyOwner {
     this.#onClose(this);
     if (this.#paused !== 0) socket.resume();
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest({
-      method: head.method,
-      url: this.#url(head),
-      rawHeaders: head.headers,
-      body: null,
-      signal: () => ctx.signal,
-      rawTarget: head.target,
-    });
+    const req = new IncomingRequest(head.method, this.#url(head), head.headers, null, ctx, head.target);
     this.#cfg.upgrade!(req as unknown as Request, socket, rest);
   }
 

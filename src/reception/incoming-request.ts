@@ -11,37 +11,44 @@ export const NativeRequest: typeof Request = globalThis.Request;
 export const kToRequest = Symbol('foyer.toRequest');
 export const kRawTarget = Symbol('foyer.rawTarget');
 
-export interface RequestSource {
-  method: string;
-  /** Absolute URL string. */
-  url: string;
-  /** Flat [name, value, …] as received. */
-  rawHeaders: string[];
-  body: RequestBody | null;
-  signal: () => AbortSignal;
-  rawTarget: string;
+/** Where the request's signal comes from (the request's Context). */
+export interface SignalSource {
+  readonly signal: AbortSignal;
 }
 
 const textDecoder = new TextDecoder();
 
 export class IncomingRequest {
   readonly method: string;
+  /** Absolute URL string. */
   readonly url: string;
   readonly [kRawTarget]: string;
-  #src: RequestSource;
+  /** Flat [name, value, …] as received. */
+  #raw: string[];
+  #body: RequestBody | null;
+  #ctx: SignalSource;
   #headers: Headers | undefined;
   #real: Request | undefined;
 
-  constructor(src: RequestSource) {
-    this.method = src.method;
-    this.url = src.url;
-    this[kRawTarget] = src.rawTarget;
-    this.#src = src;
+  constructor(
+    method: string,
+    url: string,
+    rawHeaders: string[],
+    body: RequestBody | null,
+    ctx: SignalSource,
+    target: string,
+  ) {
+    this.method = method;
+    this.url = url;
+    this[kRawTarget] = target;
+    this.#raw = rawHeaders;
+    this.#body = body;
+    this.#ctx = ctx;
   }
 
   get headers(): Headers {
     if (this.#headers === undefined) {
-      const raw = this.#src.rawHeaders;
+      const raw = this.#raw;
       const h = new Headers();
       for (let i = 0; i < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
       this.#headers = h;
@@ -50,17 +57,17 @@ export class IncomingRequest {
   }
 
   get signal(): AbortSignal {
-    return this.#src.signal();
+    return this.#ctx.signal;
   }
 
   get body(): ReadableStream<Uint8Array> | null {
     if (this.#real !== undefined) return this.#real.body;
-    return this.#src.body === null ? null : this.#src.body.stream();
+    return this.#body === null ? null : this.#body.stream();
   }
 
   get bodyUsed(): boolean {
     if (this.#real !== undefined) return this.#real.bodyUsed;
-    return this.#src.body?.used ?? false;
+    return this.#body?.used ?? false;
   }
 
   get duplex(): 'half' {
@@ -69,7 +76,7 @@ export class IncomingRequest {
 
   async #bytes(): Promise<Buffer> {
     if (this.#real !== undefined) return Buffer.from(await this.#real.arrayBuffer());
-    const body = this.#src.body;
+    const body = this.#body;
     if (body === null) return Buffer.alloc(0);
     return body.readAll();
   }
@@ -108,11 +115,11 @@ export class IncomingRequest {
   /** The real undici Request, created once; the body moves to it as a stream. */
   [kToRequest](): Request {
     if (this.#real === undefined) {
-      const hasBody = this.#src.body !== null && this.method !== 'GET' && this.method !== 'HEAD';
+      const hasBody = this.#body !== null && this.method !== 'GET' && this.method !== 'HEAD';
       this.#real = new NativeRequest(this.url, {
         method: this.method,
         headers: this.headers,
-        body: hasBody ? this.#src.body!.stream() : null,
+        body: hasBody ? this.#body!.stream() : null,
         signal: this.signal,
         duplex: 'half', // required by undici for stream bodies
       } as RequestInit);
