@@ -44,6 +44,8 @@ export class App implements FetchApp, Mountable {
       ignoreTrailingSlash: options.ignoreTrailingSlash ?? false,
       caseSensitive: options.caseSensitive ?? true,
       maxParamLength: options.maxParamLength ?? 500,
+      // Query strings are the app's business (new URL(req.url).searchParams); skip parsing them per lookup.
+      querystringParser: emptyQuery,
     });
     this.#errorHook = options.onError;
     this.#notFound = options.notFound;
@@ -127,22 +129,32 @@ export class App implements FetchApp, Mountable {
   }
 
   /** The app as a Handler: routing, then 404 / error responses. Bound, so `{ fetch: app.fetch }` works. */
-  readonly fetch = async (req: Request, ctx?: Context): Promise<Response> => {
+  readonly fetch = (req: Request, ctx?: Context): Promise<Response> => {
     // Called as a plain fetch app (no context, or another server's env object): make one.
-    if (typeof ctx?.get !== 'function') ctx = createContext();
+    const c = typeof ctx?.get === 'function' ? ctx : createContext();
+    let res: Promise<Response>;
     try {
-      const c = ctx;
-      return await this.handle(req, c, (r = req) =>
-        this.#notFound === undefined
-          ? Promise.reject(new FoyerError('FOYER_NOT_FOUND'))
-          : invoke(this.#notFound, r, c, notFound),
-      );
+      res = this.handle(req, c, this.#notFound === undefined ? notFound : this.#notFoundNext(req, c));
     } catch (err) {
-      return this.renderError(err, req, ctx);
-    } finally {
-      scheduleCleanups(ctx);
+      res = Promise.reject(err);
     }
+    // Not an async function with try/finally: this is the hot path, one promise reaction is enough.
+    return res.then(
+      (r) => {
+        scheduleCleanups(c);
+        return r;
+      },
+      (err: unknown) => {
+        scheduleCleanups(c);
+        return this.renderError(err, req, c);
+      },
+    );
   };
+
+  #notFoundNext(req: Request, ctx: Context): Next {
+    const handler = this.#notFound as Handler;
+    return (r = req) => invoke(handler, r, ctx, notFound);
+  }
 
   /** The app as a Middleware: errors propagate to the caller, unmatched requests go to `next`. */
   handle(req: Request, ctx: Context, next: Next): Promise<Response> {
@@ -204,6 +216,11 @@ export class App implements FetchApp, Mountable {
 }
 
 function noop(): void {}
+
+const EMPTY_QUERY = Object.freeze({}) as Record<string, string>;
+function emptyQuery(): Record<string, string> {
+  return EMPTY_QUERY;
+}
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 

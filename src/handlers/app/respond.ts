@@ -4,6 +4,8 @@
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 const HTML_TYPE = 'text/html; charset=utf-8';
+// Shared by every plain json() call: Response copies its init's headers, it never keeps or edits them.
+const JSON_INIT: ResponseInit = { headers: { 'content-type': JSON_TYPE } };
 
 function withType(init: ResponseInit | undefined, type: string): ResponseInit {
   const headers = new Headers(init?.headers);
@@ -14,7 +16,7 @@ function withType(init: ResponseInit | undefined, type: string): ResponseInit {
 /** A JSON response; `status` may be given as a number or in `init`. */
 export function json(data: unknown, init?: ResponseInit | number): Response {
   const body = JSON.stringify(data) ?? 'null';
-  if (init === undefined) return new Response(body, { headers: { 'content-type': JSON_TYPE } });
+  if (init === undefined) return new Response(body, JSON_INIT);
   return new Response(body, withType(typeof init === 'number' ? { status: init } : init, JSON_TYPE));
 }
 
