@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -196,6 +197,13 @@ describe('compression', () => {
     assert.equal(r.headers.get('content-encoding'), 'br');
     assert.equal(r.headers.get('content-length'), null);
     assert.equal(brotliDecompressSync(r.body).toString(), t.bigText);
+  });
+  test('sends identity when compressing would not shrink the file', async () => {
+    writeFileSync(join(t.root, 'noise.json'), randomBytes(4096));
+    const r = await get(handler(t.root), '/noise.json', { 'accept-encoding': 'gzip' });
+    assert.equal(r.headers.get('content-encoding'), null);
+    assert.equal(r.body.length, 4096);
+    assert.equal(r.headers.get('vary'), 'Accept-Encoding');
   });
   test('leaves incompressible and tiny files alone', async () => {
     const mw = handler(t.root);

@@ -211,6 +211,8 @@ export function compressedRepresentation(entry: FileEntry, coding: Coding, o: Re
   if (p === undefined) {
     const id = entry.identity;
     p = compressBuffer(id.data!, coding, o.brotliQuality, o.gzipLevel).then((buf) => {
+      // Content that does not shrink is sent as it is (still with Vary: the choice depended on it).
+      if (buf.byteLength >= id.size) return id;
       entry.bytes += buf.byteLength;
       entry.onGrow?.(buf.byteLength);
       return buildRepresentation(

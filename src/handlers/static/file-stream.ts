@@ -39,8 +39,9 @@ export function fileStream(file: OpenFile, pieces: BodyPiece[], chunkSize: numbe
               continue;
             }
             const want = Math.min(chunkSize, remaining);
-            // A fresh buffer per chunk: the consumer may still hold the previous one.
-            const buf = new Uint8Array(want);
+            // A fresh buffer per chunk: the consumer may still hold the previous one. Unsafe
+            // (not zeroed) is fine: only the bytes read are passed on.
+            const buf = Buffer.allocUnsafe(want);
             const { bytesRead } = await file.read(buf, 0, want, position);
             if (bytesRead === 0) {
               // The file shrank under us: the promised Content-Length cannot be met; failing the
