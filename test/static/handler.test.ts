@@ -87,6 +87,15 @@ describe('serving files', () => {
     assert.equal((await get(mw, '/')).headers.get('cache-control'), 'no-cache');
     assert.equal((await get(mw, '/a.txt')).headers.get('cache-control'), null);
   });
+  test('leaves excluded extensions to next(), in any letter case', async () => {
+    const next = async () => new Response('php gateway');
+    writeFileSync(join(t.root, 'UPPER.PHP'), '<?php');
+    const mw = handler(t.root, { exclude: ['php'] });
+    assert.equal((await get(mw, '/script.php', {}, 'GET', next)).body.toString(), 'php gateway');
+    assert.equal((await get(mw, '/UPPER.PHP', {}, 'GET', next)).body.toString(), 'php gateway');
+    assert.equal((await get(handler(t.root), '/UPPER.PHP', {}, 'GET', next)).body.toString(), '<?php');
+    assert.equal((await get(mw, '/a.txt', {}, 'GET', next)).body.toString(), 'hello\n');
+  });
   test('applies a type map and an extension allow-list', async () => {
     const mw = handler(t.root, { extensions: ['txt', 'md'], types: { md: 'text/x-markdown' } });
     assert.equal((await get(mw, '/README.md')).headers.get('content-type'), 'text/x-markdown; charset=utf-8');

@@ -20,6 +20,8 @@ export interface StaticOptions {
   symlinks?: 'contain' | 'follow';
   /** Allow-list of extensions (without dot, case-insensitive); other files are treated as missing. Default: all. */
   extensions?: string[];
+  /** Extensions (without dot, case-insensitive) never served, treated as missing so `next()` gets them: e.g. `['php']` in front of a PHP gateway. Default: none. */
+  exclude?: string[];
   /** Extension → MIME type overrides (Swoole's type map), e.g. `{ wasm: 'application/wasm' }`. */
   types?: Record<string, string>;
   /** Type of files whose extension is unknown. Default `application/octet-stream`. */
@@ -64,6 +66,7 @@ export interface ResolvedOptions {
   dotfiles: 'deny' | 'ignore' | 'allow';
   symlinks: 'contain' | 'follow';
   extensions: Set<string> | undefined;
+  exclude: Set<string>;
   types: Record<string, string>;
   defaultType: string;
   cacheControl: (path: string) => string | undefined;
@@ -127,6 +130,7 @@ export function resolveOptions(o: StaticOptions = {}): ResolvedOptions {
     dotfiles: o.dotfiles ?? 'deny',
     symlinks: o.symlinks ?? 'contain',
     extensions: o.extensions ? new Set(o.extensions.map((e) => e.replace(/^\./, '').toLowerCase())) : undefined,
+    exclude: new Set((o.exclude ?? []).map((e) => e.replace(/^\./, '').toLowerCase())),
     types: Object.fromEntries(Object.entries(o.types ?? {}).map(([k, v]) => [k.replace(/^\./, '').toLowerCase(), v])),
     defaultType: o.defaultType ?? 'application/octet-stream',
     cacheControl: compileCacheControl(o.cacheControl),

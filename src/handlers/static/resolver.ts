@@ -36,9 +36,11 @@ export class Resolver {
     return !(index === 0 && name === '.well-known') && !(index === 1 && firstSegment === '.well-known');
   }
 
-  /** Is a name one the handler may serve at all (extension allow-list)? */
+  /** Is a name one the handler may serve at all (extension allow-list and exclusions)? */
   allowedFile(name: string): boolean {
-    return this.#o.extensions === undefined || this.#o.extensions.has(extensionOf(name));
+    const ext = extensionOf(name);
+    if (this.#o.exclude.has(ext)) return false;
+    return this.#o.extensions === undefined || this.#o.extensions.has(ext);
   }
 
   /** Symlink containment: true when `path` really lies under the root (or when symlinks are followed freely). */
