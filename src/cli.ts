@@ -12,6 +12,7 @@ import { closest } from './config/validate.ts';
 import { createLogger } from './log/logger.ts';
 import { defaultLimits } from './reception/limits.ts';
 import { serve } from './server.ts';
+import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 
 const VERSION = '0.1.0';
@@ -127,6 +128,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`foyer: ${err.message}\n`);
+      return 2;
+    }
+    // Handlers check their own options at construction (a missing static root, a bad php address).
+    if (err instanceof FoyerError && err.code === 'FOYER_BAD_CONFIG') {
+      process.stderr.write(`foyer: ${err.message}${err.detail ? `: ${err.detail}` : ''}\n`);
       return 2;
     }
     const code = (err as NodeJS.ErrnoException).code;

@@ -52,7 +52,7 @@ export function explainParseError(err: Error): UsageError {
     );
   }
   const missing = /Option '([^']+)' argument missing/.exec(err.message);
-  if (missing) return new UsageError(`${missing[1]?.replace(/^-\w, /, '')} needs a value`);
+  if (missing) return new UsageError(`${missing[1]?.replace(/^-\w, /, '').replace(/ <value>$/, '')} needs a value`);
   return new UsageError(err.message.split('. ')[0] ?? err.message);
 }
 

@@ -40,6 +40,21 @@ export async function importModule(file: string): Promise<Record<string, unknown
   return (await import(url)) as Record<string, unknown>;
 }
 
+/**
+ * The default export of a loaded module. A .ts file outside an ES-module package is compiled as
+ * CommonJS by tsx, and then arrives wrapped once more (`{ default: { default: value } }`).
+ */
+export function defaultExport(mod: Record<string, unknown>): unknown {
+  const value = mod.default;
+  if (value !== null && typeof value === 'object' && 'default' in value) {
+    const inner = value as Record<string, unknown>;
+    if (inner.__esModule === true || Object.keys(inner).every((k) => k === 'default' || k === '__esModule')) {
+      return inner.default;
+    }
+  }
+  return value;
+}
+
 /** Loads and validates a config file; throws ConfigError with every problem found. */
 export async function loadConfig(file: string): Promise<FoyerConfig> {
   const ext = extname(file);
@@ -51,8 +66,7 @@ export async function loadConfig(file: string): Promise<FoyerConfig> {
     if (ext === '.json') {
       value = JSON.parse(await readFile(file, 'utf8'));
     } else {
-      const mod = await importModule(file);
-      value = mod.default;
+      value = defaultExport(await importModule(file));
       if (typeof value === 'function') value = await (value as () => unknown)();
     }
   } catch (err) {

@@ -8,7 +8,7 @@ import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
 import type { Context, Handler, Middleware, Next } from '../types.ts';
 import { FoyerError, isHttpError } from '../util/errors.ts';
-import { importModule } from './load.ts';
+import { defaultExport, importModule } from './load.ts';
 import type { FoyerConfig } from './schema.ts';
 
 /** What an application module may default-export, as seen by the CLI. */
@@ -21,8 +21,7 @@ export interface LoadedApp {
 
 /** Loads `--app FILE`: a default export that is a function, or an object with `fetch`. */
 export async function loadApp(file: string): Promise<LoadedApp> {
-  const mod = await importModule(file);
-  const exported = mod.default as unknown;
+  const exported = defaultExport(await importModule(file));
   if (typeof exported === 'function') return { fetch: exported as Handler };
   if (exported !== null && typeof exported === 'object' && typeof (exported as LoadedApp).fetch === 'function') {
     const app = exported as LoadedApp;

@@ -105,6 +105,18 @@ test('an invalid config file exits 2 listing each path and expectation', async (
   assert.match(r.stderr, /tls\.key: required/);
 });
 
+test('a static root that does not exist exits 2 naming it', async () => {
+  const r = await run(['serve', 'no-such-dir', '--no-config']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /static root does not exist: .*no-such-dir/);
+});
+
+test('--php without a document root exits 2', async () => {
+  const r = await run(['serve', '--no-config', '--php', '127.0.0.1:9']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /php needs a document root/);
+});
+
 test('an app file that cannot be read exits 2', async () => {
   const r = await run(['serve', '--no-config', '--app', 'missing.ts']);
   assert.equal(r.code, 2);
