@@ -137,8 +137,11 @@ describe('misses, errors and redirects', () => {
     assert.equal((await get(handler(t.root, { dotfiles: 'ignore' }), '/.env')).status, 404);
     assert.equal((await get(handler(t.root, { dotfiles: 'allow' }), '/.env')).status, 200);
   });
-  test('serves /.well-known/ despite the dotfile rule', async () => {
+  test('serves /.well-known/ despite the dotfile rule, but not dotfiles inside it', async () => {
+    writeFileSync(join(t.root, '.well-known', '.htpasswd'), 'user:hash');
     assert.equal((await get(handler(t.root), '/.well-known/security.txt')).status, 200);
+    assert.equal((await get(handler(t.root), '/.well-known/.htpasswd')).status, 403);
+    assert.equal((await get(handler(t.root), '/sub/.well-known')).status, 403);
   });
   test('refuses a symlink that leads out of the root, follows one that stays inside', async () => {
     const mw = handler(t.root);

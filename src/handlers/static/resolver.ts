@@ -31,9 +31,9 @@ export class Resolver {
   }
 
   /** The dotfile rule for a name; `/.well-known/` is always reachable (RFC 8615). */
-  hiddenName(name: string, index: number, firstSegment?: string): boolean {
+  hiddenName(name: string, index: number): boolean {
     if (name.charCodeAt(0) !== 46 || this.#o.dotfiles === 'allow') return false;
-    return !(index === 0 && name === '.well-known') && !(index === 1 && firstSegment === '.well-known');
+    return !(index === 0 && name === '.well-known');
   }
 
   /** Is a name one the handler may serve at all (extension allow-list and exclusions)? */
@@ -73,7 +73,7 @@ export class Resolver {
   }
 
   async resolve(segments: string[], trailingSlash: boolean, search: string): Promise<Resolution> {
-    const dotted = segments.findIndex((s, i) => this.hiddenName(s, i, segments[0]));
+    const dotted = segments.findIndex((s, i) => this.hiddenName(s, i));
     if (dotted >= 0) return this.#o.dotfiles === 'deny' ? { kind: 'forbidden' } : { kind: 'miss' };
     const fsPath = resolveInside(this.root, segments);
     if (fsPath === undefined) return { kind: 'forbidden' };
@@ -119,9 +119,7 @@ export class Resolver {
       } catch {
         return { kind: 'miss' };
       }
-      const visible = names.filter(
-        (n) => !this.hiddenName(n, i, fixed[0] ?? n) && (i < segments.length - 1 || this.allowedFile(n)),
-      );
+      const visible = names.filter((n) => !this.hiddenName(n, i) && (i < segments.length - 1 || this.allowedFile(n)));
       const found = typoCandidates(wanted, visible);
       if (found.length === 0) return { kind: 'miss' };
       if (found.length > 1) {
