@@ -28,7 +28,7 @@ const REQUEST_ID = attribute<string>('example.requestId');
 
 const api = new App()
   .get('/notes', () => json([...notes.values()]))
-  .get('/notes/:id', (req, ctx) => {
+  .get('/notes/:id', (_req, ctx) => {
     const note = notes.get(Number(ctx.params.id));
     if (note === undefined) throw new HttpError(404, 'No such note');
     return json(note);
@@ -42,7 +42,7 @@ const api = new App()
     notes.set(note.id, note);
     return json(note, { status: 201, headers: { location: `/api/notes/${note.id}` } });
   })
-  .delete('/notes/:id', (req, ctx) => {
+  .delete('/notes/:id', (_req, ctx) => {
     if (!notes.delete(Number(ctx.params.id))) throw new HttpError(404, 'No such note');
     return new Response(null, { status: 204 });
   });
@@ -57,7 +57,7 @@ const app = new App()
     return res;
   })
   .mount('/api', api)
-  .get('/hello/:name', (req, ctx) =>
+  .get('/hello/:name', (_req, ctx) =>
     html(`<!doctype html><title>Hello</title><p>Hello, ${escapeHtml(ctx.params.name)}!</p>`),
   )
   // A form post: read it, then redirect (303: the browser follows with GET).
@@ -78,7 +78,7 @@ const app = new App()
     });
   })
   // A streamed response: a clock as server-sent events, stopped when the client leaves.
-  .get('/clock', (req, ctx) =>
+  .get('/clock', (_req, ctx) =>
     sse(
       (async function* () {
         for (let i = 0; i < 10 && !ctx.signal.aborted; i++) {
@@ -88,6 +88,6 @@ const app = new App()
       })(),
     ),
   )
-  .get('/api-info', (req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }));
+  .get('/api-info', (_req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }));
 
 export default app;

@@ -14,7 +14,7 @@ const TRACE = attribute<string>('test.trace');
 const jitter = () => new Promise((r) => setTimeout(r, Math.floor(Math.random() * 5)));
 
 function makeApp(): App {
-  const admin = new App().get('/whoami/:id', async (req, ctx) => {
+  const admin = new App().get('/whoami/:id', async (_req, ctx) => {
     await jitter();
     return json({ user: ctx.get(USER), trace: ctx.get(TRACE), params: ctx.params });
   });
@@ -33,7 +33,7 @@ function makeApp(): App {
       res.headers.set('x-user', ctx.get(USER)?.id ?? '');
       return res;
     })
-    .get('/whoami/:id', async (req, ctx) => {
+    .get('/whoami/:id', async (_req, ctx) => {
       await jitter();
       return json({ user: ctx.get(USER), trace: ctx.get(TRACE), params: ctx.params });
     })

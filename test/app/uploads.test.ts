@@ -115,3 +115,20 @@ test('cleanup() removes the files at once and is idempotent', async () => {
   await up.cleanup();
   assert.equal(existsSync(path), false);
 });
+
+both('a truncated multipart body is a 400 and leaves no temp file', makeApp, async (client) => {
+  const body = '--XX\r\nContent-Disposition: form-data; name="a"; filename="a.txt"\r\n\r\npartial content without end';
+  const res = await client.fetch('/upload', {
+    method: 'POST',
+    headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+    body,
+  });
+  assert.equal(res.status, 400);
+  await settle();
+  assert.deepEqual(readdirSync(parent), []);
+});
+
+both('a multipart upload with a non-multipart type is a 415', makeApp, async (client) => {
+  const res = await client.fetch('/upload', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+  assert.equal(res.status, 415);
+});

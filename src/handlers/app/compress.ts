@@ -56,27 +56,28 @@ export function compress(options: CompressOptions = {}): Middleware {
       : { level };
 
   return async (req, _ctx, next) => {
-    const res = await next();
+    let res = await next();
+    const status = res.status;
+    // 1xx/204/304 have no content; nothing to negotiate (and no Vary to add).
+    if (status < 200 || status === 204 || status === 304) return res;
     const type = res.headers.get('content-type');
-    if (res.body === null || type === null || !compressible(type)) return res;
-    // The representation depends on Accept-Encoding from here on, whatever we decide for this client.
-    const headers = new Headers(res.headers);
-    appendVary(headers, 'Accept-Encoding');
-    const length = headers.get('content-length');
+    if (type === null || !compressible(type)) return res;
+    // The representation depends on Accept-Encoding from here on, whatever we decide for this
+    // client (RFC 9110 §12.5.5), so caches must key on it.
+    res = withVary(res, 'Accept-Encoding');
+    const length = res.headers.get('content-length');
     const size = length === null ? undefined : Number(length);
     const skip =
       req.method === 'HEAD' ||
-      res.status < 200 ||
-      res.status === 204 ||
-      res.status === 206 ||
-      res.status === 304 ||
-      headers.has('content-encoding') ||
-      headers.has('content-range') ||
-      /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headers.get('cache-control') ?? '') ||
+      status === 206 ||
+      res.headers.has('content-encoding') ||
+      res.headers.has('content-range') ||
+      /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '') ||
       (size !== undefined && size < threshold);
     const encoding = skip ? undefined : (preferredEncoding(req.headers.get('accept-encoding'), encodings) as Encoding);
-    if (encoding === undefined)
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    // Reading `body` last: on the engine's light responses it builds the real body stream.
+    if (encoding === undefined || res.body === null) return res;
+    const headers = new Headers(res.headers);
     headers.set('content-encoding', encoding);
     headers.delete('content-length');
     // A strong validator names one exact byte sequence (RFC 9110 §8.8.3); the compressed bytes differ.
@@ -142,6 +143,18 @@ async function peekWhole(
     },
   });
   return [undefined, rest];
+}
+
+/** Adds a Vary member in place; responses with immutable headers are copied first. */
+function withVary(res: Response, field: string): Response {
+  try {
+    appendVary(res.headers, field);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    appendVary(copy.headers, field);
+    return copy;
+  }
 }
 
 function appendVary(headers: Headers, field: string): void {
