@@ -103,6 +103,33 @@ describe('streaming large files', () => {
   });
 });
 
+describe('concurrent requests for one path', () => {
+  test('share the disk lookup but never wait for each other in next()', async () => {
+    const mw = handler(t.root);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const next = async () => {
+      const n = ++calls;
+      if (n === 1) await gate; // the first request's application is slow
+      return new Response(`app ${n}`);
+    };
+    const first = get(mw, '/api/slow', {}, 'GET', next);
+    const second = await get(mw, '/api/slow', {}, 'GET', next);
+    assert.equal(second.body.toString(), 'app 2');
+    release();
+    assert.equal((await first).body.toString(), 'app 1');
+  });
+  test('each keep their own query string in a redirect', async () => {
+    const mw = handler(t.root);
+    const [a, b] = await Promise.all([get(mw, '/docs?a=1'), get(mw, '/docs?b=2')]);
+    assert.equal(a.headers.get('location'), '/docs/?a=1');
+    assert.equal(b.headers.get('location'), '/docs/?b=2');
+  });
+});
+
 describe('the cache bound', () => {
   const entry = (bytes: number) => ({ bytes }) as unknown as FileEntry;
   test('evicts the oldest entries once the byte bound is passed', () => {

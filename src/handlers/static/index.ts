@@ -4,8 +4,10 @@
 // resolver (decode once, contain, realpath) and the entry builder.
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TargetPath } from '../../analysis/target-path.ts';
 import { analysePath, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
+import type { ErrorCode } from '../../util/errors.ts';
 import { FoyerError } from '../../util/errors.ts';
 import { choicesResponse, listingResponse } from './directory-response.ts';
 import { FileCache } from './file-cache.ts';
@@ -13,6 +15,7 @@ import type { FileEntry } from './file-entry.ts';
 import { buildEntry, currentSignature } from './file-entry.ts';
 import type { StaticOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
+import type { Resolution } from './resolver.ts';
 import { Resolver } from './resolver.ts';
 import { errorResponse, methodNotAllowed, redirect } from './responses.ts';
 import { StaleEntryError, serveEntry } from './serve-file.ts';
@@ -68,34 +71,19 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     );
   }
 
-  async function slow(
-    req: Request,
-    ctx: Context,
-    next: Next | undefined,
-    rawPath: string,
-    search: string,
-    isHead: boolean,
-    retried: boolean,
-  ): Promise<Response> {
+  // What a path leads to, independent of the request's headers and query, so that concurrent
+  // requests for one path can share it. A file outcome carries a ready entry.
+  type Outcome = Resolution | { kind: 'entry'; entry: FileEntry } | { kind: 'bad'; code: ErrorCode };
+
+  async function outcomeOf(rawPath: string, isHead: boolean): Promise<Outcome> {
     const analysed = analysePath(rawPath);
-    if (analysed === 'bad-escape') return errorResponse('FOYER_BAD_ESCAPE');
-    if (analysed === 'bad-path') return errorResponse('FOYER_BAD_TARGET');
-    const r = await resolver.resolve(analysed.segments, analysed.trailingSlash, search);
-    switch (r.kind) {
-      case 'miss':
-        cache.delete(rawPath);
-        return miss(next, false);
-      case 'forbidden':
-        cache.delete(rawPath);
-        return errorResponse('FOYER_FORBIDDEN');
-      case 'redirect':
-        return redirect(r.location);
-      case 'choices':
-        return choicesResponse(r.locations, isHead);
-      case 'listing':
-        return listingResponse(r.dirPath, analysed.segments, search, req, isHead, o, resolver);
+    if (analysed === 'bad-escape') return { kind: 'bad', code: 'FOYER_BAD_ESCAPE' };
+    if (analysed === 'bad-path') return { kind: 'bad', code: 'FOYER_BAD_TARGET' };
+    const r = await resolver.resolve(analysed.segments, analysed.trailingSlash);
+    if (r.kind !== 'file') {
+      if (r.kind === 'miss' || r.kind === 'forbidden') cache.delete(rawPath);
+      return r;
     }
-    let entry: FileEntry | undefined;
     const old = cache.get(rawPath);
     const load = !isHead;
     if (
@@ -106,48 +94,68 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
       const sig = await currentSignature(fs, r.source.fsPath, r.source.stat, o, resolver.contained);
       if (sig === old.signature) {
         old.checkedAt = Date.now();
-        entry = old;
+        return { kind: 'entry', entry: old };
       }
     }
-    if (entry === undefined) {
-      entry = await buildEntry(fs, r.source, o, load, resolver.contained);
-      if (cacheEnabled) cache.set(rawPath, entry);
-    }
-    try {
-      return await serveEntry(entry, req, isHead, o, fs);
-    } catch (err) {
-      if (!(err instanceof StaleEntryError) || retried) throw err;
-      cache.delete(rawPath);
-      return slow(req, ctx, next, rawPath, search, isHead, true);
-    }
+    const entry = await buildEntry(fs, r.source, o, load, resolver.contained);
+    if (cacheEnabled) cache.set(rawPath, entry);
+    return { kind: 'entry', entry };
   }
 
-  // One resolution per path at a time; concurrent requests for it wait for the same one.
-  function viaPending(
-    req: Request,
-    ctx: Context,
-    next: Next | undefined,
-    rawPath: string,
-    search: string,
-    isHead: boolean,
-  ) {
-    if (!cacheEnabled) return slow(req, ctx, next, rawPath, search, isHead, false);
+  // One resolution per path at a time: a burst of requests for an uncached path reads the disk
+  // once. Only the resolution is shared; each request then answers (or calls next()) on its own.
+  function sharedOutcome(rawPath: string, isHead: boolean): Promise<Outcome> {
+    if (!cacheEnabled) return outcomeOf(rawPath, isHead);
     const key = isHead ? `HEAD ${rawPath}` : rawPath;
-    const inflight = cache.pending.get(key);
-    if (inflight !== undefined) {
-      return inflight.then(
-        () => handle(req, ctx, next),
-        () => slow(req, ctx, next, rawPath, search, isHead, false),
-      );
-    }
-    const p = slow(req, ctx, next, rawPath, search, isHead, false);
+    const inflight = cache.pending.get(key) as Promise<Outcome> | undefined;
+    if (inflight !== undefined) return inflight;
+    const p = outcomeOf(rawPath, isHead);
     cache.pending.set(key, p);
     const done = () => cache.pending.delete(key);
     p.then(done, done);
     return p;
   }
 
-  function handle(req: Request, ctx: Context, next?: Next): Response | Promise<Response> {
+  async function slow(
+    req: Request,
+    next: Next | undefined,
+    rawPath: string,
+    search: string,
+    isHead: boolean,
+    retried: boolean,
+  ): Promise<Response> {
+    const r = await sharedOutcome(rawPath, isHead);
+    switch (r.kind) {
+      case 'bad':
+        return errorResponse(r.code);
+      case 'miss':
+        return miss(next, false);
+      case 'forbidden':
+        return errorResponse('FOYER_FORBIDDEN');
+      case 'redirect':
+        return redirect(r.location + search);
+      case 'choices':
+        return choicesResponse(
+          r.locations.map((l) => l + search),
+          isHead,
+        );
+      case 'listing': {
+        const analysed = analysePath(rawPath) as TargetPath;
+        return listingResponse(r.dirPath, analysed.segments, search, req, isHead, o, resolver);
+      }
+      case 'file':
+        throw new Error('unreachable: files resolve to entries');
+    }
+    try {
+      return await serveEntry(r.entry, req, isHead, o, fs);
+    } catch (err) {
+      if (!(err instanceof StaleEntryError) || retried) throw err;
+      cache.delete(rawPath);
+      return slow(req, next, rawPath, search, isHead, true);
+    }
+  }
+
+  function handle(req: Request, _ctx: Context, next?: Next): Response | Promise<Response> {
     const method = req.method;
     const isHead = method === 'HEAD';
     if (method !== 'GET' && !isHead) return miss(next, true);
@@ -159,10 +167,10 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
       return res.catch((err: unknown) => {
         if (!(err instanceof StaleEntryError)) throw err;
         cache.delete(rawPath);
-        return slow(req, ctx, next, rawPath, search, isHead, true);
+        return slow(req, next, rawPath, search, isHead, true);
       });
     }
-    return viaPending(req, ctx, next, rawPath, search, isHead);
+    return slow(req, next, rawPath, search, isHead, false);
   }
 
   return handle;

@@ -12,6 +12,7 @@ import type { ResolvedOptions } from './options.ts';
 
 export type Resolution =
   | { kind: 'file'; source: EntrySource }
+  /** `location` is a path without query: the caller appends the request's own. */
   | { kind: 'redirect'; location: string }
   | { kind: 'listing'; dirPath: string }
   | { kind: 'choices'; locations: string[] }
@@ -72,18 +73,18 @@ export class Resolver {
     return { kind: 'file', source: { fsPath, stat, contentType, urlPath, compressible: isCompressible(contentType) } };
   }
 
-  async resolve(segments: string[], trailingSlash: boolean, search: string): Promise<Resolution> {
+  async resolve(segments: string[], trailingSlash: boolean): Promise<Resolution> {
     const dotted = segments.findIndex((s, i) => this.hiddenName(s, i));
     if (dotted >= 0) return this.#o.dotfiles === 'deny' ? { kind: 'forbidden' } : { kind: 'miss' };
     const fsPath = resolveInside(this.root, segments);
     if (fsPath === undefined) return { kind: 'forbidden' };
     const st = await this.#stat(fsPath);
     if (st === 'forbidden') return { kind: 'forbidden' };
-    if (st === 'miss') return this.#o.typos ? this.#correct(segments, trailingSlash, search) : { kind: 'miss' };
+    if (st === 'miss') return this.#o.typos ? this.#correct(segments, trailingSlash) : { kind: 'miss' };
     if (!(await this.contained(fsPath))) return { kind: 'forbidden' };
     if (st.isDirectory()) {
       // RFC 3986 §5.2: relative links in an index page resolve against the slash-terminated URL.
-      if (!trailingSlash) return { kind: 'redirect', location: joinSegments(segments, true) + search };
+      if (!trailingSlash) return { kind: 'redirect', location: joinSegments(segments, true) };
       for (const name of this.#o.index) {
         const p = join(fsPath, name);
         const ist = await this.#stat(p);
@@ -101,7 +102,7 @@ export class Resolver {
    * mod_speling: fix each missing segment against its directory's entries. One candidate per
    * segment → 301 to the corrected path, query kept; several → 300 or a miss, per options.
    */
-  async #correct(segments: string[], trailingSlash: boolean, search: string): Promise<Resolution> {
+  async #correct(segments: string[], trailingSlash: boolean): Promise<Resolution> {
     const fixed: string[] = [];
     const fs = this.#o.fs;
     for (let i = 0; i < segments.length && i < 32; i++) {
@@ -126,13 +127,13 @@ export class Resolver {
         if (this.#o.typos !== 'choices' || i < segments.length - 1) return { kind: 'miss' };
         return {
           kind: 'choices',
-          locations: found.sort().map((n) => joinSegments([...fixed, n], trailingSlash) + search),
+          locations: found.sort().map((n) => joinSegments([...fixed, n], trailingSlash)),
         };
       }
       fixed.push(found[0]!);
     }
     const target = resolveInside(this.root, fixed);
     if (target === undefined || !(await this.contained(target))) return { kind: 'miss' };
-    return { kind: 'redirect', location: joinSegments(fixed, trailingSlash) + search };
+    return { kind: 'redirect', location: joinSegments(fixed, trailingSlash) };
   }
 }
