@@ -45,8 +45,14 @@ export function formatTable(
     const ratio = subjectMedian ? subjectMedian.requestsPerSecond / m.requestsPerSecond : Number.NaN;
     const p99Ratio = subjectMedian ? subjectMedian.p99 / m.p99 : Number.NaN;
     const target = scenario.targets?.find((t) => t.peer === r.label);
-    const targetText =
-      target && Number.isFinite(ratio) ? `≥ ${target.min.toFixed(2)} ${ratio >= target.min ? '✓' : '✗'}` : '';
+    const goals: string[] = [];
+    if (target?.min !== undefined && Number.isFinite(ratio)) {
+      goals.push(`req/s ≥ ${target.min.toFixed(2)}× ${ratio >= target.min ? '✓' : '✗'}`);
+    }
+    if (target?.maxP99Ratio !== undefined && Number.isFinite(p99Ratio)) {
+      goals.push(`p99 ≤ ${target.maxP99Ratio.toFixed(2)}× ${p99Ratio <= target.maxP99Ratio ? '✓' : '✗'}`);
+    }
+    const targetText = goals.join(', ');
     rows.push([
       r.label,
       int(m.requestsPerSecond),

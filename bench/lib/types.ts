@@ -14,10 +14,13 @@ export interface BenchServer {
   start(): Promise<RunningServer>;
 }
 
-/** A ratio printed beside the table: subject req/s ÷ peer req/s should be at least `min`. */
+/** Goals printed beside the table (never asserted). */
 export interface Target {
   peer: string;
-  min: number;
+  /** Subject req/s ÷ peer req/s should be at least this. */
+  min?: number;
+  /** Subject p99 ÷ peer p99 should be at most this (1 = "p99 no worse"). */
+  maxP99Ratio?: number;
 }
 
 export interface Scenario {

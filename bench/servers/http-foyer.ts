@@ -5,6 +5,7 @@ import { jsonBody, PLAINTEXT, port, ready } from './ready.ts';
 const server = await serve({
   port,
   host: '127.0.0.1',
+  logLevel: 'warn',
   fetch(req) {
     // The path without building a URL object: req.url is absolute, the path starts after the authority.
     const url = req.url;

@@ -48,10 +48,15 @@ if (!available) {
           { timeout: 15 * 60_000 },
         );
 
-        test('the runner completes and scores cases', () => {
+        test('the runner completes and scores cases', (t) => {
           assert.equal(out.exitCode, 0, `run-cases.mjs exited ${out.exitCode}: ${out.stderr}`);
           assert.ok(out.summary, 'run-cases.mjs printed no JSON summary');
           assert.ok(out.cases.length > 0, 'no case was run');
+          const { pass, fail, soft, info, skipped } = out.summary;
+          const listed = out.cases.filter((c) => deviations.has(c.id)).length;
+          t.diagnostic(
+            `${pass} pass, ${fail} fail, ${soft} soft, ${info} informational, ${skipped} not applicable; ${listed} listed deviations`,
+          );
         });
 
         test('every failing case is a listed deviation', () => {
