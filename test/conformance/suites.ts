@@ -90,7 +90,11 @@ export function parseRunnerOutput(stdout: string): Pick<RunnerOutput, 'cases' | 
 
 /** Runs run-cases.mjs as a child (asynchronously: the server under test lives in this process). */
 export function runSuite(run: SuiteRun, port: number): Promise<RunnerOutput> {
-  const args = [runnerPath, join(conformanceDir, run.file), '--port', String(port), '--verbose', ...run.args];
+  // --verbose prints PASS lines too (needed to notice a listed deviation that passes again). The
+  // runner ends a case after this much silence: above its 800 ms default, so that a loaded CI
+  // machine (2 cores, tests in parallel) cannot turn a slow answer into a missing one.
+  const args = [runnerPath, join(conformanceDir, run.file), '--port', String(port), '--verbose', '--timeout', '1500'];
+  args.push(...run.args);
   if (run.only) args.push('--only', run.only(caseIds(run.file)).join(','));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: conformanceDir, stdio: ['ignore', 'pipe', 'pipe'] });
