@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { OpenFile, StaticFs } from '../../src/handlers/static/index.ts';
 import { nodeFs } from '../../src/handlers/static/index.ts';
@@ -53,6 +56,24 @@ describe('streaming large files', () => {
     assert.ok(stats.reads <= 3, `reads so far: ${stats.reads}`);
     await reader.cancel();
   });
+  for (const coding of ['gzip', 'br']) {
+    test(`reads ahead only a little while compressing with ${coding} for a client that does not read`, async () => {
+      // Hex of random bytes: compresses only 2:1, so the compressor keeps producing output.
+      writeFileSync(join(t.root, 'huge.txt'), randomBytes(2 * 1024 * 1024).toString('hex'));
+      const { fs, stats } = counting();
+      const mw = handler(t.root, { fs });
+      const req = new Request('http://x/huge.txt', { headers: { 'accept-encoding': coding } });
+      const res = await mw(req, createContext());
+      assert.equal(res.headers.get('content-encoding'), coding);
+      const reader = res.body!.getReader();
+      await reader.read();
+      await tick();
+      await tick();
+      // The file is 64 chunks of 64 KiB; without backpressure the compressor would swallow most.
+      assert.ok(stats.reads <= 12, `reads so far: ${stats.reads}`);
+      await reader.cancel();
+    });
+  }
   test('closes the file when the client goes away mid-body', async () => {
     const { fs, stats } = counting();
     const mw = handler(t.root, { fs });

@@ -65,6 +65,9 @@ export function createCompressor(coding: Coding, brotliQuality: number, gzipLeve
       params: {
         [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality,
         [zlib.constants.BROTLI_PARAM_SIZE_HINT]: sizeHint,
+        // A 256 KiB window instead of 4 MiB: the encoder holds its window before it emits output,
+        // so the window is the memory a slow client pins per response.
+        [zlib.constants.BROTLI_PARAM_LGWIN]: 18,
       },
     });
   }

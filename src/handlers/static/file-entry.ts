@@ -86,6 +86,9 @@ function buildRepresentation(
   if (o.ranges && st.size >= 0) h200['accept-ranges'] = 'bytes';
   h200['x-content-type-options'] = 'nosniff';
   Object.assign(h200, h304);
+  // Shared by every response for this file: frozen so no layer can change them for the others.
+  Object.freeze(h200);
+  Object.freeze(h304);
   return {
     path,
     coding,
