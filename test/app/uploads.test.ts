@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +9,7 @@ import { App } from '../../src/handlers/app/app.ts';
 import { json } from '../../src/handlers/app/respond.ts';
 import { receiveMultipart, receiveRaw } from '../../src/handlers/app/uploads.ts';
 import { createContext } from '../../src/reception/context.ts';
-import { both } from './harness.ts';
+import { both, loadServe } from './harness.ts';
 
 const parent = mkdtempSync(join(tmpdir(), 'foyer-upload-test-'));
 after(() => rmSync(parent, { recursive: true, force: true }));
@@ -131,4 +133,41 @@ both('a truncated multipart body is a 400 and leaves no temp file', makeApp, asy
 both('a multipart upload with a non-multipart type is a 415', makeApp, async (client) => {
   const res = await client.fetch('/upload', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
   assert.equal(res.status, 415);
+});
+
+test('a client that disconnects mid-upload leaves no temp file', { timeout: 10_000 }, async (t) => {
+  const serve = await loadServe();
+  if (serve === undefined) return t.skip('serve() not implemented yet');
+  let reject!: (e: unknown) => void;
+  const failed = new Promise((_, r) => (reject = r));
+  const app = makeApp();
+  const server = await serve({
+    fetch: (req, ctx) =>
+      app
+        .handle(req, ctx, () => Promise.resolve(new Response('none')))
+        .catch((e) => {
+          reject(e);
+          return new Response('failed', { status: 500 });
+        }),
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+  });
+  try {
+    const { port } = new URL(server.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    const head =
+      'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 100000\r\n\r\n';
+    socket.write(`${head}--XX\r\nContent-Disposition: form-data; name="a"; filename="a.txt"\r\n\r\n${'x'.repeat(500)}`);
+    // Wait until the temp directory exists, i.e. the upload has started writing.
+    for (let i = 0; i < 200 && readdirSync(parent).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(readdirSync(parent).length, 1);
+    socket.destroy();
+    await failed.catch(() => {});
+    await settle();
+    assert.deepEqual(readdirSync(parent), []);
+  } finally {
+    await server.close(1000);
+  }
 });
