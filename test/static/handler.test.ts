@@ -48,6 +48,14 @@ describe('serving files', () => {
     assert.equal(r.headers.get('content-length'), String(t.bigBin.length));
     assert.ok(r.body.equals(t.bigBin));
   });
+  test('derives the ETag from size and mtime only, so copies of a file on two servers agree', async () => {
+    const { copyFileSync, utimesSync, statSync } = await import('node:fs');
+    copyFileSync(join(t.root, 'a.txt'), join(t.root, 'copy.txt'));
+    const st = statSync(join(t.root, 'a.txt'));
+    utimesSync(join(t.root, 'copy.txt'), st.atime, st.mtime);
+    const mw = handler(t.root);
+    assert.equal((await get(mw, '/copy.txt')).headers.get('etag'), (await get(mw, '/a.txt')).headers.get('etag'));
+  });
   test('serves the same bytes with the cache disabled', async () => {
     const r = await get(handler(t.root, { cache: false }), '/a.txt');
     assert.equal(r.body.toString(), 'hello\n');

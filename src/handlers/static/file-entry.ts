@@ -74,7 +74,7 @@ function buildRepresentation(
 ): Representation {
   // A sibling has its own validator; a copy compressed here derives from the original file's.
   const v = path === undefined || st.size < 0 ? src.stat : st;
-  const etag = fileEtag(v.ino, v.size, v.mtimeMs, coding === undefined ? '' : `-${coding}`);
+  const etag = fileEtag(v.size, v.mtimeMs, coding === undefined ? '' : `-${coding}`);
   const lastModified = httpDate(src.stat.mtimeMs);
   const cacheControl = o.cacheControl(src.urlPath);
   const h304: Record<string, string> = { etag, 'last-modified': lastModified };

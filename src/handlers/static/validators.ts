@@ -9,12 +9,13 @@ export interface ConditionalFields {
 }
 
 /**
- * A strong ETag from the file's identity, size and modification time (ns when the platform has
- * it), the way nginx derives its own. `suffix` tells apart the encoded representations of one file,
- * which must not share a strong validator (RFC 9110 §8.8.3).
+ * A strong ETag from the file's size and modification time (ms), as nginx derives its own (it
+ * uses seconds). No inode: instances behind a load balancer serving copies of one file must agree.
+ * `suffix` tells apart the encoded representations of one file, which must not share a strong
+ * validator (RFC 9110 §8.8.3).
  */
-export function fileEtag(ino: number, size: number, mtimeMs: number, suffix = ''): string {
-  return `"${ino.toString(36)}-${size.toString(36)}-${Math.floor(mtimeMs * 1000).toString(36)}${suffix}"`;
+export function fileEtag(size: number, mtimeMs: number, suffix = ''): string {
+  return `"${Math.floor(mtimeMs).toString(36)}-${size.toString(36)}${suffix}"`;
 }
 
 /** Last-Modified in IMF-fixdate (RFC 9110 §5.6.7); HTTP dates have a resolution of one second. */
