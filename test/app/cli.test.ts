@@ -156,9 +156,10 @@ test('a bare fetch handler comes before static files, and its 404 lets them answ
 });
 
 test('foyer.config.ts is found in the working directory and flags override it', async () => {
-  // The config says port 1 (not bindable without privileges): --port 0 must win for this to start.
+  // The config says port 1 and root "public"; --port 0 (added by serveUntilReady) must win.
   const { child, origin } = await serveUntilReady([]);
   try {
+    assert.notEqual(new URL(origin).port, '1');
     assert.equal(await (await fetch(`${origin}/hello.txt`)).text(), 'hello from disk\n');
   } finally {
     await stop(child);
