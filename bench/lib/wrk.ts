@@ -23,10 +23,17 @@ export async function runWrk(o: LoadOptions): Promise<Sample> {
       const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
+      // wrk stops itself after -d; this bound only catches a wrk that never finishes.
+      const limitMs = (o.durationSeconds + 30) * 1000;
+      const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
       child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`wrk exited ${code}: ${stderr}`))));
+      child.on('exit', (code, signal) => {
+        clearTimeout(killer);
+        if (code === 0) resolve(stdout);
+        else reject(new Error(signal ? `wrk killed after ${limitMs} ms` : `wrk exited ${code}: ${stderr}`));
+      });
     });
     const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
