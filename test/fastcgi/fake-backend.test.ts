@@ -177,14 +177,22 @@ describe('fastcgi gateway against a scripted backend', () => {
     php.close();
   });
 
-  test('a body shorter than its Content-Length errors the stream', async () => {
-    const fake = fakeBackend((_s, reply) =>
+  test('a body shorter than its Content-Length is a 502, or errors the stream once started', async () => {
+    const whole = fakeBackend((_s, reply) =>
       reply(Buffer.concat([stdout('Content-Length: 10\r\n\r\nabc'), endRequest()])),
     );
-    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
-    const a = await call(php, '/app.php');
-    await assert.rejects(a.res!.text());
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: whole.connect });
+    assert.equal((await call(php, '/app.php')).status, 502);
     php.close();
+    const split = fakeBackend((_s, reply) => {
+      reply(stdout('Content-Length: 10\r\n\r\nabc'));
+      setTimeout(() => reply(endRequest()), 10);
+    });
+    const php2 = fastcgi({ upstream: '127.0.0.1:9', root, connect: split.connect });
+    const a = await call(php2, '/app.php');
+    assert.equal(a.status, 200);
+    await assert.rejects(a.res!.text());
+    php2.close();
   });
 
   test('a client abort sends ABORT_REQUEST and drops the connection', async () => {
@@ -204,16 +212,21 @@ describe('fastcgi gateway against a scripted backend', () => {
     let n = 0;
     const fake = fakeBackend((_s, reply, end) => {
       n++;
+      // The second request lands on the kept connection of a child that is going away: it is
+      // closed without a byte of response, like a recycled php-fpm child.
+      if (n === 2) return end();
       reply(Buffer.concat([stdout(`X-N: ${n}\r\n\r\n`), endRequest()]));
-      // The first connection dies right after its first response, like a recycled php-fpm child
-      // whose FIN is still in flight when the next request is written.
-      if (n === 1) setTimeout(end, 0);
     });
     const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
     assert.equal((await call(php, '/app.php')).status, 200);
     const second = await call(php, '/app.php');
     assert.equal(second.status, 200);
+    assert.equal(second.headers.get('x-n'), '3');
     assert.equal(fake.stats.connections, 2);
+    // A POST whose body was already sent is not replayed: the script may have run.
+    n = 1;
+    const post = await call(php, '/app.php', { method: 'POST', body: 'x=1', headers: { 'content-length': '3' } });
+    assert.equal(post.status, 502);
     php.close();
   });
 });

@@ -8,6 +8,7 @@ import type { Params } from './name-value.ts';
 import { RecordDecoder, type RecordSink } from './record-decoder.ts';
 import { encodeAbortRequest, OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
 import { type ByteSink, encodeRequestHead, encodeStdinEnd, pumpStdin } from './request-writer.ts';
+import type { CgiHead } from './cgi-headers.ts';
 import { ResponseReader } from './response-reader.ts';
 
 // Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
@@ -33,8 +34,11 @@ export interface ExchangeOptions {
 export interface ExchangeResult {
   status: number;
   headers: Array<[string, string]>;
-  /** The response body; errors (never ends cleanly) if the backend fails mid-response. */
-  body: ReadableStream<Uint8Array>;
+  /**
+   * The response body: bytes when the whole response came in one read, else a stream that errors
+   * (never ends cleanly) if the backend fails mid-response.
+   */
+  body: ReadableStream<Uint8Array> | Uint8Array;
 }
 
 export interface ConnectionHooks {
@@ -72,7 +76,8 @@ export class FastCgiConnection {
     this.socket = socket;
     this.#hooks = hooks;
     socket.on('data', (data: Buffer) => {
-      if (this.#current) return this.#current('data', data);
+      const current = this.#current;
+      if (current) return current('data', data);
       // Bytes while idle (other than a record's trailing padding) break the protocol.
       try {
         this.#decoder.push(data);
@@ -171,37 +176,55 @@ export class FastCgiConnection {
         }
       };
 
+      // The head is delivered once the read that carried it is fully processed: when END_REQUEST
+      // came in the same read (a small response), the body is handed over as bytes, no stream.
+      let head: CgiHead | undefined;
+      let pending: Uint8Array[] = [];
+      let ended = false;
+
+      const resumeSocket = (): void => {
+        if (pausedByUs && !finished) {
+          pausedByUs = false;
+          timer?.refresh();
+          socket.resume();
+        }
+      };
+
+      const deliver = (): void => {
+        if (settled || head === undefined) return;
+        settled = true;
+        const { status, headers } = head;
+        if (ended) {
+          const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          pending = [];
+          resolve({ status, headers, body });
+          return;
+        }
+        const body = new ReadableStream<Uint8Array>(
+          {
+            start: (c) => {
+              controller = c;
+              for (const chunk of pending) c.enqueue(chunk);
+              pending = [];
+            },
+            pull: resumeSocket,
+            cancel: () => {
+              // The consumer stopped reading (HEAD, a client gone): drain a little to keep the
+              // connection, drop it if the rest is large.
+              discarding = true;
+              resumeSocket();
+            },
+          },
+          { highWaterMark: opts.highWaterMark, size: (chunk) => chunk.byteLength },
+        );
+        resolve({ status, headers, body });
+      };
+
       const reader = new ResponseReader(
         REQUEST_ID,
         {
-          onHead: (head) => {
-            if (settled) return;
-            settled = true;
-            const body = new ReadableStream<Uint8Array>(
-              {
-                start: (c) => {
-                  controller = c;
-                },
-                pull: () => {
-                  if (pausedByUs && !finished) {
-                    pausedByUs = false;
-                    timer?.refresh();
-                    socket.resume();
-                  }
-                },
-                cancel: () => {
-                  // The consumer stopped reading (HEAD, a client gone): drain a little to keep the
-                  // connection, drop it if the rest is large.
-                  discarding = true;
-                  if (pausedByUs && !finished) {
-                    pausedByUs = false;
-                    socket.resume();
-                  }
-                },
-              },
-              { highWaterMark: opts.highWaterMark, size: (chunk) => chunk.byteLength },
-            );
-            resolve({ status: head.status, headers: head.headers, body });
+          onHead: (h) => {
+            head = h;
           },
           onBody: (chunk) => {
             if (discarding) {
@@ -209,8 +232,12 @@ export class FastCgiConnection {
               if (discarded > MAX_DRAIN) fail(new FastCgiError('aborted', 'response discarded'));
               return;
             }
-            controller!.enqueue(chunk);
-            if ((controller!.desiredSize ?? 1) <= 0 && !pausedByUs) {
+            if (controller === undefined) {
+              pending.push(chunk);
+              return;
+            }
+            controller.enqueue(chunk);
+            if ((controller.desiredSize ?? 1) <= 0 && !pausedByUs) {
               pausedByUs = true;
               socket.pause();
             }
@@ -218,20 +245,16 @@ export class FastCgiConnection {
           onStderr: opts.onStderr,
           onEnd: (_appStatus, protocolStatus) => {
             if (protocolStatus !== REQUEST_COMPLETE) {
-              const failure = protocolStatus === OVERLOADED ? 'overloaded' : 'rejected';
-              const err = new FastCgiError(
-                failure,
-                `backend ended the request: ${protocolStatusName(protocolStatus)}`,
-                {
-                  ...state(),
-                },
-              );
               // CANT_MPX_CONN/UNKNOWN_ROLE/OVERLOADED: a gateway error, never an empty 200.
-              return fail(err);
+              const failure = protocolStatus === OVERLOADED ? 'overloaded' : 'rejected';
+              const message = `backend ended the request: ${protocolStatusName(protocolStatus)}`;
+              fail(new FastCgiError(failure, message, state()));
+              return;
             }
-            if (!discarding) {
+            ended = true;
+            if (controller !== undefined && !discarding) {
               try {
-                controller?.close();
+                controller.close();
               } catch {}
             }
             finish(true);
@@ -251,18 +274,11 @@ export class FastCgiConnection {
           } catch (e) {
             fail(new FastCgiError('protocol', (e as Error).message, { ...state(), cause: e }));
           }
+          deliver();
           return;
         }
-        fail(
-          new FastCgiError(
-            'closed',
-            err ? `backend connection failed: ${err.message}` : 'backend closed the connection',
-            {
-              ...state(),
-              cause: err,
-            },
-          ),
-        );
+        const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
+        fail(new FastCgiError('closed', message, { ...state(), cause: err }));
       };
 
       const onAbort = (): void => fail(new FastCgiError('aborted', 'client went away', state()), true);
@@ -282,8 +298,8 @@ export class FastCgiConnection {
       };
       if (opts.body === null) startTimer();
 
-      const head = encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, opts.body === null);
-      socket.write(head, (err) => {
+      const requestHead = encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, opts.body === null);
+      socket.write(requestHead, (err) => {
         if (!err) requestWritten = true;
       });
       if (opts.body !== null) {
@@ -296,24 +312,26 @@ export class FastCgiConnection {
           drained: () =>
             new Promise<void>((ok, ko) => {
               if (this.#closed || finished) return ko(new Error('connection closed'));
-              const done = (): void => {
+              const t =
+                opts.readTimeout > 0
+                  ? setTimeout(() => {
+                      cleanup();
+                      fail(new FastCgiError('timeout', 'backend stopped reading the request body', state()), true);
+                      ko(new Error('send timeout'));
+                    }, opts.readTimeout)
+                  : undefined;
+              const cleanup = (): void => {
+                if (t) clearTimeout(t);
                 socket.off('drain', done);
                 socket.off('close', done);
+              };
+              const done = (): void => {
+                cleanup();
                 if (this.#closed || finished) ko(new Error('connection closed'));
                 else ok();
               };
               socket.on('drain', done);
               socket.on('close', done);
-              if (opts.readTimeout > 0) {
-                const t = setTimeout(() => {
-                  socket.off('drain', done);
-                  socket.off('close', done);
-                  fail(new FastCgiError('timeout', 'backend stopped reading the request body', state()), true);
-                  ko(new Error('send timeout'));
-                }, opts.readTimeout);
-                socket.once('drain', () => clearTimeout(t));
-                socket.once('close', () => clearTimeout(t));
-              }
             }),
         };
         pumpStdin(REQUEST_ID, body, sink, opts.signal)

@@ -15,7 +15,7 @@ import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
 import { FastCgiPool, PoolFullError } from './pool.ts';
-import { decodePath, nodeResolverFs, type ResolveOptions, resolvePath } from './resolve.ts';
+import { decodePath, nodeResolverFs, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type SendfileTarget, sendfileResponse } from './sendfile.ts';
 import { type SpooledBody, SpoolTooLargeError, spoolBody } from './spool.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -62,6 +62,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     frontController: o.frontController,
     fs: options.fs ?? nodeResolverFs,
   };
+  const cache = new ResolutionCache(o.cacheTtl);
   const staticOpts = staticOptions(options.static, o.extensions);
   const serveStatic = staticOpts === undefined ? undefined : staticFiles(root, staticOpts);
   const serveSendfile =
@@ -74,7 +75,12 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     if (path === undefined) {
       throw new FoyerError(url.pathname.includes('%') ? 'FOYER_BAD_ESCAPE' : 'FOYER_BAD_TARGET', 'fastcgi path');
     }
-    const r = await resolvePath(path, resolveOpts);
+    const now = Date.now();
+    let r = cache.get(path, now);
+    if (r === undefined) {
+      r = await resolvePath(path, resolveOpts);
+      cache.set(path, r, now);
+    }
     switch (r.kind) {
       case 'none':
         return next();
@@ -197,18 +203,26 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       if (lower === 'content-length') contentLength = Number(value);
       headers.append(name, value);
     }
+    const body = result.body;
     if (sendfile !== undefined && serveSendfile !== undefined && sendRoot !== undefined) {
-      void drain(result.body);
+      void drain(body);
       return sendfileResponse(sendfile, sendRoot, serveSendfile, req, ctx, headers);
     }
     if (NULL_BODY.has(result.status)) {
-      void drain(result.body);
+      void drain(body);
       return new Response(null, { status: result.status, headers });
     }
     // RFC 3875 §6.3.1: a body needs a Content-Type; PHP always sends one, other apps may not.
     if (!headers.has('content-type')) headers.set('content-type', 'text/html; charset=UTF-8');
-    const body = contentLength === undefined ? result.body : enforceLength(result.body, contentLength);
-    return new Response(body, { status: result.status, headers });
+    if (body instanceof Uint8Array) {
+      // The whole response is here: a lying Content-Length is still a 502, not a broken stream.
+      if (contentLength !== undefined && contentLength !== body.length) {
+        throw new FastCgiError('protocol', 'backend body length differs from its Content-Length');
+      }
+      return new Response(body, { status: result.status, headers });
+    }
+    const stream = contentLength === undefined ? body : enforceLength(body, contentLength);
+    return new Response(stream, { status: result.status, headers });
   }
 
   const middleware = ((req: Request, ctx: Context, next: Next) => handle(req, ctx, next)) as FastCgiMiddleware;
@@ -228,7 +242,8 @@ function staticOptions(opt: FastCgiOptions['static'], extensions: string[]): Sta
 }
 
 /** Reads and drops a body so the connection stays reusable (bounded by the connection's drain cap). */
-async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
+async function drain(body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+  if (body instanceof Uint8Array) return;
   try {
     for await (const _ of body) {
       /* discard */

@@ -63,6 +63,8 @@ export interface FastCgiOptions {
    * (ranges, conditionals) and the header never reaches the client.
    */
   sendfile?: { root: string };
+  /** Script resolution (stat, realpath) is remembered this long, ms; new or deleted files show within it. `0` disables. Default 1000. */
+  cacheTtl?: number;
   /** Socket factory (tests, custom transports). Default: node:net to `upstream`. */
   connect?: SocketFactory;
   /** File-system seam for script resolution. Default node:fs/promises. */
@@ -88,6 +90,7 @@ export interface ResolvedFastCgiOptions {
   spoolDir: string;
   serverSoftware: string;
   stderrLimit: number;
+  cacheTtl: number;
 }
 
 function nonNegative(name: string, value: number | undefined, dflt: number): number {
@@ -128,5 +131,6 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     spoolDir: o.spoolDir ?? tmpdir(),
     serverSoftware: o.serverSoftware ?? 'Foyer',
     stderrLimit: nonNegative('stderrLimit', o.stderrLimit, 8 * 1024),
+    cacheTtl: nonNegative('cacheTtl', o.cacheTtl, 1000),
   };
 }

@@ -146,3 +146,36 @@ export function decodePath(rawPath: string): string | undefined {
   if ((last === '.' || last === '..') && out[out.length - 1] !== '') out.push('');
   return `/${out.join('/')}`;
 }
+
+/**
+ * Remembers resolutions for `ttl` ms (the static handler's revalidation idea): two stat calls and
+ * a realpath per request cost more than php-fpm's hello world. Bounded: the oldest entries go
+ * first past `max`. A new or deleted file is noticed within `ttl`.
+ */
+export class ResolutionCache {
+  readonly #ttl: number;
+  readonly #max: number;
+  readonly #entries = new Map<string, { at: number; value: Resolution }>();
+
+  constructor(ttl: number, max = 1024) {
+    this.#ttl = ttl;
+    this.#max = max;
+  }
+
+  get(path: string, now: number): Resolution | undefined {
+    const e = this.#entries.get(path);
+    if (e === undefined) return undefined;
+    if (now - e.at < this.#ttl) return e.value;
+    this.#entries.delete(path);
+    return undefined;
+  }
+
+  set(path: string, value: Resolution, now: number): void {
+    if (this.#ttl <= 0) return;
+    if (this.#entries.size >= this.#max) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(path, { at: now, value });
+  }
+}
