@@ -30,10 +30,3 @@ export function isWellEncoded(path: string): boolean {
     return false;
   }
 }
-
-/** Joins two path prefixes without doubling or losing the slash between them. */
-export function joinPaths(a: string, b: string): string {
-  if (a === '' || a === '/') return b;
-  if (b === '' || b === '/') return a;
-  return a.replace(/\/+$/, '') + (b.startsWith('/') ? b : `/${b}`);
-}

@@ -1,6 +1,10 @@
 // The `foyer` command line, run as a real process (src/cli.ts through tsx).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -41,7 +45,7 @@ async function serveUntilReady(
     const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
     child.stdout?.on('data', (c) => {
       stdout += c;
-      const m = /^foyer listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+      const m = /^foyer listening on (https?:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
       if (m) {
         clearTimeout(timer);
         resolve(m[1] as string);
@@ -176,4 +180,63 @@ test('the CLI runs from the repository root with a relative root and app', async
   } finally {
     await stop(child);
   }
+});
+
+test('--tls-cert and --tls-key serve HTTPS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'foyer-cli-tls-'));
+  try {
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ].concat(['-days', '1', '-subj', '/CN=localhost']),
+        { stdio: 'ignore' },
+      );
+    } catch {
+      return t.skip('openssl is not installed: cannot make a test certificate');
+    }
+    const { child, origin } = await serveUntilReady([
+      'public',
+      '--no-config',
+      '--tls-cert',
+      join(dir, 'c.pem'),
+      '--tls-key',
+      join(dir, 'k.pem'),
+    ]);
+    try {
+      assert.match(origin, /^https:/);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = https.get(
+          `${origin}/hello.txt`,
+          { ca: readFileSync(join(dir, 'c.pem')), servername: 'localhost', timeout: 5000 },
+          (res) => {
+            let data = '';
+            res.on('data', (c) => (data += c));
+            res.on('end', () => resolve(data));
+          },
+        );
+        req.on('error', reject);
+      });
+      assert.equal(body, 'hello from disk\n');
+    } finally {
+      await stop(child);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a TLS key file that cannot be read exits 2', async () => {
+  const r = await run(['serve', '--no-config', '--tls-cert', 'nope.pem', '--tls-key', 'nope.key']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot read TLS certificate file nope\.pem/);
 });
