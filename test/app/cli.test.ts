@@ -94,6 +94,13 @@ test('a bad flag value exits 2 naming the flag and what was expected', async () 
   assert.match(size.stderr, /--max-body-size expects a size/);
 });
 
+test('no command at all prints the help on stderr and exits 2', async () => {
+  const r = await run([]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Usage:\n  foyer serve/);
+  assert.equal(r.stdout, '');
+});
+
 test('an unknown command exits 2', async () => {
   const r = await run(['sevre']);
   assert.equal(r.code, 2);
