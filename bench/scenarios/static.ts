@@ -1,4 +1,4 @@
-// Static files: a 1 KiB and a 64 KiB file through Foyer's staticFiles, sirv, @fastify/static and
+// Static files: a 1 KiB, a 64 KiB and a 1 MiB file through Foyer's staticFiles, sirv, @fastify/static and
 // nginx (when installed: plain config, access log off, one worker). Targets from the static issue.
 // The files live in a temp dir made here; every server serves that same dir.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ chmodSync(root, 0o755);
 const line = 'Foyer serves static files; this line is 64 bytes of plain text.\n';
 writeFileSync(join(root, '1k.txt'), line.repeat(16), { mode: 0o644 });
 writeFileSync(join(root, '64k.txt'), line.repeat(1024), { mode: 0o644 });
+writeFileSync(join(root, '1m.txt'), line.repeat(16 * 1024), { mode: 0o644 });
 process.once('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const env = { STATIC_ROOT: root };
@@ -85,5 +86,12 @@ export const scenarios: Scenario[] = [
     path: '/64k.txt',
     servers,
     targets,
+  },
+  {
+    // Past the memory cache: streamed from disk in 64 KiB reads (nginx uses sendfile).
+    name: 'static-1m',
+    description: 'GET /1m.txt (1 MiB, streamed), keep-alive',
+    path: '/1m.txt',
+    servers,
   },
 ];

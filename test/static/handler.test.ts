@@ -249,6 +249,16 @@ describe('the in-memory cache', () => {
     assert.equal(r.body.toString(), 'two, longer');
     assert.equal(r.headers.get('content-length'), '11');
   });
+  test('notices a replaced large file when opening it, even inside the revalidation interval', async () => {
+    const p = join(t.root, 'large-edit.bin');
+    writeFileSync(p, Buffer.alloc(100_000, 1));
+    const mw = handler(t.root, { cache: { revalidateMs: 60_000 } });
+    assert.equal((await get(mw, '/large-edit.bin')).body.length, 100_000);
+    writeFileSync(p, Buffer.alloc(120_000, 2));
+    const r = await get(mw, '/large-edit.bin');
+    assert.equal(r.headers.get('content-length'), '120000');
+    assert.ok(r.body.equals(Buffer.alloc(120_000, 2)));
+  });
   test('reads the disk once per interval for a hot file', async () => {
     let stats = 0;
     const fs: StaticFs = {
