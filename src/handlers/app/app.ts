@@ -9,6 +9,7 @@ import { FoyerError } from '../../util/errors.ts';
 import { isWellEncoded } from '../../util/url-path.ts';
 import { type Composed, compose, invoke } from './compose.ts';
 import { type ErrorHandler, renderError } from './error-response.ts';
+import { peekWhole } from './peek-body.ts';
 import { scheduleCleanups } from './uploads.ts';
 import { callMounted, fetchTarget, isMountable, type Mountable, normalisePrefix, routingPath } from './mount.ts';
 
@@ -224,10 +225,22 @@ function emptyQuery(): Record<string, string> {
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 
-function withoutBody(res: Response): Response {
-  if (res.body === null) return res;
-  void res.body.cancel().catch(() => {});
-  return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+/**
+ * The GET response without its content (RFC 9110 §9.3.2). The Content-Length a GET would have
+ * carried is kept when it is known or the body is already complete; a streamed body is cancelled.
+ */
+async function withoutBody(res: Response): Promise<Response> {
+  const body = res.body;
+  if (body === null) return res;
+  const headers = new Headers(res.headers);
+  if (headers.has('content-length')) {
+    void body.cancel().catch(() => {});
+  } else {
+    const [whole, rest] = await peekWhole(body);
+    if (whole !== undefined) headers.set('content-length', String(whole.byteLength));
+    else void rest.cancel().catch(() => {});
+  }
+  return new Response(null, { status: res.status, statusText: res.statusText, headers });
 }
 
 /** Creates an app (same as `new App(options)`). */

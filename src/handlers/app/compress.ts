@@ -3,11 +3,11 @@
 // known size are compressed in one go and keep a Content-Length; streamed bodies are compressed
 // as they flow, flushed per chunk so server-sent events and progressive output are not held back.
 import { Readable } from 'node:stream';
-import type { ReadableStreamReadResult } from 'node:stream/web';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Middleware } from '../../types.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
+import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
@@ -29,9 +29,6 @@ const COMPRESSIBLE =
 export function isCompressible(contentType: string): boolean {
   return COMPRESSIBLE.test(contentType);
 }
-
-/** Bodies larger than this with a known size are streamed rather than buffered for one-shot compression. */
-const ONE_SHOT_MAX = 256 * 1024;
 
 const oneShot = {
   br: promisify(zlib.brotliCompress),
@@ -104,45 +101,6 @@ export function compress(options: CompressOptions = {}): Middleware {
     }
     return new Response(body, { status: res.status, statusText: res.statusText, headers });
   };
-}
-
-const NOT_YET = Symbol('not yet');
-
-/**
- * A body without Content-Length may still be complete already (a Response built from a string).
- * Reads what is available without waiting for the producer: the whole body when it is done by the
- * next macrotask, otherwise a stream that replays what was read and continues.
- */
-async function peekWhole(
-  body: ReadableStream<Uint8Array>,
-): Promise<[Uint8Array | undefined, ReadableStream<Uint8Array>]> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  for (let size = 0; size <= ONE_SHOT_MAX; ) {
-    pending = reader.read();
-    const r = await Promise.race([pending, new Promise<typeof NOT_YET>((ok) => setImmediate(ok, NOT_YET))]);
-    if (r === NOT_YET) break;
-    pending = undefined;
-    if (r.done) return [Buffer.concat(chunks), body];
-    chunks.push(r.value);
-    size += r.value.byteLength;
-  }
-  let carry = pending;
-  const rest = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = chunks.shift();
-      if (next !== undefined) return controller.enqueue(next);
-      const r = await (carry ?? reader.read());
-      carry = undefined;
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  return [undefined, rest];
 }
 
 /** Adds a Vary member in place; responses with immutable headers are copied first. */
