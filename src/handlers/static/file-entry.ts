@@ -106,11 +106,13 @@ function buildRepresentation(
  * Reads a whole small file without tearing: the handle's metadata before and after the read must
  * agree, or the read is retried (an editor rewriting in place shows up as a changed size or mtime).
  */
-async function readStable(fs: StaticFs, path: string): Promise<{ data: Buffer; stat: FileStat }> {
+async function readStable(fs: StaticFs, path: string, maxSize: number): Promise<{ data?: Buffer; stat: FileStat }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const file: OpenFile = await fs.open(path);
     try {
       const before = await file.stat();
+      // It grew past the bound since it was looked at: stream it instead of reading it whole.
+      if (before.size > maxSize) return { stat: before };
       const data = await readFully(file, before.size);
       const after = await file.stat();
       if (data.byteLength === before.size && signatureOf(before) === signatureOf(after)) return { data, stat: after };
@@ -146,7 +148,7 @@ export async function buildEntry(
   let stat = src.stat;
   let data: Uint8Array | undefined;
   if (load && o.cacheEnabled && stat.size <= o.maxFileSize) {
-    const r = await readStable(fs, src.fsPath);
+    const r = await readStable(fs, src.fsPath, o.maxFileSize);
     data = r.data;
     stat = r.stat;
   }
@@ -166,10 +168,10 @@ export async function buildEntry(
     let sdata: Uint8Array | undefined;
     let sst = st;
     if (data !== undefined && st.size <= o.maxFileSize) {
-      const r = await readStable(fs, path);
+      const r = await readStable(fs, path, o.maxFileSize);
       sdata = r.data;
       sst = r.stat;
-      bytes += sdata.byteLength;
+      bytes += sdata?.byteLength ?? 0;
     }
     siblings[coding] = buildRepresentation(src, o, vary, path, sst, coding, sdata);
     signature += `|${coding}=${signatureOf(sst)}`;
