@@ -80,6 +80,10 @@ describe('directory listing in a real browser', { skip }, () => {
       const firstFile = await page.locator('tr.file td.name a').first().textContent();
       assert.match(firstFile ?? '', /big\.bin/);
 
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(artifacts, 'static-listing-dark-by-size.png') });
+      await page.emulateMedia({ colorScheme: 'light' });
+
       await page.click('text=sub/');
       assert.match(page.url(), /\/sub\/$/);
       assert.ok((await page.content()).includes('&lt;b&gt;not bold&lt;∕b&gt;.txt'));
