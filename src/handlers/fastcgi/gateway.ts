@@ -190,30 +190,34 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   }
 
   async function respond(result: ExchangeResult, req: Request, ctx: Context): Promise<Response> {
-    const headers = new Headers();
+    // A plain list (already validated by parseCgiHead): cheaper than a Headers object, and the
+    // engine serialises it as is.
+    const headers: Array<[string, string]> = [];
     let contentLength: number | undefined;
     let sendfile: SendfileTarget | undefined;
-    for (const [name, value] of result.headers) {
-      const lower = name.toLowerCase();
+    let hasType = false;
+    for (const pair of result.headers) {
+      const lower = pair[0].toLowerCase();
       if (lower === 'x-sendfile' || lower === 'x-accel-redirect') {
         // Internal instructions never reach the client, processed or not.
-        if (serveSendfile !== undefined) sendfile = { header: lower, value };
+        if (serveSendfile !== undefined) sendfile = { header: lower, value: pair[1] };
         continue;
       }
-      if (lower === 'content-length') contentLength = Number(value);
-      headers.append(name, value);
+      if (lower === 'content-length') contentLength = Number(pair[1]);
+      else if (lower === 'content-type') hasType = true;
+      headers.push(pair);
     }
     const body = result.body;
     if (sendfile !== undefined && serveSendfile !== undefined && sendRoot !== undefined) {
       void drain(body);
-      return sendfileResponse(sendfile, sendRoot, serveSendfile, req, ctx, headers);
+      return sendfileResponse(sendfile, sendRoot, serveSendfile, req, ctx, new Headers(headers));
     }
     if (NULL_BODY.has(result.status)) {
       void drain(body);
       return new Response(null, { status: result.status, headers });
     }
     // RFC 3875 §6.3.1: a body needs a Content-Type; PHP always sends one, other apps may not.
-    if (!headers.has('content-type')) headers.set('content-type', 'text/html; charset=UTF-8');
+    if (!hasType) headers.push(['content-type', 'text/html; charset=UTF-8']);
     if (body instanceof Uint8Array) {
       // The whole response is here: a lying Content-Length is still a 502, not a broken stream.
       if (contentLength !== undefined && contentLength !== body.length) {

@@ -20,11 +20,8 @@ function writeLength(out: Buffer, at: number, n: number): number {
   return at + 4;
 }
 
-/**
- * Encodes pairs into one buffer (the PARAMS stream content, before framing into records).
- * Strings are UTF-8: CGI meta-variables are bytes (RFC 3875 §4.1) and PHP reads them as such.
- */
-export function encodeParams(params: Params): Buffer {
+/** Byte lengths of every name and value (2 per pair), and the encoded size in total. */
+export function measureParams(params: Params): { lengths: number[]; size: number } {
   let size = 0;
   const lengths = new Array<number>(params.length * 2);
   for (let i = 0; i < params.length; i++) {
@@ -35,8 +32,11 @@ export function encodeParams(params: Params): Buffer {
     lengths[i * 2 + 1] = vl;
     size += lengthSize(nl) + lengthSize(vl) + nl + vl;
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
+  return { lengths, size };
+}
+
+/** Writes the pairs measured by `measureParams` into `out` at `at`; returns the end offset. */
+export function writeParams(out: Buffer, at: number, params: Params, lengths: number[]): number {
   for (let i = 0; i < params.length; i++) {
     const [name, value] = params[i]!;
     at = writeLength(out, at, lengths[i * 2]!);
@@ -44,6 +44,17 @@ export function encodeParams(params: Params): Buffer {
     at += out.write(name, at);
     at += out.write(value, at);
   }
+  return at;
+}
+
+/**
+ * Encodes pairs into one buffer (the PARAMS stream content, before framing into records).
+ * Strings are UTF-8: CGI meta-variables are bytes (RFC 3875 §4.1) and PHP reads them as such.
+ */
+export function encodeParams(params: Params): Buffer {
+  const { lengths, size } = measureParams(params);
+  const out = Buffer.allocUnsafe(size);
+  writeParams(out, 0, params, lengths);
   return out;
 }
 

@@ -3,30 +3,57 @@
 // The head goes out as one buffer (one write, one syscall); STDIN is framed per chunk as the
 // request body arrives so that a large upload never sits in memory.
 import type { Params } from './name-value.ts';
-import { encodeParams } from './name-value.ts';
+import { encodeParams, measureParams, writeParams } from './name-value.ts';
 import {
-  encodeBeginRequest,
+  BEGIN_REQUEST,
+  FLAG_KEEP_CONN,
   framedSize,
   frameInto,
   HEADER_SIZE,
   MAX_CONTENT,
   PARAMS,
+  paddingFor,
+  ROLE_RESPONDER,
   STDIN,
   writeHeader,
 } from './record.ts';
 
 const BEGIN_SIZE = HEADER_SIZE + 8;
 
+function writeBegin(out: Buffer, requestId: number, keepConn: boolean): void {
+  writeHeader(out, 0, BEGIN_REQUEST, requestId, 8, 0);
+  out[HEADER_SIZE] = 0;
+  out[HEADER_SIZE + 1] = ROLE_RESPONDER;
+  out[HEADER_SIZE + 2] = keepConn ? FLAG_KEEP_CONN : 0;
+  out.fill(0, HEADER_SIZE + 3, BEGIN_SIZE);
+}
+
 /**
  * BEGIN_REQUEST + PARAMS + empty PARAMS, and the empty STDIN too when the request has no body
  * (php-fpm waits for the end of STDIN before it runs the script).
  */
 export function encodeRequestHead(requestId: number, keepConn: boolean, params: Params, noBody: boolean): Buffer {
+  const { lengths, size: paramsSize } = measureParams(params);
+  if (paramsSize > 0 && paramsSize <= MAX_CONTENT) {
+    // The usual case: one PARAMS record, written in place (one allocation per request).
+    const pad = paddingFor(paramsSize);
+    const out = Buffer.allocUnsafe(
+      BEGIN_SIZE + HEADER_SIZE + paramsSize + pad + HEADER_SIZE + (noBody ? HEADER_SIZE : 0),
+    );
+    writeBegin(out, requestId, keepConn);
+    writeHeader(out, BEGIN_SIZE, PARAMS, requestId, paramsSize, pad);
+    let at = writeParams(out, BEGIN_SIZE + HEADER_SIZE, params, lengths);
+    out.fill(0, at, at + pad);
+    at += pad;
+    writeHeader(out, at, PARAMS, requestId, 0, 0);
+    if (noBody) writeHeader(out, at + HEADER_SIZE, STDIN, requestId, 0, 0);
+    return out;
+  }
   const content = encodeParams(params);
   const size =
     BEGIN_SIZE + framedSize(content.length) + (content.length > 0 ? HEADER_SIZE : 0) + (noBody ? HEADER_SIZE : 0);
   const out = Buffer.allocUnsafe(size);
-  encodeBeginRequest(requestId, keepConn).copy(out, 0);
+  writeBegin(out, requestId, keepConn);
   let at = frameInto(out, BEGIN_SIZE, PARAMS, requestId, content);
   if (content.length > 0) {
     writeHeader(out, at, PARAMS, requestId, 0, 0);

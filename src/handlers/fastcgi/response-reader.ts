@@ -111,14 +111,18 @@ export class ResponseReader implements RecordSink {
 
   #collectHead(fragment: Uint8Array): void {
     const prev = this.#head!;
-    const buf = prev.length === 0 ? Buffer.from(fragment) : Buffer.concat([prev, fragment]);
+    // Usually the whole head is in the first fragment: scan it in place, copy only a partial head.
+    const buf =
+      prev.length === 0
+        ? Buffer.from(fragment.buffer, fragment.byteOffset, fragment.byteLength)
+        : Buffer.concat([prev, fragment]);
     const found = findHeadEnd(buf, Math.max(0, this.#headScanned - 3));
     if (found === undefined) {
       if (buf.length > this.#maxHeadSize) {
         this.#fail(new CgiHeaderError('response head too large'));
         return;
       }
-      this.#head = buf;
+      this.#head = prev.length === 0 ? Buffer.from(buf) : buf;
       this.#headScanned = buf.length;
       return;
     }
