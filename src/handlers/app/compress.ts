@@ -52,6 +52,18 @@ export function compress(options: CompressOptions = {}): Middleware {
         }
       : { level };
 
+  // Clients send a handful of distinct Accept-Encoding values; remember the choice for each (a
+  // memo of a pure function of the header, bounded, shared by all requests: no request state).
+  const memo = new Map<string, Encoding | undefined>();
+  const choose = (field: string | null): Encoding | undefined => {
+    if (field === null) return undefined;
+    if (memo.has(field)) return memo.get(field);
+    const choice = preferredEncoding(field, encodings) as Encoding | undefined;
+    if (memo.size >= 64) memo.clear();
+    memo.set(field, choice);
+    return choice;
+  };
+
   return async (req, _ctx, next) => {
     let res = await next();
     const status = res.status;
@@ -71,7 +83,7 @@ export function compress(options: CompressOptions = {}): Middleware {
       res.headers.has('content-range') ||
       /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '') ||
       (size !== undefined && size < threshold);
-    const encoding = skip ? undefined : (preferredEncoding(req.headers.get('accept-encoding'), encodings) as Encoding);
+    const encoding = skip ? undefined : choose(req.headers.get('accept-encoding'));
     // Reading `body` last: on the engine's light responses it builds the real body stream.
     if (encoding === undefined || res.body === null) return res;
     const headers = new Headers(res.headers);
