@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { StaticFs } from '../../src/handlers/static/index.ts';
+import { nodeFs } from '../../src/handlers/static/index.ts';
 import type { Tree } from './helpers.ts';
 import { get, HOSTILE_NAMES, handler, makeTree } from './helpers.ts';
 
@@ -67,6 +69,11 @@ describe('directory listing', () => {
         ['page.html', 'file'],
       ],
     );
+  });
+  test('answers 403 for a directory that may be entered but not read', async () => {
+    const denied = Object.assign(new Error('denied'), { code: 'EACCES' });
+    const fs: StaticFs = { ...nodeFs, readdir: () => Promise.reject(denied) };
+    assert.equal((await get(handler(t.root, { listing: true, fs }), '/sub/')).status, 403);
   });
   test('still prefers the index file over the listing', async () => {
     assert.equal((await get(handler(t.root, { listing: true }), '/docs/')).body.toString(), '<h1>docs</h1>\n');

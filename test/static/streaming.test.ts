@@ -72,6 +72,8 @@ describe('streaming large files', () => {
       // The file is 64 chunks of 64 KiB; without backpressure the compressor would swallow most.
       assert.ok(stats.reads <= 12, `reads so far: ${stats.reads}`);
       await reader.cancel();
+      await tick();
+      assert.equal(stats.closes, 1, 'the file is closed once the client goes away');
     });
   }
   test('closes the file when the client goes away mid-body', async () => {

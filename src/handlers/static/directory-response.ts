@@ -1,11 +1,12 @@
 // Responses that show a directory's entries: the listing page, and the 300 list of typo candidates.
 import { join } from 'node:path';
-import type { FileStat } from './fs-seam.ts';
+import type { DirEntry, FileStat } from './fs-seam.ts';
+import { errorCode } from './fs-seam.ts';
 import type { ListingItem } from './listing.ts';
 import { escapeHtml, listingHtml, listingJson, parseSort, sortItems } from './listing.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Resolver } from './resolver.ts';
-import { headBody } from './responses.ts';
+import { errorResponse, headBody } from './responses.ts';
 
 const MAX_ITEMS = 10_000;
 const STAT_BATCH = 64;
@@ -24,7 +25,16 @@ export async function listingResponse(
   o: ResolvedOptions,
   resolver: Resolver,
 ): Promise<Response> {
-  const dirents = (await o.fs.readdir(dirPath)).slice(0, MAX_ITEMS);
+  let dirents: DirEntry[];
+  try {
+    dirents = (await o.fs.readdir(dirPath)).slice(0, MAX_ITEMS);
+  } catch (err) {
+    // Readable to stat but not to list (mode 0711), or gone since it was resolved.
+    const code = errorCode(err);
+    if (code === 'EACCES' || code === 'EPERM') return errorResponse('FOYER_FORBIDDEN');
+    if (code === 'ENOENT' || code === 'ENOTDIR') return errorResponse('FOYER_NOT_FOUND');
+    throw err;
+  }
   // Dot-names stay out of listings unless dotfiles are allowed (even `.well-known`, reachable as it is).
   const showDots = o.dotfiles === 'allow';
   const names = dirents.map((d) => d.name).filter((n) => showDots || n.charCodeAt(0) !== 46);
