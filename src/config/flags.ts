@@ -18,6 +18,7 @@ export const SERVE_OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'max-body-size': { type: 'string' },
+  limit: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   'no-compress': { type: 'boolean' },
   'no-config': { type: 'boolean' },
@@ -70,7 +71,8 @@ const FLAG_OF: Record<string, string> = {
 
 function flagName(problem: string): string {
   const colon = problem.indexOf(':');
-  const flag = FLAG_OF[problem.slice(0, colon)];
+  const path = problem.slice(0, colon);
+  const flag = FLAG_OF[path] ?? (path.startsWith('limits.') ? `--limit ${path.slice(7)}` : undefined);
   return flag === undefined ? problem : flag + problem.slice(colon);
 }
 
@@ -93,8 +95,15 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
   if (values.php !== undefined) flags.php = values.php;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'] as FoyerConfig['logLevel'];
   if (values['no-compress']) flags.compress = false;
+  for (const item of values.limit ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError(`--limit expects NAME=VALUE (e.g. headersTimeout=5000), got ${JSON.stringify(item)}`);
+    const name = item.slice(0, eq);
+    flags.limits = { ...flags.limits, [name]: parseSize(item.slice(eq + 1), `--limit ${name}`) };
+  }
   if (values['max-body-size'] !== undefined) {
-    flags.limits = { maxBodySize: parseSize(values['max-body-size'], '--max-body-size') };
+    flags.limits = { ...flags.limits, maxBodySize: parseSize(values['max-body-size'], '--max-body-size') };
   }
   const cert = values['tls-cert'];
   const key = values['tls-key'];

@@ -31,6 +31,9 @@ Options:
       --tls-cert FILE      TLS certificate chain (PEM); needs --tls-key
       --tls-key FILE       TLS private key (PEM)
       --max-body-size SIZE largest request body, e.g. 1048576, 512k, 10mb (default 1mb)
+      --limit NAME=VALUE   any reception limit or timeout (ms), repeatable, e.g.
+                           --limit headersTimeout=5000 --limit maxHeaderSize=32k
+                           (names: see the README's limits table)
       --log-level LEVEL    fatal, error, warn, info, debug, trace or silent (default info)
       --no-compress        do not compress responses
   -h, --help               show this help

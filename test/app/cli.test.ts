@@ -97,7 +97,7 @@ test('a bad flag value exits 2 naming the flag and what was expected', async () 
 test('no command at all prints the help on stderr and exits 2', async () => {
   const r = await run([]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /Usage:\n  foyer serve/);
+  assert.match(r.stderr, /Usage:\n {2}foyer serve/);
   assert.equal(r.stdout, '');
 });
 

@@ -106,6 +106,13 @@ test('flags override the config file; limits and TLS merge key by key', async ()
     limits: { maxBodySize: 2048, headersTimeout: 1234 },
     logLevel: 'warn',
   });
+  const limits = await resolveSettings(['--limit', 'headersTimeout=500', '--limit', 'maxHeaderSize=32k'], d);
+  assert.deepEqual(limits !== 'help' && limits.limits, { maxBodySize: 5, headersTimeout: 500, maxHeaderSize: 32768 });
+  await assert.rejects(
+    resolveSettings(['--limit', 'headerTimeout=5'], d),
+    /--limit headerTimeout: unknown key \(did you mean "headersTimeout"\?\)/,
+  );
+  await assert.rejects(resolveSettings(['--limit', 'oops'], d), /--limit expects NAME=VALUE/);
   const noConfig = await resolveSettings(['--no-config'], d);
   assert.deepEqual(noConfig, {});
 });
