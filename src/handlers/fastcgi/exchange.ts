@@ -1,0 +1,309 @@
+// One request/response on a FastCGI connection: writes the request (request-writer.ts), reads
+// the response records (response-reader.ts), and hands the caller the head plus a body. A class,
+// not a nest of closures: this runs once per request and allocations are the hot path's cost.
+import type { CgiHead } from './cgi-headers.ts';
+import type { FastCgiConnection } from './connection.ts';
+import { FastCgiError } from './errors.ts';
+import type { Params } from './name-value.ts';
+import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
+import { type ByteSink, encodeRequestHead, encodeStdinEnd, pumpStdin } from './request-writer.ts';
+import { ResponseReader, type ResponseEvents } from './response-reader.ts';
+
+// Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
+export const REQUEST_ID = 1;
+
+/** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
+const MAX_DRAIN = 1024 * 1024;
+
+export interface ExchangeOptions {
+  params: Params;
+  /** The request body, or null when there is none. */
+  body: AsyncIterable<Uint8Array> | null;
+  /** Ask the backend to keep the connection open after the response (§5.1 FCGI_KEEP_CONN). */
+  keepConn: boolean;
+  /** Longest silence from the backend, in ms (0 = none). Paused while the client reads slowly. */
+  readTimeout: number;
+  /** Aborting sends ABORT_REQUEST (§5.4) and drops the connection. */
+  signal?: AbortSignal;
+  onStderr(chunk: Uint8Array): void;
+  /** Response bytes buffered ahead of the client before the socket is paused. */
+  highWaterMark: number;
+  /** Largest CGI head accepted from the backend, in bytes. */
+  maxHeadSize: number;
+}
+
+export interface ExchangeResult {
+  status: number;
+  headers: Array<[string, string]>;
+  /**
+   * The response body: bytes when the whole response came in one read, else a stream that errors
+   * (never ends cleanly) if the backend fails mid-response.
+   */
+  body: ReadableStream<Uint8Array> | Uint8Array;
+}
+
+export class Exchange implements ResponseEvents {
+  readonly reader: ResponseReader;
+  readonly #conn: FastCgiConnection;
+  readonly #opts: ExchangeOptions;
+  #resolve!: (r: ExchangeResult) => void;
+  #reject!: (e: Error) => void;
+  #settled = false; // head delivered or exchange rejected
+  #finished = false; // END_REQUEST seen or failed
+  #requestWritten = false;
+  #stdinDone: boolean;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #pausedByUs = false;
+  #discarding = false;
+  #discarded = 0;
+  #timer: NodeJS.Timeout | undefined;
+  // The head is delivered once the read that carried it is processed: when END_REQUEST came in
+  // the same read (a small response), the body is handed over as bytes, with no stream at all.
+  #head: CgiHead | undefined;
+  #pending: Uint8Array[] = [];
+  #ended = false;
+
+  constructor(conn: FastCgiConnection, opts: ExchangeOptions) {
+    this.#conn = conn;
+    this.#opts = opts;
+    this.#stdinDone = opts.body === null;
+    this.reader = new ResponseReader(REQUEST_ID, this, opts.maxHeadSize);
+  }
+
+  start(): Promise<ExchangeResult> {
+    return new Promise<ExchangeResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#begin();
+    });
+  }
+
+  #begin(): void {
+    const opts = this.#opts;
+    const signal = opts.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#onAbort();
+        return;
+      }
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    // The read timeout runs once the request is fully sent (nginx's fastcgi_read_timeout); a slow
+    // upload is the engine's body timeout's business, a backend that stops reading is caught by
+    // the drain wait of the body pump.
+    if (opts.body === null) this.#startTimer();
+    const head = encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, opts.body === null);
+    this.#conn.socket.write(head, this.#onWritten);
+    if (opts.body !== null) this.#pump(opts.body);
+  }
+
+  // --- socket events, forwarded by the connection ---
+
+  onData(data: Buffer): void {
+    this.#timer?.refresh();
+    try {
+      this.#conn.push(data);
+    } catch (e) {
+      this.#fail(new FastCgiError('protocol', (e as Error).message, { ...this.#state(), cause: e }));
+    }
+    this.#deliver();
+  }
+
+  onClose(err: Error | undefined): void {
+    const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
+    this.#fail(new FastCgiError('closed', message, { ...this.#state(), cause: err }));
+  }
+
+  // --- response records (ResponseEvents) ---
+
+  onHead(head: CgiHead): void {
+    this.#head = head;
+  }
+
+  onBody(chunk: Uint8Array): void {
+    if (this.#discarding) {
+      this.#discarded += chunk.length;
+      if (this.#discarded > MAX_DRAIN) this.#fail(new FastCgiError('aborted', 'response discarded'));
+      return;
+    }
+    const c = this.#controller;
+    if (c === undefined) {
+      this.#pending.push(chunk);
+      return;
+    }
+    c.enqueue(chunk);
+    if ((c.desiredSize ?? 1) <= 0 && !this.#pausedByUs) {
+      this.#pausedByUs = true;
+      this.#conn.socket.pause();
+    }
+  }
+
+  onStderr(chunk: Uint8Array): void {
+    this.#opts.onStderr(chunk);
+  }
+
+  onEnd(_appStatus: number, protocolStatus: number): void {
+    if (protocolStatus !== REQUEST_COMPLETE) {
+      // CANT_MPX_CONN / UNKNOWN_ROLE / OVERLOADED (§5.5): a gateway error, never an empty 200.
+      const failure = protocolStatus === OVERLOADED ? 'overloaded' : 'rejected';
+      const message = `backend ended the request: ${protocolStatusName(protocolStatus)}`;
+      this.#fail(new FastCgiError(failure, message, this.#state()));
+      return;
+    }
+    this.#ended = true;
+    if (this.#controller !== undefined && !this.#discarding) {
+      try {
+        this.#controller.close();
+      } catch {}
+    }
+    this.#finish(true);
+  }
+
+  onError(err: Error): void {
+    this.#fail(new FastCgiError('protocol', err.message, { ...this.#state(), cause: err }));
+  }
+
+  // --- internals ---
+
+  #state(): { requestWritten: boolean; responseStarted: boolean } {
+    return { requestWritten: this.#requestWritten, responseStarted: this.reader.stdoutBytes > 0 };
+  }
+
+  readonly #onWritten = (err?: Error | null): void => {
+    if (!err) this.#requestWritten = true;
+  };
+
+  readonly #onAbort = (): void => {
+    this.#fail(new FastCgiError('aborted', 'client went away', this.#state()), true);
+  };
+
+  readonly #onTimeout = (): void => {
+    // Silence while we hold the socket paused is the client's slowness, not the backend's.
+    if (this.#pausedByUs) {
+      this.#timer?.refresh();
+      return;
+    }
+    this.#fail(new FastCgiError('timeout', 'backend read timeout', this.#state()), true);
+  };
+
+  #startTimer(): void {
+    if (this.#opts.readTimeout > 0 && !this.#finished)
+      this.#timer = setTimeout(this.#onTimeout, this.#opts.readTimeout);
+  }
+
+  #resumeSocket(): void {
+    if (this.#pausedByUs && !this.#finished) {
+      this.#pausedByUs = false;
+      this.#timer?.refresh();
+      this.#conn.socket.resume();
+    }
+  }
+
+  #deliver(): void {
+    const head = this.#head;
+    if (this.#settled || head === undefined) return;
+    this.#settled = true;
+    const pending = this.#pending;
+    this.#pending = [];
+    if (this.#ended) {
+      const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      this.#resolve({ status: head.status, headers: head.headers, body });
+      return;
+    }
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controller = c;
+          for (const chunk of pending) c.enqueue(chunk);
+        },
+        pull: () => this.#resumeSocket(),
+        cancel: () => {
+          // The consumer stopped reading (HEAD, a client gone): drain a little to keep the
+          // connection, drop it if the rest is large.
+          this.#discarding = true;
+          this.#resumeSocket();
+        },
+      },
+      { highWaterMark: this.#opts.highWaterMark, size: (chunk) => chunk.byteLength },
+    );
+    this.#resolve({ status: head.status, headers: head.headers, body });
+  }
+
+  #finish(reusable: boolean): void {
+    this.#finished = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#pausedByUs) this.#conn.socket.resume();
+    this.#conn.release(reusable && this.#opts.keepConn && this.#stdinDone);
+  }
+
+  #fail(err: Error, abort = false): void {
+    if (this.#finished) return;
+    // §5.4: tell the application; php-fpm only notices once the script writes, and the
+    // connection's state is unknown from here, so it is closed rather than reused.
+    if (abort) this.#conn.abort();
+    this.#finish(false);
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#reject(err);
+    } else if (this.#controller !== undefined && !this.#discarding) {
+      try {
+        this.#controller.error(err);
+      } catch {}
+    }
+  }
+
+  #pump(body: AsyncIterable<Uint8Array>): void {
+    const socket = this.#conn.socket;
+    const opts = this.#opts;
+    const gone = (): boolean => this.#conn.closed || this.#finished;
+    const sink: ByteSink = {
+      write: (data) => {
+        this.#requestWritten = true;
+        return socket.write(data);
+      },
+      drained: () =>
+        new Promise<void>((ok, ko) => {
+          if (gone()) return ko(new Error('connection closed'));
+          const t =
+            opts.readTimeout > 0
+              ? setTimeout(() => {
+                  cleanup();
+                  this.#fail(
+                    new FastCgiError('timeout', 'backend stopped reading the request body', this.#state()),
+                    true,
+                  );
+                  ko(new Error('send timeout'));
+                }, opts.readTimeout)
+              : undefined;
+          const cleanup = (): void => {
+            if (t) clearTimeout(t);
+            socket.off('drain', done);
+            socket.off('close', done);
+          };
+          const done = (): void => {
+            cleanup();
+            if (gone()) ko(new Error('connection closed'));
+            else ok();
+          };
+          socket.on('drain', done);
+          socket.on('close', done);
+        }),
+    };
+    pumpStdin(REQUEST_ID, body, sink, opts.signal)
+      .then(() => {
+        if (gone()) return;
+        socket.write(encodeStdinEnd(REQUEST_ID));
+        this.#stdinDone = true;
+        this.#startTimer();
+      })
+      .catch((err: unknown) => {
+        if (this.#finished) return;
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.#fail(
+          new FastCgiError('aborted', `request body failed: ${e.message}`, { ...this.#state(), cause: e }),
+          true,
+        );
+      });
+  }
+}
