@@ -4,7 +4,8 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { defaultLimits } from '../../reception/limits.ts';
-import { FoyerError, type HttpError, isHttpError } from '../../util/errors.ts';
+import { FoyerError, type HttpError } from '../../util/errors.ts';
+import { findHttpError } from './error-response.ts';
 
 export interface BodyOptions {
   /** Largest body accepted, in bytes → 413. Default: the server default, 1 MiB. */
@@ -141,7 +142,7 @@ async function readMultipart(req: Request, options: FormOptions): Promise<FormDa
       });
     });
     bb.on('partsLimit', () => fail(new FoyerError('FOYER_BAD_FORM', 'too many parts')));
-    bb.on('error', (e: Error) => fail(isHttpError(e) ? e : new FoyerError('FOYER_BAD_FORM', e.message)));
+    bb.on('error', (e: Error) => fail(findHttpError(e) ?? new FoyerError('FOYER_BAD_FORM', e.message)));
     bb.on('close', resolve);
   });
   const input = req.body === null ? Readable.from([]) : Readable.fromWeb(req.body as never);

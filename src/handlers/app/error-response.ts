@@ -9,14 +9,19 @@ export type ErrorHandler = (err: HttpError, req: Request, ctx: Context) => Maybe
 
 const FORMATS = ['text/plain', 'application/json'] as const;
 
-/** Maps anything thrown to an HttpError, looking through `cause` (body stream errors wrap ours). */
-export function toHttpError(err: unknown): HttpError {
+/** The HttpError in `err` or its `cause` chain (body stream errors wrap the engine's), if any. */
+export function findHttpError(err: unknown): HttpError | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
     if (isHttpError(e) || looksLikeHttpError(e)) return e as HttpError;
     e = (e as { cause?: unknown }).cause;
   }
-  return new HttpError(500, undefined, { code: 'FOYER_INTERNAL', cause: err, expose: false });
+  return undefined;
+}
+
+/** Maps anything thrown to an HttpError; what is not one already is a 500. */
+export function toHttpError(err: unknown): HttpError {
+  return findHttpError(err) ?? new HttpError(500, undefined, { code: 'FOYER_INTERNAL', cause: err, expose: false });
 }
 
 /**

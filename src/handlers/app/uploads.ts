@@ -11,7 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { AttributeKey, Context } from '../../types.ts';
 import { attribute } from '../../types.ts';
-import { FoyerError, type HttpError, isHttpError } from '../../util/errors.ts';
+import { FoyerError, type HttpError } from '../../util/errors.ts';
+import { findHttpError } from './error-response.ts';
 import { mediaType } from './body.ts';
 
 export interface UploadOptions {
@@ -152,16 +153,18 @@ export async function receiveMultipart(req: Request, ctx?: Context, options: Upl
       writes.push(
         pipeline(file, count, createWriteStream(entry.path, { flags: 'wx', mode: 0o600 })).catch((e: unknown) => {
           file.resume();
-          fail(isHttpError(e) ? e : new FoyerError('FOYER_INTERNAL', String(e)));
+          // A disk error (ENOSPC, EACCES …) is ours; anything else is the form's fault.
+          const ours = typeof (e as NodeJS.ErrnoException).code === 'string';
+          fail(findHttpError(e) ?? new FoyerError(ours ? 'FOYER_INTERNAL' : 'FOYER_BAD_FORM', String(e)));
         }),
       );
     });
     bb.on('filesLimit', () => fail(new FoyerError('FOYER_UPLOAD_TOO_LARGE', 'too many files')));
     bb.on('fieldsLimit', () => fail(new FoyerError('FOYER_UPLOAD_TOO_LARGE', 'too many fields')));
-    bb.on('error', (e: Error) => fail(isHttpError(e) ? e : new FoyerError('FOYER_BAD_FORM', e.message)));
+    bb.on('error', (e: Error) => fail(findHttpError(e) ?? new FoyerError('FOYER_BAD_FORM', e.message)));
     bb.on('close', resolve);
   });
-  input.on('error', (e) => fail(isHttpError(e) ? e : new FoyerError('FOYER_BAD_FORM', e.message)));
+  input.on('error', (e) => fail(findHttpError(e) ?? new FoyerError('FOYER_BAD_FORM', e.message)));
   input.pipe(bb);
   await parsed;
   await Promise.all(writes);
@@ -196,7 +199,7 @@ export async function receiveRaw(req: Request, ctx?: Context, options: UploadOpt
     await pipeline(bodyStream(req), count, createWriteStream(entry.path, { flags: 'wx', mode: 0o600 }));
   } catch (err) {
     await cleanup();
-    throw isHttpError(err) ? err : new FoyerError('FOYER_BAD_REQUEST', String(err));
+    throw findHttpError(err) ?? new FoyerError('FOYER_BAD_REQUEST', String(err));
   }
   return { fields: Object.create(null), files: [entry], cleanup };
 }
