@@ -60,7 +60,9 @@ export async function callMounted(
 export function stripPrefix(req: Request, ctx: Context, prefix: string): Request {
   const url = new URL(req.url);
   const full = (ctx.get(MOUNT_BASE) ?? '') + prefix;
-  url.pathname = url.pathname.slice(full.length) || '/';
+  // URL parsing may normalise what routing saw raw (dot segments): only strip a real prefix.
+  if (url.pathname === full || url.pathname.startsWith(`${full}/`))
+    url.pathname = url.pathname.slice(full.length) || '/';
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== null;
   return new Request(url, {
     method: req.method,
