@@ -4,6 +4,7 @@
 import { renderError } from '../handlers/app/error-response.ts';
 import { compose } from '../handlers/app/compose.ts';
 import { compress } from '../handlers/app/compress.ts';
+import { isMountable } from '../handlers/app/mount.ts';
 import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
 import type { Context, Handler, Middleware, Next } from '../types.ts';
@@ -27,7 +28,7 @@ export async function loadApp(file: string): Promise<LoadedApp> {
     const app = exported as LoadedApp;
     return {
       fetch: (req, ctx) => app.fetch(req, ctx),
-      handle: typeof app.handle === 'function' ? app.handle.bind(app) : undefined,
+      handle: isMountable(app) ? app.handle.bind(app) : undefined,
       renderError: typeof app.renderError === 'function' ? app.renderError.bind(app) : undefined,
     };
   }

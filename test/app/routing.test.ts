@@ -132,3 +132,17 @@ test('HEAD carries the Content-Length the GET would have (socket)', {
     await client.close();
   }
 });
+
+both(
+  'a foreign router with its own handle() method is mounted through its fetch()',
+  () =>
+    new App().mount('/other', {
+      handle: () => {
+        throw new Error('not a Foyer app: handle() has another contract');
+      },
+      fetch: (req: Request) => text(`fetch saw ${new URL(req.url).pathname}`),
+    }),
+  async (client) => {
+    assert.equal(await (await client.fetch('/other/x')).text(), 'fetch saw /x');
+  },
+);

@@ -11,7 +11,15 @@ import { type Composed, compose, invoke } from './compose.ts';
 import { type ErrorHandler, renderError } from './error-response.ts';
 import { peekWhole } from './peek-body.ts';
 import { scheduleCleanups } from './uploads.ts';
-import { callMounted, fetchTarget, isMountable, type Mountable, normalisePrefix, routingPath } from './mount.ts';
+import {
+  callMounted,
+  FOYER_APP,
+  fetchTarget,
+  isMountable,
+  type Mountable,
+  normalisePrefix,
+  routingPath,
+} from './mount.ts';
 
 export interface AppOptions {
   /** Renders errors instead of the default text/JSON response. */
@@ -32,6 +40,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as 
 type Route = Composed | Middleware;
 
 export class App implements FetchApp, Mountable {
+  readonly [FOYER_APP] = true as const;
   readonly #router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
   readonly #middleware: Middleware[] = [];
   readonly #methods = new Set<string>();

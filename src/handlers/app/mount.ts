@@ -25,13 +25,26 @@ export function normalisePrefix(prefix: string): string {
   return prefix;
 }
 
+/**
+ * Brands Foyer apps. Other routers have a `handle` method with another contract (itty-router's
+ * takes the request and extra arguments), so the method's presence alone proves nothing. A
+ * registered symbol also recognises an App from another copy of these modules (src/ vs dist/).
+ */
+export const FOYER_APP: unique symbol = Symbol.for('foyer.app') as never;
+
 /** A Foyer app as a mountable target: it routes and may fall through to `next`. */
 export interface Mountable {
+  readonly [FOYER_APP]: true;
   handle(req: Request, ctx: Context, next: Next): Promise<Response>;
 }
 
 export function isMountable(x: unknown): x is Mountable {
-  return typeof (x as Mountable | null)?.handle === 'function';
+  return (
+    x !== null &&
+    (typeof x === 'object' || typeof x === 'function') &&
+    (x as Mountable)[FOYER_APP] === true &&
+    typeof (x as Mountable).handle === 'function'
+  );
 }
 
 /** Runs a Foyer app below `prefix`, restoring the base when it falls through or finishes. */
