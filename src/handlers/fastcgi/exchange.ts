@@ -62,6 +62,7 @@ export class Exchange implements ResponseEvents {
   #head: CgiHead | undefined;
   #pending: Uint8Array[] = [];
   #ended = false;
+  #inRead = false;
 
   constructor(conn: FastCgiConnection, opts: ExchangeOptions) {
     this.#conn = conn;
@@ -101,12 +102,15 @@ export class Exchange implements ResponseEvents {
 
   onData(data: Buffer): void {
     this.#timer?.refresh();
+    this.#inRead = true;
     try {
       this.#conn.push(data);
     } catch (e) {
       this.#fail(new FastCgiError('protocol', (e as Error).message, { ...this.#state(), cause: e }));
     }
-    this.#deliver();
+    this.#inRead = false;
+    if (!this.#settled) this.#deliver();
+    else this.#flushRead();
   }
 
   onClose(err: Error | undefined): void {
@@ -126,12 +130,18 @@ export class Exchange implements ResponseEvents {
       if (this.#discarded > MAX_DRAIN) this.#fail(new FastCgiError('aborted', 'response discarded'));
       return;
     }
+    // Fragments of one socket read are gathered and handed on together (fewer stream reads).
+    this.#pending.push(chunk);
+    if (!this.#inRead) this.#flushRead();
+  }
+
+  /** Enqueues what the last read brought, as one chunk, and pauses the socket when full. */
+  #flushRead(): void {
     const c = this.#controller;
-    if (c === undefined) {
-      this.#pending.push(chunk);
-      return;
-    }
-    c.enqueue(chunk);
+    const pending = this.#pending;
+    if (c === undefined || pending.length === 0 || this.#discarding) return;
+    this.#pending = [];
+    c.enqueue(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
     if ((c.desiredSize ?? 1) <= 0 && !this.#pausedByUs) {
       this.#pausedByUs = true;
       this.#conn.socket.pause();
@@ -152,6 +162,7 @@ export class Exchange implements ResponseEvents {
     }
     this.#ended = true;
     if (this.#controller !== undefined && !this.#discarding) {
+      this.#flushRead();
       try {
         this.#controller.close();
       } catch {}
