@@ -25,3 +25,12 @@ export type {
   StaticMiddleware,
   StaticOptions,
 } from './handlers/static/index.ts';
+export { fastcgi, parseUpstream, spawnPhpFpm, findPhpFpm } from './handlers/fastcgi/index.ts';
+export type {
+  FastCgiMiddleware,
+  FastCgiOptions,
+  PhpFpmOptions,
+  PhpFpmProcess,
+  SocketFactory,
+  Upstream,
+} from './handlers/fastcgi/index.ts';

@@ -25,3 +25,6 @@ export type { FastCgiOptions } from './options.ts';
 export function fastcgi(options: FastCgiOptions): FastCgiMiddleware {
   return createGateway(options);
 }
+
+export type { PhpFpmOptions, PhpFpmProcess } from './php-fpm.ts';
+export { findPhpFpm, spawnPhpFpm } from './php-fpm.ts';
