@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
-import { exchange, start, statuses } from './raw-client.ts';
+import { exchange, sleep, start, statuses } from './raw-client.ts';
 
 describe('limits', () => {
   let server: Server;
@@ -98,5 +98,41 @@ describe('timeouts', () => {
     });
     assert.deepEqual(statuses(r.text), [408]);
     assert.equal(r.closed, true);
+  });
+});
+
+describe('slow readers', () => {
+  test('a client that stops reading a large response is cut after sendTimeout', async () => {
+    const net = await import('node:net');
+    const chunk = new Uint8Array(64 * 1024);
+    let pulled = 0;
+    const s = await start(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(c) {
+              pulled++;
+              if (pulled > 4096)
+                c.close(); // 256 MiB at most: bounded even if the cut failed
+              else c.enqueue(chunk);
+            },
+          }),
+        ),
+      { limits: { sendTimeout: 200 } },
+    );
+    try {
+      const socket = net.connect({ port: s.address.port, host: '127.0.0.1' });
+      await new Promise((r) => socket.once('connect', r));
+      socket.pause(); // never read
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      // A paused client cannot see the close; the server's side can.
+      for (let i = 0; i < 100 && s.connections > 0; i++) await sleep(50);
+      const connections = s.connections;
+      socket.destroy();
+      assert.equal(connections, 0, 'the server dropped the connection');
+      assert.ok(pulled < 4096, 'the server stopped producing the body');
+    } finally {
+      await s.close(500);
+    }
   });
 });
