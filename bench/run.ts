@@ -14,7 +14,7 @@ import type { BenchServer, LoadOptions, LoadTool, RunningServer, Sample, Scenari
 import { runWrk } from './lib/wrk.ts';
 
 const usage = `usage: npm run bench -- [NAME…] [--runs N] [--duration S] [--warmup S] [--connections N]
-                        [--tool wrk|autocannon] [--json FILE] [--list]
+                        [--tool wrk|autocannon] [--servers LABEL,…] [--json FILE] [--list]
 NAME keeps the scenarios whose name contains it. See bench/README.md.`;
 
 function fail(message: string): never {
@@ -41,6 +41,7 @@ function parse() {
       connections: { type: 'string' },
       tool: { type: 'string' },
       json: { type: 'string' },
+      servers: { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -93,9 +94,12 @@ async function loadScenarios(): Promise<Scenario[]> {
   return all;
 }
 
-const scenarios = (await loadScenarios()).filter(
-  (s) => filters.length === 0 || filters.some((f) => s.name.includes(f)),
-);
+// --servers keeps only the named servers (in the scenario's order; the first kept one is the subject).
+const keepServers = flags.servers?.split(',').map((l) => l.trim());
+const scenarios = (await loadScenarios())
+  .filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)))
+  .map((s) => (keepServers ? { ...s, servers: s.servers.filter((x) => keepServers.includes(x.label)) } : s))
+  .filter((s) => s.servers.length > 0);
 if (flags.list) {
   for (const s of scenarios) {
     console.log(
