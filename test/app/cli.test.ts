@@ -247,3 +247,14 @@ test('a TLS key file that cannot be read exits 2', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot read TLS certificate file nope\.pem/);
 });
+
+test('SIGTERM lets an in-flight request finish before the process exits 0', async () => {
+  const { child, origin } = await serveUntilReady(['public', '--no-config', '--app', 'app.ts']);
+  const pending = fetch(`${origin}/slow`);
+  // The request is in flight (the handler waits 300 ms) when the signal arrives.
+  await new Promise((r) => setTimeout(r, 100));
+  const code = stop(child);
+  const res = await pending;
+  assert.deepEqual(await res.json(), { slow: true });
+  assert.equal(await code, 0);
+});

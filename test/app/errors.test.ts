@@ -123,3 +123,19 @@ test('5xx errors are logged with the original error', async () => {
   assert.equal(lines.length, 1);
   assert.match(lines[0] as string, /secret database password/);
 });
+
+test('a failing waitUntil task is logged, not lost, and does not change the response', async () => {
+  const lines: string[] = [];
+  const { createLogger } = await import('../../src/log/logger.ts');
+  const log = createLogger('info', { write: (s: string) => lines.push(s) });
+  const ctx = createContext({ log });
+  const app = new App().get('/defer', (_req, c) => {
+    c.waitUntil(Promise.reject(new Error('deferred work broke')));
+    return json({ ok: true });
+  });
+  const res = await app.fetch(new Request('http://127.0.0.1/defer'), ctx);
+  assert.equal(res.status, 200);
+  await ctx.settled();
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] as string, /deferred work broke/);
+});
