@@ -69,7 +69,8 @@ async function serveCommand(argv: string[]): Promise<number> {
   const fastcgi = config.php === undefined ? undefined : await loadFastcgi();
   const log = createLogger(config.logLevel ?? 'info');
   const fetch = buildPipeline({ config, app, fastcgi });
-  if (app === undefined && config.root === undefined) log.warn('no root and no --app: every request will be answered 404');
+  if (app === undefined && config.root === undefined)
+    log.warn('no root and no --app: every request will be answered 404');
   const server = await serve({
     fetch,
     port: config.port ?? 8080,
