@@ -195,6 +195,29 @@ describe('fastcgi gateway against a scripted backend', () => {
     php2.close();
   });
 
+  test('backend stderr is logged line by line and bounded per request', async () => {
+    const stderr = (text: string) => encodeRecords(7, 1, Buffer.from(text));
+    const fake = fakeBackend((_s, reply) => {
+      reply(stderr('first warning\nsecond'));
+      reply(stderr(' half\n'));
+      for (let i = 0; i < 50; i++) reply(stderr(`${'x'.repeat(1000)}\n`));
+      reply(Buffer.concat([stdout('Content-Type: text/plain\r\n\r\nok'), endRequest()]));
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const { createLogger } = await import('../../src/log/logger.ts');
+    const log = createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect, stderrLimit: 4096 });
+    const a = await call(php, '/app.php', {}, { log });
+    assert.equal(await text(a), 'ok');
+    const logged = lines.filter((l) => l.stderr !== undefined).map((l) => l.stderr as string);
+    assert.deepEqual(logged.slice(0, 2), ['first warning', 'second half']);
+    const bytes = logged.reduce((n, l) => n + l.length, 0);
+    assert.ok(bytes <= 4096, `${bytes} bytes of stderr logged`);
+    const truncated = lines.find((l) => l.msg === 'php-fpm stderr truncated');
+    assert.ok(truncated && (truncated.droppedBytes as number) > 40_000);
+    php.close();
+  });
+
   test('a client abort sends ABORT_REQUEST and drops the connection', async () => {
     const fake = fakeBackend(() => {});
     const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });

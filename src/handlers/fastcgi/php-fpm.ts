@@ -63,6 +63,15 @@ export function findPhpFpm(): string | undefined {
   return undefined;
 }
 
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: no such group, nothing left behind.
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -138,6 +147,10 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     });
     proc.once('exit', (code, signal) => {
       if (child === proc) child = undefined;
+      // A master killed outright leaves its workers running (orphans holding our stderr pipe):
+      // php-fpm makes itself a process group leader, so the group goes with it.
+      killGroup(proc.pid);
+      proc.stderr?.destroy();
       if (stopping || options.supervise === false) return;
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
       restartTimer = setTimeout(() => {
