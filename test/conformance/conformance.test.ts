@@ -17,7 +17,7 @@ import {
 
 if (!available) {
   const why = `${conformanceDir}/run-cases.mjs not found: the shared folder must sit beside the repository (../shared)`;
-  console.log(`# conformance suites skipped: ${why}`);
+  console.log(`conformance suites skipped: ${why}`);
   test('HTTP/1.1 conformance suites', { skip: why }, () => {});
 } else {
   const deviations = loadDeviations();
