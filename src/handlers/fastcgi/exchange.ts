@@ -26,6 +26,8 @@ export interface ExchangeOptions {
   /** Aborting sends ABORT_REQUEST (§5.4) and drops the connection. */
   signal?: AbortSignal;
   onStderr(chunk: Uint8Array): void;
+  /** Called once when the exchange is over, whatever the outcome. */
+  onDone?(): void;
   /** Response bytes buffered ahead of the client before the socket is paused. */
   highWaterMark: number;
   /** Largest CGI head accepted from the backend, in bytes. */
@@ -246,6 +248,7 @@ export class Exchange implements ResponseEvents {
     this.#opts.signal?.removeEventListener('abort', this.#onAbort);
     if (this.#pausedByUs) this.#conn.socket.resume();
     this.#conn.release(reusable && this.#opts.keepConn && this.#stdinDone);
+    this.#opts.onDone?.();
   }
 
   #fail(err: Error, abort = false): void {

@@ -161,6 +161,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             readTimeout: o.readTimeout,
             signal,
             onStderr: (chunk) => stderr.push(chunk),
+            onDone: () => stderr.flush(),
             highWaterMark: o.highWaterMark,
             maxHeadSize: o.maxHeadSize,
           });
@@ -179,9 +180,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
           ctx.log.debug({ script: r.scriptName }, 'fastcgi: reused connection was closed, retrying on a fresh one');
         }
       }
-      const res = await respond(result, req, ctx);
-      stderr.flush();
-      return res;
+      return await respond(result, req, ctx);
     } catch (err) {
       stderr.flush();
       if (spooled !== undefined) void spooled.dispose();
