@@ -2,7 +2,7 @@
 // (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
 // same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
 import { renderError } from '../handlers/app/error-response.ts';
-import { compose } from '../handlers/app/compose.ts';
+import { compose, invoke } from '../handlers/app/compose.ts';
 import { compress } from '../handlers/app/compress.ts';
 import { isMountable } from '../handlers/app/mount.ts';
 import { scheduleCleanups } from '../handlers/app/uploads.ts';
@@ -22,7 +22,11 @@ export interface LoadedApp {
 
 /** Loads `--app FILE`: a default export that is a function, or an object with `fetch`. */
 export async function loadApp(file: string): Promise<LoadedApp> {
-  const exported = defaultExport(await importModule(file));
+  return toLoadedApp(defaultExport(await importModule(file)), file);
+}
+
+/** Normalises what an app module exported; a Foyer App keeps its middleware form and error hook. */
+export function toLoadedApp(exported: unknown, name = 'the app'): LoadedApp {
   if (typeof exported === 'function') return { fetch: exported as Handler };
   if (exported !== null && typeof exported === 'object' && typeof (exported as LoadedApp).fetch === 'function') {
     const app = exported as LoadedApp;
@@ -32,7 +36,7 @@ export async function loadApp(file: string): Promise<LoadedApp> {
       renderError: typeof app.renderError === 'function' ? app.renderError.bind(app) : undefined,
     };
   }
-  throw new TypeError(`${file} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
+  throw new TypeError(`${name} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
 }
 
 /** Turns a plain fetch app into a layer: its 404 for GET/HEAD lets later layers try, and wins if they miss too. */
@@ -60,13 +64,33 @@ export interface PipelineParts {
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 
+/**
+ * Compression for what the app itself answers. Responses the app passed on from later layers are
+ * left alone: static files have their own (cached, precompressed) compression, and re-reading
+ * them here would only cost time.
+ */
+function compressOwn(appLayer: Middleware): Middleware {
+  const forwarded = new WeakSet<Response>();
+  const mw = compress({ when: (_req, res) => !forwarded.has(res) });
+  const mark = (res: Response) => {
+    forwarded.add(res);
+    return res;
+  };
+  return (req, ctx, next) => mw(req, ctx, (r = req) => invoke(appLayer, r, ctx, (r2 = r) => next(r2).then(mark)));
+}
+
 export function buildPipeline({ config, app, fastcgi }: PipelineParts): Handler {
   const layers: Middleware[] = [];
-  if (config.compress !== false) layers.push(compress());
-  if (app !== undefined) layers.push(app.handle ?? fetchAppLayer(app.fetch));
+  const compressing = config.compress !== false;
+  if (app !== undefined) {
+    const appLayer = app.handle ?? fetchAppLayer(app.fetch);
+    layers.push(compressing ? compressOwn(appLayer) : appLayer);
+  }
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
     if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
+    // PHP output is dynamic, like an app's: compressed here (what nginx's gzip does for fastcgi_pass).
+    if (compressing) layers.push(compress());
     layers.push(fastcgi({ upstream: config.php, root: config.root, static: config.static ?? true }));
   } else if (config.root !== undefined) {
     layers.push(staticFiles(config.root, config.static));

@@ -18,6 +18,8 @@ export interface CompressOptions {
   threshold?: number;
   /** Decides whether a Content-Type is worth compressing. Default: text, JSON, XML, JS, SVG, wasm. */
   compressible?: (contentType: string) => boolean;
+  /** Called first for each response: return false to leave it alone (e.g. compress only some routes). */
+  when?: (req: Request, res: Response) => boolean;
   /** zlib level for gzip/deflate (default 6) and brotli quality (default 4: fast enough for dynamic content). */
   level?: number;
   brotliQuality?: number;
@@ -42,6 +44,7 @@ export function compress(options: CompressOptions = {}): Middleware {
   const compressible = options.compressible ?? isCompressible;
   const level = options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION;
   const brotliQuality = options.brotliQuality ?? 4;
+  const when = options.when;
   const zlibOptions = (enc: Encoding, size?: number) =>
     enc === 'br'
       ? {
@@ -66,6 +69,7 @@ export function compress(options: CompressOptions = {}): Middleware {
 
   return async (req, _ctx, next) => {
     let res = await next();
+    if (when !== undefined && !when(req, res)) return res;
     const status = res.status;
     // 1xx/204/304 have no content; nothing to negotiate (and no Vary to add).
     if (status < 200 || status === 204 || status === 304) return res;

@@ -1,0 +1,64 @@
+// The CLI's pipeline in-process: app → static files → 404, and which responses get compressed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
+import type { FoyerConfig } from '../../src/config/schema.ts';
+import { App } from '../../src/handlers/app/app.ts';
+import { text } from '../../src/handlers/app/respond.ts';
+import { createContext } from '../../src/reception/context.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'foyer-pipeline-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const big = 'compress me please '.repeat(300);
+writeFileSync(join(root, 'big.txt'), big);
+
+function pipeline(config: FoyerConfig) {
+  const app = new App()
+    .use(async (_req, _ctx, next) => {
+      const res = await next();
+      res.headers.set('x-app', '1');
+      return res;
+    })
+    .get('/big-app', () => text(big));
+  const handler = buildPipeline({
+    config: { root, static: { compress: false, precompressed: false, cache: false }, ...config },
+    app: toLoadedApp(app),
+  });
+  return (path: string) =>
+    handler(new Request(`http://127.0.0.1${path}`, { headers: { 'accept-encoding': 'gzip' } }), createContext());
+}
+
+test('the app answers first, then static files, then a 404', async () => {
+  const get = pipeline({});
+  const fromApp = await get('/big-app');
+  assert.equal(fromApp.headers.get('x-app'), '1');
+  const fromDisk = await get('/big.txt');
+  assert.equal(fromDisk.status, 200);
+  assert.equal(fromDisk.headers.get('x-app'), '1');
+  const missing = await get('/nope');
+  assert.equal(missing.status, 404);
+});
+
+test('app responses are compressed; static files passed on by the app are left to the static handler', async () => {
+  const get = pipeline({});
+  assert.equal((await get('/big-app')).headers.get('content-encoding'), 'gzip');
+  const file = await get('/big.txt');
+  assert.equal(file.headers.get('content-encoding'), null);
+  assert.equal(await file.text(), big);
+});
+
+test('compress: false turns compression of app responses off', async () => {
+  const get = pipeline({ compress: false });
+  const res = await get('/big-app');
+  assert.equal(res.headers.get('content-encoding'), null);
+  assert.equal(await res.text(), big);
+});
+
+test('an app module must export a handler or an object with fetch', () => {
+  assert.throws(() => toLoadedApp({ nope: true }, 'x.ts'), /x\.ts must default-export a fetch handler/);
+  assert.equal(typeof toLoadedApp(() => new Response('x')).fetch, 'function');
+  assert.equal(toLoadedApp({ fetch: () => new Response('x'), handle: () => {} }).handle, undefined);
+});
