@@ -55,7 +55,7 @@ function once(next: Next): Next {
   };
 }
 
-/** Calls one layer, turning a synchronous throw or a missing Response into a rejection. */
+/** Calls one layer, turning a synchronous throw (or a synchronous non-Response) into a rejection. */
 export function invoke(layer: Middleware, req: Request, ctx: Context, next: Next): Promise<Response> {
   try {
     const out = layer(req, ctx, next);
