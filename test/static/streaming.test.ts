@@ -126,6 +126,29 @@ describe('streaming large files', () => {
   });
 });
 
+describe('the default file-system seam', () => {
+  test('closes a file once even when asked twice, and leaves no descriptor open', async () => {
+    const { readdirSync } = await import('node:fs');
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 20; i++) {
+      const f = await nodeFs.open(join(t.root, 'a.txt'));
+      assert.equal((await f.stat()).size, 6);
+      await f.close();
+      await f.close();
+    }
+    assert.equal(readdirSync('/proc/self/fd').length, before);
+  });
+  test('streams and closes every file of a burst of large responses', async () => {
+    const { readdirSync } = await import('node:fs');
+    const before = readdirSync('/proc/self/fd').length;
+    const mw = handler(t.root);
+    const all = await Promise.all(Array.from({ length: 8 }, () => get(mw, '/big.bin')));
+    assert.ok(all.every((r) => r.body.equals(t.bigBin)));
+    await tick();
+    assert.equal(readdirSync('/proc/self/fd').length, before);
+  });
+});
+
 describe('concurrent requests for one path', () => {
   test('share the disk lookup but never wait for each other in next()', async () => {
     const mw = handler(t.root);
