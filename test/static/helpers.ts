@@ -59,6 +59,7 @@ export function makeTree(): Tree {
   symlinkSync(join(base, 'outside.txt'), join(root, 'link-out.txt'));
   symlinkSync(join(base, 'pub-secret'), join(root, 'dir-link-out'));
   symlinkSync(join(root, 'a.txt'), join(root, 'link-in.txt'));
+  symlinkSync('loop', join(root, 'loop'));
   return { base, root, bigBin, bigText, css, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
@@ -114,6 +115,8 @@ export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
   ['/%c0%af', [400]],
   ['/%e0%80%ae%e0%80%ae/outside.txt', [400]],
   ['/link-out.txt', [403]],
+  ['/loop', [404]],
+  ['/loop/x', [404]],
   ['/dir-link-out/key.txt', [403]],
   ['/../pub-secret/key.txt', [400]],
   ['/%2e%2e/pub-secret/key.txt', [400]],
