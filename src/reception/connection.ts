@@ -634,7 +634,9 @@ export class Connection implements BodyOwner {
     } else return !this.#socket.writableNeedDrain;
     if (!ok) {
       this.#writeDeadline = Date.now() + this.#limits.sendTimeout;
-      this.#pause(PAUSE_WRITE);
+      // Stop parsing ahead only for batched responses (a client pipelining without reading);
+      // a streamed body waits for drain itself, and pausing per chunk would cost two syscalls.
+      if (!this.#streaming) this.#pause(PAUSE_WRITE);
     }
     return ok;
   }

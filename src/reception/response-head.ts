@@ -160,7 +160,10 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
       head += 'transfer-encoding: chunked\r\n';
       chunked = true;
     } else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
-  } else if (status !== 204) {
+  } else if (isHead && declared >= 0) {
+    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
+    head += `content-length: ${declared}\r\n`;
+  } else {
     head += 'content-length: 0\r\n';
   }
   if (isHead) {

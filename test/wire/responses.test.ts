@@ -173,3 +173,18 @@ describe('response framing', () => {
     assert.deepEqual(statuses(r.text), [200]);
   });
 });
+
+describe('HEAD responses', () => {
+  test('keep the Content-Length a handler declares with no body', async () => {
+    const s = await start(() => new Response(null, { headers: { 'content-length': '1234' } }));
+    try {
+      const r = await exchange(s.address.port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const [head, rest] = r.text.split(/\r\n\r\n/, 2);
+      assert.match(head!, /content-length: 1234\r\n|content-length: 1234$/);
+      assert.ok(rest!.startsWith('HTTP/1.1 200'), 'no body follows the HEAD response');
+      assert.match(r.text.slice(r.text.indexOf('HTTP/1.1 200', 10)), /content-length: 0/, 'GET with no body says 0');
+    } finally {
+      await s.close(500);
+    }
+  });
+});
