@@ -108,6 +108,17 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
     assert.equal(d.server.HTTP_TRANSFER_ENCODING, undefined);
   });
 
+  test('a Content-Length body streams to PHP ($_POST filled)', async () => {
+    const form = 'name=Ada&lang=fr%20en';
+    const r = await raw(
+      server,
+      `POST /info.php HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\nConnection: close\r\n\r\n${form}`,
+    );
+    const d = JSON.parse(bodyOf(r.text)) as { post: Record<string, string>; server: Record<string, string> };
+    assert.deepEqual(d.post, { name: 'Ada', lang: 'fr en' });
+    assert.equal(d.server.CONTENT_LENGTH, String(form.length));
+  });
+
   test('split-path attack and source requests over raw bytes never run or show the upload', async () => {
     for (const target of [
       '/uploads/a.jpg/x.php',
