@@ -15,6 +15,9 @@ export const REQUEST_ID = 1;
 /** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
 const MAX_DRAIN = 1024 * 1024;
 
+/** An exchange still running after this many ms starts watching the client's abort signal. */
+const ABORT_WATCH_MS = 20;
+
 export interface ExchangeOptions {
   params: Params;
   /** The request body, or null when there is none. */
@@ -23,8 +26,13 @@ export interface ExchangeOptions {
   keepConn: boolean;
   /** Longest silence from the backend, in ms (0 = none). Paused while the client reads slowly. */
   readTimeout: number;
-  /** Aborting sends ABORT_REQUEST (§5.4) and drops the connection. */
-  signal?: AbortSignal;
+  /**
+   * Where the client's abort signal comes from (the request's Context). Its `signal` is read
+   * lazily: creating one costs more than a whole fast exchange, so it is only watched once the
+   * exchange lasts longer than a few milliseconds, or streams. Aborting sends ABORT_REQUEST
+   * (§5.4) and drops the connection.
+   */
+  abortSource?: { readonly signal: AbortSignal };
   onStderr(chunk: Uint8Array): void;
   /** Called once when the exchange is over, whatever the outcome. */
   onDone?(): void;
@@ -59,6 +67,9 @@ export class Exchange implements ResponseEvents {
   #discarding = false;
   #discarded = 0;
   #timer: NodeJS.Timeout | undefined;
+  #signal: AbortSignal | undefined;
+  #abortWatched = false;
+  #timerPhaseOne = false;
   // The head is delivered once the read that carried it is processed: when END_REQUEST came in
   // the same read (a small response), the body is handed over as bytes, with no stream at all.
   #head: CgiHead | undefined;
@@ -83,14 +94,8 @@ export class Exchange implements ResponseEvents {
 
   #begin(): void {
     const opts = this.#opts;
-    const signal = opts.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#onAbort();
-        return;
-      }
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    // A request body may take long to send: watch the client from the start.
+    if (opts.body !== null && this.#watchAbort()) return;
     // The read timeout runs once the request is fully sent (nginx's fastcgi_read_timeout); a slow
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
@@ -191,6 +196,17 @@ export class Exchange implements ResponseEvents {
   };
 
   readonly #onTimeout = (): void => {
+    if (this.#timerPhaseOne) {
+      // Phase one of the timer: the exchange is not a quick one, watch the client from now on.
+      this.#timerPhaseOne = false;
+      if (this.#watchAbort()) return;
+      const rt = this.#opts.readTimeout;
+      if (rt === 0) return;
+      if (rt > ABORT_WATCH_MS) {
+        this.#timer = setTimeout(this.#onTimeout, rt - ABORT_WATCH_MS);
+        return;
+      }
+    }
     // Silence while we hold the socket paused is the client's slowness, not the backend's.
     if (this.#pausedByUs) {
       this.#timer?.refresh();
@@ -200,8 +216,30 @@ export class Exchange implements ResponseEvents {
   };
 
   #startTimer(): void {
-    if (this.#opts.readTimeout > 0 && !this.#finished)
-      this.#timer = setTimeout(this.#onTimeout, this.#opts.readTimeout);
+    if (this.#finished) return;
+    const rt = this.#opts.readTimeout;
+    if (!this.#abortWatched) {
+      this.#timerPhaseOne = true;
+      this.#timer = setTimeout(this.#onTimeout, rt > 0 ? Math.min(rt, ABORT_WATCH_MS) : ABORT_WATCH_MS);
+    } else if (rt > 0) {
+      this.#timer = setTimeout(this.#onTimeout, rt);
+    }
+  }
+
+  /** Starts watching the client's abort signal; true when it has already fired (exchange failed). */
+  #watchAbort(): boolean {
+    if (this.#abortWatched) return false;
+    this.#abortWatched = true;
+    const source = this.#opts.abortSource;
+    if (source === undefined || this.#finished) return false;
+    const signal = source.signal;
+    this.#signal = signal;
+    if (signal.aborted) {
+      this.#onAbort();
+      return true;
+    }
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    return false;
   }
 
   #resumeSocket(): void {
@@ -223,6 +261,8 @@ export class Exchange implements ResponseEvents {
       this.#resolve({ status: head.status, headers: head.headers, body });
       return;
     }
+    // A streamed response may last: watch the client for its whole length.
+    if (this.#watchAbort()) return;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -245,7 +285,7 @@ export class Exchange implements ResponseEvents {
   #finish(reusable: boolean): void {
     this.#finished = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     if (this.#pausedByUs) this.#conn.socket.resume();
     this.#conn.release(reusable && this.#opts.keepConn && this.#stdinDone);
     this.#opts.onDone?.();
@@ -304,7 +344,7 @@ export class Exchange implements ResponseEvents {
           socket.on('close', done);
         }),
     };
-    pumpStdin(REQUEST_ID, body, sink, opts.signal)
+    pumpStdin(REQUEST_ID, body, sink, this.#signal)
       .then(() => {
         if (gone()) return;
         socket.write(encodeStdinEnd(REQUEST_ID));

@@ -148,7 +148,6 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         serverSoftware: o.serverSoftware,
         extra: typeof extraParams === 'function' ? extraParams(req, ctx) : extraParams,
       });
-      const signal = ctx.signal;
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
         const conn = await pool.acquire(attempt > 0);
@@ -159,7 +158,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             body: source === null ? null : source(),
             keepConn: o.keepAlive,
             readTimeout: o.readTimeout,
-            signal,
+            abortSource: ctx,
             onStderr: (chunk) => stderr.push(chunk),
             onDone: () => stderr.flush(),
             highWaterMark: o.highWaterMark,
