@@ -4,6 +4,7 @@
 // the body without streams when asked for text/json/bytes, and becomes a real Request only when
 // something else is touched. It passes `instanceof Request` (its prototype chain includes
 // Request.prototype); `new Request(incoming)` works once globals are installed (globals.ts).
+import { LightHeaders } from './light-headers.ts';
 import type { RequestBody } from './request-body.ts';
 
 export const NativeRequest: typeof Request = globalThis.Request;
@@ -48,10 +49,7 @@ export class IncomingRequest {
 
   get headers(): Headers {
     if (this.#headers === undefined) {
-      const raw = this.#raw;
-      const h = new Headers();
-      for (let i = 0; i < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
-      this.#headers = h;
+      this.#headers = LightHeaders.fromRaw(this.#raw) as unknown as Headers;
     }
     return this.#headers;
   }

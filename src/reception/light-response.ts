@@ -4,6 +4,8 @@
 // the body and init directly, and anything else (body streams, clone, text, …) is answered by a
 // real Response created on first use. It passes `instanceof Response`.
 
+import { LightHeaders } from './light-headers.ts';
+
 export const NativeResponse: typeof Response = globalThis.Response;
 
 export const kBody = Symbol('foyer.body');
@@ -25,7 +27,7 @@ export function defaultContentType(body: unknown): string | undefined {
 export class LightResponse {
   [kBody]: Body;
   [kInit]: ResponseInit | undefined;
-  [kHeaders]: Headers | undefined;
+  [kHeaders]: LightHeaders | undefined;
   [kReal]: Response | undefined;
 
   constructor(body?: Body, init?: ResponseInit) {
@@ -49,7 +51,10 @@ export class LightResponse {
     if (real === undefined) {
       const init = this[kInit];
       const headers = this[kHeaders];
-      real = new NativeResponse(this[kBody], headers === undefined ? init : { ...init, headers });
+      real = new NativeResponse(
+        this[kBody],
+        headers === undefined ? init : { ...init, headers: headers as unknown as Headers },
+      );
       this[kReal] = real;
     }
     return real;
@@ -73,12 +78,12 @@ export class LightResponse {
     if (real !== undefined) return real.headers;
     let h = this[kHeaders];
     if (h === undefined) {
-      h = new Headers(this[kInit]?.headers);
+      h = new LightHeaders(this[kInit]?.headers);
       const ct = defaultContentType(this[kBody]);
       if (ct !== undefined && !h.has('content-type')) h.set('content-type', ct);
       this[kHeaders] = h;
     }
-    return h;
+    return h as unknown as Headers;
   }
 }
 
@@ -114,9 +119,9 @@ Object.defineProperty(LightResponse, 'json', {
   value(data: unknown, init?: ResponseInit): LightResponse {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('Value is not JSON serializable');
-    const headers = new Headers(init?.headers);
+    const headers = new LightHeaders(init?.headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return new LightResponse(text, { ...init, headers });
+    return new LightResponse(text, { ...init, headers: headers as unknown as Headers });
   },
   configurable: true,
   writable: true,

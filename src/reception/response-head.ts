@@ -4,6 +4,7 @@
 // from plain objects are validated here, so a CR/LF in a value is a 500, never an injection.
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
+import { kPairs, LightHeaders } from './light-headers.ts';
 import { defaultContentType, kBody, kHeaders, kInit, kReal, type LightResponse } from './light-response.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -36,7 +37,7 @@ export interface Plan {
   close: boolean;
 }
 
-type HeaderSource = Headers | [string, string][] | Record<string, string> | undefined;
+type HeaderSource = LightHeaders | Headers | [string, string][] | Record<string, string> | undefined;
 
 interface Extracted {
   status: number;
@@ -56,7 +57,11 @@ function extract(res: Response): Extracted {
         status: init?.status ?? 200,
         statusText: init?.statusText,
         headers: h ?? (init?.headers as HeaderSource),
-        trusted: h !== undefined || init?.headers === undefined || init.headers instanceof Headers,
+        trusted:
+          h !== undefined ||
+          init?.headers === undefined ||
+          init.headers instanceof LightHeaders ||
+          init.headers instanceof Headers,
         body: light[kBody],
       };
     }
@@ -109,7 +114,10 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
 
   const src = x.headers;
   if (src !== undefined && src !== null) {
-    if (src instanceof Headers) for (const [k, v] of src) add(k, v);
+    if (src instanceof LightHeaders) {
+      const pairs = src[kPairs]();
+      for (let i = 0; i < pairs.length; i += 2) add(pairs[i]!, pairs[i + 1]!);
+    } else if (src instanceof Headers) for (const [k, v] of src) add(k, v);
     else if (Array.isArray(src)) for (const pair of src) add(String(pair[0]), String(pair[1]));
     else for (const k of Object.keys(src)) add(k, String((src as Record<string, string>)[k]));
   }

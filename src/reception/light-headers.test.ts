@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { LightHeaders } from './light-headers.ts';
+
+const NativeHeaders = globalThis.Headers;
+const name = fc.constantFrom(
+  'Content-Type',
+  'content-type',
+  'X-A',
+  'x-a',
+  'Set-Cookie',
+  'set-cookie',
+  'Vary',
+  'bad name',
+  '',
+);
+const value = fc.constantFrom(
+  'text/plain',
+  '  padded\t',
+  'a=1',
+  'b=2; Path=/',
+  '',
+  'caf\u00e9',
+  'line\r\nbreak',
+  'nul\u0000',
+);
+const op = fc.oneof(
+  fc.tuple(fc.constant('append'), name, value),
+  fc.tuple(fc.constant('set'), name, value),
+  fc.tuple(fc.constant('delete'), name, fc.constant('')),
+  fc.tuple(fc.constant('get'), name, fc.constant('')),
+  fc.tuple(fc.constant('has'), name, fc.constant('')),
+);
+
+function apply(h: Headers, [kind, n, v]: [string, string, string]): unknown {
+  try {
+    switch (kind) {
+      case 'append':
+        return h.append(n, v);
+      case 'set':
+        return h.set(n, v);
+      case 'delete':
+        return h.delete(n);
+      case 'get':
+        return h.get(n);
+      default:
+        return h.has(n);
+    }
+  } catch (e) {
+    return (e as Error).name;
+  }
+}
+
+describe('LightHeaders', () => {
+  test('behaves as the native Headers for any sequence of operations', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+        const native = new NativeHeaders();
+        const light = new LightHeaders() as unknown as Headers;
+        for (const o of ops) assert.deepEqual(apply(light, o), apply(native, o), `after ${JSON.stringify(o)}`);
+        assert.deepEqual([...light], [...native]);
+        assert.deepEqual(light.getSetCookie(), native.getSetCookie());
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('reads raw fields from the parser case-insensitively and lowercases them for iteration', () => {
+    const h = LightHeaders.fromRaw(['Host', 'example.com', 'Accept', 'a', 'ACCEPT', 'b']) as unknown as Headers;
+    assert.equal(h.get('accept'), 'a, b');
+    assert.equal(h.get('HOST'), 'example.com');
+    assert.deepEqual(
+      [...h],
+      [
+        ['accept', 'a, b'],
+        ['host', 'example.com'],
+      ],
+    );
+  });
+
+  test('is a Headers to instanceof and to native constructors', () => {
+    const h = new LightHeaders({ 'X-A': '1' }) as unknown as Headers;
+    assert.ok(h instanceof Headers);
+    assert.equal(new NativeHeaders(h).get('x-a'), '1');
+    assert.equal(new Response('x', { headers: h }).headers.get('x-a'), '1');
+    assert.equal(Object.prototype.toString.call(h), '[object Headers]');
+  });
+
+  test('accepts the same inits as Headers: records, pairs and other Headers', () => {
+    assert.equal(new LightHeaders([['a', '1']]).get('a'), '1');
+    assert.equal(new LightHeaders(new NativeHeaders({ b: '2' })).get('b'), '2');
+    assert.equal(new LightHeaders(new LightHeaders({ c: '3' })).get('c'), '3');
+    assert.throws(() => new LightHeaders([['a']] as unknown as [string, string][]), TypeError);
+  });
+});

@@ -1,0 +1,186 @@
+// A Headers that behaves like the WHATWG one (names case-insensitive, values normalised and
+// validated, iteration sorted and combined, Set-Cookie kept apart) but costs little to create:
+// a flat [name, value, …] list, with names lowercased only when first looked at. undici's Headers
+// validates, lowercases and sorts eagerly; most requests read one or two fields or none.
+// It passes `instanceof Headers`; native code accepts it anywhere a HeadersInit is expected.
+import { FIELD_VALUE, TCHAR } from './char-tables.ts';
+
+const NativeHeaders: typeof Headers = globalThis.Headers;
+
+export const kPairs = Symbol('foyer.headerPairs');
+
+function checkName(name: string): string {
+  const n = String(name);
+  if (n.length === 0) throw new TypeError(`Headers: invalid header name ${JSON.stringify(n)}`);
+  for (let i = 0; i < n.length; i++) {
+    if (TCHAR[n.charCodeAt(i)] !== 1) throw new TypeError(`Headers: invalid header name ${JSON.stringify(n)}`);
+  }
+  return n;
+}
+
+// Fetch §header value normalize: strip leading and trailing HTTP whitespace (HTAB, SP, CR, LF).
+function normalizeValue(value: string): string {
+  const v = String(value);
+  let s = 0;
+  let e = v.length;
+  while (s < e && isWs(v.charCodeAt(s))) s++;
+  while (e > s && isWs(v.charCodeAt(e - 1))) e--;
+  const out = s === 0 && e === v.length ? v : v.slice(s, e);
+  for (let i = 0; i < out.length; i++) {
+    const c = out.charCodeAt(i);
+    if (c > 0xff || FIELD_VALUE[c] !== 1) throw new TypeError('Headers: invalid header value');
+  }
+  return out;
+}
+const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+export class LightHeaders {
+  /** [name, value, …]; names are lowercase once #lowered is true. */
+  #list: string[];
+  #lowered: boolean;
+
+  constructor(init?: ConstructorParameters<typeof Headers>[0]) {
+    this.#list = [];
+    this.#lowered = true;
+    if (init === undefined || init === null) return;
+    if (init instanceof LightHeaders) {
+      this.#list = init[kPairs]().slice();
+      return;
+    }
+    if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      for (const pair of init as Iterable<Iterable<string>>) {
+        const p = [...pair];
+        if (p.length !== 2) throw new TypeError('Headers: a header init pair must have exactly two items');
+        this.append(p[0]!, p[1]!);
+      }
+      return;
+    }
+    if (typeof init !== 'object') throw new TypeError('Headers: invalid init');
+    for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
+  }
+
+  /** From fields the parser already validated; names as received, lowercased on first use. */
+  static fromRaw(raw: string[]): LightHeaders {
+    const h = new LightHeaders();
+    h.#list = raw;
+    h.#lowered = false;
+    return h;
+  }
+
+  /** The pairs in insertion order with lowercase names (for the serializer: already valid). */
+  [kPairs](): string[] {
+    this.#lower();
+    return this.#list;
+  }
+
+  #lower(): void {
+    if (this.#lowered) return;
+    const src = this.#list;
+    const list = new Array<string>(src.length);
+    for (let i = 0; i < src.length; i += 2) {
+      list[i] = src[i]!.toLowerCase();
+      list[i + 1] = src[i + 1]!;
+    }
+    this.#list = list;
+    this.#lowered = true;
+  }
+
+  append(name: string, value: string): void {
+    const n = checkName(name).toLowerCase();
+    const v = normalizeValue(value);
+    this.#lower();
+    this.#list.push(n, v);
+  }
+
+  set(name: string, value: string): void {
+    const n = checkName(name).toLowerCase();
+    const v = normalizeValue(value);
+    this.#remove(n);
+    this.#list.push(n, v);
+  }
+
+  delete(name: string): void {
+    this.#remove(checkName(name).toLowerCase());
+  }
+
+  #remove(n: string): void {
+    this.#lower();
+    const list = this.#list;
+    let w = 0;
+    for (let r = 0; r < list.length; r += 2) {
+      if (list[r] === n) continue;
+      list[w++] = list[r]!;
+      list[w++] = list[r + 1]!;
+    }
+    list.length = w;
+  }
+
+  get(name: string): string | null {
+    const n = checkName(name).toLowerCase();
+    const list = this.#list;
+    let out: string | null = null;
+    if (this.#lowered) {
+      for (let i = 0; i < list.length; i += 2)
+        if (list[i] === n) out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+    } else {
+      // Compare without lowercasing the whole list: most lookups are for one field.
+      for (let i = 0; i < list.length; i += 2) {
+        const k = list[i]!;
+        if (k.length === n.length && (k === n || k.toLowerCase() === n))
+          out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+      }
+    }
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+
+  getSetCookie(): string[] {
+    this.#lower();
+    const out: string[] = [];
+    const list = this.#list;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === 'set-cookie') out.push(list[i + 1]!);
+    return out;
+  }
+
+  /** Fetch §sort and combine: names sorted, values of one name joined, Set-Cookie kept apart. */
+  #sorted(): [string, string][] {
+    this.#lower();
+    const list = this.#list;
+    const names = new Set<string>();
+    for (let i = 0; i < list.length; i += 2) names.add(list[i]!);
+    const out: [string, string][] = [];
+    for (const n of [...names].sort()) {
+      if (n === 'set-cookie') for (const c of this.getSetCookie()) out.push([n, c]);
+      else out.push([n, this.get(n)!]);
+    }
+    return out;
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    yield* this.#sorted();
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [k] of this.#sorted()) yield k;
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, v] of this.#sorted()) yield v;
+  }
+
+  forEach(cb: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.#sorted()) cb.call(thisArg, v, k, this as unknown as Headers);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Headers';
+  }
+}
+Object.setPrototypeOf(LightHeaders.prototype, NativeHeaders.prototype);
