@@ -151,6 +151,7 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
     const parts = r.text.split(/(?=HTTP\/1\.1 )/);
     assert.equal(parts.length, 2, r.text);
     assert.ok(parts[0]!.endsWith('\r\n\r\n'));
+    assert.doesNotMatch(parts[0]!, /content-length: 0/i, 'HEAD does not claim an empty GET body');
     assert.equal(bodyOf(parts[1]!), 'Hello, World!');
   });
 

@@ -221,6 +221,10 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       if (contentLength !== undefined && contentLength !== body.length) {
         throw new FastCgiError('protocol', 'backend body length differs from its Content-Length');
       }
+      // PHP sends no body for HEAD: a length of 0 would misdescribe the GET (RFC 9110 §9.3.2).
+      if (req.method === 'HEAD' && contentLength === undefined) {
+        return new Response(emptyStream(), { status: result.status, headers });
+      }
       return new Response(body, { status: result.status, headers });
     }
     const stream = contentLength === undefined ? body : enforceLength(body, contentLength);
@@ -241,6 +245,10 @@ function staticOptions(opt: FastCgiOptions['static'], extensions: string[]): Sta
     ? given.index.filter((n) => !extensions.some((e) => n.toLowerCase().endsWith(e.toLowerCase())))
     : given.index;
   return { ...given, index };
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({ start: (c) => c.close() });
 }
 
 /** Reads and drops a body so the connection stays reusable (bounded by the connection's drain cap). */
