@@ -1,11 +1,11 @@
 // The client, pool and gateway against an in-memory FastCGI backend: protocol statuses, malformed
 // responses and lifecycle cases that php-fpm cannot be made to produce on demand.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import { decodeParams } from '../../src/handlers/fastcgi/name-value.ts';
 import {
@@ -23,6 +23,7 @@ import { call, text } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-fcgi-fake-'));
 writeFileSync(join(root, 'app.php'), '<?php');
+after(() => rmSync(root, { recursive: true, force: true }));
 
 function pair(): [Duplex, Duplex] {
   let a!: Duplex;
