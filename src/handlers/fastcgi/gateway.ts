@@ -166,7 +166,9 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
           });
         } catch (err) {
           // A kept-alive connection php-fpm closed (a recycled child): try once more on a fresh
-          // one, but only when the script cannot have run twice with side effects.
+          // one when nothing of the request reached the socket, or, for an idempotent method
+          // whose body was not consumed, when not a byte of response came back (RFC 9110 §9.2.2
+          // allows retrying those; over TCP a write to a just-closed peer still "succeeds").
           const retry =
             attempt === 0 &&
             reused &&
