@@ -14,6 +14,7 @@ import { defaultLimits } from './reception/limits.ts';
 import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
+import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
 
 const VERSION = '0.1.0';
 
@@ -80,22 +81,15 @@ async function serveCommand(argv: string[]): Promise<number> {
     logger: log,
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
-  await new Promise<void>((done) => {
-    let closing = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (closing) {
-        // A second signal means "now": skip the graceful wait.
-        process.exit(130);
-      }
-      closing = true;
+  await untilShutdown({
+    graceful: (signal) => {
       log.info({ signal }, 'closing: finishing in-flight requests');
-      server
+      return server
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
-        .catch((err: unknown) => log.error({ err }, 'close failed'))
-        .finally(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+        .catch((err: unknown) => log.error({ err }, 'close failed'));
+    },
+    // A second signal means "now": skip the graceful wait.
+    immediate: () => process.exit(EXIT_INTERRUPTED),
   });
   log.flush?.();
   return 0;
