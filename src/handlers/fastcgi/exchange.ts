@@ -6,7 +6,7 @@ import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import type { Params } from './name-value.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
-import { type ByteSink, encodeRequestHead, encodeStdinEnd, pumpStdin } from './request-writer.ts';
+import { encodeRequestHead, encodeStdinEnd, pumpStdin, socketSink } from './request-writer.ts';
 import { ResponseReader, type ResponseEvents } from './response-reader.ts';
 
 // Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
@@ -309,40 +309,14 @@ export class Exchange implements ResponseEvents {
 
   #pump(body: AsyncIterable<Uint8Array>): void {
     const socket = this.#conn.socket;
-    const opts = this.#opts;
     const gone = (): boolean => this.#conn.closed || this.#finished;
-    const sink: ByteSink = {
-      write: (data) => {
-        this.#requestWritten = true;
-        return socket.write(data);
-      },
-      drained: () =>
-        new Promise<void>((ok, ko) => {
-          if (gone()) return ko(new Error('connection closed'));
-          const t =
-            opts.readTimeout > 0
-              ? setTimeout(() => {
-                  cleanup();
-                  this.#fail(
-                    new FastCgiError('timeout', 'backend stopped reading the request body', this.#state()),
-                    true,
-                  );
-                  ko(new Error('send timeout'));
-                }, opts.readTimeout)
-              : undefined;
-          const cleanup = (): void => {
-            if (t) clearTimeout(t);
-            socket.off('drain', done);
-            socket.off('close', done);
-          };
-          const done = (): void => {
-            cleanup();
-            if (gone()) ko(new Error('connection closed'));
-            else ok();
-          };
-          socket.on('drain', done);
-          socket.on('close', done);
-        }),
+    const sink = socketSink(socket, this.#opts.readTimeout, gone, () => {
+      this.#fail(new FastCgiError('timeout', 'backend stopped reading the request body', this.#state()), true);
+    });
+    const write = sink.write;
+    sink.write = (data) => {
+      this.#requestWritten = true;
+      return write(data);
     };
     pumpStdin(REQUEST_ID, body, sink, this.#signal)
       .then(() => {
@@ -354,10 +328,11 @@ export class Exchange implements ResponseEvents {
       .catch((err: unknown) => {
         if (this.#finished) return;
         const e = err instanceof Error ? err : new Error(String(err));
-        this.#fail(
-          new FastCgiError('aborted', `request body failed: ${e.message}`, { ...this.#state(), cause: e }),
-          true,
-        );
+        const failure = new FastCgiError('aborted', `request body failed: ${e.message}`, {
+          ...this.#state(),
+          cause: e,
+        });
+        this.#fail(failure, true);
       });
   }
 }

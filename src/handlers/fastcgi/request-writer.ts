@@ -2,6 +2,7 @@
 // PARAMS stream closed by an empty record, then the STDIN stream closed by an empty record.
 // The head goes out as one buffer (one write, one syscall); STDIN is framed per chunk as the
 // request body arrives so that a large upload never sits in memory.
+import type { Duplex } from 'node:stream';
 import type { Params } from './name-value.ts';
 import { encodeParams, measureParams, writeParams } from './name-value.ts';
 import {
@@ -86,6 +87,41 @@ export interface ByteSink {
   write(data: Uint8Array): boolean;
   /** Resolves when the sink drained after `write` returned false; rejects if it closed. */
   drained(): Promise<void>;
+}
+
+/**
+ * A ByteSink over a socket. `drained()` rejects when the socket closes, when `gone()` turns true,
+ * or after `stallTimeout` ms without a drain (then `onStall` runs first): a backend that stops
+ * reading the body must not hold the request forever.
+ */
+export function socketSink(socket: Duplex, stallTimeout: number, gone: () => boolean, onStall: () => void): ByteSink {
+  return {
+    write: (data) => socket.write(data),
+    drained: () =>
+      new Promise<void>((ok, ko) => {
+        if (gone()) return ko(new Error('connection closed'));
+        const timer =
+          stallTimeout > 0
+            ? setTimeout(() => {
+                cleanup();
+                onStall();
+                ko(new Error('send timeout'));
+              }, stallTimeout)
+            : undefined;
+        const cleanup = (): void => {
+          if (timer) clearTimeout(timer);
+          socket.off('drain', done);
+          socket.off('close', done);
+        };
+        const done = (): void => {
+          cleanup();
+          if (gone()) ko(new Error('connection closed'));
+          else ok();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      }),
+  };
 }
 
 /**
