@@ -15,6 +15,9 @@ export const REQUEST_ID = 1;
 /** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
 const MAX_DRAIN = 1024 * 1024;
 
+/** How long a response head may wait for the rest of a small response (see onData). */
+const HOLD_MS = 1;
+
 /** An exchange still running after this many ms starts watching the client's abort signal. */
 const ABORT_WATCH_MS = 20;
 
@@ -76,6 +79,8 @@ export class Exchange implements ResponseEvents {
   #pending: Uint8Array[] = [];
   #ended = false;
   #inRead = false;
+  #pendingBytes = 0;
+  #holdScheduled = false;
 
   constructor(conn: FastCgiConnection, opts: ExchangeOptions) {
     this.#conn = conn;
@@ -116,9 +121,19 @@ export class Exchange implements ResponseEvents {
       this.#fail(new FastCgiError('protocol', (e as Error).message, { ...this.#state(), cause: e }));
     }
     this.#inRead = false;
-    if (!this.#settled) this.#deliver();
-    else this.#flushRead();
+    if (this.#settled) this.#flushRead();
+    else if (this.#ended || this.#pendingBytes > this.#opts.highWaterMark) this.#deliver();
+    else if (this.#head !== undefined && !this.#holdScheduled) {
+      // The rest of a response usually follows within microseconds (php-fpm writes the body,
+      // then END_REQUEST after the script's shutdown): hold the head for HOLD_MS, and a response
+      // that completes meanwhile goes out as bytes with a Content-Length, in one write, instead of
+      // a chunked stream. A flush() from PHP reaches the client HOLD_MS later at most.
+      this.#holdScheduled = true;
+      setTimeout(this.#deliverHeld, HOLD_MS);
+    }
   }
+
+  readonly #deliverHeld = (): void => this.#deliver();
 
   onClose(err: Error | undefined): void {
     const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
@@ -139,6 +154,7 @@ export class Exchange implements ResponseEvents {
     }
     // Fragments of one socket read are gathered and handed on together (fewer stream reads).
     this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
     if (!this.#inRead) this.#flushRead();
   }
 
@@ -148,6 +164,7 @@ export class Exchange implements ResponseEvents {
     const pending = this.#pending;
     if (c === undefined || pending.length === 0 || this.#discarding) return;
     this.#pending = [];
+    this.#pendingBytes = 0;
     c.enqueue(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
     if ((c.desiredSize ?? 1) <= 0 && !this.#pausedByUs) {
       this.#pausedByUs = true;
@@ -256,6 +273,7 @@ export class Exchange implements ResponseEvents {
     this.#settled = true;
     const pending = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     if (this.#ended) {
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
       this.#resolve({ status: head.status, headers: head.headers, body });
