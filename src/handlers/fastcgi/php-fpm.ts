@@ -22,6 +22,12 @@ export interface PhpFpmOptions {
   maxRequests?: number;
   /** php_admin_value[...] entries, e.g. `{ memory_limit: '256M' }`. */
   ini?: Record<string, string>;
+  /**
+   * Unix user (and group) the PHP workers run as when Foyer runs as root, e.g. `www-data`.
+   * Without it a root Foyer runs PHP as root (php-fpm's `-R`), which is only fit for CI.
+   */
+  user?: string;
+  group?: string;
   /** Restart php-fpm when it exits unexpectedly. Default true. */
   supervise?: boolean;
   /** How long to wait for the socket to accept connections, ms. Default 10 000. */
@@ -119,6 +125,9 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     '[foyer]',
     `listen = ${listen}`,
     'listen.mode = 0600',
+    ...(asRoot && options.user !== undefined
+      ? [`user = ${iniValue(options.user)}`, `group = ${iniValue(options.group ?? options.user)}`]
+      : []),
     'pm = static',
     `pm.max_children = ${children}`,
     `pm.max_requests = ${Math.max(0, options.maxRequests ?? 0)}`,
@@ -138,7 +147,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   let restartTimer: NodeJS.Timeout | undefined;
 
   const launch = async (): Promise<void> => {
-    const args = ['-y', conf, '-F', ...(asRoot ? ['-R'] : [])];
+    const args = ['-y', conf, '-F', ...(asRoot && options.user === undefined ? ['-R'] : [])];
     const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     let stderr = '';
@@ -185,6 +194,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     clearTimeout(t2);
   };
 
+  if (asRoot && options.user === undefined) log.warn('php-fpm spawned as root runs PHP as root; set the user option');
   await launch();
   return {
     upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
