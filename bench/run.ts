@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAutocannon } from './lib/autocannon.ts';
+import { buildFoyer } from './lib/build.ts';
 import { repoRoot, which } from './lib/child-server.ts';
 import { probe, rawRequest } from './lib/raw-request.ts';
 import { formatTable, median, type ServerResult } from './lib/report.ts';
@@ -14,7 +15,7 @@ import type { BenchServer, LoadOptions, LoadTool, RunningServer, Sample, Scenari
 import { runWrk } from './lib/wrk.ts';
 
 const usage = `usage: npm run bench -- [NAME…] [--runs N] [--duration S] [--warmup S] [--connections N]
-                        [--tool wrk|autocannon] [--servers LABEL,…] [--json FILE] [--list]
+                        [--tool wrk|autocannon] [--servers LABEL,…] [--source] [--json FILE] [--list]
 NAME keeps the scenarios whose name contains it. See bench/README.md.`;
 
 function fail(message: string): never {
@@ -42,6 +43,7 @@ function parse() {
       tool: { type: 'string' },
       json: { type: 'string' },
       servers: { type: 'string' },
+      source: { type: 'boolean' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -129,11 +131,22 @@ function load(options: LoadOptions): Promise<Sample> {
   return tool === 'wrk' ? runWrk(options) : runAutocannon(options);
 }
 
+// Foyer runs as built (see bench/lib/foyer.ts) unless --source asks for the TypeScript sources.
+let foyerFrom = 'TypeScript sources through tsx (--source)';
+if (!flags.source) {
+  try {
+    process.env.FOYER_BENCH_INDEX = await buildFoyer();
+    foyerFrom = 'compiled with tsc, as npm run build';
+  } catch (err) {
+    fail(`cannot build Foyer for the bench (use --source to run the sources): ${(err as Error).message}`);
+  }
+}
+
 console.log(
   `foyer bench: ${tool}, ${cpus().length} cores (load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}), node ${process.version}, ` +
-    `${duration} s per server per run, ${runs} run(s), warm-up ${warmup} s\n`,
+    `${duration} s per server per run, ${runs} run(s), warm-up ${warmup} s; Foyer ${foyerFrom}\n`,
 );
 
 const report: unknown[] = [];

@@ -1,7 +1,8 @@
 // Foyer serving /plaintext and /json through a plain fetch handler, as an application would.
-import { serve } from '../../src/server.ts';
+import { loadFoyer } from '../lib/foyer.ts';
 import { jsonBody, PLAINTEXT, port, ready } from './ready.ts';
 
+const { serve } = await loadFoyer();
 const server = await serve({
   port,
   host: '127.0.0.1',
