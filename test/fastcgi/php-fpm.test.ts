@@ -371,6 +371,25 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
     }
   });
 
+  test('POSTs do not land on a connection whose child is being recycled (pm.max_requests)', async () => {
+    const fpm = await startPhpFpm({ children: 1, maxRequests: 1 });
+    const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const a = await call(php, '/info.php', {
+          method: 'POST',
+          body: `n=${i}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(`n=${i}`.length) },
+        });
+        assert.equal(a.status, 200, `POST ${i}`);
+        assert.deepEqual((await json<Dump>(a)).post, { n: String(i) });
+      }
+    } finally {
+      php.close();
+      await fpm.stop();
+    }
+  });
+
   test('php-fpm dying mid-response errors the body: never a truncated body presented as complete', async () => {
     const fpm = await startPhpFpm({ children: 2 });
     const php = fastcgi({ upstream: fpm.upstream, root: docroot });

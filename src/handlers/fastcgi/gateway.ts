@@ -110,9 +110,12 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         serverSoftware: o.serverSoftware,
         extra: typeof extraParams === 'function' ? extraParams(req, ctx) : extraParams,
       });
+      // A request that may be retried after its bytes went out takes any connection; another
+      // (a POST, a streamed body) takes one that rested, away from a recycled child's last moments.
+      const retryable = IDEMPOTENT.has(req.method) && !body.streamed;
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
-        const conn = await pool.acquire(attempt > 0);
+        const conn = await pool.acquire(attempt > 0 ? 'fresh' : retryable ? 'any' : 'settled');
         const reused = conn.exchanges > 0;
         try {
           result = await conn.exchange({

@@ -26,10 +26,23 @@ export class PoolFullError extends Error {
   }
 }
 
+/**
+ * What a request needs from its connection:
+ *  - `any`: the warmest idle one (a failure before any response byte can be retried);
+ *  - `settled`: one idle for at least SETTLE_MS, or a new one. A php-fpm child recycled by
+ *    pm.max_requests closes its connection 1–2 ms after END_REQUEST; a request that cannot be
+ *    retried (a POST whose body is already on the wire) must not be written into that window;
+ *  - `fresh`: a new connection (the retry after a stale one).
+ */
+export type AcquireMode = 'any' | 'settled' | 'fresh';
+
+/** How long a released connection must stay idle before `settled` requests may use it. */
+const SETTLE_MS = 5;
+
 interface Waiter {
   resolve(conn: FastCgiConnection): void;
   reject(err: Error): void;
-  fresh: boolean;
+  mode: AcquireMode;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -40,6 +53,7 @@ export class FastCgiPool {
   readonly #waiters: Waiter[] = [];
   #open = 0; // connected or connecting
   #sweeper: NodeJS.Timeout | undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(opts: PoolOptions) {
@@ -51,14 +65,14 @@ export class FastCgiPool {
     return { open: this.#open, idle: this.#idle.length, waiting: this.#waiters.length };
   }
 
-  /**
-   * A connection for one exchange. `fresh` skips idle ones: used to retry after a reused
-   * connection turned out to be closed by the backend.
-   */
-  acquire(fresh = false): Promise<FastCgiConnection> {
+  /** A connection for one exchange (see AcquireMode). */
+  acquire(mode: AcquireMode = 'any'): Promise<FastCgiConnection> {
     if (this.#closed) return Promise.reject(new FastCgiError('connect', 'pool closed'));
-    if (!fresh) {
+    if (mode === 'any') {
       const conn = this.#idle.pop();
+      if (conn !== undefined) return Promise.resolve(conn);
+    } else if (mode === 'settled') {
+      const conn = this.#takeSettled();
       if (conn !== undefined) return Promise.resolve(conn);
     } else if (this.#open >= this.#opts.maxConnections && this.#idle.length > 0) {
       this.#idle.shift()!.destroy(); // makes room (onClose decrements #open)
@@ -67,8 +81,9 @@ export class FastCgiPool {
     if (this.#waiters.length >= this.#opts.maxQueue) {
       return Promise.reject(new PoolFullError('FastCGI wait queue full'));
     }
+    if (mode === 'settled' && this.#idle.length > 0) this.#armSettle();
     return new Promise<FastCgiConnection>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, fresh, timer: undefined };
+      const waiter: Waiter = { resolve, reject, mode, timer: undefined };
       if (this.#opts.queueTimeout > 0) {
         waiter.timer = setTimeout(() => {
           const i = this.#waiters.indexOf(waiter);
@@ -84,6 +99,7 @@ export class FastCgiPool {
   close(): void {
     this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    if (this.#settleTimer) clearTimeout(this.#settleTimer);
     for (const conn of this.#idle.splice(0)) conn.destroy();
     for (const w of this.#waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
@@ -117,18 +133,47 @@ export class FastCgiPool {
       return;
     }
     const waiter = this.#waiters[0];
-    if (waiter !== undefined) {
-      if (waiter.fresh) {
-        conn.destroy(); // the close frees a slot, dialled for this waiter
-        return;
-      }
+    if (waiter?.mode === 'fresh') {
+      conn.destroy(); // the close frees a slot, dialled for this waiter
+      return;
+    }
+    if (waiter?.mode === 'any') {
       this.#waiters.shift();
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.resolve(conn);
       return;
     }
+    // Nobody waiting, or a `settled` waiter: the connection rests first (a recycled child's FIN
+    // lands meanwhile and removes it).
     this.#idle.push(conn);
+    if (waiter !== undefined) this.#armSettle();
     this.#armSweeper();
+  }
+
+  /** The warmest idle connection that rested SETTLE_MS, if any. */
+  #takeSettled(): FastCgiConnection | undefined {
+    const now = Date.now();
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      if (now - this.#idle[i]!.lastUsed >= SETTLE_MS) return this.#idle.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+
+  #armSettle(): void {
+    if (this.#settleTimer !== undefined || this.#closed) return;
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      // FIFO: serve the head of the queue while an idle connection suits it.
+      for (let w = this.#waiters[0]; w !== undefined; w = this.#waiters[0]) {
+        const conn = w.mode === 'settled' ? this.#takeSettled() : w.mode === 'any' ? this.#idle.pop() : undefined;
+        if (conn === undefined) break;
+        this.#waiters.shift();
+        if (w.timer) clearTimeout(w.timer);
+        w.resolve(conn);
+      }
+      if (this.#waiters.length > 0 && this.#idle.length > 0) this.#armSettle();
+      else this.#serveWaiters();
+    }, SETTLE_MS + 1);
   }
 
   #closedConn(conn: FastCgiConnection): void {

@@ -6,6 +6,8 @@ import { type SpoolOptions, spoolBody } from './spool.ts';
 export interface BodySource {
   /** CONTENT_LENGTH to announce, or undefined when the request has no body. */
   readonly contentLength: number | undefined;
+  /** True when the body streams from the client (it cannot be replayed once read). */
+  readonly streamed: boolean;
   /** A fresh iterable per attempt (a retry replays it), or null when there is nothing to send. */
   readonly open: (() => AsyncIterable<Uint8Array>) | null;
   /** True once bytes were taken from a body that cannot be replayed. */
@@ -14,7 +16,13 @@ export interface BodySource {
   dispose(): void;
 }
 
-const NONE: BodySource = { contentLength: undefined, open: null, consumed: () => false, dispose: () => {} };
+const NONE: BodySource = {
+  contentLength: undefined,
+  streamed: false,
+  open: null,
+  consumed: () => false,
+  dispose: () => {},
+};
 
 export async function prepareBody(req: Request, spool: SpoolOptions): Promise<BodySource> {
   const body = req.body;
@@ -25,6 +33,7 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
     let touched = false;
     return {
       contentLength,
+      streamed: contentLength > 0,
       // preventCancel: a retry after a stale connection may read the same stream again.
       open:
         contentLength === 0
@@ -50,6 +59,7 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
   };
   return {
     contentLength: spooled.length,
+    streamed: false,
     // The spool is released once the pump read all of it (or gave up).
     open:
       spooled.length === 0
