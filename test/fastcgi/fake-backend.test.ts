@@ -247,10 +247,34 @@ describe('fastcgi gateway against a scripted backend', () => {
     assert.equal(second.status, 200);
     assert.equal(second.headers.get('x-n'), '3');
     assert.equal(fake.stats.connections, 2);
-    // A POST whose body was already sent is not replayed: the script may have run.
-    n = 1;
-    const post = await call(php, '/app.php', { method: 'POST', body: 'x=1', headers: { 'content-length': '3' } });
-    assert.equal(post.status, 502);
+    php.close();
+  });
+
+  test('a POST is replayed only when the connection closed like a recycled child, right after its last response', async () => {
+    let n = 0;
+    let closeAfterMs = 0;
+    const fake = fakeBackend((s, reply, end) => {
+      n++;
+      if (n === 2) {
+        // The second request finds its connection closing: at once (a recycled child, which
+        // never read it), or later (a child that crashed while running the script).
+        setTimeout(end, closeAfterMs);
+        return;
+      }
+      reply(Buffer.concat([stdout(`X-N: ${n}\r\nX-Body: ${s.stdin.toString()}\r\n\r\n`), endRequest()]));
+    });
+    const post = () => call(php, '/app.php', { method: 'POST', body: 'x=1', headers: { 'content-length': '3' } });
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
+    assert.equal((await post()).status, 200);
+    const replayed = await post();
+    assert.equal(replayed.status, 200);
+    assert.equal(replayed.headers.get('x-body'), 'x=1');
+    // A close long after the request was written: the script may have run; never run it twice.
+    n = 0;
+    closeAfterMs = 120;
+    assert.equal((await post()).status, 200);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await post()).status, 502);
     php.close();
   });
 });

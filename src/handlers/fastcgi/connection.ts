@@ -23,6 +23,8 @@ export class FastCgiConnection {
   /** Exchanges started on this connection; > 0 before a new one means "reused". */
   exchanges = 0;
   lastUsed = Date.now();
+  /** When the socket went away (ms since epoch), 0 while open. */
+  closedAt = 0;
   #closed = false;
   #current: Exchange | undefined;
   // One decoder for the connection's lifetime: the padding of a request's last record may arrive
@@ -106,6 +108,7 @@ export class FastCgiConnection {
   #gone(err?: Error, destroySocket = true): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.closedAt = Date.now();
     if (destroySocket) this.socket.destroy();
     const current = this.#current;
     this.#current = undefined;

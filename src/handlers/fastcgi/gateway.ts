@@ -29,6 +29,28 @@ export interface FastCgiMiddleware extends Middleware {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
+/** A kept-alive connection closing this soon after its last response was a recycled child's. */
+const RECYCLE_WINDOW_MS = 50;
+
+/**
+ * May a failed exchange on a reused connection run again on a fresh one? Only when php-fpm closed
+ * it without a byte of response and the body can be sent again, and then when (1) nothing of the
+ * request reached the socket; or (2) the method is idempotent (RFC 9110 §9.2.2); or (3) the close
+ * came within RECYCLE_WINDOW_MS of the previous response: a child ending at pm.max_requests closes
+ * its connection 1-2 ms after END_REQUEST (tens of ms on a loaded machine) without reading what was
+ * written meanwhile, so the script never ran. The residual risk is a child that read the request
+ * and died without a byte of output within that window: its script would run twice. nginx instead
+ * answers 502 to every POST that meets a recycled child. (Over TCP a write to a peer that already
+ * closed still "succeeds" locally, so "written" alone cannot tell.)
+ */
+function retryable(err: unknown, method: string, body: BodySource, closedAfterIdleMs: number): boolean {
+  if (!(err instanceof FastCgiError) || err.failure !== 'closed' || err.responseStarted) return false;
+  if (body.streamed && body.consumed()) return false;
+  return (
+    !err.requestWritten || IDEMPOTENT.has(method) || (closedAfterIdleMs >= 0 && closedAfterIdleMs <= RECYCLE_WINDOW_MS)
+  );
+}
+
 export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const o = resolveOptions(options);
   const upstream = typeof options.upstream === 'string' ? parseUpstream(options.upstream) : options.upstream;
@@ -110,13 +132,14 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         serverSoftware: o.serverSoftware,
         extra: typeof extraParams === 'function' ? extraParams(req, ctx) : extraParams,
       });
-      // A request that may be retried after its bytes went out takes any connection; another
-      // (a POST, a streamed body) takes one that rested, away from a recycled child's last moments.
-      const retryable = IDEMPOTENT.has(req.method) && !body.streamed;
+      // A large streamed body cannot be sent twice: it takes a connection that rested, away from
+      // a recycled child's last moments (pool.ts, `settled`). Everything else takes the warmest.
+      const mode = body.streamed ? 'settled' : 'any';
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
-        const conn = await pool.acquire(attempt > 0 ? 'fresh' : retryable ? 'any' : 'settled');
+        const conn = await pool.acquire(attempt > 0 ? 'fresh' : mode);
         const reused = conn.exchanges > 0;
+        const idleSince = conn.lastUsed;
         try {
           result = await conn.exchange({
             params,
@@ -130,19 +153,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             maxHeadSize: o.maxHeadSize,
           });
         } catch (err) {
-          // A kept-alive connection php-fpm closed (a recycled child): try once more on a fresh
-          // one when nothing of the request reached the socket, or, for an idempotent method
-          // whose body was not consumed, when not a byte of response came back (RFC 9110 §9.2.2
-          // allows retrying those; over TCP a write to a just-closed peer still "succeeds").
-          const retry =
-            attempt === 0 &&
-            reused &&
-            err instanceof FastCgiError &&
-            err.failure === 'closed' &&
-            !err.responseStarted &&
-            !body.consumed() &&
-            (!err.requestWritten || IDEMPOTENT.has(req.method));
-          if (!retry) throw err;
+          if (!(attempt === 0 && reused && retryable(err, req.method, body, conn.closedAt - idleSince))) throw err;
           ctx.log.debug({ script: r.scriptName }, 'fastcgi: reused connection was closed, retrying on a fresh one');
         }
       }

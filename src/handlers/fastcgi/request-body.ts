@@ -1,7 +1,12 @@
-// What goes to STDIN, and the CONTENT_LENGTH that announces it. A body with Content-Length
-// streams straight through (backpressure both ways); a chunked one is spooled first (spool.ts),
-// because PHP reads a body only when it knows its length (RFC 3875 §4.1.2).
+// What goes to STDIN, and the CONTENT_LENGTH that announces it. A small body is read first
+// (like nginx's request buffering), so that it can be sent again on a fresh connection; a large
+// one with Content-Length streams straight through (backpressure both ways); a chunked one is
+// spooled (spool.ts), because PHP reads a body only when it knows its length (RFC 3875 §4.1.2).
+import { FastCgiError } from './errors.ts';
 import { type SpoolOptions, spoolBody } from './spool.ts';
+
+/** Bodies up to this size are buffered, and replayable. */
+export const BUFFERED_BODY = 64 * 1024;
 
 export interface BodySource {
   /** CONTENT_LENGTH to announce, or undefined when the request has no body. */
@@ -30,6 +35,7 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
   const declared = req.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared)) {
     const contentLength = Number(declared);
+    if (contentLength <= BUFFERED_BODY) return buffered(body, contentLength);
     let touched = false;
     return {
       contentLength,
@@ -75,5 +81,30 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
           }),
     consumed: () => false,
     dispose,
+  };
+}
+
+async function buffered(body: ReadableStream<Uint8Array>, contentLength: number): Promise<BodySource> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += chunk.length;
+    if (length > contentLength) throw new FastCgiError('aborted', 'request body longer than its Content-Length');
+    chunks.push(chunk);
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return {
+    contentLength: length,
+    streamed: false,
+    open:
+      length === 0
+        ? null
+        : () => ({
+            async *[Symbol.asyncIterator]() {
+              yield bytes;
+            },
+          }),
+    consumed: () => false,
+    dispose: () => {},
   };
 }
