@@ -30,12 +30,13 @@ const NONE: BodySource = {
 };
 
 export async function prepareBody(req: Request, spool: SpoolOptions): Promise<BodySource> {
+  const declared = req.headers.get('content-length');
+  const contentLength = declared !== null && /^\d+$/.test(declared) ? Number(declared) : -1;
+  // arrayBuffer() lets the engine hand over its buffered bytes without building a stream.
+  if (contentLength >= 0 && contentLength <= BUFFERED_BODY) return buffered(req, contentLength);
   const body = req.body;
   if (body === null) return NONE;
-  const declared = req.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared)) {
-    const contentLength = Number(declared);
-    if (contentLength <= BUFFERED_BODY) return buffered(body, contentLength);
+  if (contentLength >= 0) {
     let touched = false;
     return {
       contentLength,
@@ -84,15 +85,11 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
   };
 }
 
-async function buffered(body: ReadableStream<Uint8Array>, contentLength: number): Promise<BodySource> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    length += chunk.length;
-    if (length > contentLength) throw new FastCgiError('aborted', 'request body longer than its Content-Length');
-    chunks.push(chunk);
-  }
-  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+async function buffered(req: Request, contentLength: number): Promise<BodySource> {
+  const bytes = contentLength === 0 ? new Uint8Array(0) : new Uint8Array(await req.arrayBuffer());
+  const length = bytes.length;
+  if (length !== contentLength)
+    throw new FastCgiError('aborted', 'request body length differs from its Content-Length');
   return {
     contentLength: length,
     streamed: false,
