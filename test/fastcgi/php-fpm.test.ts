@@ -371,7 +371,7 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
     }
   });
 
-  test('POSTs do not land on a connection whose child is being recycled (pm.max_requests)', async () => {
+  test('POSTs survive php-fpm recycling its children (pm.max_requests)', async () => {
     const fpm = await startPhpFpm({ children: 1, maxRequests: 1 });
     const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
     try {

@@ -108,7 +108,7 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
     assert.equal(d.server.HTTP_TRANSFER_ENCODING, undefined);
   });
 
-  test('a Content-Length body streams to PHP ($_POST filled)', async () => {
+  test('a Content-Length body reaches PHP ($_POST filled)', async () => {
     const form = 'name=Ada&lang=fr%20en';
     const r = await raw(
       server,
