@@ -190,9 +190,12 @@ for (const [index, scenario] of scenarios.entries()) {
   if (warmup > 0) {
     for (const url of urls) if (url) await load(options(url, warmup)).catch(() => undefined);
   }
-  // Interleaved rounds, so that a burst of outside load hurts every server alike.
+  // Interleaved rounds, so that a burst of outside load hurts every server alike; each round starts
+  // one server further along, so that no server is always the one measured first.
   for (let round = 0; round < runs; round++) {
-    for (const [i, url] of urls.entries()) {
+    for (let k = 0; k < urls.length; k++) {
+      const i = (k + round) % urls.length;
+      const url = urls[i];
       if (!url) continue;
       try {
         const sample = await load(options(url, duration));
