@@ -49,6 +49,8 @@ enum Deadline {
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
+/** A streamed body is handed to the socket at least every this many bytes. */
+const STREAM_BATCH = 64 * 1024;
 
 export class Connection implements BodyOwner {
   readonly #socket: Socket;
@@ -89,6 +91,9 @@ export class Connection implements BodyOwner {
   #outStr = '';
   #outList: (string | Buffer | Uint8Array)[] | null = null;
   #flushScheduled = false;
+  #immediate: NodeJS.Immediate | undefined = undefined;
+  /** Bytes buffered in #outStr/#outList, not yet handed to the socket. */
+  #pending = 0;
   #drainWaiter: (() => void) | null = null;
 
   #deadline = 0;
@@ -155,7 +160,9 @@ export class Connection implements BodyOwner {
       this.#pos = 0;
     }
     this.#parse();
-    this.#flush();
+    // A stream that just started sends its head with its first chunk (see #streamBody).
+    if (this.#streaming) this.#flushSoon();
+    else this.#flush();
   }
 
   #parse(): void {
@@ -548,9 +555,13 @@ export class Connection implements BodyOwner {
   async #streamBody(plan: Plan): Promise<void> {
     const reader = plan.stream!.getReader();
     let sent = 0;
-    this.#flush();
+    // The head waits for the first chunk only until the event loop turns: a body that is ready
+    // (a file, a buffered FastCGI reply) leaves with its head in one write; a slow first chunk
+    // (server-sent events) does not hold the head back.
+    this.#flushSoon();
     try {
       for (;;) {
+        if (this.#socket.writableNeedDrain) await this.#drained();
         const { done, value } = await reader.read();
         if (done) break;
         if (this.#closed) return;
@@ -564,7 +575,9 @@ export class Connection implements BodyOwner {
           this.#outBytes(value);
           this.#out(CRLF);
         } else this.#outBytes(value);
-        if (!this.#flush()) await this.#drained();
+        if (this.#pending >= STREAM_BATCH) {
+          if (!this.#flush()) await this.#drained();
+        } else this.#flushSoon();
       }
       if (plan.length >= 0 && sent !== plan.length) throw new Error('response body shorter than its Content-Length');
       if (plan.chunked) this.#out(LAST_CHUNK);
@@ -574,6 +587,15 @@ export class Connection implements BodyOwner {
     } finally {
       if (this.#closed) reader.cancel().catch(() => {});
     }
+  }
+
+  /** Flush once the event loop turns (setImmediate), so output produced together leaves together. */
+  #flushSoon(): void {
+    if (this.#immediate !== undefined) return;
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#guard(() => this.#flush());
+    });
   }
 
   #afterResponse(ex: Exchange): void {
@@ -594,11 +616,13 @@ export class Connection implements BodyOwner {
   }
 
   #out(s: string): void {
+    this.#pending += s.length;
     if (this.#outList === null) this.#outStr += s;
     else this.#outList.push(s);
   }
 
   #outBytes(b: Uint8Array): void {
+    this.#pending += b.byteLength;
     if (this.#outList === null) {
       this.#outList = this.#outStr === '' ? [] : [this.#outStr];
       this.#outStr = '';
@@ -607,6 +631,10 @@ export class Connection implements BodyOwner {
   }
 
   #scheduleFlush(): void {
+    if (this.#streaming) {
+      this.#flushSoon();
+      return;
+    }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // After the current microtask queue: batches responses that complete together into one write.
@@ -619,6 +647,7 @@ export class Connection implements BodyOwner {
   /** Writes what is buffered; false when the socket asks us to wait for drain. */
   #flush(): boolean {
     if (this.#closed) return false;
+    this.#pending = 0;
     const list = this.#outList;
     let ok = true;
     if (list !== null) {
@@ -745,6 +774,7 @@ export class Connection implements BodyOwner {
     }
     this.#queue.length = 0;
     this.#drainWaiter?.();
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#onClose(this);
   }
 

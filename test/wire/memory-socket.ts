@@ -9,13 +9,21 @@ import { type Limits, resolveLimits } from '../../src/reception/limits.ts';
 
 export class MemorySocket extends Duplex {
   out: Buffer[] = [];
+  /** How many times the engine handed bytes to the socket (a corked batch counts once). */
+  writes = 0;
   remoteAddress = '127.0.0.1';
   remotePort = 5555;
   localAddress = '127.0.0.1';
   localPort = 80;
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.writes++;
     this.out.push(Buffer.from(chunk));
+    cb();
+  }
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    this.writes++;
+    for (const c of chunks) this.out.push(Buffer.from(c.chunk));
     cb();
   }
   setNoDelay(): this {
