@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAutocannon } from './lib/autocannon.ts';
 import { buildFoyer } from './lib/build.ts';
+import { groupCpuSeconds } from './lib/cpu.ts';
 import { repoRoot, which } from './lib/child-server.ts';
 import { probe, rawRequest } from './lib/raw-request.ts';
 import { formatTable, median, type ServerResult } from './lib/report.ts';
@@ -161,10 +162,12 @@ for (const [index, scenario] of scenarios.entries()) {
   const connections = scenario.connections ?? defaultConnections;
   const results: ServerResult[] = scenario.servers.map((s) => ({ label: s.label, samples: [] }));
   const urls: (string | undefined)[] = [];
+  const pgids: (number | undefined)[] = [];
 
   for (const [i, server] of scenario.servers.entries()) {
     try {
-      const { url } = await started(server);
+      const { url, pgid } = await started(server);
+      pgids[i] = pgid;
       const target = url + scenario.path;
       const raw = rawRequest({ url: target, method, headers, body: scenario.body });
       const statuses = await probe(target, raw, pipelining);
@@ -198,7 +201,13 @@ for (const [index, scenario] of scenarios.entries()) {
       const url = urls[i];
       if (!url) continue;
       try {
+        const pgid = pgids[i];
+        const cpuBefore = pgid === undefined ? undefined : groupCpuSeconds(pgid);
         const sample = await load(options(url, duration));
+        const cpuAfter = pgid === undefined ? undefined : groupCpuSeconds(pgid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined && sample.requests > 0) {
+          sample.cpuPerRequest = (cpuAfter - cpuBefore) / sample.requests;
+        }
         results[i]!.samples.push(sample);
         process.stderr.write(
           `  ${scenario.name} run ${round + 1}/${runs} ${results[i]!.label}: ${Math.round(sample.requestsPerSecond)} req/s\n`,

@@ -99,7 +99,7 @@ export function nodeServer(entry: string | URL, options: NodeServerOptions = {})
       child.removeAllListeners('exit');
       child.stdout!.off('data', onData);
       child.stdout!.resume(); // keep draining so a chatty server never blocks on a full pipe
-      resolve({ url: out.slice(i + READY.length, eol).trim(), stop });
+      resolve({ url: out.slice(i + READY.length, eol).trim(), stop, pgid: child.pid });
     });
   });
 }
@@ -158,7 +158,7 @@ export async function processServer(
       await stop();
       throw new Error(`${command} exited (${child.signalCode ?? child.exitCode}) before it was ready\n${errors()}`);
     }
-    if (await accepts(options.port)) return { url: `http://127.0.0.1:${options.port}`, stop };
+    if (await accepts(options.port)) return { url: `http://127.0.0.1:${options.port}`, stop, pgid: child.pid };
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();

@@ -15,6 +15,14 @@ export function median(samples: Sample[]): Sample | undefined {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** Median server CPU seconds per request over the runs: steadier than req/s on a busy machine. */
+function medianCpu(samples: Sample[]): number | undefined {
+  const values = samples.map((s) => s.cpuPerRequest).filter((v): v is number => v !== undefined);
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.floor((values.length - 1) / 2)];
+}
+
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) + ' ms';
 const spread = (samples: Sample[]) => {
@@ -32,13 +40,25 @@ export function formatTable(
 ): string {
   const subject = results[0]!;
   const subjectMedian = median(subject.samples);
-  const header = ['server', 'req/s', 'spread', 'p99', 'mean', `${subject.label} ÷ server`, 'p99 ratio', 'target'];
+  const subjectCpu = medianCpu(subject.samples);
+  const header = [
+    'server',
+    'req/s',
+    'spread',
+    'p99',
+    'mean',
+    'CPU µs/req',
+    `${subject.label} ÷ server`,
+    'p99 ratio',
+    'CPU ratio',
+    'target',
+  ];
   const rows: string[][] = [header];
   const notes: string[] = [];
   for (const r of results) {
     const m = median(r.samples);
     if (!m) {
-      rows.push([r.label, '—', '', '', '', '', '', '']);
+      rows.push([r.label, '—', '', '', '', '', '', '', '', '']);
       notes.push(`  ${r.label}: ${r.failed ?? 'no sample'}`);
       continue;
     }
@@ -53,14 +73,18 @@ export function formatTable(
       goals.push(`p99 ≤ ${target.maxP99Ratio.toFixed(2)}× ${p99Ratio <= target.maxP99Ratio ? '✓' : '✗'}`);
     }
     const targetText = goals.join(', ');
+    const cpu = medianCpu(r.samples);
+    const cpuRatio = cpu !== undefined && subjectCpu !== undefined ? cpu / subjectCpu : Number.NaN;
     rows.push([
       r.label,
       int(m.requestsPerSecond),
       spread(r.samples),
       ms(m.p99),
       ms(m.mean),
+      cpu === undefined ? '—' : (cpu * 1e6).toFixed(1),
       Number.isFinite(ratio) ? ratio.toFixed(2) : '—',
       Number.isFinite(p99Ratio) ? p99Ratio.toFixed(2) : '—',
+      Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '—',
       targetText,
     ]);
     const errs = r.samples.reduce((n, s) => n + s.errors, 0);
@@ -69,7 +93,7 @@ export function formatTable(
       notes.push(`  ${r.label}: ${errs} socket errors/timeouts, ${bad} bad statuses over ${r.samples.length} run(s)`);
   }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
   const lines = rows.map((row) =>
     row
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
@@ -81,6 +105,8 @@ export function formatTable(
     `scenario ${scenario.name} — ${scenario.description ?? `${method} ${scenario.path}`}; ` +
     `${meta.connections} connections, pipelining ${scenario.pipelining ?? 1}, ${meta.duration} s × ${meta.runs} run(s)` +
     `${meta.runs > 1 ? ' (median)' : ''}, ${meta.tool}`;
-  const p99Note = "  (p99 ratio: subject p99 ÷ server p99; below 1 means the subject's tail is shorter)";
+  const p99Note =
+    "  (p99 ratio: subject's p99 ÷ server's, below 1: the subject's tail is shorter; CPU ratio: server's CPU per" +
+    " request ÷ subject's, above 1: the subject needs less CPU per request)";
   return [title, ...lines, ...(notes.length ? ['notes:', ...notes] : []), p99Note].join('\n');
 }

@@ -6,6 +6,8 @@ export interface RunningServer {
   url: string;
   /** Ends every process `start()` began. */
   stop(): Promise<void>;
+  /** Process group of the server (set by nodeServer and processServer): its CPU time is reported. */
+  pgid?: number;
 }
 
 export interface BenchServer {
@@ -59,6 +61,8 @@ export interface Sample {
   /** Responses with a status >= 400 (wrk) or outside 2xx (autocannon). */
   badStatus: number;
   durationSeconds: number;
+  /** Server CPU seconds (user + system, whole process group) per request; undefined if unknown. */
+  cpuPerRequest?: number;
 }
 
 export interface LoadOptions {
