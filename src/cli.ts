@@ -15,6 +15,8 @@ import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
+import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
+import type { Logger } from './log/logger.ts';
 
 const VERSION = '0.1.0';
 
@@ -35,16 +37,19 @@ function readTls(config: FoyerConfig, cwd: string) {
   };
 }
 
-/** FastCGI is loaded only when --php is used (and keeps the CLI working while that module evolves). */
-async function loadFastcgi(): Promise<PipelineParts['fastcgi']> {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const mod = (await import(new URL(`./handlers/fastcgi/index${ext}`, import.meta.url).href)) as {
-    fastcgi?: PipelineParts['fastcgi'];
-  };
-  if (typeof mod.fastcgi !== 'function')
-    throw new UsageError('--php: the FastCGI handler is not available in this build');
-  return mod.fastcgi;
+interface FastcgiModule {
+  fastcgi: NonNullable<PipelineParts['fastcgi']>;
+  spawnPhpFpm: (options: { children?: number; user?: string; log?: Logger }) => Promise<PhpFpmProcess>;
 }
+
+/** The FastCGI gateway is loaded only when --php is used: plain static or app servers never pay for it. */
+async function loadFastcgi(): Promise<FastcgiModule> {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return (await import(new URL(`./handlers/fastcgi/index${ext}`, import.meta.url).href)) as FastcgiModule;
+}
+
+/** Children of a php-fpm that `--php spawn` starts; the pool uses as many connections (one pins one child). */
+const SPAWNED_PHP_CHILDREN = 4;
 
 async function serveCommand(argv: string[]): Promise<number> {
   const cwd = process.cwd();
@@ -67,9 +72,17 @@ async function serveCommand(argv: string[]): Promise<number> {
     }
     app = await loadApp(file);
   }
-  const fastcgi = config.php === undefined ? undefined : await loadFastcgi();
+  const fcgi = config.php === undefined ? undefined : await loadFastcgi();
   const log = createLogger(config.logLevel ?? 'info');
-  const fetch = buildPipeline({ config, app, fastcgi });
+  let phpFpm: PhpFpmProcess | undefined;
+  if (fcgi !== undefined && config.php === 'spawn') {
+    if (config.root === undefined) throw new UsageError('--php spawn needs a document root');
+    // A root Foyer must not run PHP as root: Debian's www-data, as its stock pool does.
+    const user = process.getuid?.() === 0 ? 'www-data' : undefined;
+    phpFpm = await fcgi.spawnPhpFpm({ children: SPAWNED_PHP_CHILDREN, user, log });
+    config.php = phpFpm.upstream;
+  }
+  const fetch = buildPipeline({ config, app, fastcgi: fcgi?.fastcgi, phpConnections: phpFpm?.children });
   if (app === undefined && config.root === undefined)
     log.warn('no root and no --app: every request will be answered 404');
   const server = await serve({
@@ -79,6 +92,9 @@ async function serveCommand(argv: string[]): Promise<number> {
     tls,
     limits: config.limits,
     logger: log,
+  }).catch(async (err: unknown) => {
+    await phpFpm?.stop();
+    throw err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
   await untilShutdown({
@@ -86,7 +102,8 @@ async function serveCommand(argv: string[]): Promise<number> {
       log.info({ signal }, 'closing: finishing in-flight requests');
       return server
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
-        .catch((err: unknown) => log.error({ err }, 'close failed'));
+        .catch((err: unknown) => log.error({ err }, 'close failed'))
+        .then(() => phpFpm?.stop());
     },
     // A second signal means "now": skip the graceful wait.
     immediate: () => process.exit(EXIT_INTERRUPTED),

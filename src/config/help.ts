@@ -27,7 +27,8 @@ Options:
                            current directory, if there is one)
       --no-config          do not look for a configuration file
       --php ADDR           run .php files under root through php-fpm at ADDR
-                           (127.0.0.1:9000 or unix:/run/php/php-fpm.sock)
+                           (127.0.0.1:9000 or unix:/run/php/php-fpm.sock), or "spawn" to
+                           start and supervise a private php-fpm (stopped on exit)
       --tls-cert FILE      TLS certificate chain (PEM); needs --tls-key
       --tls-key FILE       TLS private key (PEM)
       --max-body-size SIZE largest request body, e.g. 1048576, 512k, 10mb (default 1mb)

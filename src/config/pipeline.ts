@@ -59,7 +59,14 @@ export interface PipelineParts {
   config: FoyerConfig;
   app?: LoadedApp;
   /** FastCGI middleware factory, injected so the CLI decides how to load it. */
-  fastcgi?: (options: { upstream: string; root: string; static?: boolean | Record<string, unknown> }) => Middleware;
+  fastcgi?: (options: {
+    upstream: string;
+    root: string;
+    static?: boolean | Record<string, unknown>;
+    maxConnections?: number;
+  }) => Middleware;
+  /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
+  phpConnections?: number;
 }
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
@@ -79,7 +86,7 @@ function compressOwn(appLayer: Middleware): Middleware {
   return (req, ctx, next) => mw(req, ctx, (r = req) => invoke(appLayer, r, ctx, (r2 = r) => next(r2).then(mark)));
 }
 
-export function buildPipeline({ config, app, fastcgi }: PipelineParts): Handler {
+export function buildPipeline({ config, app, fastcgi, phpConnections }: PipelineParts): Handler {
   const layers: Middleware[] = [];
   const compressing = config.compress !== false;
   if (app !== undefined) {
@@ -91,7 +98,14 @@ export function buildPipeline({ config, app, fastcgi }: PipelineParts): Handler 
     if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
     // PHP output is dynamic, like an app's: compressed here (what nginx's gzip does for fastcgi_pass).
     if (compressing) layers.push(compress());
-    layers.push(fastcgi({ upstream: config.php, root: config.root, static: config.static ?? true }));
+    layers.push(
+      fastcgi({
+        upstream: config.php,
+        root: config.root,
+        static: config.static ?? true,
+        ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
+      }),
+    );
   } else if (config.root !== undefined) {
     layers.push(staticFiles(config.root, config.static));
   }

@@ -14,7 +14,7 @@ export interface FoyerConfig {
   root?: string;
   /** Application module (.ts, .mts, .js, .mjs) default-exporting a fetch handler or `{ fetch }`. */
   app?: string;
-  /** php-fpm address (`127.0.0.1:9000`, `unix:/run/php/php-fpm.sock`): `.php` under `root` runs through FastCGI. */
+  /** php-fpm address (`127.0.0.1:9000`, `unix:/run/php/php-fpm.sock`), or `spawn` for a private supervised php-fpm: `.php` under `root` runs through FastCGI. */
   php?: string;
   /** TLS certificate and key files (PEM). */
   tls?: { cert: string; key: string; passphrase?: string };

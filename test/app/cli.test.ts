@@ -258,3 +258,38 @@ test('SIGTERM lets an in-flight request finish before the process exits 0', asyn
   assert.deepEqual(await res.json(), { slow: true });
   assert.equal(await code, 0);
 });
+
+test('--php spawn starts a private php-fpm, runs PHP through it, and stops it on SIGTERM', async (t) => {
+  const { findPhpFpm } = await import('../../src/handlers/fastcgi/index.ts');
+  if (findPhpFpm() === undefined) return t.skip('php-fpm is not installed (apt-get install php-fpm)');
+  const dir = mkdtempSync(join(tmpdir(), 'foyer-cli-php-'));
+  const { chmodSync, writeFileSync } = await import('node:fs');
+  writeFileSync(join(dir, 'index.php'), '<?php echo "php says ", 6 * 7, " on ", $_SERVER["REQUEST_URI"];');
+  chmodSync(dir, 0o755); // readable by the php-fpm user when the tests run as root
+  chmodSync(join(dir, 'index.php'), 0o644);
+  const { child, origin } = await serveUntilReady([dir, '--php', 'spawn']);
+  let masters: number[] = [];
+  try {
+    const res = await fetch(`${origin}/pretty/url?x=1`);
+    assert.equal(await res.text(), 'php says 42 on /pretty/url?x=1');
+    // php-fpm's master is a child of the foyer process.
+    masters = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)])
+      .toString()
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+    assert.ok(masters.length > 0, 'foyer started php-fpm');
+  } finally {
+    assert.equal(await stop(child), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const alive = masters.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(alive, [], 'php-fpm stopped with foyer');
+});
