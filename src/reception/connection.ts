@@ -73,6 +73,7 @@ export class Connection implements BodyOwner {
   #queue: Exchange[] = [];
   #requests = 0;
 
+  #knownHost: string | undefined = undefined;
   #bodyEx: Exchange | null = null;
   #bodyRemaining = 0;
   #decoder: ChunkedDecoder | null = null;
@@ -234,11 +235,12 @@ export class Connection implements BodyOwner {
       }
       this.#scanned = 0;
       const head = new ParsedHead();
-      if (parseHead(buf, pos, he, limits, head) < 0) {
+      if (parseHead(buf, pos, he, limits, head, this.#knownHost) < 0) {
         this.#reject(head.error ?? 'FOYER_BAD_REQUEST');
         return;
       }
       this.#consumed(he);
+      this.#knownHost = head.host;
       this.#dispatch(head);
     }
   }
@@ -454,7 +456,9 @@ export class Connection implements BodyOwner {
       status = err.status;
       if (err.expose) message = err.message;
     }
-    if (status >= 500) this.#cfg.log.error({ err, url: ex.req?.url }, 'handler failed');
+    // A handler failing because its client left (its body read was cut) is not a server error.
+    if (ex.ctx?.aborted) this.#cfg.log.debug({ err, url: ex.req?.url }, 'handler failed after the client left');
+    else if (status >= 500) this.#cfg.log.error({ err, url: ex.req?.url }, 'handler failed');
     const close = !ex.keepAlive || (ex.body !== null && !ex.body.complete && ex.expectContinue);
     ex.canned = cannedResponse(status, message, close);
     if (close) ex.keepAlive = false;

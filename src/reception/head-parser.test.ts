@@ -37,6 +37,10 @@ describe('head parser', () => {
     assert.equal(findHeadEnd(b, 0, 0, b.length), b.length - 4);
     assert.equal(findHeadEnd(b, 0, 0, 20), 0);
     assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\nHost: x\n\n'), 0, 0, 24), -1);
+    const bareCr = Buffer.from('GET / HTTP/1.1\r\nHost: x\rZ');
+    assert.equal(findHeadEnd(bareCr, 0, 0, bareCr.length), -1, 'a bare CR is refused before the head ends');
+    const lastCr = Buffer.from('GET / HTTP/1.1\r\nHost: x\r');
+    assert.equal(findHeadEnd(lastCr, 0, 0, lastCr.length), 0, 'a CR at the end may still be followed by LF');
   });
 
   const rejected: [string, string, string][] = [
@@ -55,8 +59,8 @@ describe('head parser', () => {
     ['missing Host on 1.1', 'GET / HTTP/1.1\r\n\r\n', 'FOYER_BAD_HOST'],
     ['two Host fields', 'GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
     ['empty Host', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', 'FOYER_BAD_HOST'],
-    ['userinfo in absolute-form', 'GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
-    ['octal IPv4 host', 'GET http://0177.0.0.1/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_HOST'],
+    ['userinfo in absolute-form', 'GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_TARGET'],
+    ['octal IPv4 host', 'GET http://0177.0.0.1/ HTTP/1.1\r\nHost: a\r\n\r\n', 'FOYER_BAD_TARGET'],
     ['unbracketed IPv6 Host', 'GET / HTTP/1.1\r\nHost: ::1\r\n\r\n', 'FOYER_BAD_HOST'],
     ['port with letters', 'GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n', 'FOYER_BAD_HOST'],
     ['space before colon', 'GET / HTTP/1.1\r\nHost: x\r\nFoo : bar\r\n\r\n', 'FOYER_BAD_HEADER'],
@@ -134,5 +138,15 @@ describe('head parser', () => {
       maxRequestLineSize: 50,
     });
     assert.equal(r.out.error, 'FOYER_URI_TOO_LONG');
+  });
+});
+
+describe('host validation across requests', () => {
+  test('skips re-validating a Host the connection already validated, and still checks a new one', () => {
+    const good = Buffer.from('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n');
+    assert.ok(parseHead(good, 0, good.length, defaultLimits, new ParsedHead(), 'example.com') > 0);
+    const bad = Buffer.from('GET / HTTP/1.1\r\nHost: exa mple\r\n\r\n');
+    const out = new ParsedHead();
+    assert.equal(parseHead(bad, 0, bad.length, defaultLimits, out, 'example.com'), -1);
   });
 });

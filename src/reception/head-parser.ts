@@ -59,11 +59,19 @@ function nameIs(buf: Buffer, s: number, len: number, name: string): boolean {
  * (RFC 9112 §2.2: we do not accept LF alone as a line terminator; it is a smuggling vector).
  */
 export function findHeadEnd(buf: Buffer, start: number, from: number, end: number): number {
-  let i = buf.indexOf(LF, Math.max(from, start));
+  const first = Math.max(from, start);
+  let i = buf.indexOf(LF, first);
   while (i >= 0 && i < end) {
     if (i === start || buf[i - 1] !== CR) return -1;
     if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
     i = buf.indexOf(LF, i + 1);
+  }
+  // Still incomplete: a CR followed by anything but LF can never become valid, so say so now
+  // rather than wait for the headers timeout.
+  let c = buf.indexOf(CR, first);
+  while (c >= 0 && c + 1 < end) {
+    if (buf[c + 1] !== LF) return -1;
+    c = buf.indexOf(CR, c + 1);
   }
   return 0;
 }
@@ -161,7 +169,7 @@ function classifyTarget(out: ParsedHead): number {
   // absolute-form (RFC 9112 §3.2.2): http(s)://authority[path-abempty][?query]
   const m = /^(https?):\/\/([^/?]*)/i.exec(t);
   if (m === null) return fail(out, 'FOYER_BAD_TARGET');
-  if (!isValidAuthority(m[2]!, false)) return fail(out, 'FOYER_BAD_HOST');
+  if (!isValidAuthority(m[2]!, false)) return fail(out, 'FOYER_BAD_TARGET');
   out.form = Form.Absolute;
   return 0;
 }
@@ -170,7 +178,15 @@ function classifyTarget(out: ParsedHead): number {
  * Parses buf[start..end), which must be a complete head ending in CRLF CRLF (see findHeadEnd).
  * Fills `out` and returns `end`, or -1 with `out.error` set.
  */
-export function parseHead(buf: Buffer, start: number, end: number, limits: Limits, out: ParsedHead): number {
+export function parseHead(
+  buf: Buffer,
+  start: number,
+  end: number,
+  limits: Limits,
+  out: ParsedHead,
+  /** A Host value already validated on this connection (clients repeat it on every request). */
+  knownHost?: string,
+): number {
   let i = parseRequestLine(buf, start, end, limits, out);
   if (i < 0) return i;
   if (classifyTarget(out) < 0) return -1;
@@ -212,7 +228,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: Limit
           if (hostSeen) return fail(out, 'FOYER_BAD_HOST');
           hostSeen = true;
           value = latin1(buf, vs, ve);
-          if (!isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
+          if (value !== knownHost && !isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
           out.host = value;
           break;
         }
