@@ -1,7 +1,7 @@
 // The `foyer` command line, run as a real process (src/cli.ts through tsx).
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { SERVE_OPTIONS } from '../../src/config/flags.ts';
 import { SERVE_HELP } from '../../src/config/help.ts';
+import { makeTestCertificate, NO_OPENSSL } from '../helpers/test-certificate.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures/cli/', import.meta.url));
@@ -190,41 +191,23 @@ test('the CLI runs from the repository root with a relative root and app', async
 });
 
 test('--tls-cert and --tls-key serve HTTPS', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'foyer-cli-tls-'));
+  const tls = makeTestCertificate();
+  if (tls === undefined) return t.skip(NO_OPENSSL);
   try {
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-        ].concat(['-days', '1', '-subj', '/CN=localhost']),
-        { stdio: 'ignore' },
-      );
-    } catch {
-      return t.skip('openssl is not installed: cannot make a test certificate');
-    }
     const { child, origin } = await serveUntilReady([
       'public',
       '--no-config',
       '--tls-cert',
-      join(dir, 'c.pem'),
+      tls.certFile,
       '--tls-key',
-      join(dir, 'k.pem'),
+      tls.keyFile,
     ]);
     try {
       assert.match(origin, /^https:/);
       const body = await new Promise<string>((resolve, reject) => {
         const req = https.get(
           `${origin}/hello.txt`,
-          { ca: readFileSync(join(dir, 'c.pem')), servername: 'localhost', timeout: 5000 },
+          { ca: tls.cert, servername: 'localhost', timeout: 5000 },
           (res) => {
             let data = '';
             res.on('data', (c) => (data += c));
@@ -238,7 +221,7 @@ test('--tls-cert and --tls-key serve HTTPS', async (t) => {
       await stop(child);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    tls.remove();
   }
 });
 

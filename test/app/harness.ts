@@ -103,7 +103,7 @@ export function both(name: string, make: () => Handler | FetchApp, fn: (client: 
     return typeof h === 'function' ? h : (req, ctx) => h.fetch(req, ctx);
   };
   test(`${name} (in-process)`, () => fn(inProcess(makeHandler())));
-  test(`${name} (socket)`, async (t) => {
+  test(`${name} (socket)`, async (_t) => {
     const serve = await loadServe();
     const client = await overSocket(makeHandler(), serve);
     try {

@@ -120,7 +120,7 @@ async function headLengthMatchesGet(client: Client): Promise<void> {
 test('HEAD carries the Content-Length the GET would have (in-process)', () =>
   headLengthMatchesGet(inProcess(makeApp().fetch)));
 
-test('HEAD carries the Content-Length the GET would have (socket)', async (t) => {
+test('HEAD carries the Content-Length the GET would have (socket)', async (_t) => {
   const serve = await loadServe();
   const client = await overSocket(makeApp().fetch, serve);
   try {

@@ -135,7 +135,7 @@ both('a multipart upload with a non-multipart type is a 415', makeApp, async (cl
   assert.equal(res.status, 415);
 });
 
-test('a client that disconnects mid-upload leaves no temp file', { timeout: 10_000 }, async (t) => {
+test('a client that disconnects mid-upload leaves no temp file', { timeout: 10_000 }, async (_t) => {
   const serve = await loadServe();
   let reject!: (e: unknown) => void;
   const failed = new Promise((_, r) => (reject = r));

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { rawTarget } from '../../src/reception/incoming-request.ts';
 import type { Server } from '../../src/server.ts';
 import { exchange, firstResponse, sleep, start, statuses } from './raw-client.ts';
+import { makeTestCertificate, type TestCertificate } from '../helpers/test-certificate.ts';
 
 describe('connection lifecycle', () => {
   let server: Server;
@@ -117,38 +114,15 @@ describe('connection lifecycle', () => {
 });
 
 describe('TLS', () => {
-  let dir: string;
+  let tlsCert: TestCertificate | undefined;
   let cert: Buffer | undefined;
   let key: Buffer | undefined;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'foyer-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-        ],
-        { stdio: 'ignore' },
-      );
-      cert = readFileSync(join(dir, 'c.pem'));
-      key = readFileSync(join(dir, 'k.pem'));
-    } catch {
-      cert = undefined;
-    }
+    tlsCert = makeTestCertificate();
+    cert = tlsCert?.cert;
+    key = tlsCert?.key;
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => tlsCert?.remove());
 
   test('serves HTTP/1.1 over TLS and negotiates http/1.1 with ALPN', async (t) => {
     if (cert === undefined || key === undefined)
