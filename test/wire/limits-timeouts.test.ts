@@ -1,18 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
+import type { Limits } from '../../src/reception/limits.ts';
 import { exchange, sleep, start, statuses } from './raw-client.ts';
+
+/** A server that reads every body, then answers 200, under the given limits. */
+function bodyReader(limits: Partial<Limits>): Promise<Server> {
+  return start(
+    async (req) => {
+      if (req.body) await req.arrayBuffer();
+      return new Response('ok');
+    },
+    { limits },
+  );
+}
 
 describe('limits', () => {
   let server: Server;
   before(async () => {
-    server = await start(
-      async (req) => {
-        if (req.body) await req.arrayBuffer();
-        return new Response('ok');
-      },
-      { limits: { maxRequestLineSize: 64, maxHeaderSize: 512, maxHeaderCount: 5, maxBodySize: 100 } },
-    );
+    server = await bodyReader({ maxRequestLineSize: 64, maxHeaderSize: 512, maxHeaderCount: 5, maxBodySize: 100 });
   });
   after(() => server.close(500));
 
@@ -64,13 +70,7 @@ describe('limits', () => {
 describe('timeouts', () => {
   let server: Server;
   before(async () => {
-    server = await start(
-      async (req) => {
-        if (req.body) await req.arrayBuffer();
-        return new Response('ok');
-      },
-      { limits: { headersTimeout: 200, keepAliveTimeout: 200, bodyTimeout: 200, minBodyRate: 1000 } },
-    );
+    server = await bodyReader({ headersTimeout: 200, keepAliveTimeout: 200, bodyTimeout: 200, minBodyRate: 1000 });
   });
   after(() => server.close(500));
 
