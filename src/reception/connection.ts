@@ -8,13 +8,16 @@ import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.
 import { CR, LF } from './char-tables.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { RequestContext } from './context.ts';
+import { pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
-import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
 import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
+import { requestUrl } from './request-url.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
+import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 
 export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
 export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
@@ -47,12 +50,8 @@ enum Deadline {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const CRLF = '\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
-/** A streamed body is handed to the socket at least every this many bytes. */
-const STREAM_BATCH = 64 * 1024;
 
-export class Connection implements BodyOwner {
+export class Connection implements BodyOwner, WriteBatchOwner {
   readonly #socket: Socket;
   readonly #cfg: ConnectionConfig;
   readonly #limits: Limits;
@@ -66,6 +65,7 @@ export class Connection implements BodyOwner {
   };
   readonly #origin: string;
   readonly #onClose: (c: Connection) => void;
+  readonly #w: WriteBatch;
 
   #buf: Buffer | null = null;
   #pos = 0;
@@ -88,14 +88,6 @@ export class Connection implements BodyOwner {
   #closing = false;
   #closed = false;
   #streaming = false;
-
-  #outStr = '';
-  #outList: (string | Buffer | Uint8Array)[] | null = null;
-  #flushScheduled = false;
-  #immediate: NodeJS.Immediate | undefined = undefined;
-  /** Bytes buffered in #outStr/#outList, not yet handed to the socket. */
-  #pending = 0;
-  #drainWaiter: (() => void) | null = null;
 
   #deadline = 0;
   #deadlineKind: Deadline = Deadline.None;
@@ -120,6 +112,7 @@ export class Connection implements BodyOwner {
     const hostPart = localAddress.includes(':') ? `[${localAddress}]` : localAddress;
     this.#origin = `${cfg.secure ? 'https' : 'http'}://`;
     this.#defaultHost = `${hostPart}:${localPort}`;
+    this.#w = new WriteBatch(socket, this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#guard(() => this.#onEnd()));
@@ -162,8 +155,8 @@ export class Connection implements BodyOwner {
     }
     this.#parse();
     // A stream that just started sends its head with its first chunk (see #streamBody).
-    if (this.#streaming) this.#flushSoon();
-    else this.#flush();
+    if (this.#streaming) this.#w.flushSoon();
+    else this.#w.flush();
   }
 
   #parse(): void {
@@ -297,7 +290,7 @@ export class Connection implements BodyOwner {
       ex.ready = true;
       this.#pump();
     } else this.#endAfterWrite = true;
-    this.#flush();
+    this.#w.flush();
   }
 
   #dispatch(head: ParsedHead): void {
@@ -389,22 +382,7 @@ export class Connection implements BodyOwner {
   }
 
   #url(head: ParsedHead): string {
-    switch (head.form) {
-      case Form.Origin:
-        return this.#origin + (head.host || this.#defaultHost) + head.target;
-      case Form.Absolute: {
-        // RFC 9112 §3.2.2: the target's authority wins over Host. Ensure a path for URL parsers.
-        const t = head.target;
-        const afterScheme = t.indexOf('//') + 2;
-        let p = afterScheme;
-        while (p < t.length && t.charCodeAt(p) !== 0x2f && t.charCodeAt(p) !== 0x3f) p++;
-        return p < t.length && t.charCodeAt(p) === 0x2f ? t : `${t.slice(0, p)}/${t.slice(p)}`;
-      }
-      case Form.Authority:
-        return `${this.#origin}${head.target}/`;
-      default:
-        return `${this.#origin}${head.host || this.#defaultHost}/*`;
-    }
+    return requestUrl(head, this.#origin, this.#defaultHost);
   }
 
   // ── handler results ───────────────────────────────────────────────────────────────────────
@@ -487,13 +465,13 @@ export class Connection implements BodyOwner {
     if (this.#queue.length < this.#limits.maxPipelinedRequests) this.#resume(PAUSE_PIPELINE);
     if (this.#endAfterWrite && !this.#streaming) {
       this.#queue.length = 0;
-      this.#flush();
+      this.#w.flush();
       this.#end();
       return;
     }
     if (this.#queue.length === 0 && !this.#streaming) {
       if ((this.#readEnded || this.#closing) && this.#bodyEx === null && this.#buf === null) {
-        this.#flush();
+        this.#w.flush();
         this.#end();
         return;
       }
@@ -504,7 +482,7 @@ export class Connection implements BodyOwner {
   #write(ex: Exchange): void {
     ex.written = true;
     if (ex.canned !== undefined) {
-      this.#out(ex.canned);
+      this.#w.text(ex.canned);
       if (!ex.keepAlive) this.#endAfterWrite = true;
       this.#afterResponse(ex);
       return;
@@ -518,7 +496,7 @@ export class Connection implements BodyOwner {
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
       discardBody(res);
       const e = errors.FOYER_BAD_RESPONSE_HEADER;
-      this.#out(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      this.#w.text(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
       if (!ex.keepAlive) this.#endAfterWrite = true;
       this.#afterResponse(ex);
       return;
@@ -527,22 +505,22 @@ export class Connection implements BodyOwner {
     // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
     // send the body now, so the connection cannot be reused safely.
     if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
-    if (plan.headLatin1) this.#outBytes(Buffer.from(plan.head, 'latin1'));
-    else this.#out(plan.head);
+    if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
+    else this.#w.text(plan.head);
     if (plan.bytes !== null) {
-      if (typeof plan.bytes === 'string') this.#out(plan.bytes);
-      else this.#outBytes(plan.bytes);
+      if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
+      else this.#w.bytes(plan.bytes);
     }
     if (!ex.keepAlive) this.#endAfterWrite = true;
     if (plan.stream !== null) {
       this.#streaming = true;
-      this.#streamBody(plan).then(
+      pumpBody(plan, this.#w, () => this.#closed).then(
         () =>
           this.#guard(() => {
             this.#streaming = false;
             this.#afterResponse(ex);
             this.#pump();
-            this.#flush();
+            this.#w.flush();
           }),
         (err) => {
           // Mid-body failure: the client must not take a truncated body for a complete one.
@@ -556,52 +534,6 @@ export class Connection implements BodyOwner {
     this.#afterResponse(ex);
   }
 
-  async #streamBody(plan: Plan): Promise<void> {
-    const reader = plan.stream!.getReader();
-    let sent = 0;
-    // The head waits for the first chunk only until the event loop turns: a body that is ready
-    // (a file, a buffered FastCGI reply) leaves with its head in one write; a slow first chunk
-    // (server-sent events) does not hold the head back.
-    this.#flushSoon();
-    try {
-      for (;;) {
-        if (this.#socket.writableNeedDrain) await this.#drained();
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (this.#closed) return;
-        if (!(value instanceof Uint8Array)) throw new TypeError('response body chunks must be Uint8Array');
-        if (value.byteLength === 0) continue;
-        if (plan.length >= 0 && sent + value.byteLength > plan.length)
-          throw new Error('response body longer than its Content-Length');
-        sent += value.byteLength;
-        if (plan.chunked) {
-          this.#out(value.byteLength.toString(16) + CRLF);
-          this.#outBytes(value);
-          this.#out(CRLF);
-        } else this.#outBytes(value);
-        if (this.#pending >= STREAM_BATCH) {
-          if (!this.#flush()) await this.#drained();
-        } else this.#flushSoon();
-      }
-      if (plan.length >= 0 && sent !== plan.length) throw new Error('response body shorter than its Content-Length');
-      if (plan.chunked) this.#out(LAST_CHUNK);
-    } catch (err) {
-      reader.cancel(err).catch(() => {});
-      throw err;
-    } finally {
-      if (this.#closed) reader.cancel().catch(() => {});
-    }
-  }
-
-  /** Flush once the event loop turns (setImmediate), so output produced together leaves together. */
-  #flushSoon(): void {
-    if (this.#immediate !== undefined) return;
-    this.#immediate = setImmediate(() => {
-      this.#immediate = undefined;
-      this.#guard(() => this.#flush());
-    });
-  }
-
   #afterResponse(ex: Exchange): void {
     const body = ex.body;
     if (body !== null && !body.complete) {
@@ -613,78 +545,33 @@ export class Connection implements BodyOwner {
     }
   }
 
-  #drained(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#drainWaiter = resolve;
-    });
-  }
-
-  #out(s: string): void {
-    this.#pending += s.length;
-    if (this.#outList === null) this.#outStr += s;
-    else this.#outList.push(s);
-  }
-
-  #outBytes(b: Uint8Array): void {
-    this.#pending += b.byteLength;
-    if (this.#outList === null) {
-      this.#outList = this.#outStr === '' ? [] : [this.#outStr];
-      this.#outStr = '';
-    }
-    this.#outList.push(b);
-  }
-
+  /** Output ready now; async completions batch through the microtask queue (or, while a body streams, the next turn). */
   #scheduleFlush(): void {
-    if (this.#streaming) {
-      this.#flushSoon();
-      return;
-    }
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // After the current microtask queue: batches responses that complete together into one write.
-    process.nextTick(() => {
-      this.#flushScheduled = false;
-      this.#guard(() => this.#flush());
-    });
-  }
-
-  /** Writes what is buffered; false when the socket asks us to wait for drain. */
-  #flush(): boolean {
-    if (this.#closed) return false;
-    this.#pending = 0;
-    const list = this.#outList;
-    let ok = true;
-    if (list !== null) {
-      this.#outList = null;
-      const s = this.#socket;
-      s.cork();
-      for (const c of list) ok = s.write(c);
-      s.uncork();
-    } else if (this.#outStr !== '') {
-      const str = this.#outStr;
-      this.#outStr = '';
-      ok = this.#socket.write(str);
-    } else return !this.#socket.writableNeedDrain;
-    if (!ok) {
-      this.#writeDeadline = Date.now() + this.#limits.sendTimeout;
-      // Stop parsing ahead only for batched responses (a client pipelining without reading);
-      // a streamed body waits for drain itself, and pausing per chunk would cost two syscalls.
-      if (!this.#streaming) this.#pause(PAUSE_WRITE);
-    }
-    return ok;
+    if (this.#streaming) this.#w.flushSoon();
+    else this.#w.flushAfterMicrotasks();
   }
 
   #onDrain(): void {
     this.#writeDeadline = 0;
-    const w = this.#drainWaiter;
-    this.#drainWaiter = null;
-    w?.();
+    this.#w.onDrain();
     this.#resume(PAUSE_WRITE);
+  }
+
+  // WriteBatchOwner
+  blocked(): void {
+    this.#writeDeadline = Date.now() + this.#limits.sendTimeout;
+    // Stop parsing ahead only for batched responses (a client pipelining without reading);
+    // a streamed body waits for drain itself, and pausing per chunk would cost two syscalls.
+    if (!this.#streaming) this.#pause(PAUSE_WRITE);
+  }
+
+  guard(fn: () => void): void {
+    this.#guard(fn);
   }
 
   #sendContinue(ex: Exchange): void {
     ex.continueSent = true;
-    this.#out(CONTINUE);
+    this.#w.text(CONTINUE);
     this.#scheduleFlush();
   }
 
@@ -719,7 +606,7 @@ export class Connection implements BodyOwner {
         this.#guard(() => {
           if (this.#paused === 0 && !this.#closed) {
             this.#parse();
-            this.#flush();
+            this.#w.flush();
           }
         }),
       );
@@ -738,7 +625,7 @@ export class Connection implements BodyOwner {
     this.#ignoreInput = true;
     this.#queue.push(Exchange.canned(cannedResponse(e.status, e.message, true)));
     this.#pump();
-    this.#flush();
+    this.#w.flush();
   }
 
   #onEnd(): void {
@@ -777,8 +664,7 @@ export class Connection implements BodyOwner {
       ex.body?.fail(new Error('client disconnected'));
     }
     this.#queue.length = 0;
-    this.#drainWaiter?.();
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#w.close();
     this.#onClose(this);
   }
 

@@ -1,0 +1,112 @@
+// What a connection hands to its socket, batched: responses that are ready together leave in one
+// write (a string when there are no byte bodies, else a corked writev), and the caller decides
+// when: now, after the current microtasks, or once the event loop turns.
+import type { Socket } from 'node:net';
+
+export interface WriteBatchOwner {
+  /** The socket buffered past its high-water mark: wait for drain before producing more. */
+  blocked(): void;
+  /** Run a deferred flush under the connection's guard (an internal fault closes it). */
+  guard(fn: () => void): void;
+}
+
+export class WriteBatch {
+  readonly #socket: Socket;
+  readonly #owner: WriteBatchOwner;
+  #str = '';
+  #list: (string | Uint8Array)[] | null = null;
+  #pending = 0;
+  #tickScheduled = false;
+  #immediate: NodeJS.Immediate | undefined = undefined;
+  #drainWaiter: (() => void) | null = null;
+  #closed = false;
+
+  constructor(socket: Socket, owner: WriteBatchOwner) {
+    this.#socket = socket;
+    this.#owner = owner;
+  }
+
+  /** Bytes (roughly: string lengths count as bytes) waiting for the next flush. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  get needsDrain(): boolean {
+    return this.#socket.writableNeedDrain;
+  }
+
+  text(s: string): void {
+    this.#pending += s.length;
+    if (this.#list === null) this.#str += s;
+    else this.#list.push(s);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.#pending += b.byteLength;
+    if (this.#list === null) {
+      this.#list = this.#str === '' ? [] : [this.#str];
+      this.#str = '';
+    }
+    this.#list.push(b);
+  }
+
+  /** Writes what is buffered; false when the socket asks us to wait for drain. */
+  flush(): boolean {
+    if (this.#closed) return false;
+    this.#pending = 0;
+    const list = this.#list;
+    let ok = true;
+    if (list !== null) {
+      this.#list = null;
+      const s = this.#socket;
+      s.cork();
+      for (const c of list) ok = s.write(c);
+      s.uncork();
+    } else if (this.#str !== '') {
+      const str = this.#str;
+      this.#str = '';
+      ok = this.#socket.write(str);
+    } else return !this.#socket.writableNeedDrain;
+    if (!ok) this.#owner.blocked();
+    return ok;
+  }
+
+  /** Flush after the current microtask queue: responses completing together leave together. */
+  flushAfterMicrotasks(): void {
+    if (this.#tickScheduled) return;
+    this.#tickScheduled = true;
+    process.nextTick(() => {
+      this.#tickScheduled = false;
+      this.#owner.guard(() => this.flush());
+    });
+  }
+
+  /** Flush once the event loop turns (setImmediate): a body that is ready joins its head. */
+  flushSoon(): void {
+    if (this.#immediate !== undefined) return;
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#owner.guard(() => this.flush());
+    });
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#drainWaiter = resolve;
+    });
+  }
+
+  /** The socket's 'drain': wake a writer waiting in drained(). */
+  onDrain(): void {
+    const w = this.#drainWaiter;
+    this.#drainWaiter = null;
+    w?.();
+  }
+
+  /** The socket closed: nothing more is written; a waiting writer is released. */
+  close(): void {
+    this.#closed = true;
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.onDrain();
+  }
+}
