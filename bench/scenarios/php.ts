@@ -2,11 +2,12 @@
 // (fastcgi_pass to an upstream with keepalive) and Caddy (php_fastcgi) when installed. Each front
 // gets its OWN php-fpm pool, identically configured (pm = static, same children, 127.0.0.1 TCP):
 // kept-alive connections of one front would pin the children of a shared pool and starve the next.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPhpFpm, type PhpFpmProcess, spawnPhpFpm } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { freePort, nodeServer, processServer, which } from '../lib/child-server.ts';
+import { nginxPath, startNginx } from '../lib/nginx.ts';
 import type { BenchServer, RunningServer, Scenario } from '../lib/types.ts';
 
 const CHILDREN = Number(process.env.BENCH_PHP_CHILDREN ?? 4);
@@ -18,7 +19,6 @@ writeFileSync(join(root, '64k.php'), "<?php echo str_repeat('x', 65536);\n", { m
 process.once('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const phpFpm = findPhpFpm();
-const nginxPath = which('nginx');
 const caddyPath = which('caddy');
 
 /** Starts a php-fpm pool, then the front; stop() ends both. */
@@ -52,27 +52,9 @@ const foyer: BenchServer = {
 const nginx: BenchServer = {
   label: 'nginx',
   start: () =>
-    withPool(async (fpm) => {
-      const port = await freePort();
-      const prefix = mkdtempSync(join(tmpdir(), 'foyer-bench-nginx-php-'));
-      mkdirSync(join(prefix, 'logs'));
-      const conf = join(prefix, 'nginx.conf');
-      writeFileSync(
-        conf,
-        `worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream php {
+    withPool((fpm) =>
+      startNginx(
+        (port) => `  upstream php {
     server ${fpm.upstream};
     keepalive ${CHILDREN};
   }
@@ -87,15 +69,9 @@ http {
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
       fastcgi_param PATH_INFO $fastcgi_path_info;
     }
-  }
-}
-`,
-      );
-      return processServer(nginxPath!, ['-p', prefix, '-c', conf], {
-        port,
-        cleanup: () => rmSync(prefix, { recursive: true, force: true }),
-      });
-    }),
+  }`,
+      ),
+    ),
 };
 
 const caddy: BenchServer = {

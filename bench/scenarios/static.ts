@@ -1,11 +1,12 @@
 // Static files: a 1 KiB, a 64 KiB and a 1 MiB file through Foyer's staticFiles, sirv, @fastify/static and
 // nginx (when installed: plain config, access log off, one worker). Targets from the static issue.
 // The files live in a temp dir made here; every server serves that same dir.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, nodeServer, processServer, which } from '../lib/child-server.ts';
+import { nodeServer } from '../lib/child-server.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
+import { nginxPath, startNginx } from '../lib/nginx.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-bench-static-'));
 // nginx's worker runs as an unprivileged user when started as root: let it read the files.
@@ -18,45 +19,19 @@ process.once('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const env = { STATIC_ROOT: root };
 const entry = (name: string) => new URL(`../servers/${name}.ts`, import.meta.url);
-const nginxPath = which('nginx');
 
 const nginx: BenchServer = {
   label: 'nginx',
-  async start() {
-    const port = await freePort();
-    const prefix = mkdtempSync(join(tmpdir(), 'foyer-bench-nginx-'));
-    mkdirSync(join(prefix, 'logs'));
-    const conf = join(prefix, 'nginx.conf');
-    writeFileSync(
-      conf,
-      `worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  types { text/plain txt; text/html html; }
+  start: () =>
+    startNginx(
+      (port) => `  types { text/plain txt; text/html html; }
   default_type application/octet-stream;
-  access_log off;
   sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
   server {
     listen 127.0.0.1:${port};
     root ${root};
-  }
-}
-`,
-    );
-    return processServer(nginxPath!, ['-p', prefix, '-c', conf], {
-      port,
-      cleanup: () => rmSync(prefix, { recursive: true, force: true }),
-    });
-  },
+  }`,
+    ),
 };
 
 const servers: BenchServer[] = [
