@@ -132,3 +132,52 @@ describe('request bodies', () => {
     assert.deepEqual(statuses(r.text), [417]);
   });
 });
+
+describe('request body backpressure', () => {
+  test('a handler that stops reading stops the client, and everything arrives once it reads again', async () => {
+    const size = 32 * 1024 * 1024;
+    let release: () => void = () => {};
+    const resumed = new Promise<void>((r) => {
+      release = r;
+    });
+    let firstChunk = false;
+    const s = await start(
+      async (req) => {
+        const reader = req.body!.getReader();
+        let n = 0;
+        const first = await reader.read();
+        n += first.value?.byteLength ?? 0;
+        firstChunk = true;
+        await resumed; // the handler stops reading here
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          n += value.byteLength;
+        }
+        return new Response(String(n));
+      },
+      { limits: { maxBodySize: size } },
+    );
+    try {
+      const socket = net.connect({ port: s.address.port, host: '127.0.0.1' });
+      await new Promise((r) => socket.once('connect', r));
+      let got = '';
+      socket.on('data', (d) => {
+        got += d.toString('latin1');
+      });
+      socket.write(`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+      const chunk = Buffer.alloc(1024 * 1024, 97);
+      for (let i = 0; i < size / chunk.length; i++) socket.write(chunk);
+      for (let i = 0; i < 200 && !firstChunk; i++) await sleep(10);
+      await sleep(300);
+      // The server stopped reading: the kernel buffers filled and the rest waits in the client.
+      assert.ok(socket.writableLength > 8 * 1024 * 1024, `client still holds ${socket.writableLength} bytes`);
+      release();
+      for (let i = 0; i < 500 && !got.includes('\r\n\r\n'); i++) await sleep(10);
+      socket.destroy();
+      assert.equal(firstResponse(got).body, String(size));
+    } finally {
+      await s.close(500);
+    }
+  });
+});
