@@ -50,6 +50,8 @@ enum Deadline {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** Accumulator capacity an idle connection may keep between requests. */
+const ACC_KEEP = 16 * 1024;
 
 export class Connection implements BodyOwner, WriteBatchOwner {
   readonly #socket: Socket;
@@ -68,6 +70,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   readonly #w: WriteBatch;
 
   #buf: Buffer | null = null;
+  /** Reusable storage for input that spans reads (see #append). */
+  #acc: Buffer | null = null;
   #pos = 0;
   #scanned = 0;
   #queue: Exchange[] = [];
@@ -149,14 +153,39 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     if (this.#buf === null) {
       this.#buf = chunk;
       this.#pos = 0;
-    } else {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
-      this.#pos = 0;
-    }
+    } else this.#append(chunk);
     this.#parse();
     // A stream that just started sends its head with its first chunk (see #streamBody).
     if (this.#streaming) this.#w.flushSoon();
     else this.#w.flush();
+  }
+
+  /**
+   * Adds a read to unparsed input. The accumulator doubles when it must grow, so a head sent a
+   * byte at a time costs linear copying, not quadratic (a cheap CPU amplification otherwise).
+   */
+  #append(chunk: Buffer): void {
+    const buf = this.#buf!;
+    const rest = buf.length - this.#pos;
+    const need = rest + chunk.length;
+    let acc = this.#acc;
+    if (acc === null || acc.length < need) {
+      // Never below 4 KiB: Buffer.allocUnsafe then gives the accumulator its own memory.
+      const grown = Buffer.allocUnsafe(Math.max(need * 2, 4096));
+      buf.copy(grown, 0, this.#pos);
+      acc = this.#acc = grown;
+    } else if (buf.buffer === acc.buffer) {
+      const from = buf.byteOffset - acc.byteOffset + this.#pos;
+      if (from > 0) acc.copyWithin(0, from, from + rest);
+    } else buf.copy(acc, 0, this.#pos);
+    chunk.copy(acc, rest);
+    this.#buf = acc.subarray(0, need);
+    this.#pos = 0;
+  }
+
+  /** Body bytes handed to a request must not alias the accumulator, which the next read reuses. */
+  #stable(b: Buffer): Buffer {
+    return this.#acc !== null && b.buffer === this.#acc.buffer ? Buffer.from(b) : b;
   }
 
   #parse(): void {
@@ -239,8 +268,11 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   }
 
   #consumed(pos: number): void {
-    if (this.#buf !== null && pos >= this.#buf.length) this.#buf = null;
-    else this.#pos = pos;
+    if (this.#buf !== null && pos >= this.#buf.length) {
+      this.#buf = null;
+      // An idle keep-alive connection keeps at most a small accumulator.
+      if (this.#acc !== null && this.#acc.length > ACC_KEEP) this.#acc = null;
+    } else this.#pos = pos;
   }
 
   #feedBody(buf: Buffer, pos: number, end: number): number {
@@ -249,13 +281,13 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const start = pos;
     if (this.#decoder === null) {
       const n = Math.min(this.#bodyRemaining, end - pos);
-      body.push(buf.subarray(pos, pos + n));
+      body.push(this.#stable(buf.subarray(pos, pos + n)));
       this.#bodyRemaining -= n;
       pos += n;
       if (this.#bodyRemaining === 0) this.#bodyDone(body);
     } else {
       const d = this.#decoder;
-      const r = d.execute(buf, pos, end, (c) => body.push(c));
+      const r = d.execute(buf, pos, end, (c) => body.push(this.#stable(c)));
       if (r < 0) {
         this.#failBody(ex, d.error ?? 'FOYER_BAD_CHUNK');
         return -1;
@@ -364,7 +396,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   }
 
   #handOver(head: ParsedHead): void {
-    const rest = this.#buf === null ? Buffer.alloc(0) : this.#buf.subarray(this.#pos);
+    const rest = this.#buf === null ? Buffer.alloc(0) : Buffer.from(this.#buf.subarray(this.#pos));
     this.#buf = null;
     this.#ignoreInput = true;
     this.#closed = true; // for the engine; the socket itself lives on with its new owner
