@@ -46,11 +46,14 @@ const request = fc
     };
   });
 
-async function echoAll(chunks: Buffer[]): Promise<{ text: string; errors: unknown[] }> {
+async function echoAll(chunks: Buffer[], late = false): Promise<{ text: string; errors: unknown[] }> {
   const d = drive(async (req) => {
+    // `late`: read the body only after later reads have arrived (they reuse the input buffer).
+    if (late) await new Promise((r) => setTimeout(r, 2));
     return new Response(`${req.method} ${rawTarget(req)} ${await req.text()}`);
   });
   await d.feed(chunks);
+  if (late) await d.feed([]).then(() => new Promise((r) => setTimeout(r, 30)));
   return { text: d.socket.text(), errors: d.errors };
 }
 
@@ -91,6 +94,24 @@ describe('engine properties', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  test('bodies read late are intact however the bytes were split', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(request, { minLength: 2, maxLength: 4 }),
+        fc.array(fc.nat(), { minLength: 4, maxLength: 16 }),
+        async (reqs, cuts) => {
+          const all = Buffer.from(reqs.map((r) => r.raw).join(''), 'latin1');
+          const r = await echoAll(split(all, cuts), true);
+          assert.deepEqual(
+            bodiesOf(r.text),
+            reqs.map((x) => x.expect),
+          );
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 
