@@ -462,7 +462,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     if (ex.ready) return;
     let status = 500;
     let message: string = errors.FOYER_INTERNAL.message;
-    if (isHttpError(err)) {
+    // An HttpError's status becomes a status line: only a real error status (4xx/5xx) is used.
+    if (isHttpError(err) && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599) {
       status = err.status;
       if (err.expose) message = err.message;
     }

@@ -16,6 +16,8 @@ export const kReal = Symbol('foyer.real');
 type Body = ConstructorParameters<typeof Response>[0];
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+/** reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ), and empty (RFC 9112 §4). */
+export const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** The Content-Type fetch gives a body of this kind (Fetch §extract a body), when the fast path knows it. */
 export function defaultContentType(body: unknown): string | undefined {
@@ -36,6 +38,10 @@ export class LightResponse {
       const s = init.status;
       if (s !== undefined && (!Number.isInteger(s) || s < 200 || s > 599)) {
         throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+      }
+      // Fetch: statusText must match reason-phrase (RFC 9112 §4): no CR, LF or other controls.
+      if (init.statusText !== undefined && !REASON_PHRASE.test(String(init.statusText))) {
+        throw new TypeError('Response constructor: invalid statusText');
       }
       if (s !== undefined && NULL_BODY_STATUS.has(s) && body !== null && body !== undefined) {
         throw new TypeError('Response constructor: Invalid response status code ' + s);

@@ -5,7 +5,15 @@
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
 import { kPairs, LightHeaders } from './light-headers.ts';
-import { defaultContentType, kBody, kHeaders, kInit, kReal, type LightResponse } from './light-response.ts';
+import {
+  defaultContentType,
+  kBody,
+  kHeaders,
+  kInit,
+  kReal,
+  type LightResponse,
+  REASON_PHRASE,
+} from './light-response.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
@@ -77,6 +85,9 @@ function extract(res: Response): Extracted {
 export function planResponse(res: Response, isHead: boolean, minor: number, keepAlive: boolean): Plan {
   const x = extract(res);
   const status = x.status;
+  // Any Response reaching here was checked by its constructor; this guards the one line that
+  // user code could still split if a check were ever missed.
+  if (x.statusText && !REASON_PHRASE.test(x.statusText)) throw new ResponseHeaderError('invalid statusText');
   let head = statusLine(status, x.statusText);
   let declared = -1;
   let close = !keepAlive;

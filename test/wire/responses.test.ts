@@ -42,6 +42,10 @@ describe('response framing', () => {
           throw new Error('secret stack detail');
         case '/http-error':
           throw new HttpError(418, 'short and stout');
+        case '/bad-status-error':
+          throw new HttpError(1000, 'not a status');
+        case '/status-text-injection':
+          return new Response('x', { statusText: 'OK\r\nset-cookie: evil=1' });
         case '/not-a-response':
           return 'oops' as unknown as Response;
         case '/cookies': {
@@ -151,6 +155,18 @@ describe('response framing', () => {
     const r = firstResponse((await get('/http-error')).text);
     assert.equal(r.status, 418);
     assert.match(r.body, /short and stout/);
+  });
+
+  test('answers 500 when an HttpError carries a status that is not an error status', async () => {
+    const r = await get('/bad-status-error');
+    assert.deepEqual(statuses(r.text), [500]);
+    assert.doesNotMatch(r.text, /not a status/);
+  });
+
+  test('refuses a statusText with CR/LF: 500, never a split response', async () => {
+    const r = await get('/status-text-injection');
+    assert.deepEqual(statuses(r.text), [500]);
+    assert.doesNotMatch(r.text, /evil/);
   });
 
   test('answers 500 when the handler returns something that is not a Response', async () => {
