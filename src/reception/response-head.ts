@@ -9,8 +9,9 @@ import {
   defaultContentType,
   kBody,
   kHeaders,
-  kInit,
   kReal,
+  kStatus,
+  kStatusText,
   type LightResponse,
   REASON_PHRASE,
 } from './light-response.ts';
@@ -59,17 +60,12 @@ function extract(res: Response): Extracted {
   const light = res as unknown as LightResponse;
   if (kBody in light) {
     if (light[kReal] === undefined) {
-      const init = light[kInit];
-      const h = light[kHeaders];
+      // The constructor validated and copied the headers (light-response.ts).
       return {
-        status: init?.status ?? 200,
-        statusText: init?.statusText,
-        headers: h ?? (init?.headers as HeaderSource),
-        trusted:
-          h !== undefined ||
-          init?.headers === undefined ||
-          init.headers instanceof LightHeaders ||
-          init.headers instanceof Headers,
+        status: light[kStatus],
+        statusText: light[kStatusText],
+        headers: light[kHeaders],
+        trusted: true,
         body: light[kBody],
       };
     }
