@@ -14,16 +14,31 @@ const name = fc.constantFrom(
   'Vary',
   'bad name',
   '',
+  'x-\u00e9',
+  'x-\u010d',
 );
-const value = fc.constantFrom(
-  'text/plain',
-  '  padded\t',
-  'a=1',
-  'b=2; Path=/',
-  '',
-  'caf\u00e9',
-  'line\r\nbreak',
-  'nul\u0000',
+/** Characters where header validators go wrong: C0 controls, DEL, latin1, beyond latin1, surrogates. */
+export const nastyChar = fc.oneof(
+  fc.constantFrom('a', ' ', '\t', ':', ';', '=', ','),
+  fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),
+  fc.constantFrom('\u007f', '\u0080', '\u00a0', '\u00e9', '\u00ff'),
+  fc.integer({ min: 0x100, max: 0xffff }).map((c) => String.fromCharCode(c)),
+  fc.constantFrom('\u010a', '\u010d', '\u0100', '\u2028', '\ufeff', '\ud800', '\udc00', '\ud83d\ude00'),
+);
+const value = fc.oneof(
+  fc.constantFrom(
+    'text/plain',
+    '  padded\t',
+    'a=1',
+    'b=2; Path=/',
+    '',
+    'caf\u00e9',
+    'line\r\nbreak',
+    'nul\u0000',
+    '\u010d\u010aSet-Cookie: a=b',
+    '\r\n trimmed \r\n',
+  ),
+  fc.string({ unit: nastyChar, maxLength: 8 }),
 );
 const op = fc.oneof(
   fc.tuple(fc.constant('append'), name, value),
