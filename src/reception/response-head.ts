@@ -42,6 +42,11 @@ export interface Plan {
   chunked: boolean;
   /** Declared length for the stream, -1 when unknown. */
   length: number;
+  /**
+   * Where the framing line of a stream of unknown length goes in `head` (body-pump.ts decides:
+   * Content-Length when the body turns out to be whole, else chunked), -1 when framing is known.
+   */
+  framingAt: number;
   status: number;
   /** The response asked for the connection to close, or framing requires it. */
   close: boolean;
@@ -151,6 +156,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
+  let framingAt = -1;
   if (noContent) {
     if (status === 304 && declared >= 0) head += `content-length: ${declared}\r\n`;
     stream?.cancel().catch(() => {});
@@ -163,10 +169,11 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     if (declared >= 0) head += `content-length: ${declared}\r\n`;
     else if (isHead) {
       // RFC 9110 §9.3.2: the length of a streamed body is unknown; say nothing.
-    } else if (minor === 1) {
-      head += 'transfer-encoding: chunked\r\n';
-      chunked = true;
-    } else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
+    } else {
+      framingAt = head.length;
+      if (minor === 1) chunked = true;
+      else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
+    }
   } else if (isHead && declared >= 0) {
     // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
     head += `content-length: ${declared}\r\n`;
@@ -189,7 +196,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   // (U+010D, U+010A): one scan of the head guards both.
   if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
   const headLatin1 = NON_ASCII.test(head);
-  return { head, headLatin1, bytes, stream, chunked, length: declared, status, close };
+  return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, status, close };
 }
 
 /** A canned response for errors raised by the engine itself (always closes the connection). */
