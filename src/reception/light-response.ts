@@ -14,6 +14,8 @@ export const kStatusText = Symbol('foyer.statusText');
 export const kHeaders = Symbol('foyer.headers');
 export const kReal = Symbol('foyer.real');
 const kTyped = Symbol('foyer.typed');
+/** The length of the body of the Response this one was built from (see the constructor). */
+export const kHeadLength = Symbol('foyer.headLength');
 
 type Body = ConstructorParameters<typeof Response>[0];
 
@@ -44,6 +46,7 @@ export class LightResponse {
   [kReal]: Response | undefined;
   /** The default Content-Type of the body was added to the headers. */
   [kTyped]: boolean | undefined;
+  [kHeadLength]: number | undefined;
 
   constructor(body?: Body, init?: ResponseInit) {
     let status = 200;
@@ -81,6 +84,12 @@ export class LightResponse {
     this[kStatus] = status;
     this[kStatusText] = text;
     this[kHeaders] = headers;
+    // `new Response(null, getResponse)` is how Hono (and others) answer HEAD from the GET route:
+    // remember the GET body's length so the HEAD response can say it (RFC 9110 §9.3.2).
+    if ((body === null || body === undefined) && init !== undefined && init !== null && kBody in init) {
+      const n = knownLength((init as unknown as LightResponse)[kBody]);
+      if (n >= 0) this[kHeadLength] = n;
+    }
   }
 
   /** The real Response, created once. Light state is frozen into it. */
@@ -139,6 +148,14 @@ export class LightResponse {
     }
     return h as unknown as Headers;
   }
+}
+
+/** The byte length of a body in hand, -1 when it is not known without reading it. */
+export function knownLength(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return body.byteLength;
+  if (body instanceof URLSearchParams) return Buffer.byteLength(body.toString());
+  return -1;
 }
 
 /** A body undici converts to a string (Fetch's BodyInit falls back to USVString). */

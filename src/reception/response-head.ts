@@ -9,6 +9,7 @@ import { kPairs, LightHeaders } from './light-headers.ts';
 import {
   defaultContentType,
   kBody,
+  kHeadLength,
   kHeaders,
   kReal,
   kStatus,
@@ -53,6 +54,8 @@ export interface Plan {
 }
 
 interface Extracted {
+  /** For HEAD: the length of the GET body a bodiless response was built from, -1 when unknown. */
+  headLength: number;
   status: number;
   statusText: string | undefined;
   /** Names and values validated by Headers (undici's or LightHeaders) already. */
@@ -66,6 +69,7 @@ function extract(res: Response): Extracted {
     if (light[kReal] === undefined) {
       // The constructor validated and copied the headers (light-response.ts).
       return {
+        headLength: light[kHeadLength] ?? -1,
         status: light[kStatus],
         statusText: light[kStatusText],
         headers: light[kHeaders],
@@ -74,7 +78,7 @@ function extract(res: Response): Extracted {
     }
     res = light[kReal];
   }
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body };
+  return { headLength: -1, status: res.status, statusText: res.statusText, headers: res.headers, body: res.body };
 }
 
 /**
@@ -174,9 +178,11 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
       if (minor === 1) chunked = true;
       else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
     }
-  } else if (isHead && declared >= 0) {
-    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
-    head += `content-length: ${declared}\r\n`;
+  } else if (isHead) {
+    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have, or none; never a
+    // 0 it does not know to be true.
+    const n = declared >= 0 ? declared : x.headLength;
+    if (n >= 0) head += `content-length: ${n}\r\n`;
   } else {
     head += 'content-length: 0\r\n';
   }

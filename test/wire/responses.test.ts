@@ -240,3 +240,24 @@ describe('HEAD responses', () => {
     }
   });
 });
+
+describe('HEAD answered from a GET response, as Hono does (new Response(null, getResponse))', () => {
+  test('carries the GET body length, or no length, never a 0 it does not know', async () => {
+    const s = await start((req) => {
+      const get = new URL(req.url).pathname === '/known' ? new Response('twelve bytes') : new Response(null);
+      return req.method === 'HEAD' ? new Response(null, get) : get;
+    });
+    try {
+      const known = await exchange(s.address.port, 'HEAD /known HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(known.text, /content-length: 12\r\n/);
+      const unknown = await exchange(
+        s.address.port,
+        'HEAD /unknown HTTP/1.1\r\nHost: x\r\n\r\nGET /known HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      assert.deepEqual(statuses(unknown.text), [200, 200]);
+      assert.doesNotMatch(unknown.text.split('\r\n\r\n')[0]!, /content-length/);
+    } finally {
+      await s.close(500);
+    }
+  });
+});
