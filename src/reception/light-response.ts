@@ -63,6 +63,8 @@ export class LightResponse {
       if (s !== undefined) {
         status = toUnsignedShort(s);
         if (status < 200 || status > 599) {
+          // WebIDL converts the whole init (ByteStrings) before Fetch checks the range.
+          checkByteStrings(init);
           throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
         }
       }
@@ -150,6 +152,20 @@ export class LightResponse {
   }
 }
 
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
+
+/** WebIDL ByteString conversion of a ResponseInit's strings: a TypeError for code points above 0xFF. */
+function checkByteStrings(init: ResponseInit): void {
+  const bad = (v: unknown) => typeof v === 'string' && BEYOND_LATIN1.test(v);
+  let found = init.statusText !== undefined && bad(String(init.statusText));
+  const h = init.headers;
+  if (!found && h !== null && typeof h === 'object' && !(h instanceof LightHeaders) && !(h instanceof Headers)) {
+    if (Array.isArray(h)) found = h.some((pair) => Array.isArray(pair) && pair.some(bad));
+    else found = Object.entries(h).some(([k, v]) => bad(k) || bad(v));
+  }
+  if (found) throw new TypeError('Cannot convert argument to a ByteString: a code point is greater than 255');
+}
+
 /** The byte length of a body in hand, -1 when it is not known without reading it. */
 export function knownLength(body: unknown): number {
   if (typeof body === 'string') return Buffer.byteLength(body);
@@ -203,15 +219,14 @@ Object.defineProperty(LightResponse, Symbol.hasInstance, {
 Object.defineProperty(LightResponse, 'json', {
   value(data: unknown, init?: ResponseInit): LightResponse {
     const text = JSON.stringify(data);
-    if (text === undefined) throw new TypeError('Value is not JSON serializable');
-    const headers = new LightHeaders(init?.headers);
+    if (text === undefined) {
+      if (init !== undefined && init !== null) checkByteStrings(init); // undici converts init first
+      throw new TypeError('Value is not JSON serializable');
+    }
+    const res = new LightResponse(text, init);
+    const headers = (res[kHeaders] ??= new LightHeaders());
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    // Read as a dictionary: a Response given as init has its status on prototype getters.
-    return new LightResponse(text, {
-      status: init?.status,
-      statusText: init?.statusText,
-      headers: headers as unknown as Headers,
-    });
+    return res;
   },
   configurable: true,
   writable: true,
