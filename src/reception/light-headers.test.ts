@@ -12,6 +12,7 @@ const name = fc.constantFrom(
   'Set-Cookie',
   'set-cookie',
   'Vary',
+  'Cookie',
   'bad name',
   '',
   'x-\u00e9',

@@ -76,6 +76,18 @@ export class LightHeaders {
     return this.#list;
   }
 
+  /**
+   * The fields as [name, value] pairs, uncombined: the init to give a native Headers. Iterating
+   * would combine values of one name, and a combined value ending in ", " (an empty field) would
+   * lose its trailing space to normalisation.
+   */
+  toInit(): [string, string][] {
+    const list = this[kPairs]();
+    const out: [string, string][] = [];
+    for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
+    return out;
+  }
+
   #lower(): void {
     if (this.#lowered) return;
     const src = this.#list;
@@ -120,17 +132,19 @@ export class LightHeaders {
 
   get(name: string): string | null {
     const n = checkName(name).toLowerCase();
+    // undici joins Cookie fields with "; " (RFC 9110 §5.3 lets Cookie differ: RFC 6265 §5.4).
+    const sep = n === 'cookie' ? '; ' : ', ';
     const list = this.#list;
     let out: string | null = null;
     if (this.#lowered) {
       for (let i = 0; i < list.length; i += 2)
-        if (list[i] === n) out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+        if (list[i] === n) out = out === null ? list[i + 1]! : out + sep + list[i + 1];
     } else {
       // Compare without lowercasing the whole list: most lookups are for one field.
       for (let i = 0; i < list.length; i += 2) {
         const k = list[i]!;
         if (k.length === n.length && (k === n || k.toLowerCase() === n))
-          out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+          out = out === null ? list[i + 1]! : out + sep + list[i + 1];
       }
     }
     return out;

@@ -102,7 +102,7 @@ export class LightResponse {
       real = new NativeResponse(this[kBody], {
         status: this[kStatus],
         statusText: this[kStatusText],
-        headers: headers as unknown as Headers | undefined,
+        headers: headers?.toInit(),
       });
       this[kReal] = real;
     }
