@@ -10,12 +10,12 @@ import { ChunkedDecoder } from './chunked-decoder.ts';
 import { RequestContext } from './context.ts';
 import { pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
-import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
 import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
-import { requestUrl } from './request-url.ts';
+import { RequestUrls } from './request-url.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 
@@ -65,7 +65,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     secure: boolean;
     log: Logger;
   };
-  readonly #origin: string;
+  readonly #urls: RequestUrls;
   readonly #onClose: (c: Connection) => void;
   readonly #w: WriteBatch;
 
@@ -114,8 +114,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       log: cfg.log,
     };
     const hostPart = localAddress.includes(':') ? `[${localAddress}]` : localAddress;
-    this.#origin = `${cfg.secure ? 'https' : 'http'}://`;
-    this.#defaultHost = `${hostPart}:${localPort}`;
+    this.#urls = new RequestUrls(`${cfg.secure ? 'https' : 'http'}://`, `${hostPart}:${localPort}`);
     this.#w = new WriteBatch(socket, this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -125,8 +124,6 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     socket.on('close', () => this.#onSocketClose());
     this.#setDeadline(Deadline.Idle, Date.now() + this.#limits.headersTimeout);
   }
-
-  readonly #defaultHost: string;
 
   get idle(): boolean {
     return this.#queue.length === 0 && this.#bodyEx === null && this.#buf === null && !this.#streaming;
@@ -326,6 +323,12 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   }
 
   #dispatch(head: ParsedHead): void {
+    const url = this.#urls.build(head);
+    if (url === undefined) {
+      // A target or Host the URL parser refuses would make `new URL(req.url)` throw in the app.
+      this.#reject(head.form === Form.Origin || head.form === Form.Asterisk ? 'FOYER_BAD_HOST' : 'FOYER_BAD_TARGET');
+      return;
+    }
     const limits = this.#limits;
     this.#requests++;
     const minor = head.minor;
@@ -337,7 +340,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const wantsUpgrade = head.method === 'CONNECT' || (head.connectionUpgrade && head.upgrade !== undefined);
     // A hand-over only when nothing is in flight: responses before it must keep their order.
     if (wantsUpgrade && this.#cfg.upgrade !== undefined && this.#queue.length === 0 && !this.#streaming) {
-      this.#handOver(head);
+      this.#handOver(head, url);
       return;
     }
     if (head.method === 'CONNECT') {
@@ -357,7 +360,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const hasBody = head.chunked || head.contentLength > 0;
     const body = hasBody ? new RequestBody(this, head.chunked ? -1 : head.contentLength) : null;
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest(head.method, this.#url(head), head.headers, body, ctx, head.target);
+    const req = new IncomingRequest(head.method, url, head.headers, body, ctx, head.target);
     const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
     ex.expectContinue = expectContinue && hasBody;
     this.#queue.push(ex);
@@ -395,7 +398,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     }
   }
 
-  #handOver(head: ParsedHead): void {
+  #handOver(head: ParsedHead, url: string): void {
     const rest = this.#buf === null ? Buffer.alloc(0) : Buffer.from(this.#buf.subarray(this.#pos));
     this.#buf = null;
     this.#ignoreInput = true;
@@ -409,12 +412,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#onClose(this);
     if (this.#paused !== 0) socket.resume();
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest(head.method, this.#url(head), head.headers, null, ctx, head.target);
+    const req = new IncomingRequest(head.method, url, head.headers, null, ctx, head.target);
     this.#cfg.upgrade!(req as unknown as Request, socket, rest);
-  }
-
-  #url(head: ParsedHead): string {
-    return requestUrl(head, this.#origin, this.#defaultHost);
   }
 
   // ── handler results ───────────────────────────────────────────────────────────────────────
