@@ -18,6 +18,7 @@ import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts'
 import { RequestUrls } from './request-url.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
+import { trimOws } from '../util/ows.ts';
 
 export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
 export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
@@ -350,7 +351,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     let expectContinue = false;
     if (head.expect !== undefined && minor === 1) {
       // RFC 9110 §10.1.1: 100-continue is the only expectation; others are a 417.
-      if (head.expect.trim().toLowerCase() !== '100-continue') {
+      if (trimOws(head.expect).toLowerCase() !== '100-continue') {
         this.#reject('FOYER_EXPECTATION_FAILED');
         return;
       }

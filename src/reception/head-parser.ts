@@ -6,6 +6,7 @@ import { isValidAuthority } from './authority.ts';
 import { COLON, CR, FIELD_VALUE, HTAB, LF, PATH_AS_IS, QUERY_AS_IS, SP, TARGET, TCHAR } from './char-tables.ts';
 import type { Limits } from './limits.ts';
 import { isImplementedMethod, knownMethod } from './methods.ts';
+import { trimOws } from '../util/ows.ts';
 
 export enum Form {
   Origin = 0,
@@ -101,7 +102,7 @@ function parseTransferCodings(value: string, out: ParsedHead): number {
   let sawChunked = false;
   let other = false;
   for (const raw of value.split(',')) {
-    const coding = raw.trim().toLowerCase();
+    const coding = trimOws(raw).toLowerCase();
     if (coding === '') return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
     if (sawChunked) return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
     if (coding === 'chunked') sawChunked = true;
@@ -116,7 +117,7 @@ function parseTransferCodings(value: string, out: ParsedHead): number {
 
 function parseConnection(value: string, out: ParsedHead): void {
   for (const raw of value.split(',')) {
-    const t = raw.trim().toLowerCase();
+    const t = trimOws(raw).toLowerCase();
     if (t === 'close') out.connectionClose = true;
     else if (t === 'keep-alive') out.connectionKeepAlive = true;
     else if (t === 'upgrade') out.connectionUpgrade = true;
