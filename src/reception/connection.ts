@@ -82,6 +82,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   #bodyEx: Exchange | null = null;
   #bodyRemaining = 0;
   #decoder: ChunkedDecoder | null = null;
+  /** Scratch list for the data slices of one decoder run (see #feedBody). */
+  readonly #chunkParts: Buffer[] = [];
   #bodyWindowBytes = 0;
 
   #paused = 0;
@@ -285,7 +287,13 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       if (this.#bodyRemaining === 0) this.#bodyDone(body);
     } else {
       const d = this.#decoder;
-      const r = d.execute(buf, pos, end, (c) => body.push(this.#stable(c)));
+      // Chunks decoded from one read go to the body as one buffer: a body of tiny chunks costs
+      // memory in proportion to its data, not one object per chunk.
+      const parts = this.#chunkParts;
+      const r = d.execute(buf, pos, end, (c) => parts.push(c));
+      if (parts.length === 1) body.push(this.#stable(parts[0]!));
+      else if (parts.length > 1) body.push(Buffer.concat(parts));
+      parts.length = 0;
       if (r < 0) {
         this.#failBody(ex, d.error ?? 'FOYER_BAD_CHUNK');
         return -1;
@@ -369,7 +377,13 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       this.#bodyEx = ex;
       this.#bodyRemaining = head.contentLength;
       this.#decoder = head.chunked
-        ? new ChunkedDecoder(limits.maxBodySize, limits.maxChunkExtensionSize, limits.maxHeaderSize)
+        ? new ChunkedDecoder(
+            limits.maxBodySize,
+            limits.maxChunkExtensionSize,
+            limits.maxHeaderSize,
+            limits.maxChunkCount,
+            limits.maxChunkExtensionsPerBody,
+          )
         : null;
       this.#bodyWindowBytes = 0;
     }
