@@ -72,6 +72,7 @@ for (const [name, make] of [
       const r = await exchange(
         server.address.port,
         `GET /x/../admin/secret HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`,
+        { quietMs: 10_000 },
       );
       const res = firstResponse(r.text);
       if (name === 'an unmodified Hono app') {
