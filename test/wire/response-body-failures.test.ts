@@ -100,6 +100,7 @@ describe('a response body that fails', () => {
       const r = await exchange(
         server.address.port,
         `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n`,
+        { quietMs: 1000 }, // a kept connection: done when nothing more comes
       );
       assert.deepEqual(statuses(r.text), [500, 200]);
       assert.ok(r.text.endsWith('next'));

@@ -61,6 +61,7 @@ describe('response splitting through header values', () => {
             const r = await exchange(
               server.address.port,
               `${method} /h?shape=${shape}&s=${s}&v=${v} HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n`,
+              { halfClose: true, quietMs: 5000 }, // the server answers both, then closes
             );
             const where = `${method} ${shape} ${s} ${JSON.stringify(EVIL[v])}`;
             assert.deepEqual(statuses(r.text), [500, 200], where);
