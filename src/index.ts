@@ -34,3 +34,5 @@ export type {
   SocketFactory,
   Upstream,
 } from './handlers/fastcgi/index.ts';
+export { offload } from './handlers/worker/index.ts';
+export type { OffloadMiddleware, OffloadOptions, PoolOptions } from './handlers/worker/index.ts';
