@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageChannel } from 'node:worker_threads';
+import { PortStreams, WINDOW } from './port-streams.ts';
+
+function pair() {
+  const { port1, port2 } = new MessageChannel();
+  const a = new PortStreams(port1, 0);
+  const b = new PortStreams(port2, 1);
+  port1.on('message', (m) => a.handle(m));
+  port2.on('message', (m) => b.handle(m));
+  return { a, b, close: () => (port1.close(), port2.close()) };
+}
+
+/** A source of 64 KiB chunks (bounded, so that a broken window fails rather than hangs) that counts pulls. */
+function counting() {
+  const state = { pulled: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        if (state.pulled === 200) return c.close();
+        state.pulled++;
+        c.enqueue(new Uint8Array(64 * 1024).fill(state.pulled & 255));
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
+}
+
+test('a sender stops at the window while its reader does not read, and resumes as it reads', async () => {
+  const { a, b, close } = pair();
+  const { stream, state } = counting();
+  const received = b.receive(a.send(stream));
+  await sleep(200);
+  const window = WINDOW / (64 * 1024);
+  assert.ok(state.pulled <= window + 1, `pulled ${state.pulled} chunks ahead of a reader that read none`);
+  const reader = received.getReader();
+  for (let i = 0; i < 3 * window; i++) {
+    const { value } = await reader.read();
+    assert.equal(value?.[0], (i + 1) & 255); // in order, bytes intact
+  }
+  await sleep(100);
+  assert.ok(state.pulled >= 3 * window, 'reading released the sender');
+  assert.ok(state.pulled <= 4 * window + 1);
+  await reader.cancel();
+  await sleep(50);
+  assert.equal(state.cancelled, true, 'cancelling the receiver cancels the source');
+  close();
+});
+
+test('chunks that are views into a larger buffer arrive intact and leave the sender’s buffer usable', async () => {
+  const { a, b, close } = pair();
+  const shared = new Uint8Array(1000).map((_, i) => i & 255);
+  const views = [shared.subarray(0, 10), shared.subarray(500, 900), shared.subarray(990)];
+  const source = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const v of views) c.enqueue(v);
+      c.close();
+    },
+  });
+  const received = b.receive(a.send(source));
+  const got = new Uint8Array(await new Response(received).arrayBuffer());
+  assert.deepEqual([...got], [...views.flatMap((v) => [...v])]);
+  assert.equal(shared.byteLength, 1000, 'the original buffer was not transferred away');
+  assert.equal(shared[999], 999 & 255);
+  close();
+});
+
+test('a failing source errors the receiving stream; destroy fails what is still open', async () => {
+  const { a, b, close } = pair();
+  const failing = new ReadableStream<Uint8Array>({
+    pull() {
+      throw new Error('disk on fire');
+    },
+  });
+  await assert.rejects(new Response(b.receive(a.send(failing))).arrayBuffer(), /disk on fire/);
+  const { stream } = counting();
+  const open = b.receive(a.send(stream)).getReader();
+  b.destroy(new Error('thread gone'));
+  await assert.rejects(async () => {
+    for (;;) if ((await open.read()).done) break;
+  }, /thread gone/);
+  close();
+});
