@@ -12,11 +12,13 @@ import {
   errorFields,
   type FromWorker,
   fromErrorFields,
+  type RequestHead,
   requestHead,
   responseHead,
   type ToWorker,
   toRequest,
   toResponse,
+  transferOf,
 } from './wire.ts';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
@@ -61,10 +63,17 @@ export class OffloadExchange {
     return this.#out.promise;
   }
 
-  /** Sends the request; false (and the response rejected) when the context cannot cross. */
-  begin(): boolean {
-    const attributes = attributesOf(this.ctx);
+  /**
+   * The task's request and context, and what to transfer with them. Rejects when an attribute
+   * cannot cross (named in the error). Listens for the worker and the client from here on.
+   */
+  async prepare(): Promise<{ req: RequestHead; ctx: ContextView; transfer: ArrayBuffer[] }> {
     const { ctx } = this;
+    const attributes = attributesOf(ctx);
+    if (attributes.length > 0) {
+      const bad = unserialisable(attributes);
+      if (bad.length > 0) throw unserialisableError('offload()', bad);
+    }
     const view: ContextView = {
       remoteAddress: ctx.remoteAddress,
       remotePort: ctx.remotePort,
@@ -74,16 +83,7 @@ export class OffloadExchange {
       params: { ...ctx.params },
       attributes,
     };
-    try {
-      // The body's first chunk is read only after this synchronous post, so init arrives first.
-      this.#post({ k: 'init', req: requestHead(this.req, this.#streams), ctx: view });
-    } catch {
-      const err = unserialisableError('offload()', unserialisable(attributes));
-      this.#streams.destroy(err);
-      this.#fail(err);
-      this.port.close();
-      return false;
-    }
+    const req = await requestHead(this.req, this.#streams);
     this.port.on('message', (msg: FromWorker) => this.#onMessage(msg));
     this.port.once('close', () => (this.#portClosed = true));
     this.#onAbort = () => {
@@ -91,7 +91,12 @@ export class OffloadExchange {
       this.#fail(new Error('client disconnected'));
     };
     ctx.signal.addEventListener('abort', this.#onAbort, { once: true });
-    return true;
+    return { req, ctx: view, transfer: transferOf(req) };
+  }
+
+  /** Lets the request body flow, once the task naming it has been handed to the pool. */
+  release(id: number): void {
+    this.#streams.release(id);
   }
 
   /** Follows the pool task: its end (or failure) ends the exchange; past `timeout` it is cut. */
@@ -120,13 +125,10 @@ export class OffloadExchange {
         applyAttributes(this.ctx, msg.attributes);
         this.#runNext(toRequest(msg.req, this.#streams));
         return;
-      case 'res': {
+      case 'res':
         applyAttributes(this.ctx, msg.attributes);
-        const done = () => this.#post({ k: 'done' });
-        if (msg.res.body === 0) done();
-        this.#answer(toResponse(msg.res, this.#streams, done));
+        this.#answer(toResponse(msg.res, this.#streams, () => this.#post({ k: 'done' })));
         return;
-      }
       case 'err':
         this.#fail(fromErrorFields(msg.err));
         return;
@@ -141,10 +143,15 @@ export class OffloadExchange {
   }
 
   #runNext(req: Request): void {
-    this.next(req).then(
-      (res) => this.#post({ k: 'next-res', res: responseHead(res, this.#streams) }),
-      (err: unknown) => this.#post({ k: 'next-err', err: errorFields(err) }),
-    );
+    this.next(req)
+      .then((res) => responseHead(res, this.#streams))
+      .then(
+        (head) => {
+          this.port.postMessage({ k: 'next-res', res: head } satisfies ToWorker, transferOf(head));
+          this.#streams.release(head.body);
+        },
+        (err: unknown) => this.#post({ k: 'next-err', err: errorFields(err) }),
+      );
   }
 
   #arm(ms: number): void {

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { OffloadExchange } from './offload-exchange.ts';
+import type { OffloadTask } from './thread-entry.ts';
 import { checkPoolOptions, type PoolOptions, positiveInt, siblingEntry, ThreadPool } from './thread-pool.ts';
 
 export interface OffloadOptions extends PoolOptions {
@@ -48,13 +49,20 @@ export function offload(moduleUrl: string | URL, options: OffloadOptions = {}): 
   let pool: ThreadPool | undefined = new ThreadPool(entry, options, { preload: module });
   const getPool = () => (pool ??= new ThreadPool(entry, options, { preload: module }));
 
-  const mw = (req: Request, ctx: Context, next: Next): Promise<Response> => {
+  const mw = async (req: Request, ctx: Context, next: Next): Promise<Response> => {
     const p = getPool();
     const { port1, port2 } = new MessageChannel();
     const exchange = new OffloadExchange(port1, req, ctx, next, (threadId) => p.kill(threadId), retryAfter);
-    if (!exchange.begin()) return exchange.response;
-    const task = p.run<void>({ port: port2, module }, [port2]);
-    exchange.track(task, queueTimeout, timeout);
+    let init: Awaited<ReturnType<OffloadExchange['prepare']>>;
+    try {
+      init = await exchange.prepare();
+    } catch (err) {
+      port1.close();
+      throw err;
+    }
+    const task: OffloadTask = { port: port2, module, req: init.req, ctx: init.ctx };
+    exchange.track(p.run<void>(task, [port2, ...init.transfer]), queueTimeout, timeout);
+    exchange.release(init.req.body);
     return exchange.response;
   };
   Object.defineProperty(mw, 'stats', { get: () => ({ threads: pool?.threads ?? 0, queued: pool?.queued ?? 0 }) });

@@ -13,6 +13,13 @@ function pair() {
   return { a, b, close: () => (port1.close(), port2.close()) };
 }
 
+/** Sends and releases at once (the head naming the stream is "posted" synchronously here). */
+function sent(a: PortStreams, body: ReadableStream<Uint8Array>): number {
+  const id = a.send(body);
+  a.release(id);
+  return id;
+}
+
 /** A source of 64 KiB chunks (bounded, so that a broken window fails rather than hangs) that counts pulls. */
 function counting() {
   const state = { pulled: 0, cancelled: false };
@@ -35,7 +42,7 @@ function counting() {
 test('a sender stops at the window while its reader does not read, and resumes as it reads', async () => {
   const { a, b, close } = pair();
   const { stream, state } = counting();
-  const received = b.receive(a.send(stream));
+  const received = b.receive(sent(a, stream));
   await sleep(200);
   const window = WINDOW / (64 * 1024);
   assert.ok(state.pulled <= window + 1, `pulled ${state.pulled} chunks ahead of a reader that read none`);
@@ -63,7 +70,7 @@ test('chunks that are views into a larger buffer arrive intact and leave the sen
       c.close();
     },
   });
-  const received = b.receive(a.send(source));
+  const received = b.receive(sent(a, source));
   const got = new Uint8Array(await new Response(received).arrayBuffer());
   assert.deepEqual([...got], [...views.flatMap((v) => [...v])]);
   assert.equal(shared.byteLength, 1000, 'the original buffer was not transferred away');
@@ -78,12 +85,36 @@ test('a failing source errors the receiving stream; destroy fails what is still 
       throw new Error('disk on fire');
     },
   });
-  await assert.rejects(new Response(b.receive(a.send(failing))).arrayBuffer(), /disk on fire/);
+  await assert.rejects(new Response(b.receive(sent(a, failing))).arrayBuffer(), /disk on fire/);
   const { stream } = counting();
-  const open = b.receive(a.send(stream)).getReader();
+  const open = b.receive(sent(a, stream)).getReader();
   b.destroy(new Error('thread gone'));
   await assert.rejects(async () => {
     for (;;) if ((await open.read()).done) break;
   }, /thread gone/);
+  close();
+});
+
+test('a small complete body goes inline; a large one streams, and no chunk overtakes its head', async () => {
+  const { a, b, close } = pair();
+  const chunks = (n: number) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < n; i++) c.enqueue(new Uint8Array(16_384).fill(i));
+        c.close();
+      },
+    });
+  const small = await a.sendOrInline(chunks(3));
+  assert.equal(small.id, 0);
+  assert.equal(small.bytes?.byteLength, 3 * 16_384);
+  const large = await a.sendOrInline(chunks(50));
+  assert.notEqual(large.id, 0);
+  // The head naming the stream is posted late (after other awaits): nothing may be lost meanwhile.
+  await sleep(50);
+  const received = b.receive(large.id);
+  a.release(large.id);
+  const got = new Uint8Array(await new Response(received).arrayBuffer());
+  assert.equal(got.byteLength, 50 * 16_384);
+  for (let i = 0; i < 50; i++) assert.equal(got[i * 16_384], i);
   close();
 });

@@ -2,6 +2,7 @@
 // most WINDOW bytes in flight and the receiver returns credit only as its consumer pulls, so a slow
 // reader on one side holds the producer on the other (a body is never buffered whole in between).
 // Several streams share a port (request body, next() bodies, response body), told apart by id.
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Bytes a sender may have posted that the receiving consumer has not pulled yet. */
@@ -45,6 +46,17 @@ function settle(inc: Incoming): void {
   f?.();
 }
 
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 export class PortStreams {
   #next: number;
   readonly #out = new Map<number, Outgoing>();
@@ -58,21 +70,72 @@ export class PortStreams {
     this.#next = side;
   }
 
-  /** Starts pumping `body` to the other side; returns the id the other side receives it by. */
+  readonly #gates = new Map<number, () => void>();
+
+  /**
+   * Lets stream `id` start flowing. Call it after posting the message that names the stream: a
+   * chunk must never overtake its head, or the other side drops it as belonging to no stream.
+   */
+  release(id: number): void {
+    const open = this.#gates.get(id);
+    this.#gates.delete(id);
+    open?.();
+  }
+
+  /** Pumps `body` to the other side once released; returns the id the other side receives it by. */
   send(body: ReadableStream<Uint8Array>): number {
+    return this.#start(body.getReader(), []);
+  }
+
+  /**
+   * A body that is already complete in memory (what `new Response(string)` or a small buffered
+   * body is) travels inline with its head: no stream, no credit, no end message, a third of the
+   * messages of a small exchange. Anything still producing by the next macrotask is streamed.
+   */
+  async sendOrInline(body: ReadableStream<Uint8Array>): Promise<{ id: number; bytes: Uint8Array | undefined }> {
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let tick = false;
+    const immediate = new Promise<void>((resolve) => setImmediate(() => ((tick = true), resolve())));
+    while (!tick && size <= WINDOW) {
+      const read = reader.read();
+      const first = await Promise.race([read, immediate]);
+      if (first === undefined) return { id: this.#start(reader, chunks, read), bytes: undefined };
+      if (first.done) return { id: 0, bytes: owned(concat(chunks, size)) };
+      chunks.push(first.value);
+      size += first.value.byteLength;
+    }
+    return { id: this.#start(reader, chunks), bytes: undefined };
+  }
+
+  #start(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    ahead: Uint8Array[],
+    pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+  ): number {
     const id = (this.#next += 2);
-    const out: Outgoing = { credit: WINDOW, wake: undefined, reader: body.getReader(), cancelled: false };
+    const out: Outgoing = { credit: WINDOW, wake: undefined, reader, cancelled: false };
     this.#out.set(id, out);
-    void this.#pump(id, out);
+    const gate = new Promise<void>((resolve) => this.#gates.set(id, resolve));
+    void gate.then(() => this.#pump(id, out, ahead, pending));
     return id;
   }
 
-  async #pump(id: number, out: Outgoing): Promise<void> {
+  async #pump(
+    id: number,
+    out: Outgoing,
+    ahead: Uint8Array[] = [],
+    pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+  ): Promise<void> {
     try {
       for (;;) {
         if (out.credit <= 0) await new Promise<void>((resolve) => (out.wake = resolve));
         if (out.cancelled) return;
-        const { done, value } = await out.reader.read();
+        const early = ahead.shift();
+        const { done, value } =
+          early !== undefined ? { done: false as const, value: early } : await (pending ?? out.reader.read());
+        if (early === undefined) pending = undefined;
         if (out.cancelled) return;
         if (done) {
           this.#post({ k: 'end', id });
@@ -190,6 +253,8 @@ export class PortStreams {
       } catch {}
       settle(inc);
     }
+    for (const open of this.#gates.values()) open();
+    this.#gates.clear();
     for (const out of this.#out.values()) {
       out.cancelled = true;
       out.reader.cancel(reason).catch(() => {});

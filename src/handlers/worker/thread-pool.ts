@@ -71,6 +71,7 @@ export class ThreadPool {
       idleTimeout: positiveInt('idleTimeout', options.idleTimeout, 0) ?? 30_000,
       maxQueue: positiveInt('maxQueue', options.maxQueue, 0) ?? 256,
       concurrentTasksPerWorker: perThread,
+      atomics: (process.env.FOYER_ATOMICS ?? 'disabled') as 'disabled',
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
       ...(execArgv === undefined ? {} : { execArgv }),
       ...(workerData === undefined ? {} : { workerData }),

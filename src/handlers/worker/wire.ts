@@ -9,8 +9,10 @@ export interface RequestHead {
   url: string;
   /** Flat name/value pairs, repeated names kept (Set-Cookie). */
   headers: string[];
-  /** Port stream id of the body, or 0 for none. */
+  /** Port stream id of the body, or 0 for none (or for an inline body). */
   body: number;
+  /** A body complete in memory, sent with the head. */
+  bytes?: Uint8Array;
 }
 
 export interface ResponseHead {
@@ -18,6 +20,7 @@ export interface ResponseHead {
   statusText: string;
   headers: string[];
   body: number;
+  bytes?: Uint8Array;
 }
 
 /** The context as the worker sees it: everything except the logger, the signal and waitUntil. */
@@ -44,7 +47,6 @@ export interface ErrorFields {
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { k: 'init'; req: RequestHead; ctx: ContextView }
   | { k: 'next-res'; res: ResponseHead }
   | { k: 'next-err'; err: ErrorFields }
   | { k: 'abort' }
@@ -75,9 +77,19 @@ export function toHeaders(flat: readonly string[]): Headers {
 
 const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
 
-export function requestHead(req: Request, streams: PortStreams): RequestHead {
-  const body = req.body !== null && !BODYLESS_METHODS.has(req.method) ? streams.send(req.body) : 0;
-  return { method: req.method, url: req.url, headers: flatHeaders(req.headers), body };
+/** What to transfer with a message carrying `head`: its inline body's buffer. */
+export function transferOf(head: { bytes?: Uint8Array }): ArrayBuffer[] {
+  return head.bytes === undefined ? [] : [head.bytes.buffer as ArrayBuffer];
+}
+
+export async function requestHead(req: Request, streams: PortStreams): Promise<RequestHead> {
+  const head: RequestHead = { method: req.method, url: req.url, headers: flatHeaders(req.headers), body: 0 };
+  if (req.body !== null && !BODYLESS_METHODS.has(req.method)) {
+    const { id, bytes } = await streams.sendOrInline(req.body);
+    head.body = id;
+    if (bytes !== undefined) head.bytes = bytes;
+  }
+  return head;
 }
 
 export function toRequest(head: RequestHead, streams: PortStreams, signal?: AbortSignal): Request {
@@ -85,6 +97,8 @@ export function toRequest(head: RequestHead, streams: PortStreams, signal?: Abor
   if (head.body !== 0) {
     init.body = streams.receive(head.body);
     init.duplex = 'half';
+  } else if (head.bytes !== undefined) {
+    init.body = head.bytes;
   }
   if (signal !== undefined) init.signal = signal;
   return new Request(head.url, init);
@@ -93,20 +107,27 @@ export function toRequest(head: RequestHead, streams: PortStreams, signal?: Abor
 // RFC 9110 §6.4.1: these never carry content, whatever the handler attached.
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-export function responseHead(res: Response, streams: PortStreams): ResponseHead {
-  const hasBody = res.body !== null && !NULL_BODY_STATUS.has(res.status);
-  if (!hasBody) void res.body?.cancel().catch(() => {});
-  return {
+export async function responseHead(res: Response, streams: PortStreams): Promise<ResponseHead> {
+  const head: ResponseHead = {
     status: res.status,
     statusText: res.statusText,
     headers: flatHeaders(res.headers),
-    body: hasBody && res.body !== null ? streams.send(res.body) : 0,
+    body: 0,
   };
+  if (res.body === null) return head;
+  if (NULL_BODY_STATUS.has(res.status)) {
+    void res.body.cancel().catch(() => {});
+    return head;
+  }
+  const { id, bytes } = await streams.sendOrInline(res.body);
+  head.body = id;
+  if (bytes !== undefined) head.bytes = bytes;
+  return head;
 }
 
-/** `onSettle` runs once the body has been read to its end, failed or was cancelled. */
+/** `onSettle` runs once a streamed body has been read to its end, failed or was cancelled. */
 export function toResponse(head: ResponseHead, streams: PortStreams, onSettle?: () => void): Response {
-  const body = head.body === 0 ? null : streams.receive(head.body, onSettle);
+  const body = head.body !== 0 ? streams.receive(head.body, onSettle) : (head.bytes ?? null);
   return new Response(body, { status: head.status, statusText: head.statusText, headers: toHeaders(head.headers) });
 }
 
