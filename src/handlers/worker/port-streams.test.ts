@@ -10,7 +10,11 @@ function pair() {
   const b = new PortStreams(port2, 1);
   port1.on('message', (m) => a.handle(m));
   port2.on('message', (m) => b.handle(m));
-  return { a, b, close: () => (port1.close(), port2.close()) };
+  const close = () => {
+    port1.close();
+    port2.close();
+  };
+  return { a, b, close };
 }
 
 /** Sends and releases at once (the head naming the stream is "posted" synchronously here). */

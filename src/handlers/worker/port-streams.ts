@@ -97,7 +97,12 @@ export class PortStreams {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let tick = false;
-    const immediate = new Promise<void>((resolve) => setImmediate(() => ((tick = true), resolve())));
+    const immediate = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        tick = true;
+        resolve();
+      }),
+    );
     while (!tick && size <= WINDOW) {
       const read = reader.read();
       const first = await Promise.race([read, immediate]);
