@@ -1,9 +1,23 @@
 // Loads an offloaded module inside a worker thread, once per thread: TypeScript through tsx as
 // `--app` does, JavaScript with import(). The cache holds modules, never request state.
-import { fileURLToPath } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultExport, importModule } from '../../config/load.ts';
 import type { Middleware } from '../../types.ts';
 import { isMountable } from '../app/mount.ts';
+
+const TS = new Set(['.ts', '.mts', '.cts', '.tsx']);
+
+/**
+ * TypeScript through tsx's isolated tsImport() in a worker thread: the loader hooks a process
+ * registers (`--import tsx`, or importModule's register()) do not reach worker threads on Node 20,
+ * so the main thread's way of loading `--app` fails here. JavaScript is imported as usual.
+ */
+async function importInThread(file: string): Promise<Record<string, unknown>> {
+  if (!TS.has(extname(file))) return importModule(file);
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+}
 
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -11,9 +25,7 @@ const loaded = new Map<string, Promise<Record<string, unknown>>>();
 export function loadModule(moduleUrl: string): Promise<Record<string, unknown>> {
   let mod = loaded.get(moduleUrl);
   if (mod === undefined) {
-    // tsx's API, as for `--app`: the ESM loader hooks a process registers with --import do not
-    // reach worker threads on every Node version.
-    mod = importModule(fileURLToPath(moduleUrl));
+    mod = importInThread(fileURLToPath(moduleUrl));
     loaded.set(moduleUrl, mod);
     mod.catch(() => loaded.delete(moduleUrl));
   }
