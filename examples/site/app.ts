@@ -8,6 +8,7 @@ import {
   HttpError,
   html,
   json,
+  offload,
   readForm,
   readJson,
   receiveMultipart,
@@ -93,6 +94,8 @@ const app = new App()
       })(),
     ),
   )
-  .get('/api-info', (_req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }));
+  .get('/api-info', (_req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }))
+  // CPU-heavy work in a worker thread (threads start on demand and exit when idle).
+  .post('/hash', offload(new URL('./hash.ts', import.meta.url), { minThreads: 0, maxThreads: 1 }));
 
 export default app;

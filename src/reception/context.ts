@@ -77,6 +77,11 @@ export class RequestContext implements Context {
   has(key: AttributeKey<unknown>): boolean {
     return this.#attributes?.has(key.name) ?? false;
   }
+
+  /** Every attribute as [name, value]: what offload() copies to a worker thread. */
+  attributeEntries(): [string, unknown][] {
+    return this.#attributes === undefined ? [] : [...this.#attributes];
+  }
 }
 
 /** A context for calling a handler in-process (tests, embedding). */

@@ -74,3 +74,17 @@ test('the example clock streams server-sent events', async () => {
   assert.match(new TextDecoder().decode(value), /^event: tick\nid: 0\ndata: \{"now":"/);
   await reader.cancel();
 });
+
+both(
+  'the example hashes a password in a worker thread',
+  () => app,
+  async (client) => {
+    const res = await client.fetch('/hash', { method: 'POST', body: new URLSearchParams({ password: 'hunter2' }) });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { hash: string; inWorkerThread: boolean };
+    assert.equal(body.inWorkerThread, true);
+    assert.equal(Buffer.from(body.hash, 'base64').length, 32);
+    const empty = await client.fetch('/hash', { method: 'POST', body: new URLSearchParams({}) });
+    assert.equal(empty.status, 422);
+  },
+);
