@@ -34,3 +34,4 @@ export type {
   SocketFactory,
   Upstream,
 } from './handlers/fastcgi/index.ts';
+export * from './access/index.ts';
