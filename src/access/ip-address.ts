@@ -29,12 +29,25 @@ export function familyOf(ip: string): Family {
 /** Thrown for a malformed CIDR in flags or config; the message names the value. */
 export class CidrError extends Error {}
 
+/**
+ * CIDRs of both families. Kept in one BlockList per family because a BlockList matches IPv4
+ * addresses against IPv6 rules too (`::/0` would cover every IPv4 address).
+ */
+export class CidrSet {
+  readonly v4 = new BlockList();
+  readonly v6 = new BlockList();
+  has(ip: string): boolean {
+    const family = familyOf(ip);
+    return (family === 'ipv4' ? this.v4 : this.v6).check(ip, family);
+  }
+}
+
 /** Adds `1.2.3.0/24`, `2001:db8::/32`, a bare address, or `*` (everything) to `list`. */
-export function addCidr(list: BlockList, cidr: string): void {
+export function addCidr(list: CidrSet, cidr: string): void {
   const s = cidr.trim();
   if (s === '*' || s === 'all') {
-    list.addSubnet('0.0.0.0', 0, 'ipv4');
-    list.addSubnet('::', 0, 'ipv6');
+    list.v4.addSubnet('0.0.0.0', 0, 'ipv4');
+    list.v6.addSubnet('::', 0, 'ipv6');
     return;
   }
   const slash = s.indexOf('/');
@@ -46,7 +59,7 @@ export function addCidr(list: BlockList, cidr: string): void {
   if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max) {
     throw new CidrError(`bad prefix length in ${JSON.stringify(cidr)} (0 to ${max})`);
   }
-  list.addSubnet(ip, Number(bitsText), family);
+  (family === 'ipv4' ? list.v4 : list.v6).addSubnet(ip, Number(bitsText), family);
 }
 
 /** Named groups usable in --trust-proxy, as nginx's and Express's `loopback`, `private`. */
@@ -57,8 +70,8 @@ const GROUPS: Record<string, string[]> = {
 };
 
 /** A matcher for a list of CIDRs (and the group names above). Throws CidrError on a bad entry. */
-export function cidrList(items: readonly string[]): BlockList {
-  const list = new BlockList();
+export function cidrList(items: readonly string[]): CidrSet {
+  const list = new CidrSet();
   for (const item of items) {
     for (const part of item.split(',')) {
       const name = part.trim();
@@ -72,8 +85,8 @@ export function cidrList(items: readonly string[]): BlockList {
 }
 
 /** True when the (normalised) address is covered by `list`. */
-export function listHas(list: BlockList, ip: string): boolean {
-  return list.check(ip, familyOf(ip));
+export function listHas(list: CidrSet, ip: string): boolean {
+  return list.has(ip);
 }
 
 /**

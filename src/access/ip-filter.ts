@@ -1,11 +1,10 @@
-// `--allow` / `--deny` and `ipFilter()`: address rules with net.BlockList. Every applicable layer
+// `--allow` / `--deny` and `ipFilter()`: address rules with net.CidrSet. Every applicable layer
 // (the global lists, then each rule whose path matches) must let the address through: a deny
 // that covers it refuses it (deny wins), and a layer with any allow refuses what it does not cover.
 // A path rule can therefore narrow access below a path, never widen it. Refusals are 403.
-import type { BlockList } from 'node:net';
 import type { Middleware } from '../types.ts';
 import { FoyerError } from '../util/errors.ts';
-import { cidrList, listHas, normaliseIp } from './ip-address.ts';
+import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 
 export interface IpRules {
@@ -22,8 +21,8 @@ export interface IpFilterOptions extends IpRules {
 
 interface Layer {
   test: ((path: string) => boolean) | undefined;
-  allow: BlockList | undefined;
-  deny: BlockList | undefined;
+  allow: CidrSet | undefined;
+  deny: CidrSet | undefined;
 }
 
 function layer(rules: IpRules, test?: (path: string) => boolean): Layer {

@@ -3,9 +3,8 @@
 // the first untrusted one is the client. The leftmost entry is never believed, since the client
 // wrote it. Reception calls this once per request; ctx.remoteAddress, PHP's REMOTE_ADDR, the access
 // log, access rules and rate limits all read its answer.
-import type { BlockList } from 'node:net';
 import { type Hop, parseForwarded, parseXForwardedFor } from './forwarded-header.ts';
-import { cidrList, listHas, normaliseIp } from './ip-address.ts';
+import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
 
 export interface ClientInfo {
   remoteAddress: string;
@@ -36,7 +35,7 @@ function headerValues(headers: readonly string[], name: string): string[] {
 }
 
 /** The client hop: the rightmost untrusted one, or the leftmost when every hop is trusted. */
-function pickClient(hops: Hop[], trusted: BlockList): { ip: string; hop: Hop } | undefined {
+function pickClient(hops: Hop[], trusted: CidrSet): { ip: string; hop: Hop } | undefined {
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as Hop;
     const ip = hop.for === undefined ? undefined : normaliseIp(hop.for);
