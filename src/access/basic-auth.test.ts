@@ -36,7 +36,9 @@ describe('htpasswd files written by the real htpasswd', { skip }, () => {
   ] as const;
 
   test('bcrypt ($2y$), apr1 and {SHA} entries verify, with colons and UTF-8 in passwords', async () => {
-    kinds.forEach(([flag, , user, pw], i) => htpasswd(file, flag, user, pw, i === 0));
+    kinds.forEach(([flag, , user, pw], i) => {
+      htpasswd(file, flag, user, pw, i === 0);
+    });
     const users = parseHtpasswd(readFileSync(file, 'utf8'), file);
     for (const [, kind, user, pw] of kinds) {
       const entry = users.get(user)!;
