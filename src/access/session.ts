@@ -117,7 +117,7 @@ export class Session {
   changes() {
     const dirty = Object.keys(this.#set).length > 0 || this.#deleted.size > 0;
     return {
-      id: this.#id,
+      id: dirty ? this.id : this.#id,
       dirty,
       stored: this.#stored,
       patch: {
