@@ -33,3 +33,8 @@ export function sidCookie(res: Response): string | undefined {
   const c = res.headers.getSetCookie().find((x) => x.startsWith('foyer.sid='));
   return c?.split(';')[0];
 }
+
+/** A JSON response body as a record. */
+export async function body(res: Response | Promise<Response>): Promise<Record<string, unknown>> {
+  return (await (await res).json()) as Record<string, unknown>;
+}

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createHmac } from 'node:crypto';
 import { memorySessionStore, type SessionStore, serve } from '../../src/index.ts';
 import type { Server } from '../../src/server.ts';
-import { SECRET, sessionApp, sidCookie } from './session-app.ts';
+import { body, SECRET, sessionApp, sidCookie } from './session-app.ts';
 
 /** The default store, counting writes: "saved only when changed" must be observable. */
 function countingStore(): SessionStore & { saves: number; touches: number } {
@@ -60,7 +60,7 @@ describe('sessions over a real socket', () => {
     const cookie = sidCookie(await get('/set/a/1'))!;
     const saves = store.saves;
     const r1 = await get('/all', cookie);
-    assert.deepEqual((await r1.json()).a, '1');
+    assert.deepEqual((await body(r1)).a, '1');
     assert.equal(r1.headers.getSetCookie().length, 0);
     await get('/all', cookie);
     assert.equal(store.saves, saves);
@@ -75,8 +75,8 @@ describe('sessions over a real socket', () => {
     const victim = sidCookie(login)!;
     assert.ok(victim);
     assert.notEqual(victim, planted);
-    assert.equal((await (await get('/me', victim)).json()).user, 'victim');
-    assert.equal((await (await get('/me', planted)).json()).user, null);
+    assert.equal((await body(await get('/me', victim))).user, 'victim');
+    assert.equal((await body(await get('/me', planted))).user, null);
   });
 
   test('an id the client made up, even correctly signed, is never adopted', async () => {
@@ -102,7 +102,7 @@ describe('sessions over a real socket', () => {
     for (const cookie of bad) {
       const res = await get('/me', cookie);
       assert.equal(res.status, 200, cookie);
-      assert.equal((await res.json()).user, null, `${good} → ${cookie}`);
+      assert.equal((await body(res)).user, null, `${good} → ${cookie}`);
     }
     const expired = (await get('/me', bad[0])).headers.getSetCookie()[0] as string;
     assert.match(expired, /Max-Age=0/);
@@ -112,21 +112,21 @@ describe('sessions over a real socket', () => {
     const cookie = sidCookie(await get('/login/bob'))!;
     const out = await get('/logout', cookie);
     assert.match(out.headers.getSetCookie()[0] as string, /^foyer\.sid=; .*Max-Age=0/);
-    assert.equal((await (await get('/me', cookie)).json()).user, null);
+    assert.equal((await body(await get('/me', cookie))).user, null);
   });
 
   test('100 concurrent sessions never see each other’s data', async () => {
     const users = Array.from({ length: 100 }, (_, i) => `user${i}`);
     const cookies = await Promise.all(users.map(async (u) => sidCookie(await get(`/login/${u}`))!));
     assert.equal(new Set(cookies).size, 100);
-    const seen = await Promise.all(cookies.map(async (c) => (await (await get('/me', c)).json()).user));
+    const seen = await Promise.all(cookies.map(async (c) => (await body(await get('/me', c))).user));
     assert.deepEqual(seen, users);
   });
 
   test('two concurrent requests of one session writing different keys both keep their writes', async () => {
     const cookie = sidCookie(await get('/set/a/0'))!;
     await Promise.all([get('/set/a/1', cookie), get('/set/b/2', cookie)]);
-    const all = await (await get('/all', cookie)).json();
+    const all = await await body(get('/all', cookie));
     assert.deepEqual([all.a, all.b], ['1', '2']);
   });
 });
@@ -140,13 +140,13 @@ describe('secret rotation', () => {
     const res = await oldApp.fetch(new Request('http://h/login/carol'), createContext());
     const cookie = sidCookie(res)!;
     const again = await newApp.fetch(new Request('http://h/me', { headers: { cookie } }), createContext());
-    assert.equal((await again.json()).user, 'carol');
+    assert.equal((await body(again)).user, 'carol');
     const resigned = sidCookie(again)!;
     assert.ok(resigned && resigned !== cookie);
     assert.equal(resigned.slice(0, 34), cookie.slice(0, 34)); // same id, new signature
     const only = sessionApp(store, `new-${SECRET}`);
     const withNew = await only.fetch(new Request('http://h/me', { headers: { cookie: resigned } }), createContext());
-    assert.equal((await withNew.json()).user, 'carol');
+    assert.equal((await body(withNew)).user, 'carol');
   });
 
   test('short secrets are refused', async () => {
