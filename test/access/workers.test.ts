@@ -31,7 +31,7 @@ describe('state shared by two worker processes', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('cluster fixture did not start')), 20_000);
+      const timer = setTimeout(() => reject(new Error('cluster fixture did not start')), 60_000);
       child.stdout!.on('data', (d: Buffer) => {
         if (d.toString().includes('ready')) {
           clearTimeout(timer);
