@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Middleware } from '../types.ts';
 import { FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
-import { verifyPassword } from './htpasswd.ts';
+import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 
 export interface BasicAuthOptions {
@@ -30,6 +30,9 @@ export interface Credentials {
   password: string;
 }
 
+// Stateless between calls (no streaming): one decoder serves every request.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads `Authorization: Basic token68` (RFC 7617 §2): the scheme is case-insensitive, the token is
  * strict base64, the user-id ends at the first colon (so the password may contain colons), and
@@ -42,7 +45,7 @@ export function parseBasicAuth(header: string | null): Credentials | undefined {
   const bytes = Buffer.from(m[1] as string, 'base64');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     return undefined;
   }
@@ -105,15 +108,19 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       const path = requestPath(url);
       return tests.some((t) => applies(t, path));
     },
-    /** The user name when the credentials are valid. */
-    async verify(c: Credentials): Promise<boolean> {
-      const entry = await file.lookup(c.user);
-      const generation = file.generation;
-      if (entry === undefined) return false;
-      if (cache.has(c, generation)) return true;
-      const ok = await verifyPassword(entry, c.password);
-      if (ok) cache.add(c, generation);
-      return ok;
+    /** True when the credentials are valid; synchronous when they were verified before. */
+    verify(c: Credentials): boolean | Promise<boolean> {
+      const found = file.lookup(c.user);
+      const check = (entry: HtpasswdEntry | undefined): boolean | Promise<boolean> => {
+        const generation = file.generation;
+        if (entry === undefined) return false;
+        if (cache.has(c, generation)) return true;
+        return verifyPassword(entry, c.password).then((ok) => {
+          if (ok) cache.add(c, generation);
+          return ok;
+        });
+      };
+      return found instanceof Promise ? found.then(check) : check(found);
     },
   };
 }
@@ -125,7 +132,9 @@ export function basicAuth(options: BasicAuthOptions): Middleware {
   return async (req, ctx, next) => {
     if (!auth.protects(req.url)) return next();
     const credentials = parseBasicAuth(req.headers.get('authorization'));
-    if (credentials !== undefined && (await auth.verify(credentials))) {
+    let ok = credentials === undefined ? false : auth.verify(credentials);
+    if (ok instanceof Promise) ok = await ok;
+    if (credentials !== undefined && ok) {
       ctx.remoteUser = credentials.user;
       return next();
     }

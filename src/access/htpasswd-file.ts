@@ -46,10 +46,10 @@ export class HtpasswdFile {
     return this.#users.size;
   }
 
-  /** The user's entry after making sure the file was looked at recently. */
-  async lookup(user: string): Promise<HtpasswdEntry | undefined> {
-    await this.refresh();
-    return this.#users.get(user);
+  /** The user's entry after making sure the file was looked at recently (no await when it was). */
+  lookup(user: string): HtpasswdEntry | undefined | Promise<HtpasswdEntry | undefined> {
+    if (this.#checking === undefined && Date.now() - this.#checkedAt < this.checkInterval) return this.#users.get(user);
+    return this.refresh().then(() => this.#users.get(user));
   }
 
   /** Reloads when the file changed; concurrent callers share one check. */
