@@ -100,10 +100,9 @@ export class Session {
 
   /** Ends the session: removed from the store, the cookie expired; later writes start a new one. */
   destroy(): void {
-    if (this.#id !== undefined && (this.#stored || this.#regeneratedFrom !== undefined)) {
-      this.#destroyed = this.#regeneratedFrom ?? this.#id;
-    }
-    if (this.#regeneratedFrom !== undefined) this.#destroyed = this.#regeneratedFrom;
+    // The id the store knows: the one before a regenerate() in this request, or the current one.
+    const known = this.#regeneratedFrom ?? (this.#stored ? this.#id : undefined);
+    if (known !== undefined) this.#destroyed = known;
     this.#id = undefined;
     this.#data = {};
     this.#set = {};
