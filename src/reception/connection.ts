@@ -172,8 +172,10 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const need = rest + chunk.length;
     let acc = this.#acc;
     if (acc === null || acc.length < need) {
-      // Never below 4 KiB: Buffer.allocUnsafe then gives the accumulator its own memory.
-      const grown = Buffer.allocUnsafe(Math.max(need * 2, 4096));
+      // Its own memory, never the shared pool: the aliasing checks here and in #stable compare
+      // ArrayBuffers, and a pooled slice shares one with unrelated buffers (Node 24 raised
+      // Buffer.poolSize to 64 KiB, so even a 4 KiB allocUnsafe comes from the pool).
+      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, 4096));
       buf.copy(grown, 0, this.#pos);
       acc = this.#acc = grown;
     } else if (buf.buffer === acc.buffer) {

@@ -110,7 +110,8 @@ describe('req.url against new URL()', () => {
 
   test('hosts the URL parser refuses are refused', () => {
     assert.equal(engineUrl('/', '[v1.x:y]'), 'refused');
-    assert.equal(engineUrl('/', 'xn--a'), 'refused');
+    // Punycode validation differs between Node lines (ada versions): follow the running reference.
+    assert.equal(engineUrl('/', 'xn--a'), reference('/', 'xn--a'));
   });
 
   test('random targets and hosts', () => {

@@ -60,6 +60,7 @@ for (const [name, make] of [
         const r = await exchange(
           server.address.port,
           `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+          { quietMs: 10_000 },
         );
         const res = firstResponse(r.text);
         // Refused by the parser (400), or reached the guard (401): never served unguarded.
@@ -72,6 +73,7 @@ for (const [name, make] of [
       const r = await exchange(
         server.address.port,
         `GET /x/../admin/secret HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`,
+        { quietMs: 10_000 },
       );
       const res = firstResponse(r.text);
       if (name === 'an unmodified Hono app') {
