@@ -28,6 +28,8 @@ export class HtpasswdFile {
   #sig: Signature;
   #checkedAt = 0;
   #checking: Promise<void> | undefined;
+  /** The last reload failed: said once, not at every check. */
+  #failing = false;
   /** Bumped on every successful reload: caches keyed on it drop what they verified before. */
   generation = 0;
 
@@ -72,8 +74,11 @@ export class HtpasswdFile {
       this.#users = users;
       this.#sig = sig;
       this.generation++;
+      this.#failing = false;
       this.log?.info({ file: this.path, users: users.size }, 'htpasswd file reloaded');
     } catch (err) {
+      if (this.#failing) return;
+      this.#failing = true;
       this.log?.error(
         { file: this.path, err: (err as Error).message },
         'htpasswd reload failed; keeping the previous users',
