@@ -2,7 +2,7 @@
 // sessions, so two concurrent requests of one session that write different keys both keep their
 // writes; when they write the same key, the later save wins. The default store is one table in the
 // primary process (or the single process), reached over IPC, so every worker sees every session.
-import { callPrimary, provide } from '../os/primary-rpc.ts';
+import { batchedCaller, provideBatched } from './primary-batch.ts';
 
 export interface SessionRecord {
   data: Record<string, unknown>;
@@ -99,7 +99,7 @@ export function provideSessionService(maxSessions?: number): void {
   if (primaryTable !== undefined) return;
   const table = new SessionTable(maxSessions);
   primaryTable = table;
-  provide(SESSION_SERVICE, (payload) => {
+  provideBatched(SESSION_SERVICE, (payload) => {
     const c = payload as Call;
     switch (c.op) {
       case 'get':
@@ -120,10 +120,11 @@ export function provideSessionService(maxSessions?: number): void {
  */
 export function memorySessionStore(): SessionStore {
   provideSessionService();
+  const call = batchedCaller<SessionRecord | null | undefined>(SESSION_SERVICE);
   return {
-    get: async (id) => (await callPrimary<SessionRecord | null>(SESSION_SERVICE, { op: 'get', id })) ?? undefined,
-    save: async (id, patch, ttl) => void (await callPrimary(SESSION_SERVICE, { op: 'save', id, patch, ttl })),
-    touch: async (id, ttl) => void (await callPrimary(SESSION_SERVICE, { op: 'touch', id, ttl })),
-    destroy: async (id) => void (await callPrimary(SESSION_SERVICE, { op: 'destroy', id })),
+    get: async (id) => (await call({ op: 'get', id })) ?? undefined,
+    save: async (id, patch, ttl) => void (await call({ op: 'save', id, patch, ttl })),
+    touch: async (id, ttl) => void (await call({ op: 'touch', id, ttl })),
+    destroy: async (id) => void (await call({ op: 'destroy', id })),
   };
 }
