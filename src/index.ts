@@ -47,3 +47,4 @@ export type {
   TaskQueue,
   TaskQueueOptions,
 } from './handlers/worker/index.ts';
+export * from './access/index.ts';

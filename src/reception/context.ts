@@ -12,6 +12,12 @@ export interface ContextInit {
   log?: Logger;
 }
 
+/** The client as the access layer decided it (see access/trust-proxy.ts). */
+export interface ClientInfo {
+  remoteAddress: string;
+  secure: boolean;
+}
+
 export class RequestContext implements Context {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -20,6 +26,8 @@ export class RequestContext implements Context {
   readonly secure: boolean;
   readonly log: Logger;
   params: Record<string, string> = {};
+  /** The user Basic auth (or the app) authenticated, for the access log and PHP's REMOTE_USER. */
+  remoteUser: string | undefined = undefined;
   #attributes: Map<string, unknown> | undefined;
   #abort: AbortController | undefined;
   #aborted = false;

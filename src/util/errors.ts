@@ -33,6 +33,10 @@ export const errors = {
   FOYER_NOT_FOUND: { status: 404, message: 'Not Found' },
   FOYER_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
   FOYER_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  // Access control (src/access).
+  FOYER_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  FOYER_TOO_MANY_REQUESTS: { status: 429, message: 'Too Many Requests' },
+  FOYER_SESSION_STORE_DOWN: { status: 503, message: 'Service Unavailable' },
   FOYER_BAD_JSON: { status: 400, message: 'Malformed JSON body' },
   FOYER_BAD_FORM: { status: 400, message: 'Malformed form body' },
   FOYER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
