@@ -173,8 +173,8 @@ describe('misses, errors and redirects', () => {
   });
   test('redirects to a single leading slash, never to another host', async () => {
     const r = await get(handler(t.root), '//docs');
-    assert.equal(r.status, 301);
-    assert.equal(r.headers.get('location'), '/docs/');
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.get('location'), '/docs');
   });
   test('serves the index file of a directory', async () => {
     const r = await get(handler(t.root), '/docs/');

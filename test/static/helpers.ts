@@ -106,7 +106,7 @@ export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
   ['/%5c..%5coutside.txt', [400]],
   ['/..\\outside.txt', [400]],
   ['//../outside.txt', [400]],
-  ['//outside.txt', [404]],
+  ['//outside.txt', [308]],
   ['/sub/../../outside.txt', [400]],
   ['/./../outside.txt', [400]],
   ['/a.txt%00.html', [400]],
@@ -122,7 +122,7 @@ export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
   ['/%2e%2e/pub-secret/key.txt', [400]],
   ['/.env', [403]],
   ['/%2eenv', [403]],
-  ['/sub/%2e%2e/.env', [403]],
+  ['/sub/%2e%2e/.env', [308]],
   ['http://127.0.0.1/../outside.txt', [400]],
 ];
 

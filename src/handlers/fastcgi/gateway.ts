@@ -3,7 +3,9 @@
 // and hand the result to response.ts.
 import { realpathSync } from 'node:fs';
 import { resolve as resolvePathname } from 'node:path';
+import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import { staticFiles } from '../static/index.ts';
+import { redirect } from '../static/responses.ts';
 import type { StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
@@ -14,7 +16,7 @@ import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
 import { FastCgiPool } from './pool.ts';
-import { decodePath, nodeResolverFs, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
+import { nodeResolverFs, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type BodySource, prepareBody } from './request-body.ts';
 import { mapError, type SendfileConfig, toResponse } from './response.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -92,11 +94,16 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const extraParams = options.params;
 
   async function handle(req: Request, ctx: Context, next: Next): Promise<Response> {
+    // The same analysis as static files (analysis/target-path.ts): decoded once, encoded `/`, `\`
+    // and NUL refused, so `/admin%2fsecret.php` can never run `/admin/secret.php`.
+    const target = splitTarget(req.url);
+    const analysed = analysePath(target.rawPath);
+    if (analysed === 'bad-escape') throw new FoyerError('FOYER_BAD_ESCAPE', 'fastcgi path');
+    if (analysed === 'bad-path') throw new FoyerError('FOYER_BAD_TARGET', 'fastcgi path');
+    if (!analysed.canonical) return redirect(canonicalLocation(analysed, target.search), 308);
+    const { segments } = analysed;
+    const path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
     const url = new URL(req.url);
-    const path = decodePath(url.pathname);
-    if (path === undefined) {
-      throw new FoyerError(url.pathname.includes('%') ? 'FOYER_BAD_ESCAPE' : 'FOYER_BAD_TARGET', 'fastcgi path');
-    }
     const now = Date.now();
     let r = cache.get(path, now);
     if (r === undefined) {

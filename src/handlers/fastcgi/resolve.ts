@@ -8,7 +8,7 @@
 //   3. a directory with index.php → run it (after a 308 to add the trailing slash), else static;
 //   4. nothing → the front controller (`/index.php`), REQUEST_URI left as requested.
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { isContained } from '../../analysis/containment.ts';
 
 export type Resolution =
   | { kind: 'script'; scriptName: string; scriptFilename: string; pathInfo: string }
@@ -64,21 +64,17 @@ function looksLikeScript(name: string, extensions: readonly string[]): boolean {
   return false;
 }
 
-/** True when `p` is `root` or below it (never a bare startsWith: `/srv/www2` is not in `/srv/www`). */
-export function contained(root: string, p: string): boolean {
-  return p === root || p.startsWith(root + sep);
-}
-
 async function realScript(opts: ResolveOptions, urlPath: string): Promise<string | undefined> {
   const file = opts.root + urlPath;
   if ((await opts.fs.kind(file)) !== 'file') return undefined;
   // Symlinks inside the root may point anywhere: run only what really lives in the root.
   const real = await opts.fs.realpath(file).catch(() => undefined);
-  return real !== undefined && contained(opts.root, real) ? file : undefined;
+  return real !== undefined && isContained(opts.root, real) ? file : undefined;
 }
 
 /**
- * Resolves a decoded, normalised URL path (starts with '/', no '.' or '..' segments, no NUL).
+ * Resolves a decoded, normalised URL path (starts with '/', no empty, '.' or '..' segments, no
+ * NUL, `\` or encoded `/`): built from `analysePath`'s segments.
  */
 export async function resolvePath(path: string, opts: ResolveOptions): Promise<Resolution> {
   const segments = path.split('/'); // ['', 'a', 'b.php', 'c']
@@ -115,36 +111,6 @@ export async function resolvePath(path: string, opts: ResolveOptions): Promise<R
     }
   }
   return { kind: 'none' };
-}
-
-/**
- * Percent-decodes and normalises a URL path. Returns undefined for a malformed escape or a NUL
- * (→ 400), and for a path that climbs above the root with encoded dot segments.
- */
-export function decodePath(rawPath: string): string | undefined {
-  let decoded: string;
-  try {
-    decoded = rawPath.includes('%') ? decodeURIComponent(rawPath) : rawPath;
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0') || !decoded.startsWith('/')) return undefined;
-  const out: string[] = [];
-  const parts = decoded.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const seg = parts[i]!;
-    if (seg === '.' || (seg === '' && i < parts.length - 1)) continue; // '//' collapses
-    if (seg === '..') {
-      if (out.length === 0) return undefined;
-      out.pop();
-      continue;
-    }
-    out.push(seg);
-  }
-  // A trailing '.' or '..' segment keeps the directory's trailing slash.
-  const last = parts[parts.length - 1];
-  if ((last === '.' || last === '..') && out[out.length - 1] !== '') out.push('');
-  return `/${out.join('/')}`;
 }
 
 /**

@@ -5,7 +5,8 @@
 import { realpath } from 'node:fs/promises';
 import type { Context, Middleware } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
-import { contained, decodePath } from './resolve.ts';
+import { isContained } from '../../analysis/containment.ts';
+import { analysePath } from '../../analysis/target-path.ts';
 
 // Headers from the script that still describe the file as the app wants it presented.
 const KEPT = new Set([
@@ -42,12 +43,12 @@ export async function sendfilePath(target: SendfileTarget, root: string): Promis
     if (!target.value.startsWith('/') || target.value.includes('\0')) return undefined;
     fsPath = target.value;
   } else {
-    const path = decodePath(target.value.split('?')[0]!);
-    if (path === undefined) return undefined;
-    fsPath = root + path;
+    const path = analysePath(target.value.split('?')[0]!);
+    if (typeof path === 'string') return undefined;
+    fsPath = `${root}/${path.segments.join('/')}`;
   }
   const real = await realpath(fsPath).catch(() => undefined);
-  if (real === undefined || real === root || !contained(root, real)) return undefined;
+  if (real === undefined || real === root || !isContained(root, real)) return undefined;
   return real.slice(root.length);
 }
 

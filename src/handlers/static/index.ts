@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TargetPath } from '../../analysis/target-path.ts';
-import { analysePath, splitTarget } from '../../analysis/target-path.ts';
+import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
 import type { ErrorCode } from '../../util/errors.ts';
 import { FoyerError } from '../../util/errors.ts';
@@ -73,12 +73,17 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
 
   // What a path leads to, independent of the request's headers and query, so that concurrent
   // requests for one path can share it. A file outcome carries a ready entry.
-  type Outcome = Resolution | { kind: 'entry'; entry: FileEntry } | { kind: 'bad'; code: ErrorCode };
+  type Outcome =
+    | Resolution
+    | { kind: 'entry'; entry: FileEntry }
+    | { kind: 'bad'; code: ErrorCode }
+    | { kind: 'canonical'; location: string };
 
   async function outcomeOf(rawPath: string, isHead: boolean): Promise<Outcome> {
     const analysed = analysePath(rawPath);
     if (analysed === 'bad-escape') return { kind: 'bad', code: 'FOYER_BAD_ESCAPE' };
     if (analysed === 'bad-path') return { kind: 'bad', code: 'FOYER_BAD_TARGET' };
+    if (!analysed.canonical) return { kind: 'canonical', location: canonicalLocation(analysed, '') };
     const r = await resolver.resolve(analysed.segments, analysed.trailingSlash);
     if (r.kind !== 'file') {
       if (r.kind === 'miss' || r.kind === 'forbidden') cache.delete(rawPath);
@@ -134,6 +139,8 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
         return errorResponse('FOYER_FORBIDDEN');
       case 'redirect':
         return redirect(r.location + search);
+      case 'canonical':
+        return redirect(r.location + search, 308);
       case 'choices':
         return choicesResponse(
           r.locations.map((l) => l + search),
