@@ -90,6 +90,20 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
     assert.equal(d.script, '/index.php');
   });
 
+  test('header bytes reach PHP as received, and repeated Cookie fields are joined with a semicolon', async () => {
+    const head = Buffer.concat([
+      Buffer.from('GET /info.php HTTP/1.1\r\nHost: a\r\nX-Name: '),
+      Buffer.from('café ☕', 'utf8'),
+      Buffer.from('\r\nCookie: a=1\r\nX-Two: x\r\nCookie: b=2\r\nX-Two: y\r\nConnection: close\r\n\r\n'),
+    ]);
+    const r = await raw(server, head);
+    const d = JSON.parse(bodyOf(r.text)) as { server: Record<string, string>; cookie: Record<string, string> };
+    assert.equal(d.server.HTTP_X_NAME, 'café ☕');
+    assert.equal(d.server.HTTP_COOKIE, 'a=1; b=2');
+    assert.deepEqual(d.cookie, { a: '1', b: '2' });
+    assert.equal(d.server.HTTP_X_TWO, 'x, y');
+  });
+
   test('a chunked request body reaches PHP with a CONTENT_LENGTH', async () => {
     const part1 = 'hello ';
     const part2 = 'chunked world';
