@@ -36,6 +36,8 @@ export interface ExchangeOptions {
    * (§5.4) and drops the connection.
    */
   abortSource?: { readonly signal: AbortSignal };
+  /** The body streams from the client while it is sent: watch the client from the start. */
+  bodyStreams?: boolean;
   onStderr(chunk: Uint8Array): void;
   /** Called once when the exchange is over, whatever the outcome. */
   onDone?(): void;
@@ -99,8 +101,8 @@ export class Exchange implements ResponseEvents {
 
   #begin(): void {
     const opts = this.#opts;
-    // A request body may take long to send: watch the client from the start.
-    if (opts.body !== null && this.#watchAbort()) return;
+    // A body still arriving may take long to send: watch the client from the start.
+    if (opts.bodyStreams === true && this.#watchAbort(true)) return;
     // The read timeout runs once the request is fully sent (nginx's fastcgi_read_timeout); a slow
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
@@ -244,17 +246,22 @@ export class Exchange implements ResponseEvents {
   }
 
   /** Starts watching the client's abort signal; true when it has already fired (exchange failed). */
-  #watchAbort(): boolean {
+  #watchAbort(atStart = false): boolean {
     if (this.#abortWatched) return false;
     this.#abortWatched = true;
     const source = this.#opts.abortSource;
     if (source === undefined || this.#finished) return false;
     const signal = source.signal;
-    this.#signal = signal;
     if (signal.aborted) {
+      // The whole request had arrived and the client's FIN came with it or just after (`nc`,
+      // HTTP/1.0 tools, scripts that half-close once they have sent everything): a half-close by
+      // a client waiting for the answer, not a client gone. Like nginx, which notices a FIN only
+      // as a new event once it is talking to the upstream, only a later close aborts the script.
+      if (!atStart) return false;
       this.#onAbort();
       return true;
     }
+    this.#signal = signal;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     return false;
   }

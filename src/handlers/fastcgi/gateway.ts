@@ -154,6 +154,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             keepConn: o.keepAlive,
             readTimeout: o.readTimeout,
             abortSource: ctx,
+            bodyStreams: body.streamed,
             onStderr: (chunk) => stderr.push(chunk),
             onDone: () => stderr.flush(),
             highWaterMark: o.highWaterMark,
