@@ -49,7 +49,7 @@ interface Reply {
 }
 
 /** One request as raw bytes on its own connection; the reply is read until the server closes. */
-function send(port: number, method: string, target: string, headers = ''): Promise<Reply> {
+function send(port: number, method: string, target: string, headers = '', body = ''): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -66,11 +66,11 @@ function send(port: number, method: string, target: string, headers = ''): Promi
       const ran = /\r\nx-secret:/i.test(head) ? 'secret' : /\r\nx-front:/i.test(head) ? 'front' : '';
       resolve({ status, location, ran, body: text.slice(end + 4) });
     });
-    s.end(`${method} ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n`);
+    s.end(`${method} ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n${body}`);
   });
 }
 
-describe('an app guard in front of PHP through the CLI', { skip: skipWithoutPhpFpm }, () => {
+describe('an app in front of PHP through the CLI', { skip: skipWithoutPhpFpm }, () => {
   let fpm: PhpFpmProcess;
   let child: ChildProcess;
   let port: number;
@@ -133,4 +133,18 @@ describe('an app guard in front of PHP through the CLI', { skip: skipWithoutPhpF
       }
     });
   }
+
+  test('a request with a body the app does not route reaches PHP with its body, whatever the method', async () => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      const r = await send(port, method, '/form?x=1', 'Content-Length: 5\r\n', 'a=b&c');
+      assert.equal(r.status, 200, method);
+      assert.equal(r.body, `front ${method} /form?x=1 a=b&c`);
+    }
+  });
+
+  test('a request whose body the app read stays with the app answer', async () => {
+    const r = await send(port, 'POST', '/read-then-miss', 'Content-Length: 5\r\n', 'a=b&c');
+    assert.equal(r.status, 404);
+    assert.equal(r.ran, '');
+  });
 });
