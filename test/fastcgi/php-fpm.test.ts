@@ -281,6 +281,19 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
     assert.match(await text(dir), /static dir/);
   });
 
+  test('scripts follow the dotfile rule of static files: a dot-directory is 403, /.well-known/ runs', async () => {
+    const hidden = await call(php, '/.private/run.php');
+    assert.equal(hidden.status, 403);
+    assert.doesNotMatch(await text(hidden), /ran/);
+    assert.equal(await text(await call(php, '/.well-known/probe.php')), 'well-known script ran');
+    const ignoring = fastcgi({ upstream: fpm.upstream, root: docroot, static: { dotfiles: 'ignore' } });
+    try {
+      assert.equal((await call(ignoring, '/.private/run.php')).headers.get('x-next'), '1');
+    } finally {
+      ignoring.close();
+    }
+  });
+
   test('a script writing to stderr is logged, and the response is unaffected', async () => {
     const lines: string[] = [];
     const { createLogger } = await import('../../src/log/logger.ts');

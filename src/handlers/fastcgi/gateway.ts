@@ -3,6 +3,7 @@
 // and hand the result to response.ts.
 import { realpathSync } from 'node:fs';
 import { resolve as resolvePathname } from 'node:path';
+import { type DotfilePolicy, dotfileVerdict } from '../../analysis/dotfiles.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import { staticFiles } from '../static/index.ts';
 import { redirect } from '../static/responses.ts';
@@ -92,6 +93,9 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       ? undefined
       : { root: sendRoot, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false }) };
   const extraParams = options.params;
+  // One dotfile rule for scripts and static files: `.git/x.php` is as private as `.git/config`.
+  const dotfiles: DotfilePolicy =
+    (typeof options.static === 'object' ? (options.static.dotfiles as DotfilePolicy | undefined) : undefined) ?? 'deny';
 
   async function handle(req: Request, ctx: Context, next: Next): Promise<Response> {
     // The same analysis as static files (analysis/target-path.ts): decoded once, encoded `/`, `\`
@@ -102,6 +106,9 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     if (analysed === 'bad-path') throw new FoyerError('FOYER_BAD_TARGET', 'fastcgi path');
     if (!analysed.canonical) return redirect(canonicalLocation(analysed, target.search), 308);
     const { segments } = analysed;
+    const hidden = dotfileVerdict(segments, dotfiles);
+    if (hidden === 'forbidden') throw new FoyerError('FOYER_FORBIDDEN', 'dotfile');
+    if (hidden === 'missing') return next();
     const path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
     const url = new URL(req.url);
     const now = Date.now();
