@@ -8,7 +8,7 @@ import type { TargetPath } from '../../analysis/target-path.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
 import type { ErrorCode } from '../../util/errors.ts';
-import { FoyerError } from '../../util/errors.ts';
+import { FoyerError, isHttpError } from '../../util/errors.ts';
 import { choicesResponse, listingResponse } from './directory-response.ts';
 import { FileCache } from './file-cache.ts';
 import type { FileEntry } from './file-entry.ts';
@@ -59,9 +59,9 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
   const cacheEnabled = o.cacheEnabled;
   const maxFileSize = o.maxFileSize;
 
-  function miss(next: Next | undefined, wrongMethod: boolean): Response | Promise<Response> {
+  function miss(next: Next | undefined): Response | Promise<Response> {
     if (next !== undefined && o.fallthrough) return next();
-    return wrongMethod ? methodNotAllowed() : errorResponse('FOYER_NOT_FOUND');
+    return errorResponse('FOYER_NOT_FOUND');
   }
 
   // A usable entry: fresh, and holding the bytes if it should (a HEAD may have built it without).
@@ -134,7 +134,7 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
       case 'bad':
         return errorResponse(r.code);
       case 'miss':
-        return miss(next, false);
+        return miss(next);
       case 'forbidden':
         return errorResponse('FOYER_FORBIDDEN');
       case 'redirect':
@@ -162,10 +162,34 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     }
   }
 
+  /**
+   * Another method than GET/HEAD: later layers may take it (an app's POST route); when none does,
+   * a path naming a file is 405 with Allow (RFC 9110 §15.5.6), not a 404 that would deny the file.
+   */
+  async function otherMethod(req: Request, next: Next | undefined): Promise<Response> {
+    if (next === undefined || !o.fallthrough) return methodNotAllowed();
+    let missed: unknown;
+    try {
+      const res = await next();
+      if (res.status !== 404) return res;
+      missed = res;
+    } catch (err) {
+      if (!isHttpError(err) || err.status !== 404) throw err;
+      missed = err;
+    }
+    const outcome = await sharedOutcome(splitTarget(req.url).rawPath, true).catch(() => undefined);
+    if (outcome?.kind === 'entry') {
+      if (missed instanceof Response) void missed.body?.cancel().catch(() => {});
+      return methodNotAllowed();
+    }
+    if (missed instanceof Response) return missed;
+    throw missed;
+  }
+
   function handle(req: Request, _ctx: Context, next?: Next): Response | Promise<Response> {
     const method = req.method;
     const isHead = method === 'HEAD';
-    if (method !== 'GET' && !isHead) return miss(next, true);
+    if (method !== 'GET' && !isHead) return otherMethod(req, next);
     const { rawPath, search } = splitTarget(req.url);
     const hit = cache.get(rawPath);
     if (hit !== undefined && usable(hit, isHead, Date.now())) {
