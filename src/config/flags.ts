@@ -21,6 +21,7 @@ export const SERVE_OPTIONS = {
   limit: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   'no-compress': { type: 'boolean' },
+  symlinks: { type: 'string' },
   'no-config': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -95,6 +96,11 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
   if (values.php !== undefined) flags.php = values.php;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'] as FoyerConfig['logLevel'];
   if (values['no-compress']) flags.compress = false;
+  if (values.symlinks !== undefined) {
+    if (values.symlinks !== 'contain' && values.symlinks !== 'follow')
+      throw new UsageError(`--symlinks expects contain or follow, got ${JSON.stringify(values.symlinks)}`);
+    flags.static = { symlinks: values.symlinks };
+  }
   for (const item of values.limit ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0)
@@ -121,5 +127,6 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
   const config: FoyerConfig = { ...base, ...flags };
   if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
   if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };
+  if (base.static !== undefined && flags.static !== undefined) config.static = { ...base.static, ...flags.static };
   return validateConfig(config, 'flags and configuration');
 }

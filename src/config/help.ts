@@ -37,6 +37,8 @@ Options:
                            (names: see the README's limits table)
       --log-level LEVEL    fatal, error, warn, info, debug, trace or silent (default info)
       --no-compress        do not compress responses
+      --symlinks MODE      contain (default): serve and run only files whose real path is under
+                           root; follow: follow symlinks anywhere (Debian-packaged PHP apps)
   -h, --help               show this help
 
 Flags override the configuration file. Exit codes: 0 after a graceful stop, 1 when the

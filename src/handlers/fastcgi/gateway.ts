@@ -83,10 +83,14 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     extensions: o.extensions,
     index: o.index,
     frontController: o.frontController,
+    followSymlinks:
+      (options.symlinks ??
+        (typeof options.static === 'object' ? (options.static.symlinks as string | undefined) : undefined)) ===
+      'follow',
     fs: options.fs ?? nodeResolverFs,
   };
   const cache = new ResolutionCache(o.cacheTtl);
-  const staticOpts = staticOptions(options.static, o.extensions);
+  const staticOpts = staticOptions(options.static, o.extensions, options.symlinks);
   const serveStatic = staticOpts === undefined ? undefined : staticFiles(root, staticOpts);
   const sendfileConfig: SendfileConfig | undefined =
     sendRoot === undefined
@@ -186,12 +190,16 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   return middleware;
 }
 
-function staticOptions(opt: FastCgiOptions['static'], extensions: string[]): StaticOptions | undefined {
+function staticOptions(
+  opt: FastCgiOptions['static'],
+  extensions: string[],
+  symlinks: FastCgiOptions['symlinks'],
+): StaticOptions | undefined {
   if (opt === false) return undefined;
   const given = (typeof opt === 'object' ? opt : {}) as StaticOptions;
   // A directory index naming a script would be served as source by the static handler.
   const index = Array.isArray(given.index)
     ? given.index.filter((n) => !extensions.some((e) => n.toLowerCase().endsWith(e.toLowerCase())))
     : given.index;
-  return { ...given, index };
+  return symlinks === undefined ? { ...given, index } : { ...given, index, symlinks };
 }

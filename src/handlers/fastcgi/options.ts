@@ -65,6 +65,12 @@ export interface FastCgiOptions {
   sendfile?: { root: string };
   /** Script resolution (stat, realpath) is remembered this long, ms; new or deleted files show within it. `0` disables. Default 1000. */
   cacheTtl?: number;
+  /**
+   * `contain`: run a script only when its real path is under `root`; `follow`: follow symlinks
+   * anywhere (nginx's default `disable_symlinks off`; Debian-packaged PHP apps link folders out of
+   * their root). Default: the `static` options' `symlinks`, else `contain`.
+   */
+  symlinks?: 'contain' | 'follow';
   /** Socket factory (tests, custom transports). Default: node:net to `upstream`. */
   connect?: SocketFactory;
   /** File-system seam for script resolution. Default node:fs/promises. */

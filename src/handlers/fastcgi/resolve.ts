@@ -50,6 +50,8 @@ export interface ResolveOptions {
   index: string;
   /** Front controller URL path, e.g. '/index.php'; '' for none. */
   frontController: string;
+  /** Run scripts whose real path leaves the root (symlinks followed anywhere). */
+  followSymlinks?: boolean;
   fs: ResolverFs;
 }
 
@@ -67,6 +69,7 @@ function looksLikeScript(name: string, extensions: readonly string[]): boolean {
 async function realScript(opts: ResolveOptions, urlPath: string): Promise<string | undefined> {
   const file = opts.root + urlPath;
   if ((await opts.fs.kind(file)) !== 'file') return undefined;
+  if (opts.followSymlinks === true) return file;
   // Symlinks inside the root may point anywhere: run only what really lives in the root.
   const real = await opts.fs.realpath(file).catch(() => undefined);
   return real !== undefined && isContained(opts.root, real) ? file : undefined;
