@@ -37,6 +37,9 @@ Options:
                            (names: see the README's limits table)
       --log-level LEVEL    fatal, error, warn, info, debug, trace or silent (default info)
       --no-compress        do not compress responses
+      --php-request-buffering on|off
+                           on (default): read a request body whole before PHP gets it, so
+                           slow uploads hold no php-fpm child; off: stream large bodies
       --symlinks MODE      contain (default): serve and run only files whose real path is under
                            root; follow: follow symlinks anywhere (Debian-packaged PHP apps)
   -h, --help               show this help

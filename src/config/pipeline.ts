@@ -76,6 +76,10 @@ export interface PipelineParts {
     root: string;
     static?: boolean | Record<string, unknown>;
     maxConnections?: number;
+    requestBuffering?: boolean;
+    spoolMemory?: number;
+    maxSpoolSize?: number;
+    spoolDir?: string;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;
@@ -115,6 +119,7 @@ export function buildPipeline({ config, app, fastcgi, phpConnections }: Pipeline
         upstream: config.php,
         root: config.root,
         static: config.static ?? true,
+        ...config.fastcgi,
         ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
       }),
     );

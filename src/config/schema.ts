@@ -28,6 +28,20 @@ export interface FoyerConfig {
   static?: Omit<StaticOptions, 'fs'>;
   /** Graceful shutdown deadline on SIGINT/SIGTERM, ms. Default 10000. */
   shutdownTimeout?: number;
+  /** PHP gateway buffering and its limits (the `fastcgi()` options of the same names). */
+  fastcgi?: FastCgiConfig;
+}
+
+/** The `fastcgi()` options a configuration file may set. */
+export interface FastCgiConfig {
+  /** Read request bodies whole before taking a php-fpm connection. Default true. */
+  requestBuffering?: boolean;
+  /** Request bodies kept in memory up to this many bytes, then in a temp file. Default 1 MiB. */
+  spoolMemory?: number;
+  /** Largest buffered request body, bytes → 413. Default 1 GiB. */
+  maxSpoolSize?: number;
+  /** Directory of the temp files. Default the OS temp directory. */
+  spoolDir?: string;
 }
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
@@ -113,5 +127,9 @@ export const configSpec: Spec = {
     compress: bool,
     static: staticSpec,
     shutdownTimeout: uint,
+    fastcgi: {
+      kind: 'object',
+      fields: { requestBuffering: bool, spoolMemory: uint, maxSpoolSize: uint, spoolDir: nonEmpty },
+    },
   },
 };

@@ -135,7 +135,12 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     const stderr = new StderrLog(ctx.log, o.stderrLimit, r.scriptName);
     let body: BodySource | undefined;
     try {
-      body = await prepareBody(req, { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir });
+      // Before a pool connection is taken: a slow upload holds nothing of php-fpm's.
+      body = await prepareBody(
+        req,
+        { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir },
+        !o.requestBuffering,
+      );
       const { contentLength, open } = body;
       const params = buildParams({
         req,

@@ -43,11 +43,18 @@ export interface FastCgiOptions {
   maxHeadSize?: number;
   /** Response bytes read ahead of a slow client before php-fpm's socket is paused. Default 64 KiB. */
   highWaterMark?: number;
-  /** Chunked request bodies are spooled: in memory up to this size, bytes. Default 1 MiB. */
+  /**
+   * Read a request body whole before taking a php-fpm connection (nginx's
+   * `fastcgi_request_buffering on`), so slow uploads never hold a php-fpm child. Default `true`.
+   * `false` streams Content-Length bodies over 64 KiB as they arrive (chunked ones are always
+   * buffered: PHP needs their length).
+   */
+  requestBuffering?: boolean;
+  /** Buffered request bodies stay in memory up to this size, bytes. Default 1 MiB. */
   spoolMemory?: number;
-  /** … then in a temp file up to this size, bytes → 413. Default 1 GiB (the engine's body limit applies first). */
+  /** … then in a private temp file up to this size, bytes → 413. Default 1 GiB (the engine's body limit applies first). */
   maxSpoolSize?: number;
-  /** Directory of spool files. Default `os.tmpdir()`. */
+  /** Directory of temp files (request and response buffers). Default `os.tmpdir()`. */
   spoolDir?: string;
   /** Extra FastCGI params (fixed, or per request); they override computed ones. */
   params?: Record<string, string> | ((req: Request, ctx: Context) => Record<string, string>);
@@ -91,6 +98,7 @@ export interface ResolvedFastCgiOptions {
   retryAfter: number;
   maxHeadSize: number;
   highWaterMark: number;
+  requestBuffering: boolean;
   spoolMemory: number;
   maxSpoolSize: number;
   spoolDir: string;
@@ -132,6 +140,7 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     retryAfter: nonNegative('retryAfter', o.retryAfter, 1),
     maxHeadSize: nonNegative('maxHeadSize', o.maxHeadSize, 64 * 1024),
     highWaterMark: Math.max(1, nonNegative('highWaterMark', o.highWaterMark, 64 * 1024)),
+    requestBuffering: o.requestBuffering ?? true,
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),
     maxSpoolSize: nonNegative('maxSpoolSize', o.maxSpoolSize, 1024 * 1024 * 1024),
     spoolDir: o.spoolDir ?? tmpdir(),
