@@ -80,6 +80,9 @@ export interface PipelineParts {
     spoolMemory?: number;
     maxSpoolSize?: number;
     spoolDir?: string;
+    responseBuffering?: boolean;
+    responseMemory?: number;
+    maxTempFileSize?: number;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;

@@ -40,6 +40,12 @@ export interface FastCgiConfig {
   spoolMemory?: number;
   /** Largest buffered request body, bytes → 413. Default 1 GiB. */
   maxSpoolSize?: number;
+  /** Read PHP's response at PHP's pace, so slow readers hold no php-fpm child. Default true. */
+  responseBuffering?: boolean;
+  /** Response bytes kept in memory per request, then in a temp file. Default 256 KiB. */
+  responseMemory?: number;
+  /** Largest response temp file, bytes; beyond it, backpressure. Default 1 GiB. */
+  maxTempFileSize?: number;
   /** Directory of the temp files. Default the OS temp directory. */
   spoolDir?: string;
 }
@@ -129,7 +135,15 @@ export const configSpec: Spec = {
     shutdownTimeout: uint,
     fastcgi: {
       kind: 'object',
-      fields: { requestBuffering: bool, spoolMemory: uint, maxSpoolSize: uint, spoolDir: nonEmpty },
+      fields: {
+        requestBuffering: bool,
+        spoolMemory: uint,
+        maxSpoolSize: uint,
+        responseBuffering: bool,
+        responseMemory: uint,
+        maxTempFileSize: uint,
+        spoolDir: nonEmpty,
+      },
     },
   },
 };

@@ -5,7 +5,7 @@
 // The tests assert that the other requests succeed, never how fast.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,18 @@ function opened(port: number): Promise<Socket> {
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Files this process holds open under `dir` (Linux /proc; unlinked ones included). */
+function openFilesIn(dir: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(`${dir}/`)) out.push(target);
+    } catch {}
+  }
+  return out;
+}
 
 describe('slow clients against a small php-fpm pool', { skip: skipWithoutPhpFpm }, () => {
   let fpm: PhpFpmProcess;
@@ -91,6 +103,73 @@ describe('slow clients against a small php-fpm pool', { skip: skipWithoutPhpFpm 
     } finally {
       clearInterval(trickle);
       for (const s of uploads) s.destroy();
+    }
+  });
+
+  test(`${ATTACKERS} readers that never read hold no php-fpm child: other PHP requests are answered`, async () => {
+    const readers: Socket[] = [];
+    for (let i = 0; i < ATTACKERS; i++) {
+      const s = await opened(server.address.port);
+      sockets.push(s);
+      readers.push(s);
+      // 8 MiB each, far more than the socket buffers hold; the client reads none of it.
+      s.pause();
+      s.write('GET /big.php?mb=8 HTTP/1.1\r\nHost: a\r\n\r\n');
+    }
+    try {
+      await pause(300);
+      for (let i = 0; i < 3; i++) {
+        const r = await get(server.address.port, '/hello.php');
+        assert.equal(r.status, 200);
+        assert.equal(r.body, 'Hello, World!');
+      }
+    } finally {
+      for (const s of readers) s.destroy();
+    }
+  });
+
+  test('a slow reader gets every byte, from memory and the temp file, and the temp file is gone after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foyer-outbuf-'));
+    const small = fastcgi({
+      upstream: fpm.upstream,
+      root: docroot,
+      responseMemory: 128 * 1024,
+      spoolDir: dir,
+      highWaterMark: 16 * 1024,
+    });
+    try {
+      const a = await call(small, '/big.php?mb=2');
+      assert.equal(a.status, 200);
+      const reader = a.res!.body!.getReader();
+      const first = await reader.read();
+      let total = first.value?.byteLength ?? 0;
+      // PHP finishes while nothing more is read: its output waits in memory and the temp file.
+      await pause(300);
+      assert.equal(small.stats.idle, 1, 'the php-fpm connection went back to the pool');
+      assert.equal(openFilesIn(dir).length, 1, 'the overflow went to one temp file');
+      assert.deepEqual(readdirSync(dir), [], 'with no name left on disk');
+      const hash = createHash('md5').update(first.value!);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.byteLength;
+        hash.update(value);
+      }
+      assert.equal(total, 2 * 1024 * 1024);
+      const chunk = '0123456789abcdef'.repeat(4096);
+      assert.equal(hash.digest('hex'), createHash('md5').update(chunk.repeat(32)).digest('hex'));
+      await pause(50);
+      assert.deepEqual(openFilesIn(dir), []);
+      // A client that leaves mid-way: the buffer and its file go too.
+      const b = await call(small, '/big.php?mb=2');
+      await pause(300);
+      assert.equal(openFilesIn(dir).length, 1);
+      await b.res!.body!.cancel();
+      await pause(50);
+      assert.deepEqual(openFilesIn(dir), []);
+    } finally {
+      small.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -97,6 +97,9 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       ? undefined
       : { root: sendRoot, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false }) };
   const extraParams = options.params;
+  const responseBuffer = o.responseBuffering
+    ? { memoryLimit: o.responseMemory, maxFileSize: o.maxTempFileSize, dir: o.spoolDir }
+    : undefined;
   // One dotfile rule for scripts and static files: `.git/x.php` is as private as `.git/config`.
   const dotfiles: DotfilePolicy =
     (typeof options.static === 'object' ? (options.static.dotfiles as DotfilePolicy | undefined) : undefined) ?? 'deny';
@@ -174,6 +177,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             onStderr: (chunk) => stderr.push(chunk),
             onDone: () => stderr.flush(),
             highWaterMark: o.highWaterMark,
+            responseBuffer,
             maxHeadSize: o.maxHeadSize,
           });
         } catch (err) {

@@ -54,6 +54,16 @@ export interface FastCgiOptions {
   spoolMemory?: number;
   /** … then in a private temp file up to this size, bytes → 413. Default 1 GiB (the engine's body limit applies first). */
   maxSpoolSize?: number;
+  /**
+   * Read PHP's response as fast as PHP writes it, whatever the client's pace (nginx's
+   * `fastcgi_buffering on`): the php-fpm child is released as soon as the script is done, and a
+   * slow reader holds only its buffer. Default `true`; `false` applies backpressure to php-fpm.
+   */
+  responseBuffering?: boolean;
+  /** Response bytes held in memory per request beyond the stream's own queue. Default 256 KiB. */
+  responseMemory?: number;
+  /** … then in a private temp file up to this size; beyond it, backpressure. `0`: no temp file. Default 1 GiB (nginx's fastcgi_max_temp_file_size). */
+  maxTempFileSize?: number;
   /** Directory of temp files (request and response buffers). Default `os.tmpdir()`. */
   spoolDir?: string;
   /** Extra FastCGI params (fixed, or per request); they override computed ones. */
@@ -99,6 +109,9 @@ export interface ResolvedFastCgiOptions {
   maxHeadSize: number;
   highWaterMark: number;
   requestBuffering: boolean;
+  responseBuffering: boolean;
+  responseMemory: number;
+  maxTempFileSize: number;
   spoolMemory: number;
   maxSpoolSize: number;
   spoolDir: string;
@@ -141,6 +154,9 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     maxHeadSize: nonNegative('maxHeadSize', o.maxHeadSize, 64 * 1024),
     highWaterMark: Math.max(1, nonNegative('highWaterMark', o.highWaterMark, 64 * 1024)),
     requestBuffering: o.requestBuffering ?? true,
+    responseBuffering: o.responseBuffering ?? true,
+    responseMemory: nonNegative('responseMemory', o.responseMemory, 256 * 1024),
+    maxTempFileSize: nonNegative('maxTempFileSize', o.maxTempFileSize, 1024 * 1024 * 1024),
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),
     maxSpoolSize: nonNegative('maxSpoolSize', o.maxSpoolSize, 1024 * 1024 * 1024),
     spoolDir: o.spoolDir ?? tmpdir(),
