@@ -128,6 +128,39 @@ describe('slow clients against a small php-fpm pool', { skip: skipWithoutPhpFpm 
     }
   });
 
+  test('slow uploads and slow readers together leave PHP to everyone else', async () => {
+    const attackers: Socket[] = [];
+    for (let i = 0; i < ATTACKERS; i++) {
+      const up = await opened(server.address.port);
+      up.write('POST /info.php HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 200000\r\n\r\n');
+      up.write('x'.repeat(70_000));
+      const down = await opened(server.address.port);
+      down.pause();
+      down.write('GET /big.php?mb=8 HTTP/1.1\r\nHost: a\r\n\r\n');
+      attackers.push(up, down);
+      sockets.push(up, down);
+    }
+    const trickle = setInterval(() => {
+      for (let i = 0; i < attackers.length; i += 2) attackers[i]!.write('x');
+    }, 50);
+    try {
+      await pause(300);
+      const answers = await Promise.all([
+        get(server.address.port, '/hello.php'),
+        get(server.address.port, '/k64.php'),
+        get(server.address.port, '/hello.php'),
+      ]);
+      assert.deepEqual(
+        answers.map((r) => r.status),
+        [200, 200, 200],
+      );
+      assert.equal(answers[1]!.body.length, 65536);
+    } finally {
+      clearInterval(trickle);
+      for (const s of attackers) s.destroy();
+    }
+  });
+
   test('a slow reader gets every byte, from memory and the temp file, and the temp file is gone after', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'foyer-outbuf-'));
     const small = fastcgi({
