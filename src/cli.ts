@@ -15,6 +15,8 @@ import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
+import { installCrashGuard } from './os/crash-guard.ts';
+import { createSecureContext } from 'node:tls';
 import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
 import type { Logger } from './log/logger.ts';
 
@@ -30,11 +32,23 @@ function readTls(config: FoyerConfig, cwd: string) {
       throw new UsageError(`cannot read TLS ${what} file ${p}`);
     }
   };
-  return {
+  const out = {
     cert: read(config.tls.cert, 'certificate'),
     key: read(config.tls.key, 'key'),
     passphrase: config.tls.passphrase,
   };
+  try {
+    createSecureContext(out);
+  } catch (err) {
+    // One clear line naming the files, never OpenSSL's stack.
+    const swapped =
+      /PRIVATE KEY-----/.test(out.cert.toString('latin1')) && /CERTIFICATE-----/.test(out.key.toString('latin1'));
+    const why = swapped
+      ? `${config.tls.cert} holds a private key and ${config.tls.key} a certificate: are --tls-cert and --tls-key swapped?`
+      : `cannot use TLS certificate ${config.tls.cert} with key ${config.tls.key} (${(err as { reason?: string }).reason ?? 'not a matching PEM certificate and key'})`;
+    throw new UsageError(why);
+  }
+  return out;
 }
 
 interface FastcgiModule {
@@ -74,6 +88,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   }
   const fcgi = config.php === undefined ? undefined : await loadFastcgi();
   const log = createLogger(config.logLevel ?? 'info');
+  installCrashGuard(log);
   let phpFpm: PhpFpmProcess | undefined;
   if (fcgi !== undefined && config.php === 'spawn') {
     if (config.root === undefined) throw new UsageError('--php spawn needs a document root');
