@@ -1,8 +1,6 @@
 // The FastCGI gateway middleware: resolve the URL (script, static file, front controller), send
 // the request to php-fpm through the pool, retry once on a fresh connection when that is safe,
 // and hand the result to response.ts.
-import { realpathSync } from 'node:fs';
-import { resolve as resolvePathname } from 'node:path';
 import { type DotfilePolicy, dotfileVerdict } from '../../analysis/dotfiles.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import { staticFiles } from '../static/index.ts';
@@ -10,6 +8,7 @@ import { redirect } from '../static/responses.ts';
 import type { StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
+import { type FileSystem, nodeFs, realRoot } from '../../os/file-system.ts';
 import { netSocketFactory, parseUpstream } from './address.ts';
 import type { ExchangeResult } from './connection.ts';
 import { FastCgiError } from './errors.ts';
@@ -17,7 +16,7 @@ import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
 import { FastCgiPool } from './pool.ts';
-import { nodeResolverFs, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
+import { ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type BodySource, prepareBody } from './request-body.ts';
 import { mapError, type SendfileConfig, toResponse } from './response.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -57,19 +56,14 @@ function retryable(err: unknown, method: string, body: BodySource, closedAfterId
 export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const o = resolveOptions(options);
   const upstream = typeof options.upstream === 'string' ? parseUpstream(options.upstream) : options.upstream;
-  let root: string;
-  try {
-    root = realpathSync(resolvePathname(options.root));
-  } catch {
-    throw new FoyerError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
-  }
+  const found = realRoot(options.root);
+  if (found === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
+  const root: string = found;
   let sendRoot: string | undefined;
   if (options.sendfile !== undefined) {
-    try {
-      sendRoot = realpathSync(resolvePathname(options.sendfile.root));
-    } catch {
+    sendRoot = realRoot(options.sendfile.root);
+    if (sendRoot === undefined)
       throw new FoyerError('FOYER_BAD_CONFIG', `sendfile root does not exist: ${options.sendfile.root}`);
-    }
   }
   const pool = new FastCgiPool({
     connect: options.connect ?? netSocketFactory(upstream, o.connectTimeout),
@@ -78,6 +72,8 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     maxQueue: o.maxQueue,
     queueTimeout: o.queueTimeout,
   });
+  // One seam for script resolution, static files and X-Sendfile.
+  const fs = options.fs ?? nodeFs;
   const resolveOpts: ResolveOptions = {
     root,
     extensions: o.extensions,
@@ -87,15 +83,15 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       (options.symlinks ??
         (typeof options.static === 'object' ? (options.static.symlinks as string | undefined) : undefined)) ===
       'follow',
-    fs: options.fs ?? nodeResolverFs,
+    fs,
   };
   const cache = new ResolutionCache(o.cacheTtl);
-  const staticOpts = staticOptions(options.static, o.extensions, options.symlinks);
+  const staticOpts = staticOptions(options.static, o.extensions, options.symlinks, fs);
   const serveStatic = staticOpts === undefined ? undefined : staticFiles(root, staticOpts);
   const sendfileConfig: SendfileConfig | undefined =
     sendRoot === undefined
       ? undefined
-      : { root: sendRoot, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false }) };
+      : { root: sendRoot, fs, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false, fs }) };
   const extraParams = options.params;
   const responseBuffer = o.responseBuffering
     ? { memoryLimit: o.responseMemory, maxFileSize: o.maxTempFileSize, dir: o.spoolDir }
@@ -203,6 +199,7 @@ function staticOptions(
   opt: FastCgiOptions['static'],
   extensions: string[],
   symlinks: FastCgiOptions['symlinks'],
+  fs: FileSystem,
 ): StaticOptions | undefined {
   if (opt === false) return undefined;
   const given = (typeof opt === 'object' ? opt : {}) as StaticOptions;
@@ -210,5 +207,6 @@ function staticOptions(
   const index = Array.isArray(given.index)
     ? given.index.filter((n) => !extensions.some((e) => n.toLowerCase().endsWith(e.toLowerCase())))
     : given.index;
-  return symlinks === undefined ? { ...given, index } : { ...given, index, symlinks };
+  const withFs = { ...given, index, fs: given.fs ?? fs };
+  return symlinks === undefined ? withFs : { ...withFs, symlinks };
 }

@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import type { Context } from '../../types.ts';
 import type { SocketFactory, Upstream } from './address.ts';
-import type { ResolverFs } from './resolve.ts';
+import type { FileSystem } from '../../os/file-system.ts';
 
 export interface FastCgiOptions {
   /** php-fpm address: `127.0.0.1:9000`, `tcp://host:port`, `unix:/run/php/php-fpm.sock`. */
@@ -91,7 +91,7 @@ export interface FastCgiOptions {
   /** Socket factory (tests, custom transports). Default: node:net to `upstream`. */
   connect?: SocketFactory;
   /** File-system seam for script resolution. Default node:fs/promises. */
-  fs?: ResolverFs;
+  fs?: FileSystem;
 }
 
 export interface ResolvedFastCgiOptions {

@@ -2,8 +2,6 @@
 // Hot path: a cached file is answered synchronously from prebuilt headers and bytes in memory; the
 // disk is consulted at most once per `revalidateMs` per path. Everything else goes through the
 // resolver (decode once, contain, realpath) and the entry builder.
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { TargetPath } from '../../analysis/target-path.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
@@ -21,8 +19,9 @@ import { errorResponse, methodNotAllowed, redirect } from './responses.ts';
 import { StaleEntryError, serveEntry } from './serve-file.ts';
 
 export type { CacheControlRule, StaticOptions } from './options.ts';
-export type { DirEntry, FileStat, OpenFile, StaticFs } from './fs-seam.ts';
-export { nodeFs } from './fs-seam.ts';
+export type { DirEntry, FileStat, OpenFile, StaticFs } from '../../os/file-system.ts';
+export { nodeFs } from '../../os/file-system.ts';
+import { realRoot as realRootOf } from '../../os/file-system.ts';
 
 /** A Middleware whose `next` is optional, so it is also a Handler (`serve({ fetch: staticFiles(root) })`). */
 export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?: Next) => MaybePromise<Response>);
@@ -46,12 +45,8 @@ export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?:
  */
 export function staticFiles(root: string, options: StaticOptions = {}): StaticMiddleware {
   const o = resolveOptions(options);
-  let realRoot: string;
-  try {
-    realRoot = realpathSync(resolve(root));
-  } catch {
-    throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
-  }
+  const realRoot = realRootOf(root);
+  if (realRoot === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
   const resolver = new Resolver(realRoot, o);
   const cache = new FileCache(o.maxCacheBytes);
   const fs = o.fs;

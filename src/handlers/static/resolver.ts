@@ -7,8 +7,8 @@ import { joinSegments } from '../../analysis/target-path.ts';
 import { typoCandidates } from '../../analysis/typo-correction.ts';
 import { contentTypeFor, extensionOf, isCompressible } from './content-type.ts';
 import type { EntrySource } from './file-entry.ts';
-import type { FileStat } from './fs-seam.ts';
-import { errorCode } from './fs-seam.ts';
+import type { FileStat } from '../../os/file-system.ts';
+import { errorCode } from '../../os/file-system.ts';
 import type { ResolvedOptions } from './options.ts';
 
 export type Resolution =
