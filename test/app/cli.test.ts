@@ -155,6 +155,11 @@ test('serve prints one ready line, runs the app, then static files, then 404, an
     const missing = await get(`${origin}/nope`);
     assert.equal(missing.status, 404);
     await missing.text();
+    // A method no layer takes on a file is 405 with Allow, not a 404 that denies the file exists.
+    const post = await fetch(`${origin}/hello.txt`, { method: 'POST', body: 'x' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    await post.text();
   } finally {
     assert.equal(await stop(child), 0);
   }
