@@ -10,7 +10,7 @@ import { ChunkedDecoder } from './chunked-decoder.ts';
 import { type ClientInfo, RequestContext } from './context.ts';
 import { BodyFailedEarly, pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
-import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
 import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
@@ -339,7 +339,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const url = this.#urls.build(head);
     if (url === undefined) {
       // A target or Host the URL parser refuses would make `new URL(req.url)` throw in the app.
-      this.#reject(head.form === Form.Origin || head.form === Form.Asterisk ? 'FOYER_BAD_HOST' : 'FOYER_BAD_TARGET');
+      this.#reject(this.#urls.refused === 'host' ? 'FOYER_BAD_HOST' : 'FOYER_BAD_TARGET');
       return;
     }
     const limits = this.#limits;
