@@ -1,10 +1,13 @@
 // Composition root: options → listener → connections → the user's fetch handler.
+import { AccessLog, type AccessLogOptions } from './log/access-log.ts';
 import type { Logger, LogLevel } from './log/logger.ts';
+import type { Metrics } from './log/metrics.ts';
 import { createLogger } from './log/logger.ts';
 import type { ConnectionConfig, UpgradeHandler } from './reception/connection.ts';
 import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
+import type { TransactionHook } from './reception/transaction.ts';
 import type { Context, MaybePromise } from './types.ts';
 
 export interface TlsOptions {
@@ -38,6 +41,17 @@ export interface ServeOptions {
    * `new Response(…)` in handlers takes the fast path. Default true.
    */
   overrideGlobals?: boolean;
+  /** Access log: a file path ('-' for standard output) or options (format, batching). Off by default. */
+  accessLog?: string | AccessLogOptions;
+  /** Metrics to record every request into (served by an admin listener, see `serveAdmin`). */
+  metrics?: Metrics;
+  /** Called once per request when it is over: after its last byte, or refused, timed out, abandoned. */
+  onTransaction?: TransactionHook;
+  /**
+   * `X-Request-Id` on every response (default: on when an access log is written). `trust(peer)`
+   * says whose incoming X-Request-Id is kept (a trusted proxy's); others get a generated id.
+   */
+  requestId?: boolean | { header?: boolean; trust?: (peer: string) => boolean };
 }
 
 export interface Server {
@@ -48,6 +62,20 @@ export interface Server {
   readonly connections: number;
   /** Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms. */
   close(timeout?: number): Promise<void>;
+  /** The access log, when one is written. */
+  readonly accessLog: AccessLog | undefined;
+  /** Reopens log files (after logrotate moved them; SIGUSR1 in the CLI). */
+  reopenLogs(): void;
+  /** Connections by state and accepts so far (status page, metrics). */
+  connectionStates(): { active: number; idle: number; reading: number; accepted: number };
+}
+
+function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook | undefined {
+  const list = hooks.filter((h): h is TransactionHook => h !== undefined);
+  if (list.length <= 1) return list[0];
+  return (tx) => {
+    for (const h of list) h(tx);
+  };
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
@@ -57,6 +85,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
   if (options.overrideGlobals !== false) installGlobals();
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
+  const accessLog =
+    options.accessLog === undefined
+      ? undefined
+      : new AccessLog(typeof options.accessLog === 'string' ? { path: options.accessLog } : options.accessLog);
+  const rid = options.requestId;
+  const requestIdHeader = typeof rid === 'object' ? rid.header !== false : (rid ?? accessLog !== undefined);
   const config: ConnectionConfig = {
     limits,
     fetch: options.fetch,
@@ -64,6 +98,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
     upgrade: options.upgrade,
     log,
     secure: options.tls !== undefined,
+    onTransaction: combineHooks([accessLog?.record, options.metrics?.record, options.onTransaction]),
+    requestIdHeader,
+    trustRequestId: typeof rid === 'object' ? rid.trust : undefined,
   };
   const listener = new Listener({
     port,
@@ -75,7 +112,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     config,
     log,
   });
-  const addr = await listener.listen(port, host);
+  const addr = await listener.listen(port, host).catch(async (err: unknown) => {
+    await accessLog?.close();
+    throw err;
+  });
+  options.metrics?.observe({ connections: () => listener.connectionStates() });
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
   return {
@@ -84,6 +125,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
     get connections() {
       return listener.connectionCount;
     },
-    close: (timeout = limits.closeTimeout) => listener.close(timeout),
+    close: async (timeout = limits.closeTimeout) => {
+      await listener.close(timeout);
+      await accessLog?.close();
+    },
+    accessLog,
+    reopenLogs: () => accessLog?.reopen(),
+    connectionStates: () => listener.connectionStates(),
   };
 }

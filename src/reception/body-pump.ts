@@ -14,7 +14,12 @@ const STREAM_BATCH = 64 * 1024;
  * breaks its declared length, and the connection must then be closed: a truncated body must
  * never pass for a complete one.
  */
-export async function pumpBody(plan: Plan, out: WriteBatch, isClosed: () => boolean): Promise<void> {
+export async function pumpBody(
+  plan: Plan,
+  out: WriteBatch,
+  isClosed: () => boolean,
+  tally: { bytes: number },
+): Promise<void> {
   const reader = plan.stream!.getReader();
   let sent = 0;
   // The head waits for the first chunk only until the event loop turns: a body that is ready
@@ -33,6 +38,7 @@ export async function pumpBody(plan: Plan, out: WriteBatch, isClosed: () => bool
         throw new Error('response body longer than its Content-Length');
       }
       sent += value.byteLength;
+      tally.bytes = sent;
       if (plan.chunked) {
         out.text(value.byteLength.toString(16) + CRLF);
         out.bytes(value);

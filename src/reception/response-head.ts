@@ -40,6 +40,8 @@ export interface Plan {
   chunked: boolean;
   /** Declared length for the stream, -1 when unknown. */
   length: number;
+  /** Length of `bytes` in bytes (0 without). */
+  size: number;
   status: number;
   /** The response asked for the connection to close, or framing requires it. */
   close: boolean;
@@ -82,7 +84,13 @@ function extract(res: Response): Extracted {
  * Plans the response. `isHead`: the request was HEAD. `minor`: request's HTTP minor version.
  * `keepAlive`: whether the connection may stay open after this response.
  */
-export function planResponse(res: Response, isHead: boolean, minor: number, keepAlive: boolean): Plan {
+export function planResponse(
+  res: Response,
+  isHead: boolean,
+  minor: number,
+  keepAlive: boolean,
+  requestId?: string,
+): Plan {
   const x = extract(res);
   const status = x.status;
   // Any Response reaching here was checked by its constructor; this guards the one line that
@@ -93,6 +101,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   let close = !keepAlive;
   let sawType = false;
   let sawDate = false;
+  let sawId = false;
 
   const add = (name: string, value: string) => {
     if (!x.trusted) {
@@ -118,6 +127,9 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
         break;
       case 'date':
         sawDate = true;
+        break;
+      case 'x-request-id':
+        sawId = true;
         break;
     }
     head += name + ': ' + value + '\r\n';
@@ -163,14 +175,15 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
+  let size = 0;
   if (noContent) {
     if (status === 304 && declared >= 0) head += `content-length: ${declared}\r\n`;
     stream?.cancel().catch(() => {});
     bytes = null;
     stream = null;
   } else if (bytes !== null) {
-    const n = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
-    head += `content-length: ${n}\r\n`;
+    size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+    head += `content-length: ${size}\r\n`;
   } else if (stream !== null) {
     if (declared >= 0) head += `content-length: ${declared}\r\n`;
     else if (isHead) {
@@ -189,13 +202,16 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     stream?.cancel().catch(() => {});
     stream = null;
     bytes = null;
+    size = 0;
   }
 
+  // The id the access log shows, for the client to quote (unless the handler set its own).
+  if (requestId !== undefined && !sawId) head += `x-request-id: ${requestId}\r\n`;
   if (close) head += 'connection: close\r\n';
   else if (minor === 0) head += 'connection: keep-alive\r\n';
   if (!sawDate) head += dateLine();
   head += '\r\n';
-  return { head, headLatin1: NON_ASCII.test(head), bytes, stream, chunked, length: declared, status, close };
+  return { head, headLatin1: NON_ASCII.test(head), bytes, stream, chunked, length: declared, size, status, close };
 }
 
 /** A canned response for errors raised by the engine itself (always closes the connection). */
