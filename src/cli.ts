@@ -9,7 +9,8 @@ import { ConfigError } from './config/load.ts';
 import { buildPipeline, type LoadedApp, loadApp, type PipelineParts } from './config/pipeline.ts';
 import type { FoyerConfig } from './config/schema.ts';
 import { closest } from './config/validate.ts';
-import { createLogger } from './log/logger.ts';
+import { createServerLogger } from './log/logger.ts';
+import { ServingObservability } from './config/observability.ts';
 import { defaultLimits } from './reception/limits.ts';
 import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
@@ -35,6 +36,14 @@ function readTls(config: FoyerConfig, cwd: string) {
     key: read(config.tls.key, 'key'),
     passphrase: config.tls.passphrase,
   };
+}
+
+/** A certificate or key that node:tls refuses: one line naming the files, no stack. */
+function tlsProblem(err: unknown, config: FoyerConfig): UsageError | undefined {
+  const code = String((err as NodeJS.ErrnoException)?.code ?? '');
+  if (config.tls === undefined || !/^ERR_OSSL|^ERR_TLS/.test(code)) return undefined;
+  const reason = (err as Error).message.replace(/^error:[0-9A-F]+:/i, '').trim();
+  return new UsageError(`invalid TLS certificate or key (${config.tls.cert}, ${config.tls.key}): ${reason}`);
 }
 
 interface FastcgiModule {
@@ -73,7 +82,8 @@ async function serveCommand(argv: string[]): Promise<number> {
     app = await loadApp(file);
   }
   const fcgi = config.php === undefined ? undefined : await loadFastcgi();
-  const log = createLogger(config.logLevel ?? 'info');
+  const log = createServerLogger(config.logLevel ?? 'info', config.logFormat ?? 'auto');
+  const observe = new ServingObservability(config, log, { stdoutIsTty: process.stdout.isTTY === true });
   let phpFpm: PhpFpmProcess | undefined;
   if (fcgi !== undefined && config.php === 'spawn') {
     if (config.root === undefined) throw new UsageError('--php spawn needs a document root');
@@ -82,7 +92,12 @@ async function serveCommand(argv: string[]): Promise<number> {
     phpFpm = await fcgi.spawnPhpFpm({ children: SPAWNED_PHP_CHILDREN, user, log });
     config.php = phpFpm.upstream;
   }
-  const fetch = buildPipeline({ config, app, fastcgi: fcgi?.fastcgi, phpConnections: phpFpm?.children });
+  const fetch = buildPipeline({
+    config,
+    app,
+    fastcgi: fcgi === undefined ? undefined : observe.watchFastcgi(fcgi.fastcgi),
+    phpConnections: phpFpm?.children,
+  });
   if (app === undefined && config.root === undefined)
     log.warn('no root and no --app: every request will be answered 404');
   const server = await serve({
@@ -92,18 +107,27 @@ async function serveCommand(argv: string[]): Promise<number> {
     tls,
     limits: config.limits,
     logger: log,
+    ...observe.serveOptions(),
   }).catch(async (err: unknown) => {
     await phpFpm?.stop();
-    throw err;
+    throw tlsProblem(err, config) ?? err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
+  await observe
+    .started(server, { root: config.root, app: config.app, php: config.php, workers: 1 })
+    .catch(async (err: unknown) => {
+      await server.close(0);
+      throw err;
+    });
   await untilShutdown({
     graceful: (signal) => {
       log.info({ signal }, 'closing: finishing in-flight requests');
+      observe.draining();
       return server
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
         .catch((err: unknown) => log.error({ err }, 'close failed'))
-        .then(() => phpFpm?.stop());
+        .then(() => phpFpm?.stop())
+        .then(() => observe.close());
     },
     // A second signal means "now": skip the graceful wait.
     immediate: () => process.exit(EXIT_INTERRUPTED),

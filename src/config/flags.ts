@@ -22,6 +22,11 @@ export const SERVE_OPTIONS = {
   'log-level': { type: 'string' },
   'no-compress': { type: 'boolean' },
   'no-config': { type: 'boolean' },
+  'access-log': { type: 'string' },
+  'no-access-log': { type: 'boolean' },
+  'access-log-format': { type: 'string' },
+  'log-format': { type: 'string' },
+  admin: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,6 +72,10 @@ const FLAG_OF: Record<string, string> = {
   'limits.maxBodySize': '--max-body-size',
   'tls.cert': '--tls-cert',
   'tls.key': '--tls-key',
+  accessLog: '--access-log',
+  accessLogFormat: '--access-log-format',
+  logFormat: '--log-format',
+  admin: '--admin',
 };
 
 function flagName(problem: string): string {
@@ -95,6 +104,14 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
   if (values.php !== undefined) flags.php = values.php;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'] as FoyerConfig['logLevel'];
   if (values['no-compress']) flags.compress = false;
+  if (values['access-log'] !== undefined && values['no-access-log'])
+    throw new UsageError('--access-log and --no-access-log contradict each other');
+  if (values['access-log'] !== undefined) flags.accessLog = values['access-log'];
+  if (values['no-access-log']) flags.accessLog = false;
+  if (values['access-log-format'] !== undefined)
+    flags.accessLogFormat = values['access-log-format'] as FoyerConfig['accessLogFormat'];
+  if (values['log-format'] !== undefined) flags.logFormat = values['log-format'] as FoyerConfig['logFormat'];
+  if (values.admin !== undefined) flags.admin = values.admin;
   for (const item of values.limit ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0)
