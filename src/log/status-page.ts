@@ -3,8 +3,7 @@
 // Every value is escaped: PIDs and figures are ours, but the page must stay safe if that changes.
 import { type StatusSnapshot, stubStatus, type WorkerStatus } from './status.ts';
 
-const esc = (v: unknown): string =>
-  String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function duration(ms: number): string {
   let s = Math.max(0, Math.floor(ms / 1000));
@@ -40,7 +39,10 @@ function workerRow(w: WorkerStatus, now: number): string {
   const busy = pools.reduce((n, p) => n + p.open - p.idle, 0);
   const idle = pools.reduce((n, p) => n + p.idle, 0);
   const queued = pools.reduce((n, p) => n + p.waiting, 0);
-  const log = w.accessLog === undefined ? '–' : `${num(w.accessLog.lines)}${w.accessLog.dropped ? ` (${num(w.accessLog.dropped)} dropped)` : ''}`;
+  const log =
+    w.accessLog === undefined
+      ? '–'
+      : `${num(w.accessLog.lines)}${w.accessLog.dropped ? ` (${num(w.accessLog.dropped)} dropped)` : ''}`;
   return `<tr><td>${esc(w.id)}</td><td>${esc(w.pid)}</td><td><span class="state ${esc(w.state)}">${esc(w.state)}</span></td>
 <td>${esc(duration(now - w.startedAt))}</td><td class="n">${esc(num(w.requests))}</td>
 <td class="n">${esc(w.connections.active)}</td><td class="n">${esc(w.connections.idle)}</td>

@@ -55,7 +55,8 @@ export function localStatus(opts: {
     heapUsed: mem.heapUsed,
     connections: src?.connections() ?? { active: 0, idle: 0, reading: 0, accepted: 0 },
     fastcgi: src?.fastcgi?.() ?? [],
-    accessLog: opts.accessLog === undefined ? undefined : { lines: opts.accessLog.lines, dropped: opts.accessLog.dropped },
+    accessLog:
+      opts.accessLog === undefined ? undefined : { lines: opts.accessLog.lines, dropped: opts.accessLog.dropped },
   };
 }
 
