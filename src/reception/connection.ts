@@ -414,6 +414,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     ex.start = this.#headStart;
     ex.method = head.method;
     ex.target = head.target;
+    ex.minor = head.minor;
     ex.fields = head.headers;
     ex.peer = this.#ctxInit.remoteAddress;
   }

@@ -37,7 +37,7 @@ export class Exchange implements Transaction {
     readonly ctx: RequestContext | undefined,
     readonly body: RequestBody | null,
     readonly isHead: boolean,
-    readonly minor: number,
+    public minor: number,
     public keepAlive: boolean,
   ) {}
 
