@@ -33,7 +33,8 @@ function text(v: string | undefined): string | undefined {
   return v !== undefined && NON_ASCII.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
 }
 
-const dash = (v: string | undefined): string => (v === undefined || v === '' ? '-' : nginxEscape(v));
+// nginx writes `-` for a value that is not there, and an empty string for a field sent empty.
+const dash = (v: string | undefined): string => (v === undefined ? '-' : nginxEscape(v));
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
@@ -72,7 +73,7 @@ function clientAddress(tx: Transaction): string {
 function commonPrefix(tx: Transaction, time: LocalTime, now: number): string {
   return (
     `${clientAddress(tx) || '-'} - ${dash(tx.ctx?.remoteUser)} [${time.format(now)}] ` +
-    `"${dash(requestLine(tx))}" ${tx.status} ${tx.bytes}`
+    `"${dash(requestLine(tx) || undefined)}" ${tx.status} ${tx.bytes}`
   );
 }
 

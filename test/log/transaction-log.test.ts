@@ -96,11 +96,27 @@ describe('one transaction record per request', () => {
   const refusals: [string, string, RegExp][] = [
     ['a malformed request line (400)', 'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n', /"GET \/a b HTTP\/1\.1" 400 /],
     ['a bad header (400)', 'GET /h HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n', /"GET \/h HTTP\/1\.1" 400 /],
-    ['a body over the limit (413)', 'POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n', /"POST \/big HTTP\/1\.1" 413 /],
+    [
+      'a body over the limit (413)',
+      'POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n',
+      /"POST \/big HTTP\/1\.1" 413 /,
+    ],
     ['a target over the limit (414)', `GET /${'a'.repeat(100)}`, /"GET \/a{100}" 414 /],
-    ['too many header bytes (431)', `GET /h HTTP/1.1\r\nHost: x\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`, /"GET \/h HTTP\/1\.1" 431 /],
-    ['an unknown expectation (417)', 'GET /e HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n', /"GET \/e HTTP\/1\.1" 417 /],
-    ['control bytes in the line, escaped', 'GET /\x01"x HTTP/1.1\r\nHost: x\r\n\r\n', /"GET \/\\x01\\x22x HTTP\/1\.1" 400 /],
+    [
+      'too many header bytes (431)',
+      `GET /h HTTP/1.1\r\nHost: x\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`,
+      /"GET \/h HTTP\/1\.1" 431 /,
+    ],
+    [
+      'an unknown expectation (417)',
+      'GET /e HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n',
+      /"GET \/e HTTP\/1\.1" 417 /,
+    ],
+    [
+      'control bytes in the line, escaped',
+      'GET /\x01"x HTTP/1.1\r\nHost: x\r\n\r\n',
+      /"GET \/\\x01\\x22x HTTP\/1\.1" 400 /,
+    ],
   ];
   for (const [name, raw, want] of refusals) {
     test(`a parser refusal: ${name}, with what could be read of the request line`, async () => {
