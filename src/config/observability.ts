@@ -7,7 +7,15 @@ import { parseAdminAddress } from '../log/admin-address.ts';
 import type { Logger } from '../log/logger.ts';
 import { Metrics } from '../log/metrics.ts';
 import { localStatus, type PoolFigures, type WorkerState } from '../log/status.ts';
+import {
+  clusterMetrics,
+  clusterStatus,
+  liveWorkers,
+  reopenLogsInWorkers,
+  shareWorkerFigures,
+} from '../os/cluster-observe.ts';
 import { onLogReopen } from '../os/signals.ts';
+import client from 'prom-client';
 import type { Server } from '../server.ts';
 import type { FoyerConfig } from './schema.ts';
 
@@ -26,16 +34,19 @@ export class ServingObservability {
   #admin: Server | undefined;
   #stopReopen: (() => void) | undefined;
   readonly #startedAt = Date.now();
+  readonly #worker: number;
 
+  /** `worker`: the cluster worker id, 0 for a single process (which then serves the admin listener itself). */
   constructor(
     readonly config: FoyerConfig,
     readonly log: Logger,
     opts: { worker?: number; stdoutIsTty: boolean },
   ) {
+    this.#worker = opts.worker ?? 0;
     const path = accessLogTarget(config, opts.stdoutIsTty);
     this.accessLog =
-      path === undefined ? undefined : { path, format: config.accessLogFormat ?? 'combined', worker: opts.worker ?? 0 };
-    this.metrics = config.admin === undefined ? undefined : new Metrics(opts.worker ?? 0);
+      path === undefined ? undefined : { path, format: config.accessLogFormat ?? 'combined', worker: this.#worker };
+    this.metrics = config.admin === undefined ? undefined : new Metrics(this.#worker);
     this.metrics?.observe({
       fastcgi: () => this.#pools.flatMap((p) => (p.stats === undefined ? [] : [p.stats])),
     });
@@ -74,6 +85,16 @@ export class ServingObservability {
   async started(server: Server, summary: Record<string, unknown>): Promise<void> {
     this.#server = server;
     this.#state = 'serving';
+    if (this.#worker !== 0) {
+      // A worker: the primary serves the admin listener and relays SIGUSR1.
+      const metrics = this.metrics ?? new Metrics(this.#worker);
+      shareWorkerFigures(
+        [metrics.registry, metrics.processRegistry],
+        () => localStatus({ id: this.#worker, state: this.#state, metrics, accessLog: server.accessLog }),
+        () => server.reopenLogs(),
+      );
+      return;
+    }
     if (this.config.admin !== undefined) {
       const addr = parseAdminAddress(this.config.admin);
       this.#admin = await serveAdmin(addr, this.localSources(), this.log);
@@ -99,6 +120,79 @@ export class ServingObservability {
 
   async close(): Promise<void> {
     this.#state = 'stopped';
+    this.#stopReopen?.();
+    await this.#admin?.close(1000);
+  }
+}
+
+/**
+ * The primary's part with workers: the admin listener over the workers' summed figures, and
+ * SIGUSR1 relayed to every worker. `workers()` reports the process model's view (live workers,
+ * restarts so far); by default, the connected cluster workers and no restarts.
+ */
+export class PrimaryObservability {
+  #admin: Server | undefined;
+  #stopReopen: (() => void) | undefined;
+  #draining = false;
+  readonly #startedAt = Date.now();
+  readonly #registry = new client.Registry();
+
+  constructor(
+    readonly config: FoyerConfig,
+    readonly log: Logger,
+    readonly workers: () => { live: number; restarts: number } = () => ({ live: liveWorkers(), restarts: 0 }),
+  ) {
+    const self = this;
+    new client.Gauge({
+      name: 'foyer_workers',
+      help: 'Worker processes serving',
+      registers: [this.#registry],
+      collect() {
+        this.set(self.workers().live);
+      },
+    });
+    let restartsSeen = 0;
+    new client.Counter({
+      name: 'foyer_worker_restarts_total',
+      help: 'Workers restarted after a crash, recycling or reload',
+      registers: [this.#registry],
+      collect() {
+        const now = self.workers().restarts;
+        if (now > restartsSeen) this.inc(now - restartsSeen);
+        restartsSeen = now;
+      },
+    });
+  }
+
+  sources(): AdminSources {
+    return {
+      metrics: async () => (await clusterMetrics()) + (await this.#registry.metrics()),
+      status: async () => ({
+        startedAt: this.#startedAt,
+        draining: this.#draining,
+        restarts: this.workers().restarts,
+        workers: await clusterStatus(),
+      }),
+      draining: () => this.#draining,
+    };
+  }
+
+  /** Returns the admin listener's URL, if there is one. */
+  async start(): Promise<string | undefined> {
+    this.#stopReopen = onLogReopen(() => {
+      const n = reopenLogsInWorkers();
+      this.log.info({ workers: n }, 'log files reopened');
+    });
+    if (this.config.admin === undefined) return undefined;
+    this.#admin = await serveAdmin(parseAdminAddress(this.config.admin), this.sources(), this.log);
+    return this.#admin.url;
+  }
+
+  draining(): void {
+    this.#draining = true;
+  }
+
+  async close(): Promise<void> {
     this.#stopReopen?.();
     await this.#admin?.close(1000);
   }
