@@ -14,14 +14,26 @@ interface StatusReply {
   id: number;
   status: WorkerStatus;
 }
+const REOPEN = { foyerReopenLogs: true };
 
-/** In a worker: answer the primary's metric and status requests. Call once. */
-export function shareWorkerFigures(registries: client.Registry[], status: () => WorkerStatus): void {
+/**
+ * In a worker: answer the primary's metric and status requests, and reopen logs when it says so
+ * (SIGUSR1 reaches the primary; a message, not a signal, reaches the workers). Call once.
+ */
+export function shareWorkerFigures(
+  registries: client.Registry[],
+  status: () => WorkerStatus,
+  reopenLogs: () => void,
+): void {
   if (!cluster.isWorker) return;
   client.AggregatorRegistry.setRegistries(registries);
   // The constructor installs prom-client's listener that answers the primary's requests.
   new client.AggregatorRegistry();
   process.on('message', (msg: unknown) => {
+    if (msg !== null && typeof msg === 'object' && (msg as typeof REOPEN).foyerReopenLogs === true) {
+      reopenLogs();
+      return;
+    }
     const m = msg as StatusRequest;
     if (m === null || typeof m !== 'object' || m.foyerStatus !== 'request') return;
     const reply: StatusReply = { foyerStatus: 'reply', id: m.id, status: status() };
@@ -35,6 +47,23 @@ let aggregator: client.AggregatorRegistry<client.PrometheusContentType> | undefi
 export function clusterMetrics(): Promise<string> {
   aggregator ??= new client.AggregatorRegistry();
   return aggregator.clusterMetrics();
+}
+
+/** In the primary: every connected worker reopens its log files. */
+export function reopenLogsInWorkers(): number {
+  let n = 0;
+  for (const w of Object.values(cluster.workers ?? {})) {
+    if (w?.isConnected()) {
+      w.send(REOPEN);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** In the primary: workers alive now. */
+export function liveWorkers(): number {
+  return Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()).length;
 }
 
 let nextId = 1;
