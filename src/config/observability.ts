@@ -113,6 +113,11 @@ export class ServingObservability {
     );
   }
 
+  /** The admin listener's URL once started (a single process). */
+  get adminUrl(): string | undefined {
+    return this.#admin?.url;
+  }
+
   /** Graceful shutdown begins: /health answers 503 from now on. */
   draining(): void {
     this.#state = 'draining';
