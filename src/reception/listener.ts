@@ -57,8 +57,10 @@ export class Listener {
         onSocket,
       );
     }
-    this.#server.on('error', (err) => opts.log.error({ err }, 'listener error'));
+    this.#log = opts.log;
   }
+
+  readonly #log: Logger;
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -66,6 +68,8 @@ export class Listener {
       this.#server.once('error', onError);
       this.#server.listen({ port, host, exclusive: false }, () => {
         this.#server.off('error', onError);
+        // Failing to listen is the caller's one error line; later errors are logged here.
+        this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
         this.#startSweep();
         resolve(this.#server.address() as net.AddressInfo);
       });
