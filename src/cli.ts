@@ -16,6 +16,8 @@ import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
+import { installCrashGuard } from './os/crash-guard.ts';
+import { createSecureContext } from 'node:tls';
 import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
 import type { Logger } from './log/logger.ts';
 
@@ -31,19 +33,23 @@ function readTls(config: FoyerConfig, cwd: string) {
       throw new UsageError(`cannot read TLS ${what} file ${p}`);
     }
   };
-  return {
+  const out = {
     cert: read(config.tls.cert, 'certificate'),
     key: read(config.tls.key, 'key'),
     passphrase: config.tls.passphrase,
   };
-}
-
-/** A certificate or key that node:tls refuses: one line naming the files, no stack. */
-function tlsProblem(err: unknown, config: FoyerConfig): UsageError | undefined {
-  const code = String((err as NodeJS.ErrnoException)?.code ?? '');
-  if (config.tls === undefined || !/^ERR_OSSL|^ERR_TLS/.test(code)) return undefined;
-  const reason = (err as Error).message.replace(/^error:[0-9A-F]+:/i, '').trim();
-  return new UsageError(`invalid TLS certificate or key (${config.tls.cert}, ${config.tls.key}): ${reason}`);
+  try {
+    createSecureContext(out);
+  } catch (err) {
+    // One clear line naming the files, never OpenSSL's stack.
+    const swapped =
+      /PRIVATE KEY-----/.test(out.cert.toString('latin1')) && /CERTIFICATE-----/.test(out.key.toString('latin1'));
+    const why = swapped
+      ? `${config.tls.cert} holds a private key and ${config.tls.key} a certificate: are --tls-cert and --tls-key swapped?`
+      : `cannot use TLS certificate ${config.tls.cert} with key ${config.tls.key} (${(err as { reason?: string }).reason ?? 'not a matching PEM certificate and key'})`;
+    throw new UsageError(why);
+  }
+  return out;
 }
 
 interface FastcgiModule {
@@ -83,6 +89,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   }
   const fcgi = config.php === undefined ? undefined : await loadFastcgi();
   const log = createServerLogger(config.logLevel ?? 'info', config.logFormat ?? 'auto');
+  installCrashGuard(log);
   const observe = new ServingObservability(config, log, { stdoutIsTty: process.stdout.isTTY === true });
   let phpFpm: PhpFpmProcess | undefined;
   if (fcgi !== undefined && config.php === 'spawn') {
@@ -110,7 +117,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     ...observe.serveOptions(),
   }).catch(async (err: unknown) => {
     await phpFpm?.stop();
-    throw tlsProblem(err, config) ?? err;
+    throw err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
   await observe
