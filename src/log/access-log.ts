@@ -31,6 +31,7 @@ export class AccessLog {
   readonly #batchBytes: number;
   readonly #interval: number;
   #batch = '';
+  #batchLines = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
   #closed = false;
   /** Lines handed to the writer / dropped because it was full. */
@@ -65,6 +66,7 @@ export class AccessLog {
   readonly record = (tx: Transaction): void => {
     if (this.#closed) return;
     this.#batch += this.#format(tx, Date.now());
+    this.#batchLines++;
     if (this.#batch.length >= this.#batchBytes) this.#writeBatch();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
@@ -82,10 +84,10 @@ export class AccessLog {
     }
     const batch = this.#batch;
     if (batch === '') return;
+    const n = this.#batchLines;
     this.#batch = '';
+    this.#batchLines = 0;
     const before = this.dropped;
-    let n = 0;
-    for (let i = batch.indexOf('\n'); i >= 0; i = batch.indexOf('\n', i + 1)) n++;
     this.#dest.write(batch);
     this.lines += n - (this.dropped - before);
   }
