@@ -11,6 +11,11 @@ const logFile = () => join(mkdtempSync(join(tmpdir(), 'foyer-bench-log-')), 'acc
 const servers: BenchServer[] = [
   { label: 'foyer + access log', start: () => nodeServer(entry, { env: { FOYER_BENCH_ACCESS_LOG: logFile() } }) },
   { label: 'foyer', start: () => nodeServer(entry) },
+  // The log without X-Request-Id on responses: what the id header costs on its own.
+  {
+    label: 'log, no X-Request-Id',
+    start: () => nodeServer(entry, { env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_REQUEST_ID: '0' } }),
+  },
 ];
 const targets = [{ peer: 'foyer', min: 0.9 }];
 

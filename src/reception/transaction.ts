@@ -38,7 +38,16 @@ export function fieldValue(fields: readonly string[], lowerName: string): string
   const n = lowerName.length;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
-    if (name.length === n && name.toLowerCase() === lowerName) return fields[i + 1];
+    if (name.length === n && sameToken(name, lowerName)) return fields[i + 1];
   }
   return undefined;
+}
+
+/** ASCII case-insensitive compare of a token with a lowercase name, without allocating. */
+function sameToken(name: string, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const c = name.charCodeAt(j);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(j)) return false;
+  }
+  return true;
 }
