@@ -18,6 +18,8 @@ import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
 import { installCrashGuard } from './os/crash-guard.ts';
 import { createSecureContext } from 'node:tls';
+import { accessLayers } from './access/from-config.ts';
+import { startPrimaryServices } from './config/primary-services.ts';
 import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
 import type { Logger } from './log/logger.ts';
 
@@ -99,11 +101,14 @@ async function serveCommand(argv: string[]): Promise<number> {
     phpFpm = await fcgi.spawnPhpFpm({ children: SPAWNED_PHP_CHILDREN, user, log });
     config.php = phpFpm.upstream;
   }
+  const primaryServices = await startPrimaryServices(config, log);
+  const access = accessLayers(config, log);
   const fetch = buildPipeline({
     config,
     app,
     fastcgi: fcgi === undefined ? undefined : observe.watchFastcgi(fcgi.fastcgi),
     phpConnections: phpFpm?.children,
+    access: access.layers,
   });
   if (app === undefined && config.root === undefined)
     log.warn('no root and no --app: every request will be answered 404');
@@ -115,8 +120,12 @@ async function serveCommand(argv: string[]): Promise<number> {
     limits: config.limits,
     logger: log,
     ...observe.serveOptions(),
+    trustProxy:
+      config.trustProxy === undefined ? undefined : { trust: config.trustProxy, header: config.forwardedHeader },
   }).catch(async (err: unknown) => {
     await phpFpm?.stop();
+    await access.close();
+    await primaryServices.close();
     throw err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
@@ -134,6 +143,8 @@ async function serveCommand(argv: string[]): Promise<number> {
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
         .catch((err: unknown) => log.error({ err }, 'close failed'))
         .then(() => phpFpm?.stop())
+        .then(() => access.close())
+        .then(() => primaryServices.close())
         .then(() => observe.close());
     },
     // A second signal means "now": skip the graceful wait.

@@ -9,6 +9,8 @@ import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
 import type { TransactionHook } from './reception/transaction.ts';
 import type { Context, MaybePromise } from './types.ts';
+import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
+import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
 
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
@@ -52,6 +54,11 @@ export interface ServeOptions {
    * says whose incoming X-Request-Id is kept (a trusted proxy's); others get a generated id.
    */
   requestId?: boolean | { header?: boolean; trust?: (peer: string) => boolean };
+  /**
+   * Proxies whose forwarding headers are believed (CIDRs, `loopback`, `private`): the client address
+   * and scheme every layer sees then come from X-Forwarded-For (or `Forwarded`) and X-Forwarded-Proto.
+   */
+  trustProxy?: readonly string[] | TrustProxyOptions;
 }
 
 export interface Server {
@@ -68,6 +75,12 @@ export interface Server {
   reopenLogs(): void;
   /** Connections by state and accepts so far (status page, metrics). */
   connectionStates(): { active: number; idle: number; reading: number; accepted: number };
+}
+
+function trustedPeers(option: ServeOptions['trustProxy']): ((peer: string) => boolean) | undefined {
+  if (option === undefined) return undefined;
+  const list = cidrList(Array.isArray(option) ? option : (option as TrustProxyOptions).trust);
+  return (peer) => listHas(list, normaliseIp(peer) ?? peer);
 }
 
 function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook | undefined {
@@ -100,7 +113,16 @@ export async function serve(options: ServeOptions): Promise<Server> {
     secure: options.tls !== undefined,
     onTransaction: combineHooks([accessLog?.record, options.metrics?.record, options.onTransaction]),
     requestIdHeader,
-    trustRequestId: typeof rid === 'object' ? rid.trust : undefined,
+    // A proxy trusted for the client's address is trusted for the request id it forwards.
+    trustRequestId: typeof rid === 'object' && rid.trust !== undefined ? rid.trust : trustedPeers(options.trustProxy),
+    resolveClient:
+      options.trustProxy === undefined
+        ? undefined
+        : trustProxy(
+            Array.isArray(options.trustProxy)
+              ? { trust: options.trustProxy }
+              : (options.trustProxy as TrustProxyOptions),
+          ),
   };
   const listener = new Listener({
     port,

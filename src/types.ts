@@ -23,12 +23,12 @@ export interface Context {
   readonly secure: boolean;
   /** This request's id: a trusted proxy's X-Request-Id, or generated; also in the access log. */
   readonly requestId: string;
-  /** The authenticated user (Basic auth), logged as $remote_user; undefined when anonymous. */
-  remoteUser?: string | undefined;
   /** Aborted when the client goes away before the response is written. */
   readonly signal: AbortSignal;
   /** The server's logger (pino), bound to this request where useful. */
   readonly log: Logger;
+  /** The authenticated user (set by Basic auth), shown in the access log and given to PHP as REMOTE_USER. */
+  remoteUser?: string;
   /** Route parameters filled by the router, empty otherwise. */
   params: Record<string, string>;
   /** Deferred work that continues after the response; failures are logged, never lost. */
