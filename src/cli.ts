@@ -9,7 +9,8 @@ import { ConfigError } from './config/load.ts';
 import { buildPipeline, type LoadedApp, loadApp, type PipelineParts } from './config/pipeline.ts';
 import type { FoyerConfig } from './config/schema.ts';
 import { closest } from './config/validate.ts';
-import { createLogger } from './log/logger.ts';
+import { createServerLogger } from './log/logger.ts';
+import { ServingObservability } from './config/observability.ts';
 import { defaultLimits } from './reception/limits.ts';
 import { serve } from './server.ts';
 import { FoyerError } from './util/errors.ts';
@@ -89,8 +90,9 @@ async function serveCommand(argv: string[]): Promise<number> {
     app = await loadApp(file);
   }
   const fcgi = config.php === undefined ? undefined : await loadFastcgi();
-  const log = createLogger(config.logLevel ?? 'info');
+  const log = createServerLogger(config.logLevel ?? 'info', config.logFormat ?? 'auto');
   installCrashGuard(log);
+  const observe = new ServingObservability(config, log, { stdoutIsTty: process.stdout.isTTY === true });
   let phpFpm: PhpFpmProcess | undefined;
   if (fcgi !== undefined && config.php === 'spawn') {
     if (config.root === undefined) throw new UsageError('--php spawn needs a document root');
@@ -104,7 +106,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   const fetch = buildPipeline({
     config,
     app,
-    fastcgi: fcgi?.fastcgi,
+    fastcgi: fcgi === undefined ? undefined : observe.watchFastcgi(fcgi.fastcgi),
     phpConnections: phpFpm?.children,
     access: access.layers,
   });
@@ -117,6 +119,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     tls,
     limits: config.limits,
     logger: log,
+    ...observe.serveOptions(),
     trustProxy:
       config.trustProxy === undefined ? undefined : { trust: config.trustProxy, header: config.forwardedHeader },
   }).catch(async (err: unknown) => {
@@ -126,15 +129,23 @@ async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
+  await observe
+    .started(server, { root: config.root, app: config.app, php: config.php, workers: 1 })
+    .catch(async (err: unknown) => {
+      await server.close(0);
+      throw err;
+    });
   await untilShutdown({
     graceful: (signal) => {
       log.info({ signal }, 'closing: finishing in-flight requests');
+      observe.draining();
       return server
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
         .catch((err: unknown) => log.error({ err }, 'close failed'))
         .then(() => phpFpm?.stop())
         .then(() => access.close())
-        .then(() => primaryServices.close());
+        .then(() => primaryServices.close())
+        .then(() => observe.close());
     },
     // A second signal means "now": skip the graceful wait.
     immediate: () => process.exit(EXIT_INTERRUPTED),

@@ -1,12 +1,16 @@
 // Composition root: options → listener → connections → the user's fetch handler.
+import { AccessLog, type AccessLogOptions } from './log/access-log.ts';
 import type { Logger, LogLevel } from './log/logger.ts';
+import type { Metrics } from './log/metrics.ts';
 import { createLogger } from './log/logger.ts';
 import type { ConnectionConfig, UpgradeHandler } from './reception/connection.ts';
 import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
+import type { TransactionHook } from './reception/transaction.ts';
 import type { Context, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
+import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
 
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
@@ -39,6 +43,17 @@ export interface ServeOptions {
    * `new Response(…)` in handlers takes the fast path. Default true.
    */
   overrideGlobals?: boolean;
+  /** Access log: a file path ('-' for standard output) or options (format, batching). Off by default. */
+  accessLog?: string | AccessLogOptions;
+  /** Metrics to record every request into (served by an admin listener, see `serveAdmin`). */
+  metrics?: Metrics;
+  /** Called once per request when it is over: after its last byte, or refused, timed out, abandoned. */
+  onTransaction?: TransactionHook;
+  /**
+   * `X-Request-Id` on every response (default: on when an access log is written). `trust(peer)`
+   * says whose incoming X-Request-Id is kept (a trusted proxy's); others get a generated id.
+   */
+  requestId?: boolean | { header?: boolean; trust?: (peer: string) => boolean };
   /**
    * Proxies whose forwarding headers are believed (CIDRs, `loopback`, `private`): the client address
    * and scheme every layer sees then come from X-Forwarded-For (or `Forwarded`) and X-Forwarded-Proto.
@@ -54,6 +69,26 @@ export interface Server {
   readonly connections: number;
   /** Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms. */
   close(timeout?: number): Promise<void>;
+  /** The access log, when one is written. */
+  readonly accessLog: AccessLog | undefined;
+  /** Reopens log files (after logrotate moved them; SIGUSR1 in the CLI). */
+  reopenLogs(): void;
+  /** Connections by state and accepts so far (status page, metrics). */
+  connectionStates(): { active: number; idle: number; reading: number; accepted: number };
+}
+
+function trustedPeers(option: ServeOptions['trustProxy']): ((peer: string) => boolean) | undefined {
+  if (option === undefined) return undefined;
+  const list = cidrList(Array.isArray(option) ? option : (option as TrustProxyOptions).trust);
+  return (peer) => listHas(list, normaliseIp(peer) ?? peer);
+}
+
+function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook | undefined {
+  const list = hooks.filter((h): h is TransactionHook => h !== undefined);
+  if (list.length <= 1) return list[0];
+  return (tx) => {
+    for (const h of list) h(tx);
+  };
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
@@ -63,6 +98,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
   if (options.overrideGlobals !== false) installGlobals();
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
+  const accessLog =
+    options.accessLog === undefined
+      ? undefined
+      : new AccessLog(typeof options.accessLog === 'string' ? { path: options.accessLog } : options.accessLog);
+  const rid = options.requestId;
+  const requestIdHeader = typeof rid === 'object' ? rid.header !== false : (rid ?? accessLog !== undefined);
   const config: ConnectionConfig = {
     limits,
     fetch: options.fetch,
@@ -70,6 +111,10 @@ export async function serve(options: ServeOptions): Promise<Server> {
     upgrade: options.upgrade,
     log,
     secure: options.tls !== undefined,
+    onTransaction: combineHooks([accessLog?.record, options.metrics?.record, options.onTransaction]),
+    requestIdHeader,
+    // A proxy trusted for the client's address is trusted for the request id it forwards.
+    trustRequestId: typeof rid === 'object' && rid.trust !== undefined ? rid.trust : trustedPeers(options.trustProxy),
     resolveClient:
       options.trustProxy === undefined
         ? undefined
@@ -89,7 +134,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     config,
     log,
   });
-  const addr = await listener.listen(port, host);
+  const addr = await listener.listen(port, host).catch(async (err: unknown) => {
+    await accessLog?.close();
+    throw err;
+  });
+  options.metrics?.observe({ connections: () => listener.connectionStates() });
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
   return {
@@ -98,6 +147,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
     get connections() {
       return listener.connectionCount;
     },
-    close: (timeout = limits.closeTimeout) => listener.close(timeout),
+    close: async (timeout = limits.closeTimeout) => {
+      await listener.close(timeout);
+      await accessLog?.close();
+    },
+    accessLog,
+    reopenLogs: () => accessLog?.reopen(),
+    connectionStates: () => listener.connectionStates(),
   };
 }

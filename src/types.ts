@@ -21,6 +21,8 @@ export interface Context {
   readonly localPort: number;
   /** True when the request came over TLS. */
   readonly secure: boolean;
+  /** This request's id: a trusted proxy's X-Request-Id, or generated; also in the access log. */
+  readonly requestId: string;
   /** Aborted when the client goes away before the response is written. */
   readonly signal: AbortSignal;
   /** The server's logger (pino), bound to this request where useful. */

@@ -9,6 +9,8 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     timeout?: number;
+    /** Stop after this many requests instead of after `duration`. */
+    amount?: number;
   }
   interface Histogram {
     mean: number;
@@ -16,7 +18,7 @@ declare module 'autocannon' {
   }
   interface Result {
     duration: number;
-    requests: Histogram & { total: number };
+    requests: Histogram & { total: number; sent: number };
     latency: Histogram;
     errors: number;
     timeouts: number;

@@ -24,6 +24,11 @@ export const SERVE_OPTIONS = {
   symlinks: { type: 'string' },
   'php-request-buffering': { type: 'string' },
   'no-config': { type: 'boolean' },
+  'access-log': { type: 'string' },
+  'no-access-log': { type: 'boolean' },
+  'access-log-format': { type: 'string' },
+  'log-format': { type: 'string' },
+  admin: { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
   'forwarded-header': { type: 'string' },
   allow: { type: 'string', multiple: true },
@@ -79,6 +84,10 @@ const FLAG_OF: Record<string, string> = {
   'limits.maxBodySize': '--max-body-size',
   'tls.cert': '--tls-cert',
   'tls.key': '--tls-key',
+  accessLog: '--access-log',
+  accessLogFormat: '--access-log-format',
+  logFormat: '--log-format',
+  admin: '--admin',
   trustProxy: '--trust-proxy',
   forwardedHeader: '--forwarded-header',
   'basicAuth.file': '--basic-auth',
@@ -186,6 +195,14 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
       throw new UsageError(`--symlinks expects contain or follow, got ${JSON.stringify(values.symlinks)}`);
     flags.static = { symlinks: values.symlinks };
   }
+  if (values['access-log'] !== undefined && values['no-access-log'])
+    throw new UsageError('--access-log and --no-access-log contradict each other');
+  if (values['access-log'] !== undefined) flags.accessLog = values['access-log'];
+  if (values['no-access-log']) flags.accessLog = false;
+  if (values['access-log-format'] !== undefined)
+    flags.accessLogFormat = values['access-log-format'] as FoyerConfig['accessLogFormat'];
+  if (values['log-format'] !== undefined) flags.logFormat = values['log-format'] as FoyerConfig['logFormat'];
+  if (values.admin !== undefined) flags.admin = values.admin;
   for (const item of values.limit ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0)

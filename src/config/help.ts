@@ -37,6 +37,13 @@ Options:
                            (names: see the README's limits table)
       --log-level LEVEL    fatal, error, warn, info, debug, trace or silent (default info)
       --no-compress        do not compress responses
+      --access-log FILE    access log file, or - for standard output (default: standard
+                           output on a terminal, else none); SIGUSR1 reopens it
+      --no-access-log      no access log, even on a terminal
+      --access-log-format F  combined (nginx's, default), common or json
+      --log-format F       server log: auto (human on a terminal, JSON otherwise), pretty, json
+      --admin ADDR         admin listener for /metrics, /status and /health, e.g.
+                           127.0.0.1:2019 (off by default; never the public port)
       --trust-proxy CIDR,… believe X-Forwarded-For / X-Forwarded-Proto from these peers
                            (CIDRs, loopback, private); repeatable
       --forwarded-header H x-forwarded-for (default) or forwarded (RFC 7239)

@@ -4,7 +4,9 @@ import type { BasicAuthOptions } from '../access/basic-auth.ts';
 import type { IpFilterOptions } from '../access/ip-filter.ts';
 import type { RateLimitOptions } from '../access/rate-limit.ts';
 import type { StaticOptions } from '../handlers/static/index.ts';
-import type { LogLevel } from '../log/logger.ts';
+import type { AccessLogFormat } from '../log/access-format.ts';
+import { parseAdminAddress } from '../log/admin-address.ts';
+import type { LogFormat, LogLevel } from '../log/logger.ts';
 import { defaultLimits, type Limits } from '../reception/limits.ts';
 import type { Spec } from './validate.ts';
 
@@ -31,6 +33,16 @@ export interface FoyerConfig {
   static?: Omit<StaticOptions, 'fs'>;
   /** Graceful shutdown deadline on SIGINT/SIGTERM, ms. Default 10000. */
   shutdownTimeout?: number;
+  /** Access log file, '-' for standard output, false for none. Default: standard output on a terminal, else none. */
+  accessLog?: string | false;
+  /** Access log line format. Default 'combined' (nginx's). */
+  accessLogFormat?: AccessLogFormat;
+  /** Server log: human lines on a terminal and JSON otherwise ('auto', the default), or always one. */
+  logFormat?: LogFormat;
+  /** Admin listener (/metrics, /status, /health), e.g. '127.0.0.1:2019'. Off by default. */
+  admin?: string;
+  /** Send X-Request-Id on responses. Default: true when an access log is written. */
+  requestId?: boolean;
   /** Proxies (CIDRs, `loopback`, `private`) whose X-Forwarded-For / Forwarded and X-Forwarded-Proto are believed. */
   trustProxy?: string[];
   /** The header the trusted proxies write. Default 'x-forwarded-for'. */
@@ -202,6 +214,21 @@ export const configSpec: Spec = {
     compress: bool,
     static: staticSpec,
     shutdownTimeout: uint,
+    accessLog: { kind: 'union', of: [nonEmpty, { kind: 'custom', expected: 'false', test: (v) => v === false }] },
+    accessLogFormat: { kind: 'enum', values: ['combined', 'common', 'json'] },
+    logFormat: { kind: 'enum', values: ['auto', 'pretty', 'json'] },
+    admin: {
+      kind: 'custom',
+      expected: 'HOST:PORT such as "127.0.0.1:2019"',
+      test: (v) => {
+        try {
+          return typeof v === 'string' && parseAdminAddress(v) !== undefined;
+        } catch {
+          return false;
+        }
+      },
+    },
+    requestId: bool,
     trustProxy: strings,
     forwardedHeader: { kind: 'enum', values: ['x-forwarded-for', 'forwarded'] },
     access: accessSpec,

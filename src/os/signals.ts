@@ -30,3 +30,10 @@ export function untilShutdown(hooks: ShutdownHooks): Promise<void> {
 
 /** 128 + SIGINT: the conventional exit status after an interrupt. */
 export const EXIT_INTERRUPTED = 130;
+
+/** SIGUSR1 (logrotate's postrotate, as nginx): reopen log files. Returns a function that stops listening. */
+export function onLogReopen(reopen: () => void): () => void {
+  const handler = () => reopen();
+  process.on('SIGUSR1', handler);
+  return () => process.off('SIGUSR1', handler);
+}

@@ -47,7 +47,13 @@ function writeHead(out: WriteBatch, plan: Plan, framing: string): void {
  * after the head left: the connection must then be closed, a truncated body must never pass for
  * a complete one.
  */
-export async function pumpBody(plan: Plan, out: WriteBatch, isClosed: () => boolean): Promise<void> {
+export async function pumpBody(
+  plan: Plan,
+  out: WriteBatch,
+  isClosed: () => boolean,
+  /** Body bytes handed to the socket so far, for the transaction log. */
+  tally: { bytes: number },
+): Promise<void> {
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
     reader = plan.stream!.getReader();
@@ -93,6 +99,7 @@ export async function pumpBody(plan: Plan, out: WriteBatch, isClosed: () => bool
     // Whole: framed by its length (unless the head declares one already).
     writeHead(out, plan, plan.framingAt >= 0 ? `content-length: ${size}${CRLF}` : '');
     for (const c of gathered) out.bytes(c);
+    tally.bytes = size;
     return;
   }
   const chunked = plan.chunked;
@@ -100,6 +107,7 @@ export async function pumpBody(plan: Plan, out: WriteBatch, isClosed: () => bool
   let sent = 0;
   const put = (value: Uint8Array) => {
     sent += value.byteLength;
+    tally.bytes = sent;
     if (chunked) {
       out.text(value.byteLength.toString(16) + CRLF);
       out.bytes(value);

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import type { Context, MaybePromise } from '../types.ts';
 import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.ts';
+import { acceptableRequestId } from '../util/request-id.ts';
 import { CR, LF } from './char-tables.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { type ClientInfo, RequestContext } from './context.ts';
@@ -16,6 +17,7 @@ import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
 import { RequestUrls } from './request-url.ts';
+import { CLIENT_CLOSED, fieldValue, type TransactionHook } from './transaction.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 import { trimOws } from '../util/ows.ts';
@@ -37,6 +39,12 @@ export interface ConnectionConfig {
   upgrade?: UpgradeHandler | undefined;
   log: Logger;
   secure: boolean;
+  /** Told once about every request when it is over (access log, metrics). */
+  onTransaction?: TransactionHook | undefined;
+  /** Send `X-Request-Id` on every response. */
+  requestIdHeader?: boolean | undefined;
+  /** Whether to keep the X-Request-Id a peer sent (a trusted proxy); default never. */
+  trustRequestId?: ((peer: string) => boolean) | undefined;
   /** Decides the client's address and scheme from the peer and the request's header pairs (trusted proxies). */
   resolveClient?: ((peer: string, secure: boolean, headers: readonly string[]) => ClientInfo) | undefined;
 }
@@ -103,11 +111,17 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   #headStart = 0;
   #writeDeadline = 0;
 
+  readonly #onTx: TransactionHook | undefined;
+  /** Responses queued in the write batch, recorded once it is handed to the socket. */
+  #done: Exchange[] = [];
+  #streamEx: Exchange | null = null;
+
   constructor(socket: Socket, cfg: ConnectionConfig, onClose: (c: Connection) => void) {
     this.#socket = socket;
     this.#cfg = cfg;
     this.#limits = cfg.limits;
     this.#onClose = onClose;
+    this.#onTx = cfg.onTransaction;
     const localAddress = socket.localAddress ?? '127.0.0.1';
     const localPort = socket.localPort ?? 0;
     this.#ctxInit = {
@@ -132,6 +146,11 @@ export class Connection implements BodyOwner, WriteBatchOwner {
 
   get idle(): boolean {
     return this.#queue.length === 0 && this.#bodyEx === null && this.#buf === null && !this.#streaming;
+  }
+
+  /** Reading a request head, nothing in flight (nginx's stub_status "Reading"). */
+  get reading(): boolean {
+    return this.#queue.length === 0 && this.#buf !== null && !this.#streaming;
   }
 
   // ── input ─────────────────────────────────────────────────────────────────────────────────
@@ -328,6 +347,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#ignoreInput = true;
     if (!ex.written) {
       ex.canned = cannedResponse(err.status, err.message, true);
+      ex.status = err.status;
+      ex.bytes = err.message.length + 1;
       ex.keepAlive = false;
       ex.ready = true;
       this.#pump();
@@ -357,14 +378,14 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       return;
     }
     if (head.method === 'CONNECT') {
-      this.#reject('FOYER_METHOD_NOT_IMPLEMENTED');
+      this.#reject('FOYER_METHOD_NOT_IMPLEMENTED', head);
       return;
     }
     let expectContinue = false;
     if (head.expect !== undefined && minor === 1) {
       // RFC 9110 §10.1.1: 100-continue is the only expectation; others are a 417.
       if (trimOws(head.expect).toLowerCase() !== '100-continue') {
-        this.#reject('FOYER_EXPECTATION_FAILED');
+        this.#reject('FOYER_EXPECTATION_FAILED', head);
         return;
       }
       expectContinue = true;
@@ -376,6 +397,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const req = new IncomingRequest(head.method, url, head.headers, body, ctx, head.target);
     const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
     ex.expectContinue = expectContinue && hasBody;
+    if (this.#onTx !== undefined) this.#describe(ex, head);
+    if (this.#cfg.trustRequestId !== undefined) this.#adoptRequestId(ctx, head);
     this.#queue.push(ex);
     if (body !== null) {
       this.#bodyEx = ex;
@@ -409,6 +432,41 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     } else this.#respond(ex, result);
   }
 
+  #describe(ex: Exchange, head: ParsedHead): void {
+    ex.start = this.#headStart;
+    ex.method = head.method;
+    ex.target = head.target;
+    ex.minor = head.minor;
+    ex.fields = head.headers;
+    ex.peer = this.#ctxInit.remoteAddress;
+  }
+
+  #adoptRequestId(ctx: RequestContext, head: ParsedHead): void {
+    const id = acceptableRequestId(fieldValue(head.headers, 'x-request-id'));
+    if (id !== undefined && this.#cfg.trustRequestId!(this.#ctxInit.remoteAddress)) ctx.adoptRequestId(id);
+  }
+
+  /** Tells the observer once; `status` overrides (499 for a client that left first). */
+  #record(ex: Exchange, status = 0): void {
+    if (ex.recorded || this.#onTx === undefined) return;
+    ex.recorded = true;
+    if (status !== 0) ex.status = status;
+    else if (ex.clientGone) ex.status = CLIENT_CLOSED;
+    try {
+      this.#onTx(ex);
+    } catch (err) {
+      this.#cfg.log.error({ err }, 'transaction observer failed');
+    }
+  }
+
+  // WriteBatchOwner
+  flushed(): void {
+    const done = this.#done;
+    if (done.length === 0) return;
+    for (let i = 0; i < done.length; i++) this.#record(done[i]!);
+    done.length = 0;
+  }
+
   #guard(fn: () => void): void {
     try {
       fn();
@@ -432,6 +490,12 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     if (this.#paused !== 0) socket.resume();
     const ctx = this.#context(head);
     const req = new IncomingRequest(head.method, url, head.headers, null, ctx, head.target);
+    if (this.#onTx !== undefined) {
+      // The new owner answers; nginx logs a WebSocket hand-over as 101.
+      const ex = new Exchange(req, ctx, null, false, head.minor, false);
+      this.#describe(ex, head);
+      this.#record(ex, 101);
+    }
     this.#cfg.upgrade!(req as unknown as Request, socket, rest);
   }
 
@@ -498,6 +562,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     else if (status >= 500) this.#cfg.log.error({ err, url: ex.req?.url }, 'handler failed');
     const close = !ex.keepAlive || (ex.body !== null && !ex.body.complete && ex.expectContinue);
     ex.canned = cannedResponse(status, message, close);
+    ex.status = status;
+    ex.bytes = Buffer.byteLength(message) + 1;
     if (close) ex.keepAlive = false;
     ex.ready = true;
     if (this.#queue[0] === ex) {
@@ -540,6 +606,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
 
   #write(ex: Exchange): void {
     ex.written = true;
+    if (ex.ctx?.aborted === true) ex.clientGone = true;
     if (ex.canned !== undefined) {
       this.#w.text(ex.canned);
       if (!ex.keepAlive) this.#endAfterWrite = true;
@@ -549,18 +616,23 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const res = ex.response!;
     let plan: Plan;
     try {
-      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive && !this.#closing);
+      const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
+      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive && !this.#closing, id);
     } catch (err) {
       if (!(err instanceof ResponseHeaderError)) throw err;
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
       discardBody(res);
       const e = errors.FOYER_BAD_RESPONSE_HEADER;
+      ex.status = e.status;
+      ex.bytes = errors.FOYER_INTERNAL.message.length + 1;
       this.#w.text(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
       if (!ex.keepAlive) this.#endAfterWrite = true;
       this.#afterResponse(ex);
       return;
     }
     if (plan.close) ex.keepAlive = false;
+    ex.status = plan.status;
+    ex.bytes = plan.size;
     // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
     // send the body now, so the connection cannot be reused safely.
     if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
@@ -568,10 +640,12 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     if (plan.stream !== null) {
       // The pump writes the head once the body has shown whether it is whole, failed or slow.
       this.#streaming = true;
-      pumpBody(plan, this.#w, () => this.#closed).then(
+      this.#streamEx = ex;
+      pumpBody(plan, this.#w, () => this.#closed, ex).then(
         () =>
           this.#guard(() => {
             this.#streaming = false;
+            this.#streamEx = null;
             this.#afterResponse(ex);
             this.#pump();
             this.#w.flush();
@@ -607,6 +681,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   }
 
   #afterResponse(ex: Exchange): void {
+    if (this.#onTx !== undefined) this.#done.push(ex);
     const body = ex.body;
     if (body !== null && !body.complete) {
       // The handler answered without reading everything: read the rest and drop it, so the next
@@ -688,14 +763,23 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   // ── ends ──────────────────────────────────────────────────────────────────────────────────
 
   /** An engine error: answered in order after earlier responses, then the connection closes. */
-  #reject(code: ErrorCode): void {
+  #reject(code: ErrorCode, head?: ParsedHead): void {
     const e = errors[code];
+    const ex = Exchange.canned(cannedResponse(e.status, e.message, true), e.status, e.message.length + 1);
+    if (this.#onTx !== undefined) {
+      if (head !== undefined) this.#describe(ex, head);
+      else {
+        ex.start = this.#buf !== null ? this.#headStart : Date.now();
+        ex.peer = this.#ctxInit.remoteAddress;
+        ex.rawLine = this.#buf === null ? '' : readableLine(this.#buf, this.#pos);
+      }
+    }
     if (this.#bodyEx !== null) this.#bodyEx.body?.fail(new FoyerError(code));
     this.#bodyEx = null;
     this.#buf = null;
     this.#stopParsing = true;
     this.#ignoreInput = true;
-    this.#queue.push(Exchange.canned(cannedResponse(e.status, e.message, true)));
+    this.#queue.push(ex);
     this.#pump();
     this.#w.flush();
   }
@@ -731,9 +815,15 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   #onSocketClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#onTx !== undefined) {
+      // Written but never handed over, or cut mid-stream: the status sent and the bytes that left.
+      this.flushed();
+      if (this.#streamEx !== null) this.#record(this.#streamEx);
+    }
     for (const ex of this.#queue) {
       ex.ctx?.abort();
       ex.body?.fail(new Error('client disconnected'));
+      this.#record(ex, CLIENT_CLOSED);
     }
     this.#queue.length = 0;
     this.#w.close();
@@ -808,4 +898,14 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       }
     }
   }
+}
+
+/** What could be read of a refused request's line: up to its end of line, at most 1 KiB, as latin1. */
+function readableLine(buf: Buffer, pos: number): string {
+  let end = Math.min(buf.length, pos + 1024);
+  const cr = buf.indexOf(CR, pos);
+  if (cr >= 0 && cr < end) end = cr;
+  const lf = buf.indexOf(LF, pos);
+  if (lf >= 0 && lf < end) end = lf;
+  return buf.toString('latin1', pos, end);
 }

@@ -2,6 +2,7 @@
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import type { AttributeKey, Context } from '../types.ts';
+import { nextRequestId } from '../util/request-id.ts';
 
 export interface ContextInit {
   remoteAddress?: string;
@@ -28,6 +29,7 @@ export class RequestContext implements Context {
   params: Record<string, string> = {};
   /** The user Basic auth (or the app) authenticated, for the access log and PHP's REMOTE_USER. */
   remoteUser: string | undefined = undefined;
+  #requestId: string | undefined = undefined;
   #attributes: Map<string, unknown> | undefined;
   #abort: AbortController | undefined;
   #aborted = false;
@@ -40,6 +42,16 @@ export class RequestContext implements Context {
     this.localPort = init.localPort ?? 0;
     this.secure = init.secure ?? false;
     this.log = init.log ?? silentLogger;
+  }
+
+  /** Generated on first use (most requests without an access log never need one). */
+  get requestId(): string {
+    return (this.#requestId ??= nextRequestId());
+  }
+
+  /** Keeps an id a trusted proxy sent (X-Request-Id) instead of generating one. */
+  adoptRequestId(id: string): void {
+    this.#requestId = id;
   }
 
   // Created on first use: most requests never look at their signal.

@@ -1,9 +1,13 @@
-// One request/response pair on a connection: the unit of the in-order (pipelining) queue.
+// One request/response pair on a connection: the unit of the in-order (pipelining) queue. It is
+// also the transaction record the observer receives (see transaction.ts).
 import type { RequestContext } from './context.ts';
 import type { IncomingRequest } from './incoming-request.ts';
 import type { RequestBody } from './request-body.ts';
+import type { Transaction } from './transaction.ts';
 
-export class Exchange {
+const NO_FIELDS: readonly string[] = [];
+
+export class Exchange implements Transaction {
   response: Response | undefined = undefined;
   /** A canned response (engine error) that replaces whatever the handler returns. */
   canned: string | undefined = undefined;
@@ -14,19 +18,36 @@ export class Exchange {
   continueWanted = false;
   continueSent = false;
 
+  // Transaction record
+  start = 0;
+  method = '';
+  target = '';
+  rawLine = '';
+  status = 0;
+  bytes = 0;
+  fields: readonly string[] = NO_FIELDS;
+  peer = '';
+  /** The client had closed its side before the response was ready: logged as 499, as nginx does. */
+  clientGone = false;
+  /** The observer was told; never twice. */
+  recorded = false;
+
   constructor(
     readonly req: IncomingRequest | undefined,
     readonly ctx: RequestContext | undefined,
     readonly body: RequestBody | null,
     readonly isHead: boolean,
-    readonly minor: number,
+    public minor: number,
     public keepAlive: boolean,
   ) {}
 
-  static canned(text: string): Exchange {
-    const ex = new Exchange(undefined, undefined, null, false, 1, false);
+  /** An engine refusal: `bodyBytes` is the length of the canned body, for the log. */
+  static canned(text: string, status = 0, bodyBytes = 0): Exchange {
+    const ex = new Exchange(undefined, undefined, null, false, -1, false);
     ex.canned = text;
     ex.ready = true;
+    ex.status = status;
+    ex.bytes = bodyBytes;
     return ex;
   }
 }

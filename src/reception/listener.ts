@@ -26,6 +26,8 @@ export class Listener {
   #sweep: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
+  /** Connections accepted since the start. */
+  accepted = 0;
 
   constructor(opts: ListenerOptions) {
     this.#config = opts.config;
@@ -34,6 +36,7 @@ export class Listener {
         socket.destroy();
         return;
       }
+      this.accepted++;
       const conn = new Connection(socket, this.#config, (c) => this.#forget(c));
       this.#connections.add(conn);
     };
@@ -54,8 +57,10 @@ export class Listener {
         onSocket,
       );
     }
-    this.#server.on('error', (err) => opts.log.error({ err }, 'listener error'));
+    this.#log = opts.log;
   }
+
+  readonly #log: Logger;
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -63,6 +68,8 @@ export class Listener {
       this.#server.once('error', onError);
       this.#server.listen({ port, host, exclusive: false }, () => {
         this.#server.off('error', onError);
+        // Failing to listen is the caller's one error line; later errors are logged here.
+        this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
         this.#startSweep();
         resolve(this.#server.address() as net.AddressInfo);
       });
@@ -83,6 +90,17 @@ export class Listener {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Open connections by state, counted when asked (a status page, a metrics scrape). */
+  connectionStates(): { active: number; idle: number; reading: number; accepted: number } {
+    let idle = 0;
+    let reading = 0;
+    for (const c of this.#connections) {
+      if (c.idle) idle++;
+      else if (c.reading) reading++;
+    }
+    return { active: this.#connections.size, idle, reading, accepted: this.accepted };
   }
 
   #forget(c: Connection): void {

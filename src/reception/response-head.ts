@@ -49,6 +49,8 @@ export interface Plan {
    * Content-Length when the body turns out to be whole, else chunked), -1 when framing is known.
    */
   framingAt: number;
+  /** Length of `bytes` in bytes (0 without). */
+  size: number;
   status: number;
   /** The response asked for the connection to close, or framing requires it. */
   close: boolean;
@@ -86,7 +88,13 @@ function extract(res: Response): Extracted {
  * Plans the response. `isHead`: the request was HEAD. `minor`: request's HTTP minor version.
  * `keepAlive`: whether the connection may stay open after this response.
  */
-export function planResponse(res: Response, isHead: boolean, minor: number, keepAlive: boolean): Plan {
+export function planResponse(
+  res: Response,
+  isHead: boolean,
+  minor: number,
+  keepAlive: boolean,
+  requestId?: string,
+): Plan {
   const x = extract(res);
   const status = x.status;
   // Any Response reaching here was checked by its constructor; this guards the one line that
@@ -97,6 +105,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   let close = !keepAlive;
   let sawType = false;
   let sawDate = false;
+  let sawId = false;
 
   const add = (name: string, value: string) => {
     const l = name.length;
@@ -118,6 +127,9 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
         break;
       case 'date':
         sawDate = true;
+        break;
+      case 'x-request-id':
+        sawId = true;
         break;
     }
     head += name + ': ' + value + '\r\n';
@@ -162,14 +174,15 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
   let framingAt = -1;
+  let size = 0;
   if (noContent) {
     if (status === 304 && declared >= 0) head += `content-length: ${declared}\r\n`;
     stream?.cancel().catch(() => {});
     bytes = null;
     stream = null;
   } else if (bytes !== null) {
-    const n = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
-    head += `content-length: ${n}\r\n`;
+    size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+    head += `content-length: ${size}\r\n`;
   } else if (stream !== null) {
     if (declared >= 0) head += `content-length: ${declared}\r\n`;
     else if (isHead) {
@@ -191,8 +204,11 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     stream?.cancel().catch(() => {});
     stream = null;
     bytes = null;
+    size = 0;
   }
 
+  // The id the access log shows, for the client to quote (unless the handler set its own).
+  if (requestId !== undefined && !sawId) head += `x-request-id: ${requestId}\r\n`;
   if (close) head += 'connection: close\r\n';
   else if (minor === 0) head += 'connection: keep-alive\r\n';
   if (!sawDate) head += dateLine();
@@ -203,7 +219,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   // (U+010D, U+010A): one scan of the head guards both.
   if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
   const headLatin1 = NON_ASCII.test(head);
-  return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, status, close };
+  return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, size, status, close };
 }
 
 /** A canned response for errors raised by the engine itself (always closes the connection). */

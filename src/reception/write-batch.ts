@@ -8,6 +8,8 @@ export interface WriteBatchOwner {
   blocked(): void;
   /** Run a deferred flush under the connection's guard (an internal fault closes it). */
   guard(fn: () => void): void;
+  /** Everything queued so far was handed to the socket (responses completed before it may be logged). */
+  flushed(): void;
 }
 
 export class WriteBatch {
@@ -66,7 +68,8 @@ export class WriteBatch {
       const str = this.#str;
       this.#str = '';
       ok = this.#socket.write(str);
-    } else return !this.#socket.writableNeedDrain;
+    } else ok = !this.#socket.writableNeedDrain;
+    this.#owner.flushed();
     if (!ok) this.#owner.blocked();
     return ok;
   }

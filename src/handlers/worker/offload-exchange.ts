@@ -80,6 +80,8 @@ export class OffloadExchange {
       localAddress: ctx.localAddress,
       localPort: ctx.localPort,
       secure: ctx.secure,
+      requestId: ctx.requestId,
+      remoteUser: ctx.remoteUser,
       params: { ...ctx.params },
       attributes,
     };

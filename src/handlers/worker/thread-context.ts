@@ -56,6 +56,8 @@ export class ThreadContext implements Context {
   readonly localAddress: string;
   readonly localPort: number;
   readonly secure: boolean;
+  readonly requestId: string;
+  remoteUser: string | undefined;
   readonly log: Logger;
   params: Record<string, string>;
   readonly attributes: Map<string, unknown>;
@@ -68,6 +70,8 @@ export class ThreadContext implements Context {
     this.localAddress = view.localAddress;
     this.localPort = view.localPort;
     this.secure = view.secure;
+    this.requestId = view.requestId;
+    this.remoteUser = view.remoteUser;
     this.params = view.params;
     this.attributes = new Map(view.attributes);
     this.log = forwardingLogger(post);

@@ -30,6 +30,8 @@ export interface ContextView {
   localAddress: string;
   localPort: number;
   secure: boolean;
+  requestId: string;
+  remoteUser?: string | undefined;
   params: Record<string, string>;
   attributes: [string, unknown][];
 }

@@ -1,0 +1,120 @@
+// Access-log line formats: nginx's `combined` and `common`, byte for byte as nginx writes them
+// (same escaping, `-` for missing values), and `json` (one object per line, pino's field names
+// where pino has them). A format is a function from a transaction to a line, built once.
+import { fieldValue, type Transaction } from '../reception/transaction.ts';
+
+export type AccessLogFormat = 'combined' | 'common' | 'json';
+export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'common', 'json'];
+
+/** `now`: Date.now() when the line is written; `worker`: the worker's id (0 for a single process). */
+export type LineFormatter = (tx: Transaction, now: number) => string;
+
+// nginx's ngx_http_log_escape: '"', '\', bytes below 0x20 and from 0x7F up become \xHH (uppercase).
+// Header values reach us as latin1 (one char per byte), so a char code is the byte nginx sees.
+const HEX = '0123456789ABCDEF';
+
+export function nginxEscape(s: string): string {
+  // A loop, not a regex: most values need nothing, and this runs three times per line.
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) break;
+  }
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
+      const b = c & 0xff; // a char above 0xFF never comes from the wire; keep the line one byte per char
+      out += `\\x${HEX[b >> 4]}${HEX[b & 15]}`;
+    } else out += s[i];
+  }
+  return out;
+}
+
+// For JSON: fields arrive as latin1 (bytes); decode UTF-8 so a UA with accents reads as sent.
+const NON_ASCII = /[^\x00-\x7f]/;
+function text(v: string | undefined): string | undefined {
+  return v !== undefined && NON_ASCII.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+}
+
+// nginx writes `-` for a value that is not there, and an empty string for a field sent empty.
+const dash = (v: string | undefined): string => (v === undefined ? '-' : nginxEscape(v));
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** nginx's $time_local, `30/Nov/2026:11:21:22 +0000`, cached per second (a line per request). */
+export class LocalTime {
+  #second = -1;
+  #text = '';
+
+  format(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      const d = new Date(second * 1000);
+      const off = -d.getTimezoneOffset();
+      const sign = off < 0 ? '-' : '+';
+      const a = Math.abs(off);
+      this.#text =
+        `${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
+        `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${sign}${pad(Math.floor(a / 60))}${pad(a % 60)}`;
+    }
+    return this.#text;
+  }
+}
+
+/** nginx's $request: the request line as received; for a refusal, what could be read of it. */
+export function requestLine(tx: Transaction): string {
+  if (tx.minor < 0) return tx.rawLine;
+  return `${tx.method} ${tx.target} HTTP/1.${tx.minor}`;
+}
+
+function clientAddress(tx: Transaction): string {
+  return tx.ctx?.remoteAddress ?? tx.peer;
+}
+
+function commonPrefix(tx: Transaction, time: LocalTime, now: number): string {
+  return (
+    `${clientAddress(tx) || '-'} - ${dash(tx.ctx?.remoteUser)} [${time.format(now)}] ` +
+    `"${dash(requestLine(tx) || undefined)}" ${tx.status} ${tx.bytes}`
+  );
+}
+
+/** Splits a refused request's raw line into method, target and protocol where it has them. */
+function lineParts(tx: Transaction): [string, string, string] {
+  if (tx.minor >= 0) return [tx.method, tx.target, `HTTP/1.${tx.minor}`];
+  const p = tx.rawLine.split(' ');
+  return [p[0] ?? '', p[1] ?? '', p.slice(2).join(' ')];
+}
+
+export function createFormatter(format: AccessLogFormat, worker = 0): LineFormatter {
+  const time = new LocalTime();
+  switch (format) {
+    case 'common':
+      return (tx, now) => `${commonPrefix(tx, time, now)}\n`;
+    case 'combined':
+      return (tx, now) =>
+        `${commonPrefix(tx, time, now)} "${dash(fieldValue(tx.fields, 'referer'))}" "${dash(fieldValue(tx.fields, 'user-agent'))}"\n`;
+    case 'json':
+      return (tx, now) => {
+        const [method, url, protocol] = lineParts(tx);
+        return `${JSON.stringify({
+          time: now,
+          reqId: tx.ctx?.requestId,
+          remoteAddress: clientAddress(tx),
+          remoteUser: tx.ctx?.remoteUser,
+          method,
+          url: text(url),
+          protocol,
+          statusCode: tx.status,
+          bytes: tx.bytes,
+          responseTime: now - tx.start,
+          referer: text(fieldValue(tx.fields, 'referer')),
+          userAgent: text(fieldValue(tx.fields, 'user-agent')),
+          worker,
+        })}\n`;
+      };
+  }
+}

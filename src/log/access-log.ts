@@ -1,0 +1,134 @@
+// The transaction log (the access log): one line per request, written off the request path.
+// Lines are batched in memory and handed to a SonicBoom (pino's asynchronous file writer) in
+// batches of whole lines, so a batch is one write(2) on an O_APPEND descriptor: with several
+// workers appending to one file, lines land whole and never interleave. A stuck disk fills the
+// writer's bounded buffer and further batches are dropped and counted, never queued without end.
+// reopen() (SIGUSR1, logrotate) reopens the path; with O_APPEND, copytruncate works as well.
+import { pino } from 'pino';
+import type { Transaction } from '../reception/transaction.ts';
+import { type AccessLogFormat, createFormatter, type LineFormatter } from './access-format.ts';
+
+export interface AccessLogOptions {
+  /** File path (appended to, created with its directory), or '-' for standard output. */
+  path: string;
+  format?: AccessLogFormat;
+  /** Worker id shown in JSON lines (0 for a single process). */
+  worker?: number;
+  /** A batch is written when it reaches this many bytes. Default 32 KiB. */
+  batchBytes?: number;
+  /** …or this many ms after its first line. Default 250. */
+  flushInterval?: number;
+  /** Bytes the writer may hold while the disk is slow before batches are dropped. Default 8 MiB. */
+  maxBuffered?: number;
+}
+
+type Destination = ReturnType<typeof pino.destination>;
+
+export class AccessLog {
+  readonly path: string;
+  readonly #format: LineFormatter;
+  readonly #dest: Destination;
+  readonly #batchBytes: number;
+  readonly #interval: number;
+  #batch = '';
+  #batchLines = 0;
+  #timer: NodeJS.Timeout | undefined = undefined;
+  #closed = false;
+  /** Lines handed to the writer / dropped because it was full. */
+  lines = 0;
+  dropped = 0;
+
+  constructor(opts: AccessLogOptions) {
+    this.path = opts.path;
+    this.#format = createFormatter(opts.format ?? 'combined', opts.worker ?? 0);
+    this.#batchBytes = opts.batchBytes ?? 32 * 1024;
+    this.#interval = opts.flushInterval ?? 250;
+    const toStdout = opts.path === '-';
+    this.#dest = pino.destination({
+      dest: toStdout ? 1 : opts.path,
+      sync: false,
+      append: true,
+      mkdir: !toStdout,
+      // sonic-boom writes at most maxWrite bytes per write(2); a batch must fit in one.
+      maxWrite: Math.max(this.#batchBytes * 2, 16 * 1024),
+      maxLength: opts.maxBuffered ?? 8 * 1024 * 1024,
+    });
+    this.#dest.on('drop', (data: string) => {
+      let n = 0;
+      for (let i = data.indexOf('\n'); i >= 0; i = data.indexOf('\n', i + 1)) n++;
+      this.dropped += n;
+    });
+    // A failing disk must not take the server down; the failure shows in `dropped`.
+    this.#dest.on('error', () => {});
+  }
+
+  /** The transaction hook: formats now (bytes sent and duration are final), writes later. */
+  readonly record = (tx: Transaction): void => {
+    if (this.#closed) return;
+    this.#batch += this.#format(tx, Date.now());
+    this.#batchLines++;
+    if (this.#batch.length >= this.#batchBytes) this.#writeBatch();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#writeBatch();
+      }, this.#interval);
+      this.#timer.unref();
+    }
+  };
+
+  #writeBatch(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const batch = this.#batch;
+    if (batch === '') return;
+    const n = this.#batchLines;
+    this.#batch = '';
+    this.#batchLines = 0;
+    const before = this.dropped;
+    this.#dest.write(batch);
+    this.lines += n - (this.dropped - before);
+  }
+
+  /** Hands buffered lines to the writer and waits until they are written. */
+  flush(): Promise<void> {
+    this.#writeBatch();
+    return new Promise((resolve) => {
+      try {
+        this.#dest.flush(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  /** At exit: writes everything now. */
+  flushSync(): void {
+    this.#writeBatch();
+    try {
+      this.#dest.flushSync();
+    } catch {
+      // nothing buffered, or the writer is still opening: SonicBoom flushes once open
+    }
+  }
+
+  /** Reopens the path (after logrotate moved the file away); lines in flight go to the new file. */
+  reopen(): void {
+    if (this.#closed || this.path === '-') return;
+    this.#writeBatch();
+    this.#dest.reopen();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.path === '-') return;
+    await new Promise<void>((resolve) => {
+      this.#dest.once('close', () => resolve());
+      this.#dest.end();
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// The admin listener (`--admin ADDR`): /metrics (Prometheus text), /status (an HTML page, or JSON)
+// and /health (200 while serving, 503 while draining, so load balancers stop sending). It is a
+// listener of its own, never the public one; it is served by Foyer's own engine.
+import { serve } from '../server.ts';
+import type { AdminAddress } from './admin-address.ts';
+import type { Logger } from './logger.ts';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
+import { statusHtml } from './status-page.ts';
+import type { StatusSnapshot } from './status.ts';
+
+export interface AdminSources {
+  /** Prometheus text: this process's metrics, or the sum over workers in the primary. */
+  metrics(): Promise<string>;
+  status(): Promise<StatusSnapshot>;
+  draining(): boolean;
+}
+
+const text = (body: string, status = 200, type = 'text/plain; charset=utf-8') =>
+  new Response(body, { status, headers: { 'content-type': type, 'cache-control': 'no-store' } });
+
+export function adminFetch(src: AdminSources, log?: Logger): (req: Request) => Promise<Response> {
+  return async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return new Response('Method Not Allowed\n', { status: 405, headers: { allow: 'GET, HEAD' } });
+    }
+    const url = new URL(req.url);
+    try {
+      switch (url.pathname) {
+        case '/health':
+          return src.draining() ? text('draining\n', 503) : text('ok\n');
+        case '/metrics':
+          return text(await src.metrics(), 200, PROMETHEUS_CONTENT_TYPE);
+        case '/status': {
+          const snap = await src.status();
+          const json =
+            url.searchParams.get('format') === 'json' || /application\/json/.test(req.headers.get('accept') ?? '');
+          if (json) return text(`${JSON.stringify(snap)}\n`, 200, 'application/json');
+          return text(statusHtml(snap), 200, 'text/html; charset=utf-8');
+        }
+        case '/':
+          return new Response(null, { status: 302, headers: { location: '/status' } });
+        default:
+          return text('Not Found: try /status, /metrics or /health\n', 404);
+      }
+    } catch (err) {
+      log?.error({ err }, 'admin request failed');
+      return text('Service Unavailable\n', 503);
+    }
+  };
+}
+
+export async function serveAdmin(address: AdminAddress, src: AdminSources, log: Logger) {
+  return serve({
+    port: address.port,
+    host: address.host,
+    fetch: adminFetch(src, log),
+    logger: log,
+    overrideGlobals: false,
+  });
+}

@@ -1,0 +1,137 @@
+// Prometheus metrics (prom-client). Two registries per process: `registry` holds the foyer_*
+// figures, which the primary sums across workers (same names and labels add up); `processRegistry`
+// holds the process metrics labelled with the worker id, so they stay per worker. The request
+// path pays for one counter increment and two histogram observations, in the transaction hook.
+import client from 'prom-client';
+import type { Transaction } from '../reception/transaction.ts';
+
+/** What a serving process can report about itself; read when metrics or status are asked for. */
+export interface LiveFigures {
+  connections(): { active: number; idle: number; reading: number; accepted: number };
+  /** FastCGI connection pools (open, idle, waiting), if PHP is served. */
+  fastcgi?(): { open: number; idle: number; waiting: number }[];
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly processRegistry = new client.Registry();
+  /** Requests completed by this process (also the status page's figure). */
+  requests = 0;
+  readonly #requests: client.Counter<'method' | 'status'>;
+  readonly #children = new Map<string, client.Counter.Internal>();
+  readonly #duration: client.Histogram;
+  readonly #size: client.Histogram;
+  #sources: LiveFigures | undefined;
+
+  constructor(worker = 0) {
+    const registers = [this.registry];
+    this.#requests = new client.Counter({
+      name: 'foyer_http_requests_total',
+      help: 'Requests completed, by method and status (499: the client left first)',
+      labelNames: ['method', 'status'],
+      registers,
+    });
+    this.#duration = new client.Histogram({
+      name: 'foyer_http_request_duration_seconds',
+      help: 'From the first byte of the request head to the last byte of the response',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#size = new client.Histogram({
+      name: 'foyer_http_response_size_bytes',
+      help: 'Response body bytes sent',
+      buckets: [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
+      registers,
+    });
+    const self = this;
+    let acceptedSeen = 0;
+    new client.Counter({
+      name: 'foyer_connections_accepted_total',
+      help: 'Client connections accepted',
+      registers,
+      collect() {
+        const now = self.#sources?.connections().accepted ?? 0;
+        if (now > acceptedSeen) this.inc(now - acceptedSeen);
+        acceptedSeen = now;
+      },
+    });
+    new client.Gauge({
+      name: 'foyer_connections_active',
+      help: 'Open client connections',
+      registers,
+      collect() {
+        this.set(self.#sources?.connections().active ?? 0);
+      },
+    });
+    new client.Gauge({
+      name: 'foyer_connections_idle',
+      help: 'Open client connections waiting for a request (keep-alive)',
+      registers,
+      collect() {
+        this.set(self.#sources?.connections().idle ?? 0);
+      },
+    });
+    const pools = () => self.#sources?.fastcgi?.() ?? [];
+    const sum = (f: (p: { open: number; idle: number; waiting: number }) => number) =>
+      pools().reduce((n, p) => n + f(p), 0);
+    new client.Gauge({
+      name: 'foyer_fastcgi_connections_busy',
+      help: 'FastCGI connections serving a request',
+      registers,
+      collect() {
+        this.set(sum((p) => p.open - p.idle));
+      },
+    });
+    new client.Gauge({
+      name: 'foyer_fastcgi_connections_idle',
+      help: 'FastCGI connections open and idle',
+      registers,
+      collect() {
+        this.set(sum((p) => p.idle));
+      },
+    });
+    new client.Gauge({
+      name: 'foyer_fastcgi_requests_queued',
+      help: 'Requests waiting for a FastCGI connection',
+      registers,
+      collect() {
+        this.set(sum((p) => p.waiting));
+      },
+    });
+    this.processRegistry.setDefaultLabels({ worker: String(worker) });
+    client.collectDefaultMetrics({ register: this.processRegistry });
+  }
+
+  /** Where live figures come from (the server, once it listens). */
+  observe(sources: Partial<LiveFigures>): void {
+    this.#sources = { ...this.#sources, ...sources } as LiveFigures;
+  }
+
+  get sources(): LiveFigures | undefined {
+    return this.#sources;
+  }
+
+  /** The transaction hook. */
+  readonly record = (tx: Transaction): void => {
+    this.requests++;
+    const method = METHODS.has(tx.method) ? tx.method : tx.method === '' ? 'NONE' : 'OTHER';
+    const key = `${method} ${tx.status}`;
+    let c = this.#children.get(key);
+    if (c === undefined) {
+      c = this.#requests.labels(method, String(tx.status));
+      this.#children.set(key, c);
+    }
+    c.inc();
+    this.#duration.observe(Math.max(0, Date.now() - tx.start) / 1000);
+    this.#size.observe(tx.bytes);
+  };
+
+  /** This process's metrics as Prometheus text (the single-process /metrics). */
+  async text(): Promise<string> {
+    return (await this.registry.metrics()) + (await this.processRegistry.metrics());
+  }
+}
+
+export const PROMETHEUS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;

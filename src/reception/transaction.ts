@@ -1,0 +1,53 @@
+// What the engine tells an observer (the access log, metrics) about each request once it is over:
+// answered (after its last byte was handed to the socket), refused by the parser, timed out, or
+// abandoned by its client. Reception knows nothing about logs: the observer is one callback
+// injected through serve options, called exactly once per request, with the exchange itself
+// (no allocation per request for the record).
+import type { Context } from '../types.ts';
+
+/** Status logged for a request whose client went away before its response was sent (as nginx). */
+export const CLIENT_CLOSED = 499;
+
+export interface Transaction {
+  /** Date.now() when the first byte of the request head was seen. */
+  readonly start: number;
+  /** Method as received; '' when the request line could not be read. */
+  readonly method: string;
+  /** Request-target exactly as received; '' when unreadable. */
+  readonly target: string;
+  /** HTTP minor version (0 or 1); -1 when the request line could not be parsed. */
+  readonly minor: number;
+  /** For a request refused before it was parsed: what could be read of its request line (latin1). */
+  readonly rawLine: string;
+  /** Status sent (or 499 when the client left first). */
+  readonly status: number;
+  /** Body bytes handed to the socket (nginx's $body_bytes_sent). */
+  readonly bytes: number;
+  /** Request header fields as received, flat [name, value, …]; empty when not parsed. */
+  readonly fields: readonly string[];
+  /** The request's context (client address as decided, request id, user); undefined for refusals. */
+  readonly ctx: Context | undefined;
+  /** The connection's peer address, for refusals that have no context. */
+  readonly peer: string;
+}
+
+export type TransactionHook = (tx: Transaction) => void;
+
+/** The value of a request field (first occurrence, case-insensitive) from a flat list. */
+export function fieldValue(fields: readonly string[], lowerName: string): string | undefined {
+  const n = lowerName.length;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length === n && sameToken(name, lowerName)) return fields[i + 1];
+  }
+  return undefined;
+}
+
+/** ASCII case-insensitive compare of a token with a lowercase name, without allocating. */
+function sameToken(name: string, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const c = name.charCodeAt(j);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(j)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,155 @@
+// The access log as a file: one parseable line per request under a bounded load, JSON fields,
+// reopening after a rename (logrotate) and after copytruncate, and a stuck destination that
+// drops and counts lines instead of growing memory.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import autocannon from 'autocannon';
+import { AccessLog } from '../../src/log/access-log.ts';
+import type { Transaction } from '../../src/reception/transaction.ts';
+import { exchange, firstResponse, sleep, start } from '../wire/raw-client.ts';
+
+const COMBINED = /^(\S+) - (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$/;
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'foyer-access-log-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const readLines = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean);
+
+describe('access log file', () => {
+  test('one parseable line per request under a bounded load', async () => {
+    const path = join(dir, 'load.log');
+    const server = await start(() => new Response('ok'), { accessLog: { path } });
+    const r = await autocannon({
+      url: `${server.url}/load?x=1`,
+      connections: 8,
+      pipelining: 4,
+      amount: 3000,
+      headers: { 'user-agent': 'bounded-load' },
+    });
+    await server.close();
+    const lines = readLines(path);
+    assert.equal(r.requests.sent, 3000);
+    assert.equal(lines.length, r.requests.sent);
+    for (const l of lines) {
+      const m = COMBINED.exec(l);
+      assert.ok(m, `unparseable line ${JSON.stringify(l)}`);
+      assert.equal(m[4], 'GET /load?x=1 HTTP/1.1');
+      assert.equal(m[5], '200');
+      assert.equal(m[8], 'bounded-load');
+    }
+  });
+
+  test('json: one object per line with the request, response, timing and id', async () => {
+    const path = join(dir, 'json.log');
+    const server = await start(
+      async () => {
+        await sleep(20);
+        return new Response('hello', { status: 201 });
+      },
+      { accessLog: { path, format: 'json', worker: 3 } },
+    );
+    const res = firstResponse(
+      (
+        await exchange(
+          server.address.port,
+          Buffer.from(
+            `POST /p?q=%C3%A9 HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\nUser-Agent: café\r\nContent-Length: 0\r\n\r\n`,
+            'utf8',
+          ),
+        )
+      ).text,
+    );
+    await server.close();
+    const [line] = readLines(path);
+    const o = JSON.parse(line!) as Record<string, unknown>;
+    assert.equal(typeof o.time, 'number');
+    assert.equal(o.reqId, res.headers.get('x-request-id'));
+    assert.equal(o.remoteAddress, '127.0.0.1');
+    assert.equal(o.method, 'POST');
+    assert.equal(o.url, '/p?q=%C3%A9');
+    assert.equal(o.protocol, 'HTTP/1.1');
+    assert.equal(o.statusCode, 201);
+    assert.equal(o.bytes, 5);
+    assert.ok((o.responseTime as number) >= 15, `responseTime ${o.responseTime}`);
+    assert.equal(o.referer, 'http://r/');
+    assert.equal(o.userAgent, 'café');
+    assert.equal(o.worker, 3);
+    assert.equal(o.remoteUser, undefined);
+  });
+
+  test('reopen() after a rename writes to a new file at the path; the old file keeps its lines', async () => {
+    const path = join(dir, 'rotate.log');
+    const server = await start(() => new Response('ok'), { accessLog: { path, flushInterval: 10 } });
+    await exchange(server.address.port, 'GET /before HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(100);
+    renameSync(path, `${path}.1`);
+    server.reopenLogs();
+    await exchange(server.address.port, 'GET /after HTTP/1.1\r\nHost: x\r\n\r\n');
+    await server.close();
+    assert.deepEqual(
+      readLines(`${path}.1`).map((l) => COMBINED.exec(l)![4]),
+      ['GET /before HTTP/1.1'],
+    );
+    assert.deepEqual(
+      readLines(path).map((l) => COMBINED.exec(l)![4]),
+      ['GET /after HTTP/1.1'],
+    );
+  });
+
+  test('copytruncate: lines after the truncation start at the beginning of the file (O_APPEND)', async () => {
+    const path = join(dir, 'truncate.log');
+    const server = await start(() => new Response('ok'), { accessLog: { path, flushInterval: 10 } });
+    for (let i = 0; i < 20; i++)
+      await exchange(server.address.port, `GET /old${i} HTTP/1.1\r\nHost: x\r\n\r\n`, { quietMs: 20 });
+    await sleep(100);
+    truncateSync(path, 0);
+    await exchange(server.address.port, 'GET /new HTTP/1.1\r\nHost: x\r\n\r\n');
+    await server.close();
+    const text = readFileSync(path, 'latin1');
+    assert.ok(!text.includes('\0'), 'no hole of NUL bytes where the old lines were');
+    assert.deepEqual(
+      readLines(path).map((l) => COMBINED.exec(l)![4]),
+      ['GET /new HTTP/1.1'],
+    );
+  });
+
+  test('a destination that does not take lines drops them and counts them; memory stays bounded', async (t) => {
+    const fifo = join(dir, 'stuck.fifo');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      t.skip('mkfifo is not available');
+      return;
+    }
+    // No reader: the writer cannot even open its destination, like a hung disk.
+    const log = new AccessLog({ path: fifo, batchBytes: 1024, maxBuffered: 16 * 1024 });
+    const tx: Transaction = {
+      start: Date.now(),
+      method: 'GET',
+      target: `/${'x'.repeat(100)}`,
+      minor: 1,
+      rawLine: '',
+      status: 200,
+      bytes: 2,
+      fields: [],
+      ctx: undefined,
+      peer: '127.0.0.1',
+    };
+    for (let i = 0; i < 2000; i++) log.record(tx);
+    await log.flush().catch(() => {});
+    assert.ok(log.dropped > 1500, `dropped ${log.dropped}`);
+    assert.equal(log.lines + log.dropped, 2000);
+    // Give the writer its reader so that it can finish and close.
+    const reader = createReadStream(fifo);
+    reader.resume();
+    await log.close();
+    reader.destroy();
+  });
+});
