@@ -2,8 +2,8 @@
 // (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
 // same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
 import { renderError } from '../handlers/app/error-response.ts';
-import { compose, invoke } from '../handlers/app/compose.ts';
-import { compress } from '../handlers/app/compress.ts';
+import { type Composed, compose } from '../handlers/app/compose.ts';
+import { type Compressor, compress, compressor } from '../handlers/app/compress.ts';
 import { isMountable } from '../handlers/app/mount.ts';
 import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
@@ -39,20 +39,21 @@ export function toLoadedApp(exported: unknown, name = 'the app'): LoadedApp {
   throw new TypeError(`${name} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
 }
 
-/** Turns a plain fetch app into a layer: its 404 for GET/HEAD lets later layers try, and wins if they miss too. */
-function fetchAppLayer(app: Handler): Middleware {
-  return async (req, ctx, next) => {
-    const res = await app(req, ctx);
-    if (res.status !== 404 || (req.method !== 'GET' && req.method !== 'HEAD')) return res;
-    try {
-      const other = await next(req);
-      void res.body?.cancel().catch(() => {});
-      return other;
-    } catch (err) {
-      if (isHttpError(err) && err.status === 404) return res;
-      throw err;
-    }
-  };
+/** An app's 404 for GET/HEAD lets later layers try; the app's own 404 wins if they miss too. */
+function fallsThrough(res: Response, req: Request): boolean {
+  return res.status === 404 && (req.method === 'GET' || req.method === 'HEAD');
+}
+
+/** The layers after the app answer instead of its 404; the app's response is kept if they 404 too. */
+async function fallThrough(appResponse: Response, req: Request, ctx: Context, rest: Composed): Promise<Response> {
+  try {
+    const other = await rest(req, ctx, notFound);
+    void appResponse.body?.cancel().catch(() => {});
+    return other;
+  } catch (err) {
+    if (isHttpError(err) && err.status === 404) return appResponse;
+    throw err;
+  }
 }
 
 export interface PipelineParts {
@@ -72,27 +73,36 @@ export interface PipelineParts {
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 
 /**
- * Compression for what the app itself answers. Responses the app passed on from later layers are
- * left alone: static files have their own (cached, precompressed) compression, and re-reading
- * them here would only cost time.
+ * The app's stage: the app, then (on its 404, or its next()) the rest. Compression applies to what
+ * the app itself answers; responses it passed on from later layers are left alone: static files
+ * have their own (cached, precompressed) compression, and re-reading them here would only cost time.
+ * One async frame per request, no closure unless the app is a Foyer App that may call next().
  */
-function compressOwn(appLayer: Middleware): Middleware {
-  const forwarded = new WeakSet<Response>();
-  const mw = compress({ when: (_req, res) => !forwarded.has(res) });
-  const mark = (res: Response) => {
-    forwarded.add(res);
-    return res;
+function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor | undefined): Composed {
+  const handle = app.handle;
+  if (handle === undefined) {
+    const fetch = app.fetch;
+    return async (req, ctx) => {
+      const res = await fetch(req, ctx);
+      if (rest !== undefined && fallsThrough(res, req)) {
+        const out = await fallThrough(res, req, ctx, rest);
+        if (out !== res) return out;
+      }
+      return shrink === undefined ? res : shrink(req, res);
+    };
+  }
+  return async (req, ctx) => {
+    let passed: Response | undefined;
+    const next: Next = (r = req) =>
+      rest === undefined ? notFound() : rest(r, ctx, notFound).then((res) => (passed = res));
+    const res = await handle(req, ctx, next);
+    return shrink === undefined || res === passed ? res : shrink(req, res);
   };
-  return (req, ctx, next) => mw(req, ctx, (r = req) => invoke(appLayer, r, ctx, (r2 = r) => next(r2).then(mark)));
 }
 
 export function buildPipeline({ config, app, fastcgi, phpConnections }: PipelineParts): Handler {
   const layers: Middleware[] = [];
   const compressing = config.compress !== false;
-  if (app !== undefined) {
-    const appLayer = app.handle ?? fetchAppLayer(app.fetch);
-    layers.push(compressing ? compressOwn(appLayer) : appLayer);
-  }
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
     if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
@@ -109,7 +119,8 @@ export function buildPipeline({ config, app, fastcgi, phpConnections }: Pipeline
   } else if (config.root !== undefined) {
     layers.push(staticFiles(config.root, config.static));
   }
-  const chain = layers.length === 0 ? undefined : compose(...layers);
+  const rest = layers.length === 0 ? undefined : compose(...layers);
+  const chain = app === undefined ? rest : appStage(app, rest, compressing ? compressor() : undefined);
   const render =
     app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
   return async (req, ctx) => {
