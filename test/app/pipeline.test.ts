@@ -62,3 +62,29 @@ test('an app module must export a handler or an object with fetch', () => {
   assert.equal(typeof toLoadedApp(() => new Response('x')).fetch, 'function');
   assert.equal(toLoadedApp({ fetch: () => new Response('x'), handle: () => {} }).handle, undefined);
 });
+
+test("a plain fetch app's 404 falls through to static files, and its own 404 wins when they miss too", async () => {
+  const handler = buildPipeline({
+    config: { root, static: { compress: false, precompressed: false, cache: false } },
+    app: toLoadedApp((req: Request) =>
+      new URL(req.url).pathname === '/big-app'
+        ? new Response(big, { headers: { 'content-type': 'text/plain' } })
+        : new Response('app 404', { status: 404 }),
+    ),
+  });
+  const get = (path: string, method = 'GET') =>
+    handler(
+      new Request(`http://127.0.0.1${path}`, { method, headers: { 'accept-encoding': 'gzip' } }),
+      createContext(),
+    );
+  const own = await get('/big-app');
+  assert.equal(own.headers.get('content-encoding'), 'gzip');
+  const file = await get('/big.txt');
+  assert.equal(file.headers.get('content-encoding'), null, 'a file the app passed on is left to the static handler');
+  assert.equal(await file.text(), big);
+  const missing = await get('/nope');
+  assert.equal(missing.status, 404);
+  assert.equal(await missing.text(), 'app 404');
+  const posted = await get('/big.txt', 'POST');
+  assert.equal(posted.status, 404, 'only GET and HEAD fall through');
+});
