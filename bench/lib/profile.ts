@@ -1,7 +1,7 @@
 // `npm run bench -- --profile SCENARIO`: the scenario's subject (its first server, or the first of
 // --servers) runs with node's --cpu-prof under the scenario's load; the profile is written when the
 // server exits and summarised here (self time by function), for Chrome DevTools or speedscope.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { probe, rawRequest } from './raw-request.ts';
 import type { LoadOptions, Sample, Scenario } from './types.ts';
@@ -43,28 +43,40 @@ export async function profileScenario(
   const server = scenario.servers[0]!;
   const out = resolve(dir);
   mkdirSync(out, { recursive: true });
-  const name = `${scenario.name}-${server.label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}.cpuprofile`;
-  const before = new Set(readdirSync(out));
-  const running = await server.start({ nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${out}`, `--cpu-prof-name=${name}`] });
+  const name = `${scenario.name}-${server.label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`;
+  // node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; with
+  // --import hooks (tsx) a loader thread writes one too, so each run gets its own directory and
+  // the main thread's (thread 0) is kept.
+  const tmp = join(out, `${name}.tmp`);
+  const running = await server.start({ nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${tmp}`] });
   try {
     const url = running.url + scenario.path;
     const pipelining = scenario.pipelining ?? 1;
-    await probe(
+    const raw = rawRequest({
       url,
-      rawRequest({ url, method: scenario.method ?? 'GET', headers: scenario.headers ?? {}, body: scenario.body }),
-      pipelining,
-    );
+      method: scenario.method ?? 'GET',
+      headers: scenario.headers ?? {},
+      body: scenario.body,
+    });
+    await probe(url, raw, pipelining);
     if (warmup > 0) await load(options(url, warmup));
     const sample = await load(options(url, duration));
     console.log(`${scenario.name}: ${server.label} under load, ${Math.round(sample.requestsPerSecond)} req/s`);
   } finally {
     await running.stop();
   }
-  const file = join(out, name);
-  if (!readdirSync(out).includes(name)) {
-    const fresh = readdirSync(out).filter((f) => !before.has(f));
-    throw new Error(`${server.label} wrote no profile (does its start() pass nodeFlags on?) ${fresh.join(' ')}`);
-  }
+  const written = (() => {
+    try {
+      return readdirSync(tmp);
+    } catch {
+      return [];
+    }
+  })();
+  const main = written.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (main === undefined) throw new Error(`${server.label} wrote no profile (does its start() pass nodeFlags on?)`);
+  const file = join(out, `${name}.cpuprofile`);
+  renameSync(join(tmp, main), file);
+  rmSync(tmp, { recursive: true, force: true });
   console.log(`CPU profile of ${server.label}: ${file}\n(open in Chrome DevTools › Performance, or speedscope)`);
   console.log('self time, top functions:');
   for (const line of topSelfTime(file, 25)) console.log(`  ${line}`);

@@ -46,4 +46,14 @@ export const scenarios: Scenario[] = [
       { peer: 'node:net ceiling', min: 0.4 },
     ],
   },
+  {
+    // What browsers send: the small body must cost no more than without the header.
+    name: 'app-accept-encoding',
+    description: 'GET /plaintext from a fetch app with Accept-Encoding: gzip, deflate, br, keep-alive',
+    path: '/plaintext',
+    headers: { 'accept-encoding': 'gzip, deflate, br' },
+    servers: servers.slice(0, 4),
+    ceiling: 'node:net ceiling',
+    targets: [{ peer: 'serve({ fetch })', min: 0.95 }],
+  },
 ];

@@ -7,7 +7,8 @@ import { type Compressor, compress, compressor } from '../handlers/app/compress.
 import { isMountable } from '../handlers/app/mount.ts';
 import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
-import type { Context, Handler, Middleware, Next } from '../types.ts';
+import { discardBody } from '../reception/light-response.ts';
+import type { Context, Handler, MaybePromise, Middleware, Next } from '../types.ts';
 import { FoyerError, isHttpError } from '../util/errors.ts';
 import { defaultExport, importModule } from './load.ts';
 import type { FoyerConfig } from './schema.ts';
@@ -48,7 +49,7 @@ function fallsThrough(res: Response, req: Request): boolean {
 async function fallThrough(appResponse: Response, req: Request, ctx: Context, rest: Composed): Promise<Response> {
   try {
     const other = await rest(req, ctx, notFound);
-    void appResponse.body?.cancel().catch(() => {});
+    discardBody(appResponse);
     return other;
   } catch (err) {
     if (isHttpError(err) && err.status === 404) return appResponse;
@@ -72,23 +73,35 @@ export interface PipelineParts {
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 
+type Stage = (req: Request, ctx: Context) => MaybePromise<Response>;
+
+const isThenable = (x: unknown): x is PromiseLike<Response> =>
+  x !== null && typeof x === 'object' && typeof (x as PromiseLike<Response>).then === 'function';
+
 /**
  * The app's stage: the app, then (on its 404, or its next()) the rest. Compression applies to what
  * the app itself answers; responses it passed on from later layers are left alone: static files
  * have their own (cached, precompressed) compression, and re-reading them here would only cost time.
- * One async frame per request, no closure unless the app is a Foyer App that may call next().
+ * A plain fetch app that answers synchronously is answered synchronously (no promise, no closure:
+ * the engine then writes it at once, as it would with `serve({ fetch })`).
  */
-function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor | undefined): Composed {
+function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor | undefined): Stage {
   const handle = app.handle;
   if (handle === undefined) {
     const fetch = app.fetch;
-    return async (req, ctx) => {
-      const res = await fetch(req, ctx);
-      if (rest !== undefined && fallsThrough(res, req)) {
-        const out = await fallThrough(res, req, ctx, rest);
-        if (out !== res) return out;
-      }
-      return shrink === undefined ? res : shrink(req, res);
+    const own = (req: Request, res: Response): MaybePromise<Response> =>
+      shrink === undefined ? res : shrink(req, res);
+    const settle = async (req: Request, ctx: Context, res: Response): Promise<Response> => {
+      const out = await fallThrough(res, req, ctx, rest!);
+      return out === res ? own(req, res) : out;
+    };
+    const answered = (req: Request, ctx: Context, res: Response): MaybePromise<Response> =>
+      rest !== undefined && fallsThrough(res, req) ? settle(req, ctx, res) : own(req, res);
+    const later = async (req: Request, ctx: Context, pending: PromiseLike<Response>) =>
+      answered(req, ctx, await pending);
+    return (req, ctx) => {
+      const res = fetch(req, ctx);
+      return isThenable(res) ? later(req, ctx, res) : answered(req, ctx, res);
     };
   }
   return async (req, ctx) => {
@@ -97,6 +110,31 @@ function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor
       rest === undefined ? notFound() : rest(r, ctx, notFound).then((res) => (passed = res));
     const res = await handle(req, ctx, next);
     return shrink === undefined || res === passed ? res : shrink(req, res);
+  };
+}
+
+/** One error boundary around the pipeline, synchronous when the stage answered synchronously. */
+function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Context) => Promise<Response>): Handler {
+  const settle = async (req: Request, ctx: Context, pending: PromiseLike<Response>): Promise<Response> => {
+    try {
+      return await pending;
+    } catch (err) {
+      return render(err, req, ctx);
+    } finally {
+      scheduleCleanups(ctx);
+    }
+  };
+  return (req, ctx) => {
+    let out: MaybePromise<Response>;
+    try {
+      out = stage(req, ctx);
+    } catch (err) {
+      scheduleCleanups(ctx);
+      return render(err, req, ctx);
+    }
+    if (isThenable(out)) return settle(req, ctx, out);
+    scheduleCleanups(ctx);
+    return out;
   };
 }
 
@@ -120,16 +158,13 @@ export function buildPipeline({ config, app, fastcgi, phpConnections }: Pipeline
     layers.push(staticFiles(config.root, config.static));
   }
   const rest = layers.length === 0 ? undefined : compose(...layers);
-  const chain = app === undefined ? rest : appStage(app, rest, compressing ? compressor() : undefined);
+  const stage: Stage =
+    app !== undefined
+      ? appStage(app, rest, compressing ? compressor() : undefined)
+      : rest !== undefined
+        ? (req, ctx) => rest(req, ctx, notFound)
+        : notFound;
   const render =
     app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
-  return async (req, ctx) => {
-    try {
-      return await (chain === undefined ? notFound() : chain(req, ctx, notFound));
-    } catch (err) {
-      return render(err, req, ctx);
-    } finally {
-      scheduleCleanups(ctx);
-    }
-  };
+  return boundary(stage, render);
 }

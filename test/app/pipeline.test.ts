@@ -9,6 +9,7 @@ import type { FoyerConfig } from '../../src/config/schema.ts';
 import { App } from '../../src/handlers/app/app.ts';
 import { text } from '../../src/handlers/app/respond.ts';
 import { createContext } from '../../src/reception/context.ts';
+import { LightResponse } from '../../src/reception/light-response.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-pipeline-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -87,4 +88,34 @@ test("a plain fetch app's 404 falls through to static files, and its own 404 win
   assert.equal(await missing.text(), 'app 404');
   const posted = await get('/big.txt', 'POST');
   assert.equal(posted.status, 404, 'only GET and HEAD fall through');
+});
+
+test('a synchronous fetch app is answered synchronously through the default pipeline (compression on)', async () => {
+  const small = () => new LightResponse('hello', { headers: { 'content-type': 'text/plain' } }) as unknown as Response;
+  const handler = buildPipeline({ config: { root }, app: toLoadedApp(small) });
+  const req = new Request('http://127.0.0.1/', { headers: { 'accept-encoding': 'gzip' } });
+  const out = handler(req, createContext());
+  // No promise: the engine writes the response at once, as with serve({ fetch }) alone.
+  assert.ok(!(out instanceof Promise), 'the pipeline returned a promise');
+  assert.equal((out as Response).status, 200);
+  // An asynchronous app still gets the same pipeline.
+  const later = buildPipeline({ config: { root }, app: toLoadedApp(async () => small()) });
+  assert.equal((await later(req, createContext())).status, 200);
+});
+
+test('errors thrown by the app, synchronously or not, become error responses at the boundary', async () => {
+  for (const fetch of [
+    () => {
+      throw new Error('boom');
+    },
+    async () => {
+      throw new Error('boom');
+    },
+    () => undefined as unknown as Response,
+  ]) {
+    const handler = buildPipeline({ config: { root }, app: toLoadedApp(fetch) });
+    const res = await handler(new Request('http://127.0.0.1/'), createContext());
+    assert.equal(res.status, 500);
+    assert.doesNotMatch(await res.text(), /boom/);
+  }
 });
