@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FoyerError } from '../util/errors.ts';
 import { configSpec, type FoyerConfig } from './schema.ts';
 import { check, isPlainObject } from './validate.ts';
@@ -29,13 +29,24 @@ export function findConfig(dir: string): string | undefined {
   return undefined;
 }
 
-/** Imports a TypeScript or JavaScript module, TypeScript through tsx. */
+let tsxRegistered = false;
+
+/**
+ * Imports a TypeScript or JavaScript module, TypeScript through tsx. Built Foyer registers tsx's
+ * hooks for the whole process once, ESM and CommonJS: a .ts file in a CommonJS package (what
+ * `npm init` makes) is compiled to CommonJS, and its `require('foyer')` must then reach this running
+ * copy through Node's own require(esm). tsx's isolated tsImport() would instead transform Foyer's
+ * ES modules into a second copy (two engines, two loggers; pino breaks outright). Under tsx (the
+ * tests, `--source` benchmarks) the hooks are already on.
+ */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(resolve(file)).href;
   const ext = extname(file);
-  if (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx') {
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  const self = extname(fileURLToPath(import.meta.url));
+  if (!tsxRegistered && self === '.js' && (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx')) {
+    tsxRegistered = true;
+    (await import('tsx/esm/api')).register();
+    (await import('tsx/cjs/api')).register();
   }
   return (await import(url)) as Record<string, unknown>;
 }
