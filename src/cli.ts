@@ -17,6 +17,8 @@ import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, untilShutdown } from './os/signals.ts';
 import { installCrashGuard } from './os/crash-guard.ts';
 import { createSecureContext } from 'node:tls';
+import { accessLayers } from './access/from-config.ts';
+import { startPrimaryServices } from './config/primary-services.ts';
 import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
 import type { Logger } from './log/logger.ts';
 
@@ -97,7 +99,15 @@ async function serveCommand(argv: string[]): Promise<number> {
     phpFpm = await fcgi.spawnPhpFpm({ children: SPAWNED_PHP_CHILDREN, user, log });
     config.php = phpFpm.upstream;
   }
-  const fetch = buildPipeline({ config, app, fastcgi: fcgi?.fastcgi, phpConnections: phpFpm?.children });
+  const primaryServices = await startPrimaryServices(config, log);
+  const access = accessLayers(config, log);
+  const fetch = buildPipeline({
+    config,
+    app,
+    fastcgi: fcgi?.fastcgi,
+    phpConnections: phpFpm?.children,
+    access: access.layers,
+  });
   if (app === undefined && config.root === undefined)
     log.warn('no root and no --app: every request will be answered 404');
   const server = await serve({
@@ -107,8 +117,12 @@ async function serveCommand(argv: string[]): Promise<number> {
     tls,
     limits: config.limits,
     logger: log,
+    trustProxy:
+      config.trustProxy === undefined ? undefined : { trust: config.trustProxy, header: config.forwardedHeader },
   }).catch(async (err: unknown) => {
     await phpFpm?.stop();
+    await access.close();
+    await primaryServices.close();
     throw err;
   });
   process.stdout.write(`foyer listening on ${server.url}\n`);
@@ -118,7 +132,9 @@ async function serveCommand(argv: string[]): Promise<number> {
       return server
         .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
         .catch((err: unknown) => log.error({ err }, 'close failed'))
-        .then(() => phpFpm?.stop());
+        .then(() => phpFpm?.stop())
+        .then(() => access.close())
+        .then(() => primaryServices.close());
     },
     // A second signal means "now": skip the graceful wait.
     immediate: () => process.exit(EXIT_INTERRUPTED),

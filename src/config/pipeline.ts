@@ -69,6 +69,8 @@ export interface PipelineParts {
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;
+  /** Access layers (address rules, rate limit, Basic auth) that run before everything else. */
+  access?: Middleware[];
 }
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
@@ -138,8 +140,8 @@ function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Contex
   };
 }
 
-export function buildPipeline({ config, app, fastcgi, phpConnections }: PipelineParts): Handler {
-  const layers: Middleware[] = [];
+export function buildPipeline({ config, app, fastcgi, phpConnections, access }: PipelineParts): Handler {
+  const layers: Middleware[] = [...(access ?? [])];
   const compressing = config.compress !== false;
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
