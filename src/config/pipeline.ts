@@ -140,8 +140,21 @@ function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Contex
   };
 }
 
+/** The access layers in front of everything else: they answer first, or pass on to `inner`. */
+function guarded(access: Middleware[], inner: Stage): Stage {
+  const guards = compose(...access);
+  return (req, ctx) =>
+    guards(req, ctx, (r = req) => {
+      try {
+        return Promise.resolve(inner(r, ctx));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
+}
+
 export function buildPipeline({ config, app, fastcgi, phpConnections, access }: PipelineParts): Handler {
-  const layers: Middleware[] = [...(access ?? [])];
+  const layers: Middleware[] = [];
   const compressing = config.compress !== false;
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
@@ -160,12 +173,14 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
     layers.push(staticFiles(config.root, config.static));
   }
   const rest = layers.length === 0 ? undefined : compose(...layers);
-  const stage: Stage =
+  const front: Stage =
     app !== undefined
       ? appStage(app, rest, compressing ? compressor() : undefined)
       : rest !== undefined
         ? (req, ctx) => rest(req, ctx, notFound)
         : notFound;
+  // Access rules, rate limits and auth decide before the app, PHP or a file is touched.
+  const stage = access !== undefined && access.length > 0 ? guarded(access, front) : front;
   const render =
     app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
   return boundary(stage, render);

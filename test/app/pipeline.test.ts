@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
 import type { FoyerConfig } from '../../src/config/schema.ts';
+import type { Middleware } from '../../src/types.ts';
 import { App } from '../../src/handlers/app/app.ts';
 import { text } from '../../src/handlers/app/respond.ts';
 import { createContext } from '../../src/reception/context.ts';
@@ -118,4 +119,24 @@ test('errors thrown by the app, synchronously or not, become error responses at 
     assert.equal(res.status, 500);
     assert.doesNotMatch(await res.text(), /boom/);
   }
+});
+
+test('access layers answer before the app, PHP or static files are reached, and pass on to them', async () => {
+  let appCalls = 0;
+  const deny: Middleware = (req, _ctx, next) =>
+    new URL(req.url).pathname.startsWith('/private') ? new Response('denied', { status: 403 }) : next();
+  const handler = buildPipeline({
+    config: { root, static: { compress: false, precompressed: false, cache: false } },
+    app: toLoadedApp(() => {
+      appCalls++;
+      return new Response('app', { status: 404 });
+    }),
+    access: [deny],
+  });
+  const get = (path: string) => handler(new Request(`http://127.0.0.1${path}`), createContext());
+  assert.equal((await get('/private/big.txt')).status, 403);
+  assert.equal(appCalls, 0, 'the app ran before the access layer decided');
+  const file = await get('/big.txt');
+  assert.equal(file.status, 200);
+  assert.equal(appCalls, 1);
 });
