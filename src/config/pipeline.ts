@@ -40,9 +40,18 @@ export function toLoadedApp(exported: unknown, name = 'the app'): LoadedApp {
   throw new TypeError(`${name} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
 }
 
-/** An app's 404 for GET/HEAD lets later layers try; the app's own 404 wins if they miss too. */
+/**
+ * A request body the app has read (or locked) is gone: a later layer would get an empty or broken
+ * one, so the app's answer stands. A body left alone was not consumed and can go on.
+ */
+function bodyTaken(req: Request): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  return req.bodyUsed || req.body?.locked === true;
+}
+
+/** An app's 404 lets later layers try (any method, unless it read the request body); it wins if they miss too. */
 function fallsThrough(res: Response, req: Request): boolean {
-  return res.status === 404 && (req.method === 'GET' || req.method === 'HEAD');
+  return res.status === 404 && !bodyTaken(req);
 }
 
 /** The layers after the app answer instead of its 404; the app's response is kept if they 404 too. */
@@ -66,6 +75,13 @@ export interface PipelineParts {
     root: string;
     static?: boolean | Record<string, unknown>;
     maxConnections?: number;
+    requestBuffering?: boolean;
+    spoolMemory?: number;
+    maxSpoolSize?: number;
+    spoolDir?: string;
+    responseBuffering?: boolean;
+    responseMemory?: number;
+    maxTempFileSize?: number;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;
@@ -166,6 +182,7 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
         upstream: config.php,
         root: config.root,
         static: config.static ?? true,
+        ...config.fastcgi,
         ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
       }),
     );

@@ -108,6 +108,20 @@ describe('req.url against new URL()', () => {
     assert.equal(engineUrl('/admin/.', 'H:80'), 'http://h/admin/');
   });
 
+  test('a refusal says whether the Host or the target was refused (the 400 names the right one)', () => {
+    const urls = new RequestUrls(ORIGIN, '127.0.0.1:8080');
+    const head = (raw: string) => {
+      const h = new ParsedHead();
+      const b = Buffer.from(raw, 'latin1');
+      assert.ok(parseHead(b, 0, b.length, defaultLimits, h) > 0);
+      return h;
+    };
+    assert.equal(urls.build(head('GET /../x HTTP/1.1\r\nHost: h\r\n\r\n')), undefined);
+    assert.equal(urls.refused, 'target');
+    assert.equal(urls.build(head('GET / HTTP/1.1\r\nHost: [v1.x:y]\r\n\r\n')), undefined);
+    assert.equal(urls.refused, 'host');
+  });
+
   test('hosts the URL parser refuses are refused', () => {
     assert.equal(engineUrl('/', '[v1.x:y]'), 'refused');
     // Punycode validation differs between Node lines (ada versions): follow the running reference.

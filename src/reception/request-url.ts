@@ -69,6 +69,8 @@ export class RequestUrls {
   readonly #defaultPort: string;
   #rawHost: string | undefined = undefined;
   #host: string | undefined = undefined;
+  /** What the last refused build() refused: the Host or the target. */
+  refused: 'host' | 'target' = 'target';
 
   /** `origin` is `http://` or `https://`; `defaultHost` stands in when a 1.0 request has no Host. */
   constructor(origin: string, defaultHost: string) {
@@ -98,6 +100,7 @@ export class RequestUrls {
     switch (head.form) {
       case Form.Origin: {
         const host = this.#normalHost(head.host || this.#defaultHost);
+        this.refused = host === undefined ? 'host' : 'target';
         if (host === undefined) return undefined;
         // Concatenation, never `new URL(target, base)`: a target `//admin/x` is a path, not an authority.
         const url = this.#origin + host + head.target;
@@ -105,16 +108,19 @@ export class RequestUrls {
         return climbsAboveRoot(head.target, 0) ? undefined : parse(url);
       }
       case Form.Absolute: {
+        this.refused = 'target';
         // RFC 9112 §3.2.2: the target's authority wins over Host.
         const t = head.target;
         const path = t.indexOf('/', t.indexOf('//') + 2);
         return path >= 0 && climbsAboveRoot(t, path) ? undefined : parse(t);
       }
       case Form.Authority:
+        this.refused = 'target';
         return parse(`${this.#origin}${head.target}/`);
       default: {
         // OPTIONS * : the raw target stays available through rawTarget().
         const host = this.#normalHost(head.host || this.#defaultHost);
+        this.refused = 'host';
         return host === undefined ? undefined : `${this.#origin}${host}/*`;
       }
     }

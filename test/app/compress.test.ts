@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { App } from '../../src/handlers/app/app.ts';
 import { compress, compressor } from '../../src/handlers/app/compress.ts';
-import { kHeaders, kReal, LightResponse } from '../../src/reception/light-response.ts';
+import { kReal, LightResponse } from '../../src/reception/light-response.ts';
 import { json, sse, stream, text } from '../../src/handlers/app/respond.ts';
 import { preferredEncoding } from '../../src/util/negotiate.ts';
 import { both } from './harness.ts';
@@ -149,8 +149,8 @@ test('a light response under the minimum is passed on as it is: no Vary, its hea
     const res = new LightResponse(body, { headers: { 'content-type': 'text/plain' } });
     // Synchronous and the same object: no promise, no copy, nothing for the engine to undo.
     assert.equal(shrink(req, res as unknown as Response), res);
-    assert.equal(res[kHeaders], undefined, 'headers were built');
     assert.equal(res[kReal], undefined, 'a real Response (body stream) was built');
+    assert.equal(res.headers.get('vary'), null);
   }
   const large = new LightResponse('x'.repeat(2000), { headers: { 'content-type': 'text/plain' } });
   assert.ok(shrink(req, large as unknown as Response) instanceof Promise, 'a large body is still compressed');
