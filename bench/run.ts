@@ -11,12 +11,14 @@ import { buildFoyer } from './lib/build.ts';
 import { groupCpuSeconds } from './lib/cpu.ts';
 import { repoRoot, which } from './lib/child-server.ts';
 import { probe, rawRequest } from './lib/raw-request.ts';
+import { profileScenario } from './lib/profile.ts';
 import { formatTable, median, type ServerResult } from './lib/report.ts';
 import type { BenchServer, LoadOptions, LoadTool, RunningServer, Sample, Scenario } from './lib/types.ts';
 import { runWrk } from './lib/wrk.ts';
 
 const usage = `usage: npm run bench -- [NAME…] [--runs N] [--duration S] [--warmup S] [--connections N]
                         [--tool wrk|autocannon] [--servers LABEL,…] [--source] [--json FILE] [--list]
+                        [--profile SCENARIO [--profile-dir DIR]]
 NAME keeps the scenarios whose name contains it. See bench/README.md.`;
 
 function fail(message: string): never {
@@ -46,6 +48,8 @@ function parse() {
       servers: { type: 'string' },
       source: { type: 'boolean' },
       list: { type: 'boolean' },
+      profile: { type: 'string' },
+      'profile-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -149,6 +153,24 @@ console.log(
     .join(' ')}), node ${process.version}, ` +
     `${duration} s per server per run, ${runs} run(s), warm-up ${warmup} s; Foyer ${foyerFrom}\n`,
 );
+
+if (flags.profile !== undefined) {
+  const scenario = scenarios.find((s) => s.name === flags.profile);
+  if (!scenario) fail(`--profile: no scenario named "${flags.profile}" (see --list)`);
+  if (scenario.skip) fail(`--profile: scenario ${scenario.name} is skipped here: ${scenario.skip}`);
+  const options = (url: string, seconds: number): LoadOptions => ({
+    url,
+    method: scenario.method ?? 'GET',
+    headers: scenario.headers ?? {},
+    body: scenario.body,
+    pipelining: scenario.pipelining ?? 1,
+    connections: scenario.connections ?? defaultConnections,
+    durationSeconds: seconds,
+  });
+  const dir = flags['profile-dir'] ?? resolve(repoRoot, 'bench/results/profiles');
+  await profileScenario(scenario, dir, warmup, duration, options, load);
+  process.exit(0);
+}
 
 const report: unknown[] = [];
 for (const [index, scenario] of scenarios.entries()) {

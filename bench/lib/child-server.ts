@@ -79,6 +79,14 @@ export function nodeServer(entry: string | URL, options: NodeServerOptions = {})
       detached: true,
     },
   );
+  return attach(child, path, READY);
+}
+
+/**
+ * Tracks a server child started detached with piped stdout/stderr: resolves once stdout shows
+ * `ready` followed by the origin on the same line, fails (and stops it) if it exits first.
+ */
+export function attach(child: ChildProcess, name: string, ready: string): Promise<RunningServer> {
   live.add(child);
   const errors = tail(child);
   const stop = stopper(child);
@@ -86,20 +94,20 @@ export function nodeServer(entry: string | URL, options: NodeServerOptions = {})
     let out = '';
     const fail = (why: string) => {
       clearTimeout(timer);
-      void stop().then(() => reject(new Error(`${path}: ${why}\n${errors()}`)));
+      void stop().then(() => reject(new Error(`${name}: ${why}\n${errors()}`)));
     };
-    const timer = setTimeout(() => fail(`no ${READY.trim()} line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(`no ${ready.trim()} line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
     child.stdout!.on('data', function onData(d: Buffer) {
       out += d.toString();
-      const i = out.indexOf(READY);
+      const i = out.indexOf(ready);
       const eol = out.indexOf('\n', i);
       if (i < 0 || eol < 0) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
       child.stdout!.off('data', onData);
       child.stdout!.resume(); // keep draining so a chatty server never blocks on a full pipe
-      resolve({ url: out.slice(i + READY.length, eol).trim(), stop, pgid: child.pid });
+      resolve({ url: out.slice(i + ready.length, eol).trim(), stop, pgid: child.pid });
     });
   });
 }

@@ -51,14 +51,17 @@ export function formatTable(
     `${subject.label} ÷ server`,
     'p99 ratio',
     'CPU ratio',
+    ...(scenario.ceiling ? ['÷ ceiling'] : []),
     'target',
   ];
+  const ceilingResult = results.find((r) => r.label === scenario.ceiling);
+  const ceilingMedian = ceilingResult ? median(ceilingResult.samples) : undefined;
   const rows: string[][] = [header];
   const notes: string[] = [];
   for (const r of results) {
     const m = median(r.samples);
     if (!m) {
-      rows.push([r.label, '—', '', '', '', '', '', '', '', '']);
+      rows.push([r.label, '—', ...header.slice(2).map(() => '')]);
       notes.push(`  ${r.label}: ${r.failed ?? 'no sample'}`);
       continue;
     }
@@ -85,6 +88,9 @@ export function formatTable(
       Number.isFinite(ratio) ? ratio.toFixed(2) : '—',
       Number.isFinite(p99Ratio) ? p99Ratio.toFixed(2) : '—',
       Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '—',
+      ...(scenario.ceiling
+        ? [ceilingMedian ? (m.requestsPerSecond / ceilingMedian.requestsPerSecond).toFixed(2) : '—']
+        : []),
       targetText,
     ]);
     const errs = r.samples.reduce((n, s) => n + s.errors, 0);
@@ -93,7 +99,7 @@ export function formatTable(
       notes.push(`  ${r.label}: ${errs} socket errors/timeouts, ${bad} bad statuses over ${r.samples.length} run(s)`);
   }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8, ...(scenario.ceiling ? [9] : [])]);
   const lines = rows.map((row) =>
     row
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
@@ -107,6 +113,8 @@ export function formatTable(
     `${meta.runs > 1 ? ' (median)' : ''}, ${meta.tool}`;
   const p99Note =
     "  (p99 ratio: subject's p99 ÷ server's, below 1: the subject's tail is shorter; CPU ratio: server's CPU per" +
-    " request ÷ subject's, above 1: the subject needs less CPU per request)";
+    " request ÷ subject's, above 1: the subject needs less CPU per request" +
+    (scenario.ceiling ? `; ÷ ceiling: server's req/s ÷ ${scenario.ceiling}'s` : '') +
+    ')';
   return [title, ...lines, ...(notes.length ? ['notes:', ...notes] : []), p99Note].join('\n');
 }

@@ -10,10 +10,15 @@ export interface RunningServer {
   pgid?: number;
 }
 
+/** How to start a server for `--profile`: extra node flags (--cpu-prof …). Servers may ignore it. */
+export interface StartOptions {
+  nodeFlags?: string[];
+}
+
 export interface BenchServer {
   /** Short name shown in the table, e.g. 'foyer', 'node:http'. Unique within a scenario. */
   label: string;
-  start(): Promise<RunningServer>;
+  start(options?: StartOptions): Promise<RunningServer>;
 }
 
 /** Goals printed beside the table (never asserted). */
@@ -44,6 +49,8 @@ export interface Scenario {
   /** The first server is the subject; the others are peers. */
   servers: BenchServer[];
   targets?: Target[];
+  /** Label of the server that marks the physical limit: each row also gets its req/s ÷ this one's. */
+  ceiling?: string;
   /** Set when the scenario cannot run here (missing program …); the reason is printed. */
   skip?: string;
 }

@@ -2,12 +2,13 @@
 // (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
 // same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
 import { renderError } from '../handlers/app/error-response.ts';
-import { compose, invoke } from '../handlers/app/compose.ts';
-import { compress } from '../handlers/app/compress.ts';
+import { type Composed, compose } from '../handlers/app/compose.ts';
+import { type Compressor, compress, compressor } from '../handlers/app/compress.ts';
 import { isMountable } from '../handlers/app/mount.ts';
 import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
-import type { Context, Handler, Middleware, Next } from '../types.ts';
+import { discardBody } from '../reception/light-response.ts';
+import type { Context, Handler, MaybePromise, Middleware, Next } from '../types.ts';
 import { FoyerError, isHttpError } from '../util/errors.ts';
 import { defaultExport, importModule } from './load.ts';
 import type { FoyerConfig } from './schema.ts';
@@ -48,23 +49,21 @@ function bodyTaken(req: Request): boolean {
   return req.bodyUsed || req.body?.locked === true;
 }
 
-/**
- * Turns a plain fetch app into a layer: its 404 lets later layers try (any method, unless it read
- * the request body), and wins if they miss too.
- */
-function fetchAppLayer(app: Handler): Middleware {
-  return async (req, ctx, next) => {
-    const res = await app(req, ctx);
-    if (res.status !== 404 || bodyTaken(req)) return res;
-    try {
-      const other = await next(req);
-      void res.body?.cancel().catch(() => {});
-      return other;
-    } catch (err) {
-      if (isHttpError(err) && err.status === 404) return res;
-      throw err;
-    }
-  };
+/** An app's 404 lets later layers try (any method, unless it read the request body); it wins if they miss too. */
+function fallsThrough(res: Response, req: Request): boolean {
+  return res.status === 404 && !bodyTaken(req);
+}
+
+/** The layers after the app answer instead of its 404; the app's response is kept if they 404 too. */
+async function fallThrough(appResponse: Response, req: Request, ctx: Context, rest: Composed): Promise<Response> {
+  try {
+    const other = await rest(req, ctx, notFound);
+    discardBody(appResponse);
+    return other;
+  } catch (err) {
+    if (isHttpError(err) && err.status === 404) return appResponse;
+    throw err;
+  }
 }
 
 export interface PipelineParts {
@@ -92,28 +91,87 @@ export interface PipelineParts {
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
 
+type Stage = (req: Request, ctx: Context) => MaybePromise<Response>;
+
+const isThenable = (x: unknown): x is PromiseLike<Response> =>
+  x !== null && typeof x === 'object' && typeof (x as PromiseLike<Response>).then === 'function';
+
 /**
- * Compression for what the app itself answers. Responses the app passed on from later layers are
- * left alone: static files have their own (cached, precompressed) compression, and re-reading
- * them here would only cost time.
+ * The app's stage: the app, then (on its 404, or its next()) the rest. Compression applies to what
+ * the app itself answers; responses it passed on from later layers are left alone: static files
+ * have their own (cached, precompressed) compression, and re-reading them here would only cost time.
+ * A plain fetch app that answers synchronously is answered synchronously (no promise, no closure:
+ * the engine then writes it at once, as it would with `serve({ fetch })`).
  */
-function compressOwn(appLayer: Middleware): Middleware {
-  const forwarded = new WeakSet<Response>();
-  const mw = compress({ when: (_req, res) => !forwarded.has(res) });
-  const mark = (res: Response) => {
-    forwarded.add(res);
-    return res;
+function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor | undefined): Stage {
+  const handle = app.handle;
+  if (handle === undefined) {
+    const fetch = app.fetch;
+    const own = (req: Request, res: Response): MaybePromise<Response> =>
+      shrink === undefined ? res : shrink(req, res);
+    const settle = async (req: Request, ctx: Context, res: Response): Promise<Response> => {
+      const out = await fallThrough(res, req, ctx, rest!);
+      return out === res ? own(req, res) : out;
+    };
+    const answered = (req: Request, ctx: Context, res: Response): MaybePromise<Response> =>
+      rest !== undefined && fallsThrough(res, req) ? settle(req, ctx, res) : own(req, res);
+    const later = async (req: Request, ctx: Context, pending: PromiseLike<Response>) =>
+      answered(req, ctx, await pending);
+    return (req, ctx) => {
+      const res = fetch(req, ctx);
+      return isThenable(res) ? later(req, ctx, res) : answered(req, ctx, res);
+    };
+  }
+  return async (req, ctx) => {
+    let passed: Response | undefined;
+    const next: Next = (r = req) =>
+      rest === undefined ? notFound() : rest(r, ctx, notFound).then((res) => (passed = res));
+    const res = await handle(req, ctx, next);
+    return shrink === undefined || res === passed ? res : shrink(req, res);
   };
-  return (req, ctx, next) => mw(req, ctx, (r = req) => invoke(appLayer, r, ctx, (r2 = r) => next(r2).then(mark)));
+}
+
+/** One error boundary around the pipeline, synchronous when the stage answered synchronously. */
+function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Context) => Promise<Response>): Handler {
+  const settle = async (req: Request, ctx: Context, pending: PromiseLike<Response>): Promise<Response> => {
+    try {
+      return await pending;
+    } catch (err) {
+      return render(err, req, ctx);
+    } finally {
+      scheduleCleanups(ctx);
+    }
+  };
+  return (req, ctx) => {
+    let out: MaybePromise<Response>;
+    try {
+      out = stage(req, ctx);
+    } catch (err) {
+      scheduleCleanups(ctx);
+      return render(err, req, ctx);
+    }
+    if (isThenable(out)) return settle(req, ctx, out);
+    scheduleCleanups(ctx);
+    return out;
+  };
+}
+
+/** The access layers in front of everything else: they answer first, or pass on to `inner`. */
+function guarded(access: Middleware[], inner: Stage): Stage {
+  const guards = compose(...access);
+  return (req, ctx) =>
+    guards(req, ctx, (r = req) => {
+      try {
+        return Promise.resolve(inner(r, ctx));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
 }
 
 export function buildPipeline({ config, app, fastcgi, phpConnections, access }: PipelineParts): Handler {
-  const layers: Middleware[] = [...(access ?? [])];
+  const layers: Middleware[] = [];
   const compressing = config.compress !== false;
-  if (app !== undefined) {
-    const appLayer = app.handle ?? fetchAppLayer(app.fetch);
-    layers.push(compressing ? compressOwn(appLayer) : appLayer);
-  }
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
     if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
@@ -131,16 +189,16 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
   } else if (config.root !== undefined) {
     layers.push(staticFiles(config.root, config.static));
   }
-  const chain = layers.length === 0 ? undefined : compose(...layers);
+  const rest = layers.length === 0 ? undefined : compose(...layers);
+  const front: Stage =
+    app !== undefined
+      ? appStage(app, rest, compressing ? compressor() : undefined)
+      : rest !== undefined
+        ? (req, ctx) => rest(req, ctx, notFound)
+        : notFound;
+  // Access rules, rate limits and auth decide before the app, PHP or a file is touched.
+  const stage = access !== undefined && access.length > 0 ? guarded(access, front) : front;
   const render =
     app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
-  return async (req, ctx) => {
-    try {
-      return await (chain === undefined ? notFound() : chain(req, ctx, notFound));
-    } catch (err) {
-      return render(err, req, ctx);
-    } finally {
-      scheduleCleanups(ctx);
-    }
-  };
+  return boundary(stage, render);
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { App } from '../../src/handlers/app/app.ts';
-import { compress } from '../../src/handlers/app/compress.ts';
+import { compress, compressor } from '../../src/handlers/app/compress.ts';
+import { kReal, LightResponse } from '../../src/reception/light-response.ts';
 import { json, sse, stream, text } from '../../src/handlers/app/respond.ts';
 import { preferredEncoding } from '../../src/util/negotiate.ts';
 import { both } from './harness.ts';
@@ -139,4 +140,26 @@ test('Accept-Encoding negotiation follows RFC 9110 q-values', () => {
   assert.equal(preferredEncoding('gzip;q=0.8, deflate;q=0.9', offers), 'deflate');
   assert.equal(preferredEncoding('gzip;q=bogus', offers), undefined);
   assert.equal(preferredEncoding(null, offers), undefined);
+});
+
+test('a light response under the minimum is passed on as it is: no Vary, its headers and body never built', () => {
+  const shrink = compressor();
+  const req = new Request('http://127.0.0.1/', { headers: { 'accept-encoding': 'gzip, br' } });
+  for (const body of ['tiny', new Uint8Array(10), null]) {
+    const res = new LightResponse(body, { headers: { 'content-type': 'text/plain' } });
+    // Synchronous and the same object: no promise, no copy, nothing for the engine to undo.
+    assert.equal(shrink(req, res as unknown as Response), res);
+    assert.equal(res[kReal], undefined, 'a real Response (body stream) was built');
+    assert.equal(res.headers.get('vary'), null);
+  }
+  const large = new LightResponse('x'.repeat(2000), { headers: { 'content-type': 'text/plain' } });
+  assert.ok(shrink(req, large as unknown as Response) instanceof Promise, 'a large body is still compressed');
+});
+
+test('without Accept-Encoding a large compressible response only gains Vary: its body is not read', () => {
+  const res = new Response(big, { headers: { 'content-type': 'text/plain' } });
+  const out = compressor()(new Request('http://127.0.0.1/'), res);
+  assert.equal(out, res);
+  assert.equal(res.bodyUsed, false);
+  assert.equal(res.headers.get('vary'), 'Accept-Encoding');
 });

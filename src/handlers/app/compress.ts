@@ -9,6 +9,7 @@ import type { Middleware } from '../../types.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
 import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
 import { trimOws } from '../../util/ows.ts';
+import { knownBodySize } from '../../reception/body-size.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
@@ -39,7 +40,20 @@ const oneShot = {
   deflate: promisify(zlib.deflate),
 };
 
+/** Compression as a middleware: the response of the rest of the chain, compressed when it should be. */
 export function compress(options: CompressOptions = {}): Middleware {
+  const shrink = compressor(options);
+  return async (req, _ctx, next) => shrink(req, await next());
+}
+
+/** What compress() does to one response; synchronous (and allocation-free) whenever it changes nothing. */
+export type Compressor = (req: Request, res: Response) => Response | Promise<Response>;
+
+/**
+ * The compression decision and work as a plain function, for pipelines that hold the response
+ * already (the CLI's): no middleware frame, no closure per request.
+ */
+export function compressor(options: CompressOptions = {}): Compressor {
   const encodings = options.encodings ?? ['br', 'gzip', 'deflate'];
   const threshold = options.threshold ?? 1024;
   const compressible = options.compressible ?? isCompressible;
@@ -68,29 +82,7 @@ export function compress(options: CompressOptions = {}): Middleware {
     return choice;
   };
 
-  return async (req, _ctx, next) => {
-    let res = await next();
-    if (when !== undefined && !when(req, res)) return res;
-    const status = res.status;
-    // 1xx/204/304 have no content; nothing to negotiate (and no Vary to add).
-    if (status < 200 || status === 204 || status === 304) return res;
-    const type = res.headers.get('content-type');
-    if (type === null || !compressible(type)) return res;
-    // The representation depends on Accept-Encoding from here on, whatever we decide for this
-    // client (RFC 9110 §12.5.5), so caches must key on it.
-    res = withVary(res, 'Accept-Encoding');
-    const length = res.headers.get('content-length');
-    const size = length === null ? undefined : Number(length);
-    const skip =
-      req.method === 'HEAD' ||
-      status === 206 ||
-      res.headers.has('content-encoding') ||
-      res.headers.has('content-range') ||
-      /(?:^|,)[ \t]*no-transform[ \t]*(?:,|$)/i.test(res.headers.get('cache-control') ?? '') ||
-      (size !== undefined && size < threshold);
-    const encoding = skip ? undefined : choose(req.headers.get('accept-encoding'));
-    // Reading `body` last: on the engine's light responses it builds the real body stream.
-    if (encoding === undefined || res.body === null) return res;
+  const encode = async (res: Response, encoding: Encoding, size: number | undefined): Promise<Response> => {
     const headers = new Headers(res.headers);
     headers.set('content-encoding', encoding);
     headers.delete('content-length');
@@ -100,9 +92,9 @@ export function compress(options: CompressOptions = {}): Middleware {
     headers.delete('accept-ranges');
     let body: ConstructorParameters<typeof Response>[0];
     let whole: Uint8Array | undefined;
-    let stream: ReadableStream<Uint8Array> = res.body;
+    let stream: ReadableStream<Uint8Array> = res.body!;
     if (size !== undefined && size <= ONE_SHOT_MAX) whole = new Uint8Array(await res.arrayBuffer());
-    else if (size === undefined) [whole, stream] = await peekWhole(res.body);
+    else if (size === undefined) [whole, stream] = await peekWhole(stream);
     if (whole !== undefined) {
       if (whole.byteLength < threshold) {
         headers.delete('content-encoding');
@@ -117,6 +109,35 @@ export function compress(options: CompressOptions = {}): Middleware {
       body = streamCompress(stream, encoding, zlibOptions(encoding, size));
     }
     return new Response(body, { status: res.status, statusText: res.statusText, headers });
+  };
+
+  return (req, res) => {
+    // A body the engine knows to be under the minimum is sent as it is to every client: its
+    // representation does not vary with Accept-Encoding, so there is nothing to decide or to add.
+    const known = knownBodySize(res);
+    if (known !== undefined && known < threshold) return res;
+    if (when !== undefined && !when(req, res)) return res;
+    const status = res.status;
+    // 1xx/204/304 have no content; nothing to negotiate (and no Vary to add).
+    if (status < 200 || status === 204 || status === 304) return res;
+    const type = res.headers.get('content-type');
+    if (type === null || !compressible(type)) return res;
+    // The representation depends on Accept-Encoding from here on, whatever we decide for this
+    // client (RFC 9110 §12.5.5), so caches must key on it.
+    res = withVary(res, 'Accept-Encoding');
+    const length = res.headers.get('content-length');
+    const size = known ?? (length === null ? undefined : Number(length));
+    const skip =
+      req.method === 'HEAD' ||
+      status === 206 ||
+      (size !== undefined && size < threshold) ||
+      res.headers.has('content-encoding') ||
+      res.headers.has('content-range') ||
+      /(?:^|,)[ \t]*no-transform[ \t]*(?:,|$)/i.test(res.headers.get('cache-control') ?? '');
+    const encoding = skip ? undefined : choose(req.headers.get('accept-encoding'));
+    // Reading `body` last: on the engine's light responses it builds the real body stream.
+    if (encoding === undefined || res.body === null) return res;
+    return encode(res, encoding, size);
   };
 }
 

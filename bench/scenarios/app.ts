@@ -1,0 +1,59 @@
+// What users run: `foyer serve ROOT --app app.mjs` (the CLI, built with tsc, its default pipeline
+// of compression, the app and the fall-through to static files) with a fetch app that parses
+// `new URL(req.url)`, next to the engine alone (`serve({ fetch: app.fetch })`), every peer hosting
+// the same app, and the physical limit (node:net answering each request head with a canned reply).
+import { nodeServer } from '../lib/child-server.ts';
+import { foyerCli } from '../lib/foyer-cli.ts';
+import type { BenchServer, Scenario } from '../lib/types.ts';
+
+const entry = (name: string) => new URL(`../servers/${name}.ts`, import.meta.url);
+const servers: BenchServer[] = [
+  {
+    label: 'foyer serve --app',
+    start: (o) => foyerCli(['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'], o),
+  },
+  { label: 'serve({ fetch })', start: (o) => nodeServer(entry('app-engine'), o) },
+  { label: 'node:net ceiling', start: (o) => nodeServer(entry('app-ceiling'), o) },
+  { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
+  { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
+  { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
+];
+
+// Issue 13's goals: the CLI's pipeline nearly free against the engine alone; keep-alive ≥ 0.8× and
+// pipelined ≥ 0.4× the ceiling; ≥ 1.3× node:http keep-alive.
+export const scenarios: Scenario[] = [
+  {
+    name: 'app',
+    description: 'GET /plaintext from a fetch app, keep-alive',
+    path: '/plaintext',
+    servers,
+    ceiling: 'node:net ceiling',
+    targets: [
+      { peer: 'serve({ fetch })', min: 0.95 },
+      { peer: 'node:net ceiling', min: 0.8 },
+      { peer: 'node:http', min: 1.3, maxP99Ratio: 1 },
+    ],
+  },
+  {
+    name: 'app-pipelined',
+    description: 'GET /plaintext from a fetch app, 16-deep pipelining',
+    path: '/plaintext',
+    pipelining: 16,
+    servers,
+    ceiling: 'node:net ceiling',
+    targets: [
+      { peer: 'serve({ fetch })', min: 0.95 },
+      { peer: 'node:net ceiling', min: 0.4 },
+    ],
+  },
+  {
+    // What browsers send: the small body must cost no more than without the header.
+    name: 'app-accept-encoding',
+    description: 'GET /plaintext from a fetch app with Accept-Encoding: gzip, deflate, br, keep-alive',
+    path: '/plaintext',
+    headers: { 'accept-encoding': 'gzip, deflate, br' },
+    servers: servers.slice(0, 4),
+    ceiling: 'node:net ceiling',
+    targets: [{ peer: 'serve({ fetch })', min: 0.95 }],
+  },
+];

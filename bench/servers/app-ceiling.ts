@@ -1,0 +1,37 @@
+// The physical limit of this machine for the app scenarios: node:net answering every request head
+// (up to its blank line) with one canned response of the app's size, no parsing at all. Same reads,
+// same writes as any server; what a server spends above it is its own JavaScript.
+import { createServer } from 'node:net';
+import { port, ready } from './ready.ts';
+
+const BODY = 'Hello, World!';
+let date = new Date().toUTCString();
+setInterval(() => (date = new Date().toUTCString()), 1000).unref();
+const reply = () =>
+  `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY.length}\r\ndate: ${date}\r\n\r\n${BODY}`;
+
+const server = createServer((socket) => {
+  socket.setNoDelay(true);
+  // How far into "\r\n\r\n" the previous read ended (a head may be split across reads).
+  let matched = 0;
+  socket.on('data', (chunk: Buffer) => {
+    let heads = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b === (matched % 2 === 0 ? 13 : 10)) {
+        if (++matched === 4) {
+          heads++;
+          matched = 0;
+        }
+      } else matched = b === 13 ? 1 : 0;
+    }
+    if (heads === 1) socket.write(reply());
+    else if (heads > 1) socket.write(reply().repeat(heads));
+  });
+  socket.on('error', () => socket.destroy());
+});
+server.listen(port, '127.0.0.1', () => {
+  const addr = server.address();
+  ready(typeof addr === 'object' && addr ? addr.port : port);
+});
+process.once('SIGTERM', () => server.close(() => process.exit(0)));
