@@ -23,6 +23,8 @@ export interface ServeOptions {
   /** Address to bind. Default 127.0.0.1. */
   host?: string;
   tls?: TlsOptions;
+  /** Listen on this inherited socket (e.g. systemd's fd 3) instead of port and host. */
+  fd?: number;
   limits?: Partial<Limits>;
   logger?: Logger;
   logLevel?: LogLevel;
@@ -46,8 +48,12 @@ export interface Server {
   readonly url: string;
   /** Live connections. */
   readonly connections: number;
-  /** Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms. */
-  close(timeout?: number): Promise<void>;
+  /**
+   * Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms.
+   * `keepIdle`: idle keep-alive connections stay for one more request (answered with `Connection: close`)
+   * or until their keep-alive timeout, as a worker retiring during a reload does.
+   */
+  close(timeout?: number, options?: { keepIdle?: boolean }): Promise<void>;
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
@@ -75,7 +81,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     config,
     log,
   });
-  const addr = await listener.listen(port, host);
+  const addr = await listener.listen(port, host, options.fd);
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
   return {
@@ -84,6 +90,6 @@ export async function serve(options: ServeOptions): Promise<Server> {
     get connections() {
       return listener.connectionCount;
     },
-    close: (timeout = limits.closeTimeout) => listener.close(timeout),
+    close: (timeout = limits.closeTimeout, closeOptions) => listener.close(timeout, closeOptions?.keepIdle === true),
   };
 }
