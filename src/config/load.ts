@@ -29,14 +29,20 @@ export function findConfig(dir: string): string | undefined {
   return undefined;
 }
 
-/** Imports a TypeScript or JavaScript module, TypeScript through tsx. */
-export async function importModule(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(resolve(file)).href;
+let generation = 0;
+
+/**
+ * Imports a TypeScript or JavaScript module, TypeScript through tsx (which compiles afresh on
+ * each call). `fresh`: bypass the ES module cache for JavaScript too (a reload reads the file again).
+ */
+export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
+  let url = pathToFileURL(resolve(file)).href;
   const ext = extname(file);
   if (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx') {
     const { tsImport } = await import('tsx/esm/api');
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
+  if (fresh) url += `?reload=${++generation}`;
   return (await import(url)) as Record<string, unknown>;
 }
 
@@ -56,7 +62,7 @@ export function defaultExport(mod: Record<string, unknown>): unknown {
 }
 
 /** Loads and validates a config file; throws ConfigError with every problem found. */
-export async function loadConfig(file: string): Promise<FoyerConfig> {
+export async function loadConfig(file: string, fresh = false): Promise<FoyerConfig> {
   const ext = extname(file);
   if (!CONFIG_NAMES.some((n) => n.endsWith(ext)) && ext !== '.mts' && ext !== '.cjs') {
     throw new ConfigError(file, [`unsupported config file type "${ext}"; use .ts, .mjs, .js or .json`]);
@@ -66,7 +72,7 @@ export async function loadConfig(file: string): Promise<FoyerConfig> {
     if (ext === '.json') {
       value = JSON.parse(await readFile(file, 'utf8'));
     } else {
-      value = defaultExport(await importModule(file));
+      value = defaultExport(await importModule(file, fresh));
       if (typeof value === 'function') value = await (value as () => unknown)();
     }
   } catch (err) {

@@ -28,6 +28,22 @@ export interface FoyerConfig {
   static?: Omit<StaticOptions, 'fs'>;
   /** Graceful shutdown deadline on SIGINT/SIGTERM, ms. Default 10000. */
   shutdownTimeout?: number;
+  // Process model (src/os/): workers, reload, recycling, privileges.
+  /** Worker processes under a supervising primary; `auto` = one per core. Default 1 (a single process). */
+  workers?: number | 'auto';
+  /** How workers share the listening socket: the primary deals connections round-robin (default) or the kernel does. */
+  balance?: 'round-robin' | 'shared';
+  /** Replace a worker after about this many requests (+0-10% jitter). Default 0: never. */
+  maxRequests?: number;
+  /** Replace a worker whose resident memory is over this many bytes. Default 0: never. */
+  maxMemory?: number;
+  /** Workers switch to this user (and group) before loading the app; the primary binds as root. */
+  user?: string;
+  group?: string;
+  /** Reload the workers when files change: `true` watches the app's folder, or a list of paths. */
+  watch?: boolean | string[];
+  /** Write the primary's pid here (for `foyer reload`). */
+  pidFile?: string;
 }
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
@@ -113,5 +129,19 @@ export const configSpec: Spec = {
     compress: bool,
     static: staticSpec,
     shutdownTimeout: uint,
+    workers: {
+      kind: 'union',
+      of: [
+        { kind: 'int', min: 1, max: 1024 },
+        { kind: 'enum', values: ['auto'] },
+      ],
+    },
+    balance: { kind: 'enum', values: ['round-robin', 'shared'] },
+    maxRequests: uint,
+    maxMemory: uint,
+    user: nonEmpty,
+    group: nonEmpty,
+    watch: { kind: 'union', of: [bool, { kind: 'array', of: nonEmpty }] },
+    pidFile: nonEmpty,
   },
 };

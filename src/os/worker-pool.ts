@@ -101,6 +101,8 @@ export class WorkerPool {
       }
     });
     worker.on('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
+    // A worker that dies while we write to it (EPIPE) must not take the primary down: 'exit' follows.
+    worker.on('error', (err) => this.#o.log.debug({ err: err.message, worker: worker.process.pid }, 'worker channel'));
     return new Promise<Worker>((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.process.kill('SIGKILL');
@@ -171,6 +173,7 @@ export class WorkerPool {
 
   /** Starts a new worker for `slot`, then retires the old one. Throws (old one kept) if the new one fails. */
   async #replace(slot: Slot): Promise<void> {
+    if (this.#stopping) return;
     while (this.#alive.size >= 2 * this.#slots.length) await new Promise((r) => setTimeout(r, 50));
     if (slot.timer !== undefined) {
       clearTimeout(slot.timer);
@@ -205,33 +208,44 @@ export class WorkerPool {
   }
 
   /**
-   * Replaces every worker, one at a time. If a new worker fails to start, the reload stops there,
-   * the old workers keep serving, and the error is thrown for the caller to log.
+   * Replaces every worker: starts the new ones together, and once every one of them said ready,
+   * retires the old ones. If a new worker fails to start, the new ones are stopped, the old ones
+   * keep serving, and the error is thrown for the caller to log.
    */
   reload(size = this.#slots.length): Promise<void> {
     return this.#serial(async () => {
+      if (this.#stopping) return;
       setDraining(true);
       try {
-        for (const slot of this.#slots.slice(0, size)) await this.#replace(slot);
-        // Fewer workers than before: retire the extra slots; more: start new ones.
-        for (const slot of this.#slots.splice(size)) {
-          if (slot.timer) clearTimeout(slot.timer);
-          if (slot.worker) void this.#retire(slot.worker);
+        const slots = Array.from(
+          { length: size },
+          (_, i): Slot =>
+            this.#slots[i] ?? { index: i, worker: undefined, restarts: 0, lastStart: 0, backoff: 0, timer: undefined },
+        );
+        const started = await Promise.allSettled(slots.map((slot) => this.#spawn(slot)));
+        const failure = started.find((r) => r.status === 'rejected');
+        if (failure !== undefined || this.#stopping) {
+          for (const r of started) if (r.status === 'fulfilled') void this.#retire(r.value);
+          if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+          return;
         }
-        while (this.#slots.length < size) {
-          const slot: Slot = {
-            index: this.#slots.length,
-            worker: undefined,
-            restarts: 0,
-            lastStart: 0,
-            backoff: 0,
-            timer: undefined,
-          };
-          this.#slots.push(slot);
-          slot.worker = await this.#spawn(slot);
+        const old: Worker[] = [];
+        for (const slot of this.#slots.slice(size)) {
+          if (slot.timer !== undefined) clearTimeout(slot.timer);
+          if (slot.worker !== undefined) old.push(slot.worker);
         }
+        slots.forEach((slot, i) => {
+          if (slot.timer !== undefined) clearTimeout(slot.timer);
+          slot.timer = undefined;
+          if (slot.worker !== undefined) old.push(slot.worker);
+          slot.worker = (started[i] as PromiseFulfilledResult<Worker>).value;
+          slot.backoff = 0;
+        });
+        this.#slots.length = 0;
+        this.#slots.push(...slots);
+        for (const w of old) void this.#retire(w);
       } finally {
-        setDraining(false);
+        if (!this.#stopping) setDraining(false);
       }
     });
   }
