@@ -2,6 +2,7 @@
 // its ready line appears, stopped by signal with a bound. Plus /proc helpers to find descendants.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,17 +30,18 @@ export function fixtureCopy(): string {
   return dir;
 }
 
-export async function startFoyer(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; stdio3?: number } = {},
-): Promise<Running> {
+export async function startFoyer(args: string[], options: { cwd?: string; listenFd?: number } = {}): Promise<Running> {
   const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
-  if (options.stdio3 !== undefined) stdio.push(options.stdio3);
-  const child = spawn(process.execPath, ['--import', tsx, cli, 'serve', '--no-config', ...args], {
-    cwd: options.cwd ?? fixtures,
-    env: options.env ?? process.env,
-    stdio,
-  });
+  const argv = ['--import', tsx, cli, 'serve', '--no-config', ...args];
+  let command = process.execPath;
+  if (options.listenFd !== undefined) {
+    // As systemd does: the socket as fd 3, LISTEN_PID set to the server's own pid (known only
+    // after the fork, hence the shell that sets it and then execs).
+    stdio.push(options.listenFd);
+    argv.unshift('-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', process.execPath);
+    command = '/bin/sh';
+  }
+  const child = spawn(command, argv, { cwd: options.cwd ?? fixtures, stdio });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (c) => (stderr += c));
@@ -79,9 +81,19 @@ export async function startFoyer(
 }
 
 /** GET with `Connection: close` (a new connection each time, so the balancer picks a worker). */
-export async function getText(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, { headers: { connection: 'close' } });
-  return { status: res.status, body: await res.text() };
+export function getText(url: string): Promise<{ status: number; body: string }> {
+  // node:http, not fetch: fetch refuses the "bad ports" below 1024 the privilege test uses.
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { connection: 'close' }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
 }
 
 /** Polls `check` every 100 ms until it returns a value other than undefined; throws after `ms`. */
