@@ -1,0 +1,33 @@
+// The process model: `foyer serve` as one process, with 2 workers (round-robin from the primary,
+// and the shared socket), against node:http under node:cluster with 2 workers; keep-alive
+// throughput and, with `Connection: close`, the accept rate. CPU µs per request covers the whole
+// process group (primary included).
+import { nodeServer } from '../lib/child-server.ts';
+import type { BenchServer, Scenario } from '../lib/types.ts';
+
+const foyer = new URL('../servers/workers-foyer.ts', import.meta.url);
+const servers: BenchServer[] = [
+  { label: 'foyer -w2', start: () => nodeServer(foyer, { args: ['--workers', '2'] }) },
+  { label: 'foyer -w2 shared', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'shared'] }) },
+  { label: 'foyer -w1', start: () => nodeServer(foyer) },
+  {
+    label: 'node:cluster ×2',
+    start: () => nodeServer(new URL('../servers/http-node-cluster.ts', import.meta.url), { env: { WORKERS: '2' } }),
+  },
+];
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'workers-keepalive',
+    description: 'GET /plaintext, keep-alive, through the CLI with workers',
+    path: '/plaintext',
+    servers,
+  },
+  {
+    name: 'workers-close',
+    description: 'GET /plaintext with Connection: close (accept rate)',
+    path: '/plaintext',
+    headers: { connection: 'close' },
+    servers,
+  },
+];
