@@ -15,6 +15,7 @@ import { defaultLimits } from './reception/limits.ts';
 import { FoyerError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, onReloadSignals, untilShutdown } from './os/signals.ts';
+import { installCrashGuard } from './os/crash-guard.ts';
 import type { PhpFpmProcess } from './handlers/fastcgi/index.ts';
 import type { Logger } from './log/logger.ts';
 import { appFile, loadFastcgi, startServer, watchedPaths } from './config/start-server.ts';
@@ -65,6 +66,7 @@ function warnIfRoot(config: FoyerConfig, log: Logger): void {
 /** One process: binds, serves, stops on SIGTERM/SIGINT. SIGHUP is logged (a reload needs a primary). */
 async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
   const log = createLogger(config.logLevel ?? 'info');
+  installCrashGuard(log);
   appFile(config, cwd);
   warnIfRoot(config, log);
   const services = await startPrimaryServices(config, log);
@@ -80,9 +82,9 @@ async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
     throw err;
   });
   const removePid = config.pidFile === undefined ? undefined : writePidFile(resolve(cwd, config.pidFile));
-  process.stdout.write(`foyer listening on ${server.url}\n`);
+  // Signal handlers first: a signal sent as soon as the ready line is read must find them.
   const offSignals = onReloadSignals(log, undefined);
-  await untilShutdown({
+  const stopped = untilShutdown({
     graceful: (signal) => {
       log.info({ signal }, 'closing: finishing in-flight requests');
       return server
@@ -97,6 +99,8 @@ async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
       process.exit(EXIT_INTERRUPTED);
     },
   });
+  process.stdout.write(`foyer listening on ${server.url}\n`);
+  await stopped;
   offSignals();
   removePid?.();
   log.flush?.();
@@ -106,6 +110,8 @@ async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
 /** A worker forked by the primary: the same settings, privileges dropped before the app loads. */
 async function serveWorker(config: FoyerConfig, cwd: string): Promise<number> {
   const log = createLogger(config.logLevel ?? 'info');
+  // Logged, and the worker goes on serving: replacing it for every stray rejection would drop its connections.
+  installCrashGuard(log);
   const env = process.env;
   const php =
     env.FOYER_PHP_UPSTREAM === undefined

@@ -71,7 +71,12 @@ const app = new App()
   })
   // An upload: files are streamed to a temp directory and removed after the response.
   .post('/upload', async (req, ctx) => {
-    const upload = await receiveMultipart(req, ctx, { maxFileSize: 5 * 1024 * 1024, maxFiles: 5 });
+    // 5 MiB in all: `npm start` passes --max-body-size 6mb so the engine lets such a body in.
+    const upload = await receiveMultipart(req, ctx, {
+      maxFileSize: 5 * 1024 * 1024,
+      maxTotalSize: 5 * 1024 * 1024,
+      maxFiles: 5,
+    });
     return json({
       fields: upload.fields,
       files: upload.files.map((f) => ({ field: f.field, name: f.filename, type: f.type, size: f.size })),

@@ -3,6 +3,7 @@
 // application module loaded: app code never runs with privileges it does not need.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { PhpFpmProcess } from '../handlers/fastcgi/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { serve, type Server } from '../server.ts';
@@ -21,11 +22,23 @@ function readTls(config: FoyerConfig, cwd: string) {
       throw new UsageError(`cannot read TLS ${what} file ${p}`);
     }
   };
-  return {
+  const out = {
     cert: read(config.tls.cert, 'certificate'),
     key: read(config.tls.key, 'key'),
     passphrase: config.tls.passphrase,
   };
+  try {
+    createSecureContext(out);
+  } catch (err) {
+    // One clear line naming the files, never OpenSSL's stack.
+    const swapped =
+      /PRIVATE KEY-----/.test(out.cert.toString('latin1')) && /CERTIFICATE-----/.test(out.key.toString('latin1'));
+    const why = swapped
+      ? `${config.tls.cert} holds a private key and ${config.tls.key} a certificate: are --tls-cert and --tls-key swapped?`
+      : `cannot use TLS certificate ${config.tls.cert} with key ${config.tls.key} (${(err as { reason?: string }).reason ?? 'not a matching PEM certificate and key'})`;
+    throw new UsageError(why);
+  }
+  return out;
 }
 
 export interface FastcgiModule {

@@ -50,6 +50,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   });
   const removePid = o.pidFile === undefined ? undefined : writePidFile(o.pidFile);
   let started = false;
+  let stopping = false;
   let reloading: Promise<void> | undefined;
   let again = false;
   // Installed first: a SIGHUP while the first workers start must not kill the primary.
@@ -63,6 +64,27 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     throw err;
   }
   started = true;
+  const stopWatching =
+    o.watch === undefined || o.watch.length === 0
+      ? undefined
+      : watchPaths(o.watch, (changed) => {
+          o.log.info(`changed: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ' …' : ''}; reloading`);
+          reload('files changed');
+        });
+  // Installed before the ready line: a SIGTERM sent as soon as it is read must find the handler.
+  const stopped = untilShutdown({
+    graceful: async (signal) => {
+      stopping = true;
+      o.log.info({ signal }, 'stopping: workers finish their requests');
+      stopWatching?.();
+      await pool.stop();
+    },
+    immediate: () => {
+      pool.kill();
+      removePid?.();
+      process.exit(EXIT_INTERRUPTED);
+    },
+  });
   o.onReady(pool.url);
   o.log.info({ workers: plan.workers, pid: process.pid }, 'workers ready');
   if (again) {
@@ -70,7 +92,6 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     reload('SIGHUP during the start');
   }
 
-  let stopping = false;
   function reload(why: string): void {
     if (stopping) return;
     if (!started || reloading !== undefined) {
@@ -94,27 +115,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
       }
     });
   }
-  const stopWatching =
-    o.watch === undefined || o.watch.length === 0
-      ? undefined
-      : watchPaths(o.watch, (changed) => {
-          o.log.info(`changed: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ' …' : ''}; reloading`);
-          reload('files changed');
-        });
-
-  await untilShutdown({
-    graceful: async (signal) => {
-      stopping = true;
-      o.log.info({ signal }, 'stopping: workers finish their requests');
-      stopWatching?.();
-      await pool.stop();
-    },
-    immediate: () => {
-      pool.kill();
-      removePid?.();
-      process.exit(EXIT_INTERRUPTED);
-    },
-  });
+  await stopped;
   offSignals();
   await o.onStopped();
   removePid?.();

@@ -34,3 +34,14 @@ export const LF = 0x0a;
 export const SP = 0x20;
 export const HTAB = 0x09;
 export const COLON = 0x3a;
+
+/**
+ * Target bytes the WHATWG URL parser keeps as they are in the path of an http(s) URL (its path
+ * percent-encode set escapes `"`, `<`, `>`, `` ` ``, `{`, `}` and, in newer parsers, `^`). The
+ * parser marks a target "as is" while it meets only these, so `req.url` costs a concatenation
+ * instead of a URL parse; anything else, and dot segments, take the reference parser.
+ */
+export const PATH_AS_IS = table((c) => TARGET[c] === 1 && !'"<>`{}^\\?'.includes(String.fromCharCode(c)));
+
+/** Likewise for the query of a special URL (its percent-encode set adds `'`). */
+export const QUERY_AS_IS = table((c) => TARGET[c] === 1 && !'"<>\''.includes(String.fromCharCode(c)));

@@ -43,12 +43,18 @@ export class ChunkedDecoder {
   #extLen = 0;
   #trailerLen = 0;
   #total = 0;
+  #chunks = 0;
+  #extTotal = 0;
   error: ErrorCode | undefined;
 
   constructor(
     private readonly maxBody: number,
     private readonly maxExt: number,
     private readonly maxTrailers: number,
+    /** Most data chunks in one body: a body's cost must follow its data, not its framing. */
+    private readonly maxChunks = Number.MAX_SAFE_INTEGER,
+    /** Most chunk-extension bytes over the whole body (maxExt bounds one chunk's). */
+    private readonly maxExtTotal = Number.MAX_SAFE_INTEGER,
   ) {}
 
   get done(): boolean {
@@ -97,6 +103,7 @@ export class ChunkedDecoder {
           i++;
           this.#digits = 0;
           this.#extLen = 0;
+          if (this.#size > 0 && ++this.#chunks > this.maxChunks) return this.#fail('FOYER_TOO_MANY_CHUNKS');
           this.#state = this.#size === 0 ? S.TrailerStart : S.Data;
           continue;
         case S.Data: {
@@ -143,7 +150,7 @@ export class ChunkedDecoder {
           return i;
         default:
           // Chunk extensions: parsed to the grammar, bounded, then ignored.
-          if (++this.#extLen > this.maxExt) return this.#fail('FOYER_BAD_CHUNK');
+          if (++this.#extLen > this.maxExt || ++this.#extTotal > this.maxExtTotal) return this.#fail('FOYER_BAD_CHUNK');
           if (!this.#extension(c)) return this.#fail('FOYER_BAD_CHUNK');
           i++;
           continue;

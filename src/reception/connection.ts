@@ -10,14 +10,15 @@ import { ChunkedDecoder } from './chunked-decoder.ts';
 import { RequestContext } from './context.ts';
 import { pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
-import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
+import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
 import { discardBody, NativeResponse } from './light-response.ts';
 import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
-import { requestUrl } from './request-url.ts';
+import { RequestUrls } from './request-url.ts';
 import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
+import { trimOws } from '../util/ows.ts';
 
 export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
 export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
@@ -65,7 +66,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     secure: boolean;
     log: Logger;
   };
-  readonly #origin: string;
+  readonly #urls: RequestUrls;
   readonly #onClose: (c: Connection) => void;
   readonly #w: WriteBatch;
 
@@ -81,6 +82,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   #bodyEx: Exchange | null = null;
   #bodyRemaining = 0;
   #decoder: ChunkedDecoder | null = null;
+  /** Scratch list for the data slices of one decoder run (see #feedBody). */
+  readonly #chunkParts: Buffer[] = [];
   #bodyWindowBytes = 0;
 
   #paused = 0;
@@ -114,8 +117,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       log: cfg.log,
     };
     const hostPart = localAddress.includes(':') ? `[${localAddress}]` : localAddress;
-    this.#origin = `${cfg.secure ? 'https' : 'http'}://`;
-    this.#defaultHost = `${hostPart}:${localPort}`;
+    this.#urls = new RequestUrls(`${cfg.secure ? 'https' : 'http'}://`, `${hostPart}:${localPort}`);
     this.#w = new WriteBatch(socket, this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -125,8 +127,6 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     socket.on('close', () => this.#onSocketClose());
     this.#setDeadline(Deadline.Idle, Date.now() + this.#limits.headersTimeout);
   }
-
-  readonly #defaultHost: string;
 
   get idle(): boolean {
     return this.#queue.length === 0 && this.#bodyEx === null && this.#buf === null && !this.#streaming;
@@ -170,8 +170,10 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const need = rest + chunk.length;
     let acc = this.#acc;
     if (acc === null || acc.length < need) {
-      // Never below 4 KiB: Buffer.allocUnsafe then gives the accumulator its own memory.
-      const grown = Buffer.allocUnsafe(Math.max(need * 2, 4096));
+      // Its own memory, never the shared pool: the aliasing checks here and in #stable compare
+      // ArrayBuffers, and a pooled slice shares one with unrelated buffers (Node 24 raised
+      // Buffer.poolSize to 64 KiB, so even a 4 KiB allocUnsafe comes from the pool).
+      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, 4096));
       buf.copy(grown, 0, this.#pos);
       acc = this.#acc = grown;
     } else if (buf.buffer === acc.buffer) {
@@ -287,7 +289,13 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       if (this.#bodyRemaining === 0) this.#bodyDone(body);
     } else {
       const d = this.#decoder;
-      const r = d.execute(buf, pos, end, (c) => body.push(this.#stable(c)));
+      // Chunks decoded from one read go to the body as one buffer: a body of tiny chunks costs
+      // memory in proportion to its data, not one object per chunk.
+      const parts = this.#chunkParts;
+      const r = d.execute(buf, pos, end, (c) => parts.push(c));
+      if (parts.length === 1) body.push(this.#stable(parts[0]!));
+      else if (parts.length > 1) body.push(Buffer.concat(parts));
+      parts.length = 0;
       if (r < 0) {
         this.#failBody(ex, d.error ?? 'FOYER_BAD_CHUNK');
         return -1;
@@ -326,6 +334,12 @@ export class Connection implements BodyOwner, WriteBatchOwner {
   }
 
   #dispatch(head: ParsedHead): void {
+    const url = this.#urls.build(head);
+    if (url === undefined) {
+      // A target or Host the URL parser refuses would make `new URL(req.url)` throw in the app.
+      this.#reject(head.form === Form.Origin || head.form === Form.Asterisk ? 'FOYER_BAD_HOST' : 'FOYER_BAD_TARGET');
+      return;
+    }
     const limits = this.#limits;
     this.#requests++;
     const minor = head.minor;
@@ -337,7 +351,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const wantsUpgrade = head.method === 'CONNECT' || (head.connectionUpgrade && head.upgrade !== undefined);
     // A hand-over only when nothing is in flight: responses before it must keep their order.
     if (wantsUpgrade && this.#cfg.upgrade !== undefined && this.#queue.length === 0 && !this.#streaming) {
-      this.#handOver(head);
+      this.#handOver(head, url);
       return;
     }
     if (head.method === 'CONNECT') {
@@ -347,7 +361,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     let expectContinue = false;
     if (head.expect !== undefined && minor === 1) {
       // RFC 9110 §10.1.1: 100-continue is the only expectation; others are a 417.
-      if (head.expect.trim().toLowerCase() !== '100-continue') {
+      if (trimOws(head.expect).toLowerCase() !== '100-continue') {
         this.#reject('FOYER_EXPECTATION_FAILED');
         return;
       }
@@ -357,7 +371,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     const hasBody = head.chunked || head.contentLength > 0;
     const body = hasBody ? new RequestBody(this, head.chunked ? -1 : head.contentLength) : null;
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest(head.method, this.#url(head), head.headers, body, ctx, head.target);
+    const req = new IncomingRequest(head.method, url, head.headers, body, ctx, head.target);
     const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
     ex.expectContinue = expectContinue && hasBody;
     this.#queue.push(ex);
@@ -365,7 +379,13 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       this.#bodyEx = ex;
       this.#bodyRemaining = head.contentLength;
       this.#decoder = head.chunked
-        ? new ChunkedDecoder(limits.maxBodySize, limits.maxChunkExtensionSize, limits.maxHeaderSize)
+        ? new ChunkedDecoder(
+            limits.maxBodySize,
+            limits.maxChunkExtensionSize,
+            limits.maxHeaderSize,
+            limits.maxChunkCount,
+            limits.maxChunkExtensionsPerBody,
+          )
         : null;
       this.#bodyWindowBytes = 0;
     }
@@ -395,7 +415,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     }
   }
 
-  #handOver(head: ParsedHead): void {
+  #handOver(head: ParsedHead, url: string): void {
     const rest = this.#buf === null ? Buffer.alloc(0) : Buffer.from(this.#buf.subarray(this.#pos));
     this.#buf = null;
     this.#ignoreInput = true;
@@ -409,12 +429,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#onClose(this);
     if (this.#paused !== 0) socket.resume();
     const ctx = new RequestContext(this.#ctxInit);
-    const req = new IncomingRequest(head.method, this.#url(head), head.headers, null, ctx, head.target);
+    const req = new IncomingRequest(head.method, url, head.headers, null, ctx, head.target);
     this.#cfg.upgrade!(req as unknown as Request, socket, rest);
-  }
-
-  #url(head: ParsedHead): string {
-    return requestUrl(head, this.#origin, this.#defaultHost);
   }
 
   // ── handler results ───────────────────────────────────────────────────────────────────────

@@ -149,4 +149,21 @@ describe('host validation across requests', () => {
     const out = new ParsedHead();
     assert.equal(parseHead(bad, 0, bad.length, defaultLimits, out, 'example.com'), -1);
   });
+
+  test('optional whitespace is SP and HTAB only: no other byte is trimmed from a field (RFC 9110 §5.6.3)', () => {
+    // JavaScript's trim() would strip U+00A0 and read `\xa0chunked` as chunked: a smuggling gadget.
+    for (const ws of ['\xa0', '\x0b', '\x0c', '\x85']) {
+      for (const te of [`${ws}chunked`, `chunked${ws}`, `gzip,${ws}chunked`]) {
+        const code = err(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n`);
+        assert.ok(
+          code === 'FOYER_BAD_TRANSFER_ENCODING' || code === 'FOYER_BAD_HEADER',
+          `${JSON.stringify(te)} → ${code}`,
+        );
+      }
+      if (ws.charCodeAt(0) < 0x80) continue; // a control byte is refused as a whole field
+      const h = ok(`GET / HTTP/1.1\r\nHost: x\r\nConnection: ${ws}close\r\n\r\n`);
+      assert.equal(h.connectionClose, false, `Connection: ${JSON.stringify(ws)}close is not close`);
+    }
+    assert.equal(ok('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \t chunked \t\r\n\r\n').chunked, true);
+  });
 });

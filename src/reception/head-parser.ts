@@ -3,9 +3,10 @@
 // The connection calls it once a head is complete (see findHeadEnd); it never sees partial input.
 import type { ErrorCode } from '../util/errors.ts';
 import { isValidAuthority } from './authority.ts';
-import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TARGET, TCHAR } from './char-tables.ts';
+import { COLON, CR, FIELD_VALUE, HTAB, LF, PATH_AS_IS, QUERY_AS_IS, SP, TARGET, TCHAR } from './char-tables.ts';
 import type { Limits } from './limits.ts';
 import { isImplementedMethod, knownMethod } from './methods.ts';
+import { trimOws } from '../util/ows.ts';
 
 export enum Form {
   Origin = 0,
@@ -18,6 +19,11 @@ export class ParsedHead {
   method = '';
   target = '';
   form: Form = Form.Origin;
+  /**
+   * True when the WHATWG URL parser would keep this origin-form target exactly as received (no dot
+   * segment, nothing it percent-encodes), so the request URL is a concatenation (request-url.ts).
+   */
+  targetAsIs = true;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and any higher 1.x, answered as 1.1: RFC 9110 §2.5). */
   minor = 1;
   /** Flat [name, value, name, value, …] with names as received. */
@@ -96,7 +102,7 @@ function parseTransferCodings(value: string, out: ParsedHead): number {
   let sawChunked = false;
   let other = false;
   for (const raw of value.split(',')) {
-    const coding = raw.trim().toLowerCase();
+    const coding = trimOws(raw).toLowerCase();
     if (coding === '') return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
     if (sawChunked) return fail(out, 'FOYER_BAD_TRANSFER_ENCODING');
     if (coding === 'chunked') sawChunked = true;
@@ -111,7 +117,7 @@ function parseTransferCodings(value: string, out: ParsedHead): number {
 
 function parseConnection(value: string, out: ParsedHead): void {
   for (const raw of value.split(',')) {
-    const t = raw.trim().toLowerCase();
+    const t = trimOws(raw).toLowerCase();
     if (t === 'close') out.connectionClose = true;
     else if (t === 'keep-alive') out.connectionKeepAlive = true;
     else if (t === 'upgrade') out.connectionUpgrade = true;
@@ -127,12 +133,28 @@ function parseRequestLine(buf: Buffer, start: number, end: number, limits: Limit
 
   const ts = ++i;
   let query = -1;
+  let asIs = true;
   for (; i < end; i++) {
     const c = buf[i]!;
-    if (TARGET[c] !== 1) break;
-    if (c === 0x3f /* ? */ && query < 0) query = i;
-    else if (c === 0x5c /* \ */ && query < 0) return fail(out, 'FOYER_BAD_TARGET');
+    if (query < 0) {
+      if (PATH_AS_IS[c] === 1) {
+        // A dot segment (`/.`, `/..`, `/%2e`) is resolved by URL parsers: not as is.
+        if (c === 0x2e /* . */) {
+          if (buf[i - 1] === 0x2f) asIs = false;
+        } else if (c === 0x25 /* % */ && buf[i + 1] === 0x32 && (buf[i + 2]! | 0x20) === 0x65) asIs = false;
+        continue;
+      }
+      if (TARGET[c] !== 1) break;
+      if (c === 0x3f /* ? */) query = i;
+      // RFC 3986 has no `\`; WHATWG would read it as `/` and change what the path names.
+      else if (c === 0x5c /* \ */) return fail(out, 'FOYER_BAD_TARGET');
+      else asIs = false;
+    } else if (QUERY_AS_IS[c] !== 1) {
+      if (TARGET[c] !== 1) break;
+      asIs = false;
+    }
   }
+  out.targetAsIs = asIs;
   if (i === ts || buf[i] !== SP)
     return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
   out.target = latin1(buf, ts, i);

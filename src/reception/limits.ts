@@ -12,6 +12,10 @@ export interface Limits {
   maxBodySize: number;
   /** Longest chunk extension on one chunk, in bytes → 400. */
   maxChunkExtensionSize: number;
+  /** Most chunk-extension bytes over one chunked body → 400. */
+  maxChunkExtensionsPerBody: number;
+  /** Most data chunks in one chunked body → 413 (1-byte chunks cost framing, not data). */
+  maxChunkCount: number;
   /** Requests parsed ahead of their responses on one connection; past it reading pauses. */
   maxPipelinedRequests: number;
   /** Requests served on one connection before it is closed; 0 = unlimited. */
@@ -36,6 +40,8 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxHeaderCount: 100,
   maxBodySize: 1024 * 1024,
   maxChunkExtensionSize: 1024,
+  maxChunkExtensionsPerBody: 16 * 1024,
+  maxChunkCount: 64 * 1024,
   maxPipelinedRequests: 32,
   maxRequestsPerConnection: 0,
   headersTimeout: 10_000,

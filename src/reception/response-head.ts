@@ -14,6 +14,7 @@ import {
   type LightResponse,
   REASON_PHRASE,
 } from './light-response.ts';
+import { trimOws } from '../util/ows.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
@@ -103,15 +104,15 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     const lower = l === 4 || l === 10 || l === 12 || l === 14 || l === 17 ? name.toLowerCase() : '';
     switch (lower) {
       case 'content-length': {
-        if (!/^\d{1,15}$/.test(value.trim())) throw new ResponseHeaderError('invalid content-length from handler');
-        declared = Number(value.trim());
+        if (!/^\d{1,15}$/.test(trimOws(value))) throw new ResponseHeaderError('invalid content-length from handler');
+        declared = Number(trimOws(value));
         return;
       }
       case 'transfer-encoding':
       case 'keep-alive':
         return; // framing is the engine's (RFC 9112 §6.1)
       case 'connection':
-        if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+        if (/(^|,)[ \t]*close[ \t]*(,|$)/i.test(value)) close = true;
         return;
       case 'content-type':
         sawType = true;

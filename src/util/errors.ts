@@ -19,6 +19,7 @@ export const errors = {
   FOYER_BAD_TRANSFER_ENCODING: { status: 400, message: 'Invalid Transfer-Encoding' },
   FOYER_AMBIGUOUS_FRAMING: { status: 400, message: 'Both Transfer-Encoding and Content-Length' },
   FOYER_BAD_CHUNK: { status: 400, message: 'Malformed chunked body' },
+  FOYER_TOO_MANY_CHUNKS: { status: 413, message: 'Too many chunks in one body' },
   FOYER_BAD_ESCAPE: { status: 400, message: 'Malformed percent-encoding' },
   FOYER_REQUEST_TIMEOUT: { status: 408, message: 'Request Timeout' },
   FOYER_BODY_TOO_LARGE: { status: 413, message: 'Content Too Large' },

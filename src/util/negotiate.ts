@@ -1,5 +1,6 @@
 // Proactive content negotiation (RFC 9110 §12): pick one of the server's offers from an
 // Accept or Accept-Encoding field by q-value. Pure; no I/O.
+import { trimOws } from './ows.ts';
 
 interface Weighted {
   value: string;
@@ -11,7 +12,7 @@ export function parseWeightedList(field: string): Weighted[] {
   const out: Weighted[] = [];
   for (const part of field.split(',')) {
     const semi = part.indexOf(';');
-    const value = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase();
+    const value = trimOws(semi === -1 ? part : part.slice(0, semi)).toLowerCase();
     if (value === '') continue;
     let q = 1;
     if (semi !== -1) {
@@ -19,8 +20,8 @@ export function parseWeightedList(field: string): Weighted[] {
       for (const param of part.slice(semi + 1).split(';')) {
         const eq = param.indexOf('=');
         if (eq === -1) continue;
-        if (param.slice(0, eq).trim().toLowerCase() !== 'q') continue;
-        const raw = param.slice(eq + 1).trim();
+        if (trimOws(param.slice(0, eq)).toLowerCase() !== 'q') continue;
+        const raw = trimOws(param.slice(eq + 1));
         q = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(raw) ? Number(raw) : 0;
       }
     }

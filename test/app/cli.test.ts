@@ -231,6 +231,49 @@ test('a TLS key file that cannot be read exits 2', async () => {
   assert.match(r.stderr, /cannot read TLS certificate file nope\.pem/);
 });
 
+test('swapped --tls-cert and --tls-key exit 2 with one line naming the files', async (t) => {
+  const tls = makeTestCertificate();
+  if (tls === undefined) return t.skip(NO_OPENSSL);
+  try {
+    const r = await run(['serve', 'public', '--no-config', '--tls-cert', tls.keyFile, '--tls-key', tls.certFile]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /swapped/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack');
+  } finally {
+    tls.remove();
+  }
+});
+
+test('a throw in a timer or an unhandled rejection in app code is logged and serving goes on', async () => {
+  const child = start(['serve', '--port', '0', '--no-config', '--app', 'crashy.ts']);
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (c) => (stderr += c));
+  const origin = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
+    child.stdout?.on('data', (c) => {
+      stdout += c;
+      const m = /foyer listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+  });
+  try {
+    assert.equal(await (await fetch(`${origin}/throw-later`)).text(), 'ok /throw-later');
+    assert.equal(await (await fetch(`${origin}/reject`)).text(), 'ok /reject');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(child.exitCode, null, 'the server is still running');
+    assert.equal(await (await fetch(`${origin}/after`)).text(), 'ok /after');
+    const logged = stdout + stderr;
+    assert.match(logged, /thrown in a timer/);
+    assert.match(logged, /nobody handles this/);
+  } finally {
+    await stop(child);
+  }
+});
+
 test('SIGTERM lets an in-flight request finish before the process exits 0', async () => {
   const { child, origin } = await serveUntilReady(['public', '--no-config', '--app', 'app.ts']);
   const pending = fetch(`${origin}/slow`);

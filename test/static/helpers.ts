@@ -105,7 +105,7 @@ export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
   ['/..%5coutside.txt', [400]],
   ['/%5c..%5coutside.txt', [400]],
   ['/..\\outside.txt', [400]],
-  ['//../outside.txt', [400]],
+  ['//../outside.txt', [400, 404]], // the empty segment absorbs the `..`: /outside.txt, inside the root
   ['//outside.txt', [404]],
   ['/sub/../../outside.txt', [400]],
   ['/./../outside.txt', [400]],

@@ -6,6 +6,7 @@ import busboy from 'busboy';
 import { defaultLimits } from '../../reception/limits.ts';
 import { FoyerError, type HttpError } from '../../util/errors.ts';
 import { findHttpError } from './error-response.ts';
+import { trimOws } from '../../util/ows.ts';
 
 export interface BodyOptions {
   /** Largest body accepted, in bytes → 413. Default: the server default, 1 MiB. */
@@ -17,7 +18,7 @@ export function mediaType(req: Request): string {
   const ct = req.headers.get('content-type');
   if (ct === null) return '';
   const semi = ct.indexOf(';');
-  return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  return trimOws(semi === -1 ? ct : ct.slice(0, semi)).toLowerCase();
 }
 
 /** Reads the whole body into memory, failing with 413 as soon as it passes the limit. */

@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import type { Middleware } from '../../types.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
 import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
+import { trimOws } from '../../util/ows.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
@@ -85,7 +86,7 @@ export function compress(options: CompressOptions = {}): Middleware {
       status === 206 ||
       res.headers.has('content-encoding') ||
       res.headers.has('content-range') ||
-      /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '') ||
+      /(?:^|,)[ \t]*no-transform[ \t]*(?:,|$)/i.test(res.headers.get('cache-control') ?? '') ||
       (size !== undefined && size < threshold);
     const encoding = skip ? undefined : choose(req.headers.get('accept-encoding'));
     // Reading `body` last: on the engine's light responses it builds the real body stream.
@@ -137,12 +138,12 @@ function appendVary(headers: Headers, field: string): void {
     headers.set('vary', field);
     return;
   }
-  if (vary.trim() === '*') return;
+  if (trimOws(vary) === '*') return;
   if (
     vary
       .toLowerCase()
       .split(',')
-      .some((v) => v.trim() === field.toLowerCase())
+      .some((v) => trimOws(v) === field.toLowerCase())
   )
     return;
   headers.set('vary', `${vary}, ${field}`);

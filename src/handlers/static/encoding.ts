@@ -1,6 +1,7 @@
 // Content codings: choose one from Accept-Encoding (RFC 9110 §12.5.3) and compress with node:zlib.
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { trimOws } from '../../util/ows.ts';
 
 export type Coding = 'br' | 'gzip';
 
@@ -29,11 +30,11 @@ function qualityOf(header: string, coding: Coding): number {
   let star = -1;
   for (const part of header.split(',')) {
     const semi = part.indexOf(';');
-    const name = (semi < 0 ? part : part.slice(0, semi)).trim().toLowerCase();
+    const name = trimOws(semi < 0 ? part : part.slice(0, semi)).toLowerCase();
     if (name !== coding && name !== '*' && !(coding === 'gzip' && name === 'x-gzip')) continue;
     let q = 1;
     if (semi >= 0) {
-      const m = /q\s*=\s*([01](?:\.\d{0,3})?)/i.exec(part.slice(semi + 1));
+      const m = /q[ \t]*=[ \t]*([01](?:\.\d{0,3})?)/i.exec(part.slice(semi + 1));
       if (m) q = Number(m[1]);
     }
     if (name === '*') star = q;

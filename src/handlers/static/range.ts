@@ -1,4 +1,5 @@
 // Range requests (RFC 9110 §14): parse `bytes=` range sets against a known length.
+import { trimOws } from '../../util/ows.ts';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -20,18 +21,18 @@ const DIGITS = /^\d+$/;
 
 export function parseRange(header: string, size: number, maxParts: number): RangeResult {
   const eq = header.indexOf('=');
-  if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return 'ignore';
+  if (eq < 0 || trimOws(header.slice(0, eq)).toLowerCase() !== 'bytes') return 'ignore';
   const specs = header.slice(eq + 1).split(',');
   if (specs.length > maxParts) return 'ignore';
   const ranges: ByteRange[] = [];
   let sawValid = false;
   for (const raw of specs) {
-    const spec = raw.trim();
+    const spec = trimOws(raw);
     if (spec === '') continue; // RFC 9110 §5.6.1: empty list elements are ignored
     const dash = spec.indexOf('-');
     if (dash < 0) return 'ignore';
-    const a = spec.slice(0, dash).trim();
-    const b = spec.slice(dash + 1).trim();
+    const a = trimOws(spec.slice(0, dash));
+    const b = trimOws(spec.slice(dash + 1));
     if (a === '') {
       // suffix-byte-range-spec: the last N bytes.
       if (!DIGITS.test(b)) return 'ignore';

@@ -1,4 +1,5 @@
 // Validators and conditional requests (RFC 9110 §8.8 and §13).
+import { trimOws } from '../../util/ows.ts';
 
 /** The header fields a conditional evaluation reads; absent fields are null. */
 export interface ConditionalFields {
@@ -27,7 +28,7 @@ const ENTITY_TAG = /(W\/)?"[^"]*"/g;
 
 /** Does an If-Match / If-None-Match list contain `etag`? `weak` selects the comparison (RFC 9110 §8.8.3.2). */
 export function etagListMatches(list: string, etag: string, weak: boolean): boolean {
-  if (list.trim() === '*') return true;
+  if (trimOws(list) === '*') return true;
   for (const m of list.matchAll(ENTITY_TAG)) {
     const isWeak = m[1] !== undefined;
     if (isWeak && !weak) continue;
@@ -71,7 +72,7 @@ export function evaluatePreconditions(f: ConditionalFields, etag: string, lastMo
  * tag is compared strongly (a weak one never matches); a date must equal Last-Modified exactly.
  */
 export function ifRangeMatches(value: string, etag: string, lastModifiedMs: number): boolean {
-  const v = value.trim();
+  const v = trimOws(value);
   if (v.startsWith('"')) return v === etag;
   if (v.startsWith('W/')) return false;
   const d = parseHttpDate(v);
