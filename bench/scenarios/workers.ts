@@ -10,6 +10,16 @@ const servers: BenchServer[] = [
   { label: 'foyer -w2', start: () => nodeServer(foyer, { args: ['--workers', '2'] }) },
   { label: 'foyer -w2 shared', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'shared'] }) },
   { label: 'foyer -w1', start: () => nodeServer(foyer) },
+  // FOYER_BENCH_BASELINE_CLI=path/to/other/dist/cli.js: the single process of another checkout, to
+  // see that the process model left the one-process path as fast as it was.
+  ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
+    ? []
+    : [
+        {
+          label: 'foyer -w1 baseline',
+          start: () => nodeServer(foyer, { env: { FOYER_BENCH_CLI: process.env.FOYER_BENCH_BASELINE_CLI as string } }),
+        },
+      ]),
   {
     label: 'node:cluster ×2',
     start: () => nodeServer(new URL('../servers/http-node-cluster.ts', import.meta.url), { env: { WORKERS: '2' } }),
