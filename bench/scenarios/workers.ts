@@ -1,5 +1,5 @@
-// The process model: `foyer serve` as one process, with 2 workers (round-robin from the primary,
-// and the shared socket), against node:http under node:cluster with 2 workers; keep-alive
+// The process model: `foyer serve` as one process, with 2 workers (the shared socket, and
+// round-robin from the primary), against node:http under node:cluster with 2 workers; keep-alive
 // throughput and, with `Connection: close`, the accept rate. CPU µs per request covers the whole
 // process group (primary included).
 import { nodeServer } from '../lib/child-server.ts';
@@ -8,7 +8,7 @@ import type { BenchServer, Scenario } from '../lib/types.ts';
 const foyer = new URL('../servers/workers-foyer.ts', import.meta.url);
 const servers: BenchServer[] = [
   { label: 'foyer -w2', start: () => nodeServer(foyer, { args: ['--workers', '2'] }) },
-  { label: 'foyer -w2 shared', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'shared'] }) },
+  { label: 'foyer -w2 rr', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'round-robin'] }) },
   { label: 'foyer -w1', start: () => nodeServer(foyer) },
   // FOYER_BENCH_BASELINE_CLI=path/to/other/dist/cli.js: the single process of another checkout, to
   // see that the process model left the one-process path as fast as it was.

@@ -42,8 +42,8 @@ Options:
       --no-compress        do not compress responses
   -w, --workers N|auto     worker processes under a supervising primary (auto: one per core;
                            default 1, a single process). SIGHUP reloads them one by one
-      --balance MODE       round-robin (default: the primary deals connections) or shared
-                           (workers accept from one socket)
+      --balance MODE       shared (default: workers accept from one socket) or round-robin
+                           (the primary accepts and deals connections; even, but dearer)
       --max-requests N     replace a worker after about N requests (+0-10% jitter)
       --max-memory SIZE    replace a worker whose resident memory passes SIZE (e.g. 512mb)
       --user NAME          workers run as NAME (the primary binds as root first); --group NAME

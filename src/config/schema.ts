@@ -31,7 +31,7 @@ export interface FoyerConfig {
   // Process model (src/os/): workers, reload, recycling, privileges.
   /** Worker processes under a supervising primary; `auto` = one per core. Default 1 (a single process). */
   workers?: number | 'auto';
-  /** How workers share the listening socket: the primary deals connections round-robin (default) or the kernel does. */
+  /** How workers share the listening socket: they accept from it (`shared`, default: measured cheaper) or the primary deals connections (`round-robin`). */
   balance?: 'round-robin' | 'shared';
   /** Replace a worker after about this many requests (+0-10% jitter). Default 0: never. */
   maxRequests?: number;
