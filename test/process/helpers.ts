@@ -91,7 +91,7 @@ export function getText(url: string): Promise<{ status: number; body: string }> 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(20_000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
 }
