@@ -24,7 +24,7 @@ export interface WorkerPoolOptions {
   env: () => Record<string, string>;
   /** A retiring worker is killed after this many ms. */
   shutdownTimeout: number;
-  /** A new worker that is not ready after this many ms is killed and counts as failed. */
+  /** A new worker that is not ready after this many ms (default 60 000) is killed and counts as failed. */
   startTimeout?: number;
 }
 
@@ -106,8 +106,8 @@ export class WorkerPool {
     return new Promise<Worker>((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.process.kill('SIGKILL');
-        reject(new Error(`a worker was not ready within ${this.#o.startTimeout ?? 30_000} ms`));
-      }, this.#o.startTimeout ?? 30_000);
+        reject(new Error(`a worker was not ready within ${this.#o.startTimeout ?? 60_000} ms`));
+      }, this.#o.startTimeout ?? 60_000);
       const onMessage = (m: unknown) => {
         if (!isToPrimary(m) || m.foyerWorker !== 'ready') return;
         clearTimeout(timer);
