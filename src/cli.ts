@@ -99,7 +99,7 @@ async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
       process.exit(EXIT_INTERRUPTED);
     },
   });
-  process.stdout.write(`foyer listening on ${server.url}\n`);
+  process.stdout.write(`foyer listening on ${server.server.url}\n`);
   await stopped;
   offSignals();
   removePid?.();
@@ -126,7 +126,7 @@ async function serveWorker(config: FoyerConfig, cwd: string): Promise<number> {
     beforeApp: user === undefined ? undefined : () => dropPrivileges({ user, group: config.group }),
     wrap: (fetch) => countingFetch(fetch, config),
   });
-  runWorker(server, server.url, {
+  runWorker(server, server.server.url, {
     maxRequests: config.maxRequests,
     maxMemory: config.maxMemory,
     shutdownTimeout: config.shutdownTimeout ?? defaultLimits.closeTimeout,

@@ -34,3 +34,17 @@ export type {
   SocketFactory,
   Upstream,
 } from './handlers/fastcgi/index.ts';
+export { offload, taskQueue, events } from './handlers/worker/index.ts';
+export type {
+  Events,
+  EventsOptions,
+  FinishListener,
+  Listener,
+  OffloadMiddleware,
+  OffloadOptions,
+  PoolOptions,
+  TaskFailure,
+  TaskQueue,
+  TaskQueueOptions,
+} from './handlers/worker/index.ts';
+export * from './access/index.ts';

@@ -6,6 +6,7 @@ import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
 import type { Context, MaybePromise } from './types.ts';
+import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
@@ -40,6 +41,11 @@ export interface ServeOptions {
    * `new Response(…)` in handlers takes the fast path. Default true.
    */
   overrideGlobals?: boolean;
+  /**
+   * Proxies whose forwarding headers are believed (CIDRs, `loopback`, `private`): the client address
+   * and scheme every layer sees then come from X-Forwarded-For (or `Forwarded`) and X-Forwarded-Proto.
+   */
+  trustProxy?: readonly string[] | TrustProxyOptions;
 }
 
 export interface Server {
@@ -70,6 +76,14 @@ export async function serve(options: ServeOptions): Promise<Server> {
     upgrade: options.upgrade,
     log,
     secure: options.tls !== undefined,
+    resolveClient:
+      options.trustProxy === undefined
+        ? undefined
+        : trustProxy(
+            Array.isArray(options.trustProxy)
+              ? { trust: options.trustProxy }
+              : (options.trustProxy as TrustProxyOptions),
+          ),
   };
   const listener = new Listener({
     port,

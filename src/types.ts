@@ -25,6 +25,8 @@ export interface Context {
   readonly signal: AbortSignal;
   /** The server's logger (pino), bound to this request where useful. */
   readonly log: Logger;
+  /** The authenticated user (set by Basic auth), shown in the access log and given to PHP as REMOTE_USER. */
+  remoteUser?: string;
   /** Route parameters filled by the router, empty otherwise. */
   params: Record<string, string>;
   /** Deferred work that continues after the response; failures are logged, never lost. */

@@ -1,19 +1,23 @@
 // The example application served by `npm start`: middleware, routing, a JSON API, a form post,
-// an upload streamed to disk, and a streamed response (server-sent events). Static files come
+// an upload streamed to disk, a streamed response (server-sent events), and a log-in with sessions. Static files come
 // from ./public through the CLI: `foyer serve examples/site/public --app examples/site/app.ts`.
 import {
   App,
   attribute,
   escapeHtml,
+  getSession,
   HttpError,
   html,
   json,
+  offload,
   readForm,
   readJson,
   receiveMultipart,
   redirect,
+  session,
   sse,
 } from '../../src/index.ts';
+import { timingSafeEqual } from 'node:crypto';
 
 interface Note {
   id: number;
@@ -47,6 +51,53 @@ const api = new App()
     return new Response(null, { status: 204 });
   });
 
+// Sessions: set SESSION_SECRET (32+ characters) in production; every worker must share it.
+const SESSION_SECRET = process.env.SESSION_SECRET ?? 'example-only-secret-do-not-use-in-production';
+/** The demo's one account. A real app checks a password hash (bcrypt) from its user store. */
+const DEMO = { user: 'demo', password: 'demo' };
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const page = (title: string, body: string) =>
+  html(`<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title>${body}`);
+
+const account = new App()
+  .use(session({ secret: SESSION_SECRET }))
+  .get('/login', () =>
+    page(
+      'Log in',
+      '<form method="post" action="/account/login"><input name="user" placeholder="demo"> ' +
+        '<input name="password" type="password" placeholder="demo"> <button>Log in</button></form>',
+    ),
+  )
+  .post('/login', async (req, ctx) => {
+    const form = await readForm(req, { limit: 4 * 1024 });
+    const user = String(form.get('user') ?? '');
+    if (!same(user, DEMO.user) || !same(String(form.get('password') ?? ''), DEMO.password)) {
+      throw new HttpError(401, 'wrong user or password');
+    }
+    const s = getSession(ctx);
+    s.regenerate(); // a new id at log-in: a session id planted before cannot be used afterwards
+    s.set('user', user);
+    return redirect('/account/private', 303);
+  })
+  .get('/private', (_req, ctx) => {
+    const user = getSession(ctx).get<string>('user');
+    if (user === undefined) return redirect('/account/login', 303);
+    return page(
+      'Private',
+      `<p>Hello, ${escapeHtml(user)}.</p><form method="post" action="/account/logout"><button>Log out</button></form>`,
+    );
+  })
+  .post('/logout', (_req, ctx) => {
+    getSession(ctx).destroy();
+    return redirect('/account/login', 303);
+  });
+
 const app = new App()
   // Middleware: a request id on every response (static files included: the app runs first).
   .use(async (req, ctx, next) => {
@@ -57,6 +108,8 @@ const app = new App()
     return res;
   })
   .mount('/api', api)
+  // Log in, a protected page, log out: sessions (see README, "Access control … and sessions").
+  .mount('/account', account)
   .get('/hello/:name', (_req, ctx) =>
     html(`<!doctype html><title>Hello</title><p>Hello, ${escapeHtml(ctx.params.name)}!</p>`),
   )
@@ -93,6 +146,8 @@ const app = new App()
       })(),
     ),
   )
-  .get('/api-info', (_req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }));
+  .get('/api-info', (_req, ctx) => json({ requestId: ctx.get(REQUEST_ID), remote: ctx.remoteAddress }))
+  // CPU-heavy work in a worker thread (threads start on demand and exit when idle).
+  .post('/hash', offload(new URL('./hash.ts', import.meta.url), { minThreads: 0, maxThreads: 1 }));
 
 export default app;

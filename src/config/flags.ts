@@ -31,6 +31,16 @@ export const SERVE_OPTIONS = {
   watch: { type: 'boolean' },
   'watch-path': { type: 'string', multiple: true },
   'pid-file': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
+  'forwarded-header': { type: 'string' },
+  allow: { type: 'string', multiple: true },
+  deny: { type: 'string', multiple: true },
+  'basic-auth': { type: 'string' },
+  realm: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'rate-burst': { type: 'string' },
+  'rate-limit-dry-run': { type: 'boolean' },
+  redis: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -83,6 +93,13 @@ const FLAG_OF: Record<string, string> = {
   user: '--user',
   group: '--group',
   pidFile: '--pid-file',
+  trustProxy: '--trust-proxy',
+  forwardedHeader: '--forwarded-header',
+  'basicAuth.file': '--basic-auth',
+  'basicAuth.realm': '--realm',
+  'rateLimit.rate': '--rate-limit',
+  'rateLimit.burst': '--rate-burst',
+  redis: '--redis',
 };
 
 function flagName(problem: string): string {
@@ -90,6 +107,67 @@ function flagName(problem: string): string {
   const path = problem.slice(0, colon);
   const flag = FLAG_OF[path] ?? (path.startsWith('limits.') ? `--limit ${path.slice(7)}` : undefined);
   return flag === undefined ? problem : flag + problem.slice(colon);
+}
+
+type ServeValues = ReturnType<typeof parseArgs<{ options: typeof SERVE_OPTIONS; allowPositionals: true }>>['values'];
+
+/** --trust-proxy, --allow/--deny, --basic-auth/--realm, --rate-limit/--rate-burst/--rate-limit-dry-run, --redis. */
+function readAccessFlags(values: ServeValues, flags: FoyerConfig): void {
+  const list = (items: string[] | undefined) =>
+    items?.flatMap((i) => i.split(',').map((x) => x.trim())).filter(Boolean);
+  if (values['trust-proxy'] !== undefined) flags.trustProxy = list(values['trust-proxy']);
+  if (values['forwarded-header'] !== undefined) {
+    flags.forwardedHeader = values['forwarded-header'].toLowerCase() as FoyerConfig['forwardedHeader'];
+  }
+  if (values.allow !== undefined || values.deny !== undefined) {
+    flags.access = {};
+    if (values.allow !== undefined) flags.access.allow = list(values.allow);
+    if (values.deny !== undefined) flags.access.deny = list(values.deny);
+  }
+  if (values['basic-auth'] !== undefined) flags.basicAuth = { file: values['basic-auth'] };
+  if (values.realm !== undefined)
+    flags.basicAuth = { ...flags.basicAuth, realm: values.realm } as FoyerConfig['basicAuth'];
+  const rate = values['rate-limit'];
+  const burst = values['rate-burst'];
+  if (rate !== undefined || burst !== undefined || values['rate-limit-dry-run']) {
+    const r: Record<string, unknown> = {};
+    if (rate !== undefined) r.rate = rate;
+    if (burst !== undefined) {
+      if (!/^\d{1,9}$/.test(burst))
+        throw new UsageError(`--rate-burst expects an integer ≥ 0, got ${JSON.stringify(burst)}`);
+      r.burst = Number(burst);
+    }
+    if (values['rate-limit-dry-run']) r.dryRun = true;
+    flags.rateLimit = r as unknown as FoyerConfig['rateLimit'];
+  }
+  if (values.redis !== undefined) flags.redis = values.redis;
+}
+
+/** --realm alone or --rate-burst alone may complete a file's settings: check them as if completed. */
+function completedForCheck(flags: FoyerConfig): FoyerConfig {
+  const out = { ...flags };
+  if (out.basicAuth !== undefined && out.basicAuth.file === undefined) out.basicAuth = { ...out.basicAuth, file: '-' };
+  if (out.rateLimit !== undefined && out.rateLimit.rate === undefined) out.rateLimit = { ...out.rateLimit, rate: 1 };
+  return out;
+}
+
+/** Access settings merge field by field: `--allow` replaces the file's allow list but keeps its per-path rules. */
+function mergeAccess(base: FoyerConfig, flags: FoyerConfig, config: FoyerConfig): void {
+  if (base.access !== undefined && flags.access !== undefined) config.access = { ...base.access, ...flags.access };
+  if (base.basicAuth !== undefined && flags.basicAuth !== undefined) {
+    config.basicAuth = { ...base.basicAuth, ...flags.basicAuth };
+  }
+  if (base.rateLimit !== undefined && flags.rateLimit !== undefined) {
+    config.rateLimit = { ...base.rateLimit, ...flags.rateLimit };
+  }
+  if (config.basicAuth !== undefined && config.basicAuth.file === undefined) {
+    throw new UsageError('--realm needs --basic-auth FILE (or basicAuth.file in the configuration)');
+  }
+  if (config.rateLimit !== undefined && config.rateLimit.rate === undefined) {
+    throw new UsageError(
+      '--rate-burst and --rate-limit-dry-run need --rate-limit RATE (or rateLimit.rate in the configuration)',
+    );
+  }
 }
 
 /** Merges flags over the config file; returns the validated settings. */
@@ -147,9 +225,10 @@ export async function resolveSettings(
   const key = values['tls-key'];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (cert !== undefined && key !== undefined) flags.tls = { cert, key };
+  readAccessFlags(values, flags);
   // Flags go through the same checks as the file; problems are named by their flag.
   try {
-    validateConfig(flags, 'the command line');
+    validateConfig(completedForCheck(flags), 'the command line');
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.problems.map(flagName).join('\n'));
     throw err;
@@ -159,5 +238,6 @@ export async function resolveSettings(
   const config: FoyerConfig = { ...base, ...flags };
   if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
   if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };
+  mergeAccess(base, flags, config);
   return validateConfig(config, 'flags and configuration');
 }

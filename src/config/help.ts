@@ -51,6 +51,17 @@ Options:
       --watch              reload when files under the app's folder change (development)
       --watch-path PATH    watch PATH instead, repeatable
       --pid-file FILE      write the primary's pid to FILE (for foyer reload)
+      --trust-proxy CIDR,… believe X-Forwarded-For / X-Forwarded-Proto from these peers
+                           (CIDRs, loopback, private); repeatable
+      --forwarded-header H x-forwarded-for (default) or forwarded (RFC 7239)
+      --allow CIDR         allow only these client addresses (403 otherwise); repeatable
+      --deny CIDR          refuse these client addresses (deny wins); repeatable
+      --basic-auth FILE    Basic auth against an htpasswd file (bcrypt, apr1, {SHA})
+      --realm TEXT         the Basic auth realm (default "Restricted")
+      --rate-limit RATE    per-client rate such as 20r/s or 300r/m; 429 over it
+      --rate-burst N       requests accepted at once above the rate (default 0)
+      --rate-limit-dry-run log what the rate limit would refuse, refuse nothing
+      --redis URL          share rate limits between instances (redis://host:6379)
   -h, --help               show this help
 
 Flags override the configuration file. Exit codes: 0 after a graceful stop, 1 when the

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FoyerError } from '../util/errors.ts';
 import { configSpec, type FoyerConfig } from './schema.ts';
 import { check, isPlainObject } from './validate.ts';
@@ -29,18 +29,26 @@ export function findConfig(dir: string): string | undefined {
   return undefined;
 }
 
+let tsxRegistered = false;
 let generation = 0;
 
 /**
- * Imports a TypeScript or JavaScript module, TypeScript through tsx (which compiles afresh on
- * each call). `fresh`: bypass the ES module cache for JavaScript too (a reload reads the file again).
+ * Imports a TypeScript or JavaScript module, TypeScript through tsx. Built Foyer registers tsx's
+ * hooks for the whole process once, ESM and CommonJS: a .ts file in a CommonJS package (what
+ * `npm init` makes) is compiled to CommonJS, and its `require('foyer')` must then reach this running
+ * copy through Node's own require(esm). tsx's isolated tsImport() would instead transform Foyer's
+ * ES modules into a second copy (two engines, two loggers; pino breaks outright). Under tsx (the
+ * tests, `--source` benchmarks) the hooks are already on. `fresh`: bypass the ES module cache (a
+ * reload reads the file again).
  */
 export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
   let url = pathToFileURL(resolve(file)).href;
   const ext = extname(file);
-  if (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx') {
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  const self = extname(fileURLToPath(import.meta.url));
+  if (!tsxRegistered && self === '.js' && (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx')) {
+    tsxRegistered = true;
+    (await import('tsx/esm/api')).register();
+    (await import('tsx/cjs/api')).register();
   }
   if (fresh) url += `?reload=${++generation}`;
   return (await import(url)) as Record<string, unknown>;

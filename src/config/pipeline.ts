@@ -67,6 +67,8 @@ export interface PipelineParts {
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;
+  /** Access layers (address rules, rate limit, Basic auth) that run before everything else. */
+  access?: Middleware[];
 }
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
@@ -86,8 +88,8 @@ function compressOwn(appLayer: Middleware): Middleware {
   return (req, ctx, next) => mw(req, ctx, (r = req) => invoke(appLayer, r, ctx, (r2 = r) => next(r2).then(mark)));
 }
 
-export function buildPipeline({ config, app, fastcgi, phpConnections }: PipelineParts): Handler {
-  const layers: Middleware[] = [];
+export function buildPipeline({ config, app, fastcgi, phpConnections, access }: PipelineParts): Handler {
+  const layers: Middleware[] = [...(access ?? [])];
   const compressing = config.compress !== false;
   if (app !== undefined) {
     const appLayer = app.handle ?? fetchAppLayer(app.fetch);

@@ -3,6 +3,8 @@
 // session store, summed metrics, the admin listener) lives here and is reached from the workers
 // through os/primary-rpc.ts. No application code runs here. Each service adds one line to the list.
 import type { Logger } from '../log/logger.ts';
+import { provideRateService } from '../access/rate-store.ts';
+import { provideSessionService } from '../access/session-store.ts';
 import type { FoyerConfig } from './schema.ts';
 
 export interface PrimaryService {
@@ -12,7 +14,14 @@ export interface PrimaryService {
 type Starter = (config: FoyerConfig, log: Logger) => Promise<PrimaryService | undefined>;
 
 /** One entry per shared service, in start order (they are closed in reverse). */
-const STARTERS: Starter[] = [];
+const STARTERS: Starter[] = [
+  // Rate-limit counters and the default session store: one table for all workers (access/).
+  async () => {
+    provideRateService();
+    provideSessionService();
+    return undefined;
+  },
+];
 
 export async function startPrimaryServices(config: FoyerConfig, log: Logger): Promise<{ close(): Promise<void> }> {
   const started: PrimaryService[] = [];

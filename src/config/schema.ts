@@ -1,5 +1,8 @@
 // The shape of `foyer.config.{ts,mjs,js,json}`: the TypeScript type users write against (through
 // `defineConfig`) and the runtime spec the loaded value is checked with. Keep the two in step.
+import type { BasicAuthOptions } from '../access/basic-auth.ts';
+import type { IpFilterOptions } from '../access/ip-filter.ts';
+import type { RateLimitOptions } from '../access/rate-limit.ts';
 import type { StaticOptions } from '../handlers/static/index.ts';
 import type { LogLevel } from '../log/logger.ts';
 import { defaultLimits, type Limits } from '../reception/limits.ts';
@@ -44,6 +47,18 @@ export interface FoyerConfig {
   watch?: boolean | string[];
   /** Write the primary's pid here (for `foyer reload`). */
   pidFile?: string;
+  /** Proxies (CIDRs, `loopback`, `private`) whose X-Forwarded-For / Forwarded and X-Forwarded-Proto are believed. */
+  trustProxy?: string[];
+  /** The header the trusted proxies write. Default 'x-forwarded-for'. */
+  forwardedHeader?: 'x-forwarded-for' | 'forwarded';
+  /** Address rules: `allow`, `deny` (CIDRs; deny wins) and per-path `rules`. */
+  access?: Pick<IpFilterOptions, 'allow' | 'deny' | 'rules'>;
+  /** Basic auth from an htpasswd file: `{ file, realm?, paths?, cacheSize? }`. */
+  basicAuth?: Omit<BasicAuthOptions, 'log'>;
+  /** Rate limit: `{ rate: '20r/s', burst?, dryRun?, headers?, key?, rules? }`. */
+  rateLimit?: Omit<RateLimitOptions, 'store'>;
+  /** Redis shared by every instance (rate limits): `redis://host:6379`. */
+  redis?: string;
 }
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
@@ -115,6 +130,60 @@ const staticSpec: Spec = {
   },
 };
 
+const pathMatch: Spec = {
+  kind: 'custom',
+  expected: 'a path, a glob, a RegExp or a function',
+  test: (v) => (typeof v === 'string' && v.startsWith('/')) || v instanceof RegExp || typeof v === 'function',
+};
+const rate: Spec = {
+  kind: 'custom',
+  expected: 'a rate such as "20r/s" or "300r/m"',
+  test: (v) =>
+    (typeof v === 'number' && v > 0) || (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*(r\/(s|m))?\s*$/.test(v)),
+};
+const accessSpec: Spec = {
+  kind: 'object',
+  fields: {
+    allow: strings,
+    deny: strings,
+    rules: {
+      kind: 'array',
+      of: { kind: 'object', fields: { path: pathMatch, allow: strings, deny: strings }, required: ['path'] },
+    },
+  },
+};
+const basicAuthSpec: Spec = {
+  kind: 'object',
+  fields: {
+    file: nonEmpty,
+    realm: string,
+    paths: { kind: 'array', of: pathMatch },
+    cacheSize: uint,
+    checkInterval: uint,
+  },
+  required: ['file'],
+};
+const rateLimitSpec: Spec = {
+  kind: 'object',
+  fields: {
+    rate,
+    burst: uint,
+    dryRun: bool,
+    headers: bool,
+    name: nonEmpty,
+    key: {
+      kind: 'custom',
+      expected: '"ip" or a function (req, ctx) => string',
+      test: (v) => v === 'ip' || typeof v === 'function',
+    },
+    rules: {
+      kind: 'array',
+      of: { kind: 'object', fields: { path: pathMatch, rate, burst: uint }, required: ['path', 'rate'] },
+    },
+  },
+  required: ['rate'],
+};
+
 export const configSpec: Spec = {
   kind: 'object',
   fields: {
@@ -143,5 +212,11 @@ export const configSpec: Spec = {
     group: nonEmpty,
     watch: { kind: 'union', of: [bool, { kind: 'array', of: nonEmpty }] },
     pidFile: nonEmpty,
+    trustProxy: strings,
+    forwardedHeader: { kind: 'enum', values: ['x-forwarded-for', 'forwarded'] },
+    access: accessSpec,
+    basicAuth: basicAuthSpec,
+    rateLimit: rateLimitSpec,
+    redis: nonEmpty,
   },
 };

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { accessLayers } from '../access/from-config.ts';
 import type { PhpFpmProcess } from '../handlers/fastcgi/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { serve, type Server } from '../server.ts';
@@ -93,23 +94,31 @@ export interface StartOptions {
   wrap?: (fetch: Handler) => Handler;
 }
 
+/** A server and the access layers' resources (a Redis link), closed after it. */
+export interface Started {
+  server: Server;
+  close(timeout?: number, options?: { keepIdle?: boolean }): Promise<void>;
+}
+
 /** `config.root` must already be absolute. */
-export async function startServer(config: FoyerConfig, o: StartOptions): Promise<Server> {
+export async function startServer(config: FoyerConfig, o: StartOptions): Promise<Started> {
   const tls = readTls(config, o.cwd);
   const file = appFile(config, o.cwd);
   o.beforeApp?.();
   const app: LoadedApp | undefined = file === undefined ? undefined : await loadApp(file);
   const fcgi = config.php === undefined ? undefined : await loadFastcgi();
   const settings = o.php === undefined ? config : { ...config, php: o.php.upstream };
+  const access = accessLayers(config, o.log);
   const fetch = buildPipeline({
     config: settings,
     app,
     fastcgi: fcgi?.fastcgi,
     phpConnections: o.php?.connections,
+    access: access.layers,
   });
   if (app === undefined && config.root === undefined)
     o.log.warn('no root and no --app: every request will be answered 404');
-  return serve({
+  const server = await serve({
     fetch: o.wrap === undefined ? fetch : o.wrap(fetch),
     port: config.port ?? 8080,
     host: config.host ?? '127.0.0.1',
@@ -117,5 +126,18 @@ export async function startServer(config: FoyerConfig, o: StartOptions): Promise
     tls,
     limits: config.limits,
     logger: o.log,
+    trustProxy:
+      config.trustProxy === undefined ? undefined : { trust: config.trustProxy, header: config.forwardedHeader },
+  }).catch(async (err: unknown) => {
+    await access.close();
+    throw err;
   });
+  return {
+    server,
+    close: (timeout, options) =>
+      server
+        .close(timeout, options)
+        .catch((err: unknown) => o.log.error({ err }, 'close failed'))
+        .then(() => access.close()),
+  };
 }

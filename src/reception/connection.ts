@@ -7,7 +7,7 @@ import type { Context, MaybePromise } from '../types.ts';
 import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.ts';
 import { CR, LF } from './char-tables.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
-import { RequestContext } from './context.ts';
+import { type ClientInfo, RequestContext } from './context.ts';
 import { pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
 import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
@@ -37,6 +37,8 @@ export interface ConnectionConfig {
   upgrade?: UpgradeHandler | undefined;
   log: Logger;
   secure: boolean;
+  /** Decides the client's address and scheme from the peer and the request's header pairs (trusted proxies). */
+  resolveClient?: ((peer: string, secure: boolean, headers: readonly string[]) => ClientInfo) | undefined;
 }
 
 const PAUSE_PIPELINE = 1;
@@ -370,7 +372,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
 
     const hasBody = head.chunked || head.contentLength > 0;
     const body = hasBody ? new RequestBody(this, head.chunked ? -1 : head.contentLength) : null;
-    const ctx = new RequestContext(this.#ctxInit);
+    const ctx = this.#context(head);
     const req = new IncomingRequest(head.method, url, head.headers, body, ctx, head.target);
     const ex = new Exchange(req, ctx, body, head.method === 'HEAD', minor, keepAlive);
     ex.expectContinue = expectContinue && hasBody;
@@ -428,9 +430,17 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     socket.removeAllListeners('close');
     this.#onClose(this);
     if (this.#paused !== 0) socket.resume();
-    const ctx = new RequestContext(this.#ctxInit);
+    const ctx = this.#context(head);
     const req = new IncomingRequest(head.method, url, head.headers, null, ctx, head.target);
     this.#cfg.upgrade!(req as unknown as Request, socket, rest);
+  }
+
+  /** The request's context; the client decision (trusted proxies) is made here, once, before any handler. */
+  #context(head: ParsedHead): RequestContext {
+    const resolve = this.#cfg.resolveClient;
+    if (resolve === undefined) return new RequestContext(this.#ctxInit);
+    const init = this.#ctxInit;
+    return new RequestContext({ ...init, ...resolve(init.remoteAddress, init.secure, head.headers) });
   }
 
   // ── handler results ───────────────────────────────────────────────────────────────────────

@@ -12,6 +12,12 @@ export interface ContextInit {
   log?: Logger;
 }
 
+/** The client as the access layer decided it (see access/trust-proxy.ts). */
+export interface ClientInfo {
+  remoteAddress: string;
+  secure: boolean;
+}
+
 export class RequestContext implements Context {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -20,6 +26,8 @@ export class RequestContext implements Context {
   readonly secure: boolean;
   readonly log: Logger;
   params: Record<string, string> = {};
+  /** The user Basic auth (or the app) authenticated, for the access log and PHP's REMOTE_USER. */
+  remoteUser: string | undefined = undefined;
   #attributes: Map<string, unknown> | undefined;
   #abort: AbortController | undefined;
   #aborted = false;
@@ -76,6 +84,11 @@ export class RequestContext implements Context {
 
   has(key: AttributeKey<unknown>): boolean {
     return this.#attributes?.has(key.name) ?? false;
+  }
+
+  /** Every attribute as [name, value]: what offload() copies to a worker thread. */
+  attributeEntries(): [string, unknown][] {
+    return this.#attributes === undefined ? [] : [...this.#attributes];
   }
 }
 

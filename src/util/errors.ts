@@ -33,6 +33,10 @@ export const errors = {
   FOYER_NOT_FOUND: { status: 404, message: 'Not Found' },
   FOYER_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
   FOYER_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  // Access control (src/access).
+  FOYER_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  FOYER_TOO_MANY_REQUESTS: { status: 429, message: 'Too Many Requests' },
+  FOYER_SESSION_STORE_DOWN: { status: 503, message: 'Service Unavailable' },
   FOYER_BAD_JSON: { status: 400, message: 'Malformed JSON body' },
   FOYER_BAD_FORM: { status: 400, message: 'Malformed form body' },
   FOYER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
@@ -47,6 +51,15 @@ export const errors = {
   FOYER_BAD_GATEWAY: { status: 502, message: 'Bad Gateway' },
   FOYER_UPSTREAM_OVERLOADED: { status: 503, message: 'Service Unavailable' },
   FOYER_GATEWAY_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
+  // Offload and task workers (worker threads, task queues).
+  FOYER_OFFLOAD_OVERLOADED: { status: 503, message: 'Service Unavailable' },
+  FOYER_OFFLOAD_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
+  FOYER_OFFLOAD_CRASHED: { status: 500, message: 'Worker thread failed' },
+  FOYER_OFFLOAD_UNSERIALISABLE: { status: 500, message: 'Context attribute cannot cross to a worker thread' },
+  FOYER_TASK_UNKNOWN: { status: 500, message: 'No such task' },
+  FOYER_TASK_FAILED: { status: 500, message: 'Task failed' },
+  FOYER_TASK_TIMEOUT: { status: 500, message: 'Task timed out' },
+  FOYER_TASK_NO_CONSUMER: { status: 500, message: 'Task queue has no consumer' },
   // Configuration and command line (exit code 2, no HTTP status).
   FOYER_BAD_CONFIG: { status: 0, message: 'Invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -74,3 +74,43 @@ test('the example clock streams server-sent events', async () => {
   assert.match(new TextDecoder().decode(value), /^event: tick\nid: 0\ndata: \{"now":"/);
   await reader.cancel();
 });
+
+both(
+  'the example hashes a password in a worker thread',
+  () => app,
+  async (client) => {
+    const res = await client.fetch('/hash', { method: 'POST', body: new URLSearchParams({ password: 'hunter2' }) });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { hash: string; inWorkerThread: boolean };
+    assert.equal(body.inWorkerThread, true);
+    assert.equal(Buffer.from(body.hash, 'base64').length, 32);
+    const empty = await client.fetch('/hash', { method: 'POST', body: new URLSearchParams({}) });
+    assert.equal(empty.status, 422);
+  },
+);
+
+both(
+  'the example logs in, shows the private page only with the session, and logs out',
+  () => app,
+  async (client) => {
+    assert.equal((await client.fetch('/account/private', { redirect: 'manual' })).status, 303);
+    const wrong = await client.fetch('/account/login', {
+      method: 'POST',
+      body: new URLSearchParams({ user: 'demo', password: 'nope' }),
+    });
+    assert.equal(wrong.status, 401);
+    const login = await client.fetch('/account/login', {
+      method: 'POST',
+      body: new URLSearchParams({ user: 'demo', password: 'demo' }),
+      redirect: 'manual',
+    });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const page = await client.fetch('/account/private', { headers: { cookie } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Hello, demo\./);
+    const out = await client.fetch('/account/logout', { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    assert.match(out.headers.getSetCookie()[0]!, /Max-Age=0/);
+    assert.equal((await client.fetch('/account/private', { headers: { cookie }, redirect: 'manual' })).status, 303);
+  },
+);

@@ -91,6 +91,8 @@ export function buildParams(p: ParamsInput): Array<[string, string]> {
     ['REDIRECT_STATUS', '200'],
   ];
   if (secure) out.push(['HTTPS', 'on']);
+  // RFC 3875 §4.1.1, §4.1.11: the user Basic auth accepted (only Foyer's basicAuth sets it).
+  if (ctx.remoteUser !== undefined) out.push(['AUTH_TYPE', 'Basic'], ['REMOTE_USER', ctx.remoteUser]);
   if (p.pathInfo !== '') {
     // RFC 3875 §4.1.5–§4.1.6: PATH_TRANSLATED maps PATH_INFO onto the document root.
     out.push(['PATH_INFO', p.pathInfo], ['PATH_TRANSLATED', root + p.pathInfo]);

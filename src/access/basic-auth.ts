@@ -1,0 +1,147 @@
+// HTTP Basic authentication (RFC 7617) against an htpasswd file: `--basic-auth FILE` and the
+// `basicAuth()` middleware are this same code. bcrypt costs tens of milliseconds by design, so
+// credentials that verified once are remembered in a bounded cache keyed by an HMAC under a
+// per-process random key (the cache never holds a password), and emptied when the file changes.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Logger } from '../log/logger.ts';
+import type { Middleware } from '../types.ts';
+import { FoyerError } from '../util/errors.ts';
+import { HtpasswdFile } from './htpasswd-file.ts';
+import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
+import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
+
+export interface BasicAuthOptions {
+  /** An htpasswd file (bcrypt, apr1 or {SHA} entries), reloaded when it changes. */
+  file: string;
+  /** Shown by browsers in the login prompt. Default "Restricted". */
+  realm?: string;
+  /** Protect only these paths (and below); default: everything. */
+  paths?: readonly PathMatch[];
+  /** Verified credentials remembered (least recently used dropped first). Default 1000; 0 disables. */
+  cacheSize?: number;
+  /** How often the file is checked for changes, ms. Default 1000. */
+  checkInterval?: number;
+  /** Where reloads of the file are reported (requests log through ctx.log). */
+  log?: Logger;
+}
+
+export interface Credentials {
+  user: string;
+  password: string;
+}
+
+// Stateless between calls (no streaming): one decoder serves every request.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads `Authorization: Basic token68` (RFC 7617 §2): the scheme is case-insensitive, the token is
+ * strict base64, the user-id ends at the first colon (so the password may contain colons), and
+ * the text is UTF-8 (§2.1). Anything else is undefined, which becomes a 401, never a 5xx.
+ */
+export function parseBasicAuth(header: string | null): Credentials | undefined {
+  if (header === null || header.length > 8192) return undefined;
+  const m = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (m === null || (m[1] as string).length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(m[1] as string, 'base64');
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const colon = text.indexOf(':');
+  // RFC 7617 §2: user-ids with a colon, and control characters in either part, are invalid.
+  if (colon < 0 || /[\x00-\x1f\x7f]/.test(text)) return undefined;
+  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** `Basic realm="…", charset="UTF-8"` with the realm as a quoted-string (RFC 9110 §5.6.4). */
+export function challenge(realm: string): string {
+  return `Basic realm="${realm.replace(/[\\"]/g, '\\$&')}", charset="UTF-8"`;
+}
+
+class VerifiedCache {
+  readonly #key = randomBytes(32);
+  readonly #map = new Map<string, string>();
+  #generation = 0;
+  constructor(readonly max: number) {}
+
+  #id(c: Credentials): string {
+    return createHmac('sha256', this.#key).update(c.user).update('\0').update(c.password).digest('base64');
+  }
+
+  has(c: Credentials, generation: number): boolean {
+    if (generation !== this.#generation) {
+      this.#map.clear();
+      this.#generation = generation;
+      return false;
+    }
+    const id = this.#id(c);
+    const user = this.#map.get(id);
+    if (user === undefined) return false;
+    this.#map.delete(id);
+    this.#map.set(id, user);
+    return true;
+  }
+
+  add(c: Credentials, generation: number): void {
+    if (this.max === 0 || generation !== this.#generation) return;
+    this.#map.set(this.#id(c), c.user);
+    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value as string);
+  }
+}
+
+/** Builds the checker; throws (naming the line) when the file cannot be read or holds a refused entry. */
+export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
+  const realm = options.realm ?? 'Restricted';
+  if (/[\x00-\x1f\x7f]/.test(realm))
+    throw new FoyerError('FOYER_BAD_CONFIG', 'the realm may not contain control characters');
+  const file = new HtpasswdFile(options.file, options.checkInterval ?? 1000, log);
+  const cache = new VerifiedCache(options.cacheSize ?? 1000);
+  const tests = options.paths?.map(compileMatch);
+  return {
+    file,
+    realm,
+    /** True when the request's path is protected. */
+    protects(url: string): boolean {
+      if (tests === undefined) return true;
+      const path = requestPath(url);
+      return tests.some((t) => applies(t, path));
+    },
+    /** True when the credentials are valid; synchronous when they were verified before. */
+    verify(c: Credentials): boolean | Promise<boolean> {
+      const found = file.lookup(c.user);
+      const check = (entry: HtpasswdEntry | undefined): boolean | Promise<boolean> => {
+        const generation = file.generation;
+        if (entry === undefined) return false;
+        if (cache.has(c, generation)) return true;
+        return verifyPassword(entry, c.password).then((ok) => {
+          if (ok) cache.add(c, generation);
+          return ok;
+        });
+      };
+      return found instanceof Promise ? found.then(check) : check(found);
+    },
+  };
+}
+
+/** Middleware asking for a user of the htpasswd file; sets `ctx.remoteUser` for the log and PHP. */
+export function basicAuth(options: BasicAuthOptions): Middleware {
+  const auth = basicAuthChecker(options, options.log);
+  const header = challenge(auth.realm);
+  return async (req, ctx, next) => {
+    if (!auth.protects(req.url)) return next();
+    const credentials = parseBasicAuth(req.headers.get('authorization'));
+    let ok = credentials === undefined ? false : auth.verify(credentials);
+    if (ok instanceof Promise) ok = await ok;
+    if (credentials !== undefined && ok) {
+      ctx.remoteUser = credentials.user;
+      return next();
+    }
+    if (credentials !== undefined) {
+      // Never the password; the user name is cut short and logged as data (JSON-escaped by pino).
+      ctx.log.warn({ user: credentials.user.slice(0, 64), remote: ctx.remoteAddress }, 'basic auth failed');
+    }
+    throw new FoyerError('FOYER_UNAUTHORIZED', 'credentials missing or invalid', { 'www-authenticate': header });
+  };
+}

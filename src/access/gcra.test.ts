@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { gcra, parseRate, type RateSpec } from './gcra.ts';
+import { LocalRateTable } from './rate-store.ts';
+
+describe('GCRA with nginx limit_req nodelay semantics', () => {
+  test('parses nginx rates', () => {
+    assert.equal(parseRate('20r/s'), 50);
+    assert.equal(parseRate('30r/m'), 2000);
+    assert.equal(parseRate(4), 250);
+    for (const bad of ['0r/s', 'r/s', '10r/h', '-1r/s', '', 'abc']) assert.equal(parseRate(bad), undefined, bad);
+  });
+
+  test('accepts burst + 1 at once, then one per interval', () => {
+    const spec: RateSpec = { interval: 100, burst: 3 };
+    const t = new LocalRateTable();
+    const at = (now: number) => t.take('k', spec, now).allowed;
+    assert.deepEqual([at(0), at(0), at(0), at(0), at(0)], [true, true, true, true, false]);
+    assert.equal(at(99), false);
+    assert.equal(at(100), true);
+    assert.equal(at(150), false);
+    assert.equal(at(200), true);
+    // After a quiet spell the whole burst is back, never more.
+    assert.deepEqual([at(10_000), at(10_000), at(10_000), at(10_000), at(10_000)], [true, true, true, true, false]);
+  });
+
+  test('burst 0 is one request per interval', () => {
+    const t = new LocalRateTable();
+    const spec = { interval: 1000, burst: 0 };
+    assert.equal(t.take('k', spec, 0).allowed, true);
+    assert.equal(t.take('k', spec, 500).allowed, false);
+    assert.equal(t.take('k', spec, 1000).allowed, true);
+  });
+
+  test('reports remaining, retry-after and reset', () => {
+    const spec = { interval: 100, burst: 2 };
+    const a = gcra(undefined, 0, spec);
+    assert.deepEqual(a.decision, { allowed: true, remaining: 2, retryAfterMs: 0, resetMs: 100 });
+    const b = gcra(gcra(a.tat, 0, spec).tat, 0, spec);
+    assert.equal(b.decision.remaining, 0);
+    const refused = gcra(b.tat, 0, spec).decision;
+    assert.equal(refused.allowed, false);
+    assert.equal(refused.retryAfterMs, 100);
+    assert.equal(refused.resetMs, 300);
+  });
+
+  test('refused requests do not push the key further out', () => {
+    const t = new LocalRateTable();
+    const spec = { interval: 100, burst: 0 };
+    t.take('k', spec, 0);
+    for (let i = 0; i < 50; i++) t.take('k', spec, 10);
+    assert.equal(t.take('k', spec, 100).allowed, true);
+  });
+
+  test('the table stays within its bound', () => {
+    const t = new LocalRateTable(100);
+    for (let i = 0; i < 1000; i++) t.take(`k${i}`, { interval: 60_000, burst: 0 }, 0);
+    assert.ok(t.size <= 100);
+  });
+});

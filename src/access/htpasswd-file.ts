@@ -1,0 +1,88 @@
+// An htpasswd file that follows its changes. The first load is synchronous so that a bad file stops
+// the server at startup with the line named. Afterwards the file is stat'ed at most once per
+// `checkInterval` when a request arrives (no timer, no watcher to leak), and reloaded when its
+// size, mtime or inode changed (`htpasswd` replaces the file by renaming a new one over it).
+// A reload that fails keeps the previous users and is logged.
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { Logger } from '../log/logger.ts';
+import { type HtpasswdEntry, parseHtpasswd } from './htpasswd.ts';
+
+interface Signature {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+function signature(s: { size: number; mtimeMs: number; ino: number }): Signature {
+  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+}
+
+function same(a: Signature, b: Signature): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+export class HtpasswdFile {
+  readonly path: string;
+  #users: Map<string, HtpasswdEntry>;
+  #sig: Signature;
+  #checkedAt = 0;
+  #checking: Promise<void> | undefined;
+  /** The last reload failed: said once, not at every check. */
+  #failing = false;
+  /** Bumped on every successful reload: caches keyed on it drop what they verified before. */
+  generation = 0;
+
+  constructor(
+    path: string,
+    readonly checkInterval = 1000,
+    readonly log?: Logger,
+  ) {
+    this.path = path;
+    this.#sig = signature(statSync(path));
+    this.#users = parseHtpasswd(readFileSync(path, 'utf8'), path);
+    this.#checkedAt = Date.now();
+  }
+
+  get size(): number {
+    return this.#users.size;
+  }
+
+  /** The user's entry after making sure the file was looked at recently (no await when it was). */
+  lookup(user: string): HtpasswdEntry | undefined | Promise<HtpasswdEntry | undefined> {
+    if (this.#checking === undefined && Date.now() - this.#checkedAt < this.checkInterval) return this.#users.get(user);
+    return this.refresh().then(() => this.#users.get(user));
+  }
+
+  /** Reloads when the file changed; concurrent callers share one check. */
+  refresh(force = false): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.#checkedAt < this.checkInterval) return Promise.resolve();
+    if (this.#checking !== undefined) return this.#checking;
+    this.#checkedAt = now;
+    this.#checking = this.#reload().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #reload(): Promise<void> {
+    try {
+      const sig = signature(await stat(this.path));
+      if (same(sig, this.#sig)) return;
+      const users = parseHtpasswd(await readFile(this.path, 'utf8'), this.path);
+      this.#users = users;
+      this.#sig = sig;
+      this.generation++;
+      this.#failing = false;
+      this.log?.info({ file: this.path, users: users.size }, 'htpasswd file reloaded');
+    } catch (err) {
+      if (this.#failing) return;
+      this.#failing = true;
+      this.log?.error(
+        { file: this.path, err: (err as Error).message },
+        'htpasswd reload failed; keeping the previous users',
+      );
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// The access layer's public surface (re-exported by src/index.ts).
+export { basicAuth, parseBasicAuth } from './basic-auth.ts';
+export type { BasicAuthOptions, Credentials } from './basic-auth.ts';
+export { ipFilter } from './ip-filter.ts';
+export type { IpFilterOptions, IpRules } from './ip-filter.ts';
+export type { PathMatch } from './path-rules.ts';
+export { trustProxy } from './trust-proxy.ts';
+export type { ClientInfo, ClientResolver, TrustProxyOptions } from './trust-proxy.ts';
+export { rateLimit } from './rate-limit.ts';
+export type { RateKey, RateLimitOptions, RateRule } from './rate-limit.ts';
+export type { RateDecision, RateSpec } from './gcra.ts';
+export { memoryRateStore } from './rate-store.ts';
+export type { RateLimitStore } from './rate-store.ts';
+export { redisRateStore } from './redis-rate-store.ts';
+export type { RedisRateStoreOptions } from './redis-rate-store.ts';
+export { getSession, Session, session } from './session.ts';
+export type { SessionOptions } from './session.ts';
+export type { CookieOptions } from './session-cookie.ts';
+export { memorySessionStore } from './session-store.ts';
+export type { SessionPatch, SessionRecord, SessionStore } from './session-store.ts';
+export { redisSessionStore } from './redis-session-store.ts';
+export type { RedisSessionStoreOptions } from './redis-session-store.ts';

@@ -1,0 +1,111 @@
+// IP address helpers shared by the access layer: normalising what sockets and headers give us,
+// and CIDR lists as net.BlockList (the kernel-independent matcher Node ships).
+import { BlockList, isIP } from 'node:net';
+
+export type Family = 'ipv4' | 'ipv6';
+
+/**
+ * The canonical form of an address, or undefined when it is not one. IPv4-mapped IPv6
+ * (`::ffff:1.2.3.4`, what a dual-stack socket reports) becomes the IPv4 address so that one rule
+ * covers both spellings; zone ids (`fe80::1%eth0`) are dropped.
+ */
+export function normaliseIp(raw: string): string | undefined {
+  let s = raw.trim();
+  const zone = s.indexOf('%');
+  if (zone >= 0) s = s.slice(0, zone);
+  const kind = isIP(s);
+  if (kind === 4) return s;
+  if (kind !== 6) return undefined;
+  s = s.toLowerCase();
+  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (mapped !== null && isIP(mapped[1] as string) === 4) return mapped[1];
+  return s;
+}
+
+export function familyOf(ip: string): Family {
+  return ip.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+/** Thrown for a malformed CIDR in flags or config; the message names the value. */
+export class CidrError extends Error {}
+
+/**
+ * CIDRs of both families. Kept in one BlockList per family because a BlockList matches IPv4
+ * addresses against IPv6 rules too (`::/0` would cover every IPv4 address).
+ */
+export class CidrSet {
+  readonly v4 = new BlockList();
+  readonly v6 = new BlockList();
+  has(ip: string): boolean {
+    const family = familyOf(ip);
+    return (family === 'ipv4' ? this.v4 : this.v6).check(ip, family);
+  }
+}
+
+/** Adds `1.2.3.0/24`, `2001:db8::/32`, a bare address, or `*` (everything) to `list`. */
+export function addCidr(list: CidrSet, cidr: string): void {
+  const s = cidr.trim();
+  if (s === '*' || s === 'all') {
+    list.v4.addSubnet('0.0.0.0', 0, 'ipv4');
+    list.v6.addSubnet('::', 0, 'ipv6');
+    return;
+  }
+  const slash = s.indexOf('/');
+  const ip = normaliseIp(slash < 0 ? s : s.slice(0, slash));
+  if (ip === undefined) throw new CidrError(`not an IP address or CIDR: ${JSON.stringify(cidr)}`);
+  const family = familyOf(ip);
+  const max = family === 'ipv4' ? 32 : 128;
+  const bitsText = slash < 0 ? String(max) : s.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max) {
+    throw new CidrError(`bad prefix length in ${JSON.stringify(cidr)} (0 to ${max})`);
+  }
+  (family === 'ipv4' ? list.v4 : list.v6).addSubnet(ip, Number(bitsText), family);
+}
+
+/** Named groups usable in --trust-proxy, as nginx's and Express's `loopback`, `private`. */
+const GROUPS: Record<string, string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+};
+
+/** A matcher for a list of CIDRs (and the group names above). Throws CidrError on a bad entry. */
+export function cidrList(items: readonly string[]): CidrSet {
+  const list = new CidrSet();
+  for (const item of items) {
+    for (const part of item.split(',')) {
+      const name = part.trim();
+      if (name === '') continue;
+      const group = GROUPS[name.toLowerCase()];
+      if (group !== undefined) for (const c of group) addCidr(list, c);
+      else addCidr(list, name);
+    }
+  }
+  return list;
+}
+
+/** True when the (normalised) address is covered by `list`. */
+export function listHas(list: CidrSet, ip: string): boolean {
+  return list.has(ip);
+}
+
+/**
+ * The rate-limit key of an address: IPv6 clients usually hold a whole /64, so one client is one
+ * /64 (what Cloudflare and nginx guides recommend); an IPv4 address is its own key.
+ */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const groups = expandIpv6(ip);
+  return groups === undefined ? ip : `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+function expandIpv6(ip: string): string[] | undefined {
+  const halves = ip.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
+  const tail = halves.length === 2 && halves[1] !== '' ? (halves[1] as string).split(':') : [];
+  if (tail.length > 0 && (tail[tail.length - 1] as string).includes('.')) return undefined;
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const all = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
+  return all.length === 8 ? all.map((g) => g.replace(/^0+(?=.)/, '')) : undefined;
+}

@@ -1,0 +1,65 @@
+// Where rate-limit state lives. The default keeps one table of TATs in the primary process (or the
+// single process) and workers ask it over IPC: two workers then enforce one limit, not two, which
+// is the classic bug of per-process counters. In a single process the call stays in-process.
+import { batchedCaller, provideBatched } from './primary-batch.ts';
+import { gcra, type RateDecision, type RateSpec } from './gcra.ts';
+
+/** Decides one request for `key`; implementations are shared by every limiter that uses them. */
+export interface RateLimitStore {
+  take(key: string, spec: RateSpec): Promise<RateDecision>;
+  close?(): Promise<void>;
+}
+
+/** A bounded in-memory table of TATs: expired keys are swept, then the oldest dropped when full. */
+export class LocalRateTable {
+  readonly #tats = new Map<string, number>();
+  constructor(readonly maxKeys = 100_000) {}
+
+  take(key: string, spec: RateSpec, now = Date.now()): RateDecision {
+    const { tat, decision } = gcra(this.#tats.get(key), now, spec);
+    if (decision.allowed) {
+      this.#tats.delete(key); // re-insert: Map order is then least recently allowed first
+      this.#tats.set(key, tat);
+      if (this.#tats.size > this.maxKeys) this.#evict(now);
+    }
+    return decision;
+  }
+
+  get size(): number {
+    return this.#tats.size;
+  }
+
+  #evict(now: number): void {
+    // A key whose TAT has passed is indistinguishable from a new key: forgetting it changes nothing.
+    for (const [k, t] of this.#tats) if (t <= now) this.#tats.delete(k);
+    while (this.#tats.size > this.maxKeys) this.#tats.delete(this.#tats.keys().next().value as string);
+  }
+}
+
+export const RATE_SERVICE = 'foyer.rate-limit';
+
+interface TakeCall {
+  key: string;
+  interval: number;
+  burst: number;
+}
+
+let primaryTable: LocalRateTable | undefined;
+
+/** Registers the shared table in this process (the primary, or the single process). Idempotent. */
+export function provideRateService(maxKeys?: number): void {
+  if (primaryTable !== undefined) return;
+  const table = new LocalRateTable(maxKeys);
+  primaryTable = table;
+  provideBatched(RATE_SERVICE, (payload) => {
+    const p = payload as TakeCall;
+    return table.take(String(p.key), { interval: Number(p.interval), burst: Number(p.burst) });
+  });
+}
+
+/** The default store: one limit across workers, kept by the primary. */
+export function memoryRateStore(): RateLimitStore {
+  provideRateService();
+  const take = batchedCaller<RateDecision>(RATE_SERVICE);
+  return { take: (key, spec) => take({ key, interval: spec.interval, burst: spec.burst }) };
+}

@@ -1,0 +1,74 @@
+// One ioredis connection for the access layer's shared state (rate limits, sessions), set up to
+// fail fast rather than queue: when Redis is gone, callers get an error at once and fall back;
+// ioredis keeps reconnecting in the background. Losing and regaining Redis is logged once each.
+import { Redis } from 'ioredis';
+import type { Logger } from '../log/logger.ts';
+
+export interface RedisLinkOptions {
+  /** `redis://[:password@]host:port/db`, `rediss://…` for TLS, or `unix:/path`. */
+  url: string;
+  /** Longest wait for one command before it counts as a failure, ms. Default 250. */
+  commandTimeout?: number;
+  /** Prefix of every key Foyer writes. Default `foyer:`. */
+  prefix?: string;
+  log?: Logger;
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+export class RedisLink {
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly #log: Logger | undefined;
+  readonly #where: string;
+  #down = false;
+
+  constructor(options: RedisLinkOptions) {
+    this.prefix = options.prefix ?? 'foyer:';
+    this.#log = options.log;
+    this.#where = redactUrl(options.url);
+    const common = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeout ?? 250,
+      // Reconnect forever, at most every 2 s: Redis coming back is noticed without a restart.
+      retryStrategy: (times: number) => Math.min(100 * times, 2000),
+      lazyConnect: false,
+    };
+    this.client = options.url.startsWith('unix:')
+      ? new Redis({ ...common, path: options.url.slice(5) })
+      : new Redis(options.url, common);
+    // Without a listener ioredis reports every failed reconnection as an unhandled 'error'.
+    this.client.on('error', () => this.failed());
+    this.client.on('ready', () => this.succeeded());
+  }
+
+  get down(): boolean {
+    return this.#down;
+  }
+
+  /** Records a failure; logs only the transition. */
+  failed(err?: unknown): void {
+    if (this.#down) return;
+    this.#down = true;
+    this.#log?.warn(
+      { redis: this.#where, err: err instanceof Error ? err.message : undefined },
+      'redis unavailable: falling back to local state until it returns',
+    );
+  }
+
+  succeeded(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.#log?.info({ redis: this.#where }, 'redis is back: shared state resumes');
+  }
+
+  async close(): Promise<void> {
+    this.client.removeAllListeners('error');
+    this.client.on('error', () => {});
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

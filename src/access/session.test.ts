@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createContext } from '../reception/context.ts';
+import type { Context } from '../types.ts';
+import { getSession, session } from './session.ts';
+import { type SessionStore, SessionTable } from './session-store.ts';
+
+const SECRET = 'unit-test-secret-0123456789abcdefghijklmnop';
+
+function tableStore(table = new SessionTable()): SessionStore & { table: SessionTable; ops: string[] } {
+  const ops: string[] = [];
+  return {
+    table,
+    ops,
+    get: async (id) => {
+      ops.push('get');
+      return table.get(id);
+    },
+    save: async (id, p, ttl) => {
+      ops.push('save');
+      table.save(id, p, ttl);
+    },
+    touch: async (id, ttl) => {
+      ops.push('touch');
+      table.touch(id, ttl);
+    },
+    destroy: async (id) => {
+      ops.push('destroy');
+      table.destroy(id);
+    },
+  };
+}
+
+async function call(
+  mw: ReturnType<typeof session>,
+  cookie: string | undefined,
+  handler: (ctx: Context) => void,
+): Promise<{ cookie: string | undefined; setCookie: string | undefined }> {
+  const ctx = createContext();
+  const res = await mw(new Request('http://h/', { headers: cookie ? { cookie } : {} }), ctx, async () => {
+    handler(ctx);
+    return new Response('ok');
+  });
+  const set = res.headers.getSetCookie()[0];
+  return { cookie: set?.split(';')[0], setCookie: set };
+}
+
+describe('session lifecycle', () => {
+  test('destroy then write in one request: the old session is gone and a new one is issued', async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store });
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 1));
+    assert.equal(store.table.size, 1);
+    const second = await call(mw, first.cookie, (ctx) => {
+      const s = getSession(ctx);
+      s.destroy();
+      s.set('flash', 'bye');
+    });
+    assert.ok(second.cookie && second.cookie !== first.cookie);
+    assert.equal(store.table.size, 1);
+    const third = await call(mw, first.cookie, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+    assert.match(third.setCookie ?? '', /Max-Age=0/);
+  });
+
+  test('a session past its absolute timeout starts over', async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store, absoluteTimeout: 50 });
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 1));
+    await new Promise((r) => setTimeout(r, 80));
+    await call(mw, first.cookie, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+  });
+
+  test('a read soon after a write does not touch the store', async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store, idleTimeout: 60_000 });
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 1));
+    store.ops.length = 0;
+    await call(mw, first.cookie, (ctx) => assert.equal(getSession(ctx).get('n'), 1));
+    assert.deepEqual(store.ops, ['get']);
+  });
+
+  test('a session idle past its timeout starts over', async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store, idleTimeout: 50 });
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 1));
+    await new Promise((r) => setTimeout(r, 120));
+    await call(mw, first.cookie, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+  });
+
+  test('values are copied: changing an object after set() does not change the stored session', async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store });
+    const value = { a: 1 };
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('v', value));
+    value.a = 2;
+    await call(mw, first.cookie, (ctx) => assert.deepEqual(getSession(ctx).get('v'), { a: 1 }));
+  });
+
+  test('a failing store answers 503, not a crash', async () => {
+    const broken: SessionStore = {
+      get: async () => Promise.reject(new Error('down')),
+      save: async () => {},
+      touch: async () => {},
+      destroy: async () => {},
+    };
+    const mw = session({ secret: SECRET, store: broken });
+    const good = await call(session({ secret: SECRET, store: tableStore() }), undefined, (ctx) =>
+      getSession(ctx).set('n', 1),
+    );
+    await assert.rejects(() => call(mw, good.cookie, () => {}), { status: 503 });
+  });
+
+  test('getSession without the middleware is a programming error', () => {
+    assert.throws(() => getSession(createContext()), /no session\(\) middleware/);
+  });
+});

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { trustProxy } from './trust-proxy.ts';
+
+const require = createRequire(import.meta.url);
+// Express's and Fastify's reference implementation of "rightmost untrusted X-Forwarded-For".
+const proxyaddr = require('@fastify/proxy-addr') as (
+  req: { socket: { remoteAddress: string }; headers: Record<string, string> },
+  trust: string[],
+) => string;
+
+const h = (...pairs: string[]) => pairs;
+
+describe('client address behind trusted proxies', () => {
+  const resolve = trustProxy({ trust: ['10.0.0.0/8', '::1'] });
+
+  test('takes the rightmost untrusted X-Forwarded-For entry, never the leftmost a client can forge', () => {
+    const r = resolve('10.0.0.2', false, h('X-Forwarded-For', '6.6.6.6, 203.0.113.7, 10.0.0.9'));
+    assert.equal(r.remoteAddress, '203.0.113.7');
+  });
+
+  test('ignores forwarding headers from a peer that is not trusted', () => {
+    const r = resolve('198.51.100.4', false, h('x-forwarded-for', '1.2.3.4', 'x-forwarded-proto', 'https'));
+    assert.deepEqual(r, { remoteAddress: '198.51.100.4', secure: false });
+  });
+
+  test('joins repeated X-Forwarded-For lines in order', () => {
+    const r = resolve('10.0.0.2', false, h('x-forwarded-for', '6.6.6.6', 'x-forwarded-for', '203.0.113.7, 10.1.1.1'));
+    assert.equal(r.remoteAddress, '203.0.113.7');
+  });
+
+  test('when every hop is trusted, the furthest one is the client', () => {
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', '10.9.9.9, 10.0.0.3')).remoteAddress, '10.9.9.9');
+  });
+
+  test('a malformed X-Forwarded-For is ignored and the peer stands', () => {
+    for (const bad of ['', 'junk', '1.2.3.4,,5.6.7.8', '1.2.3.4:port', '[::1', '1.2.3.4 5.6.7.8', '999.1.1.1']) {
+      assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', bad)).remoteAddress, '10.0.0.2', bad);
+    }
+  });
+
+  test('reads IPv6 and ported forms, and IPv4-mapped peers as IPv4', () => {
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '2001:db8::1')).remoteAddress, '2001:db8::1');
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '[2001:db8::2]:443')).remoteAddress, '2001:db8::2');
+    assert.equal(resolve('::ffff:10.0.0.2', false, h('x-forwarded-for', '192.0.2.1:5000')).remoteAddress, '192.0.2.1');
+  });
+
+  test('X-Forwarded-Proto: https from a trusted proxy marks the request secure; anything odd is ignored', () => {
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'https')).secure, true);
+    assert.equal(resolve('10.0.0.2', true, h('x-forwarded-proto', 'http')).secure, false);
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'https, http')).secure, false);
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'gopher')).secure, false);
+    assert.equal(resolve('8.8.8.8', false, h('x-forwarded-proto', 'https')).secure, false);
+  });
+
+  test('agrees with @fastify/proxy-addr on well-formed X-Forwarded-For chains', () => {
+    const trusted = ['10.0.0.1', '10.0.0.2', '10.200.3.4', '::1'];
+    const others = ['203.0.113.9', '198.51.100.1', '2001:db8::7', '192.0.2.33'];
+    const ip = fc.constantFrom(...trusted, ...others);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...trusted, ...others),
+        fc.array(ip, { minLength: 1, maxLength: 6 }),
+        (peer, hops) => {
+          const xff = hops.join(', ');
+          const ours = resolve(peer, false, h('x-forwarded-for', xff)).remoteAddress;
+          const theirs = proxyaddr({ socket: { remoteAddress: peer }, headers: { 'x-forwarded-for': xff } }, [
+            '10.0.0.0/8',
+            '::1',
+          ]);
+          assert.equal(ours, theirs, `${peer} ← ${xff}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('client address from RFC 7239 Forwarded', () => {
+  const resolve = trustProxy({ trust: ['loopback'], header: 'forwarded' });
+
+  test('reads for= and proto= of the client hop, quoted IPv6 with a port included', () => {
+    const r = resolve('127.0.0.1', false, h('Forwarded', 'for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https'));
+    assert.deepEqual(r, { remoteAddress: '2001:db8:cafe::17', secure: true });
+  });
+
+  test('parameter names are case-insensitive and elements may span lines', () => {
+    const r = resolve(
+      '127.0.0.1',
+      false,
+      h('forwarded', 'For=192.0.2.60;Proto=http;By=203.0.113.43', 'forwarded', 'for=127.0.0.5'),
+    );
+    assert.equal(r.remoteAddress, '192.0.2.60');
+  });
+
+  test('X-Forwarded-For is not read when the proxies write Forwarded (the client could have written it)', () => {
+    assert.equal(resolve('127.0.0.1', false, h('x-forwarded-for', '6.6.6.6')).remoteAddress, '127.0.0.1');
+  });
+
+  test('malformed or unknown Forwarded values are ignored', () => {
+    for (const bad of [
+      'for=',
+      'for="[::1"',
+      'for=1.2.3.4;for=5.6.7.8',
+      'nonsense',
+      'for=unknown',
+      'for=_hidden',
+      'for="1.2.3.4',
+    ]) {
+      assert.equal(resolve('127.0.0.1', false, h('forwarded', bad)).remoteAddress, '127.0.0.1', bad);
+    }
+  });
+});

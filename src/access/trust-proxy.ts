@@ -1,0 +1,76 @@
+// The one decision about who is asking. When the peer is a trusted proxy, the client address comes
+// from the forwarding header that proxy writes, read from the right: each trusted hop is skipped and
+// the first untrusted one is the client. The leftmost entry is never believed, since the client
+// wrote it. Reception calls this once per request; ctx.remoteAddress, PHP's REMOTE_ADDR, the access
+// log, access rules and rate limits all read its answer.
+import { type Hop, parseForwarded, parseXForwardedFor } from './forwarded-header.ts';
+import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
+
+export interface ClientInfo {
+  remoteAddress: string;
+  /** The scheme the client used: TLS here, or https reported by a trusted proxy. */
+  secure: boolean;
+}
+
+/** Decides a request's client from its peer and raw header pairs ([name, value, name, value …]). */
+export type ClientResolver = (peer: string, secure: boolean, headers: readonly string[]) => ClientInfo;
+
+export interface TrustProxyOptions {
+  /** CIDRs (or `loopback`, `private`, `linklocal`) of the proxies in front of Foyer. */
+  trust: readonly string[];
+  /**
+   * The header the proxies write. A proxy appends only to its own header; reading the other one
+   * would believe whatever the client put there. Default `x-forwarded-for`.
+   */
+  header?: 'x-forwarded-for' | 'forwarded';
+}
+
+function headerValues(headers: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i] as string;
+    if (n.length === name.length && n.toLowerCase() === name) out.push(headers[i + 1] as string);
+  }
+  return out;
+}
+
+/** The client hop: the rightmost untrusted one, or the leftmost when every hop is trusted. */
+function pickClient(hops: Hop[], trusted: CidrSet): { ip: string; hop: Hop } | undefined {
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as Hop;
+    const ip = hop.for === undefined ? undefined : normaliseIp(hop.for);
+    // An unknown or malformed hop cannot be checked: the header is ignored from there on.
+    if (ip === undefined) return undefined;
+    if (!listHas(trusted, ip) || i === 0) return { ip, hop };
+  }
+  return undefined;
+}
+
+/** X-Forwarded-Proto is believed only as one plain value (proxies set it; lists are ambiguous). */
+function forwardedProto(headers: readonly string[]): boolean | undefined {
+  const values = headerValues(headers, 'x-forwarded-proto');
+  if (values.length !== 1) return undefined;
+  const v = (values[0] as string).trim().toLowerCase();
+  return v === 'https' ? true : v === 'http' ? false : undefined;
+}
+
+/** Builds the resolver for `--trust-proxy`. Throws CidrError for a malformed entry. */
+export function trustProxy(options: TrustProxyOptions): ClientResolver {
+  const trusted = cidrList(options.trust);
+  const useForwarded = options.header === 'forwarded';
+  return (peer, secure, headers) => {
+    const peerIp = normaliseIp(peer) ?? peer;
+    if (!listHas(trusted, peerIp)) return { remoteAddress: peerIp, secure };
+    const hops = useForwarded
+      ? parseForwarded(headerValues(headers, 'forwarded'))
+      : parseXForwardedFor(headerValues(headers, 'x-forwarded-for'));
+    const client = hops === undefined ? undefined : pickClient(hops, trusted);
+    let scheme: boolean | undefined;
+    if (useForwarded) scheme = client?.hop.proto === 'https' ? true : client?.hop.proto === 'http' ? false : undefined;
+    else scheme = forwardedProto(headers);
+    return { remoteAddress: client?.ip ?? peerIp, secure: scheme ?? secure };
+  };
+}
+
+/** Without trusted proxies: the peer, with IPv4-mapped addresses shown as IPv4. */
+export const peerOnly: ClientResolver = (peer, secure) => ({ remoteAddress: normaliseIp(peer) ?? peer, secure });

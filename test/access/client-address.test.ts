@@ -1,0 +1,55 @@
+// The client decision on the wire: raw requests with forged, repeated and malformed forwarding
+// headers, through serve({ trustProxy }), seen by the handler as ctx.remoteAddress and ctx.secure.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { serve } from '../../src/index.ts';
+import type { Server } from '../../src/server.ts';
+import { exchange, firstResponse } from '../wire/raw-client.ts';
+
+const echo = (req: Request, ctx: { remoteAddress: string; secure: boolean }) =>
+  Response.json({ remote: ctx.remoteAddress, secure: ctx.secure, url: req.url });
+
+async function ask(port: number, headers: string): Promise<{ remote: string; secure: boolean }> {
+  const r = await exchange(port, `GET / HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`);
+  return JSON.parse(firstResponse(r.text).body);
+}
+
+describe('client address on the wire', () => {
+  let trusting: Server;
+  let plain: Server;
+  let elsewhere: Server;
+  before(async () => {
+    trusting = await serve({ port: 0, logLevel: 'silent', fetch: echo, trustProxy: ['127.0.0.1'] });
+    plain = await serve({ port: 0, logLevel: 'silent', fetch: echo });
+    // Trusts a proxy the test client is not: headers from 127.0.0.1 are the client's own.
+    elsewhere = await serve({ port: 0, logLevel: 'silent', fetch: echo, trustProxy: ['10.0.0.0/8'] });
+  });
+  after(async () => {
+    await Promise.all([trusting.close(1000), plain.close(1000), elsewhere.close(1000)]);
+  });
+
+  test('from a trusted proxy, the rightmost untrusted hop and the forwarded scheme', async () => {
+    const r = await ask(
+      trusting.address.port,
+      'X-Forwarded-For: 6.6.6.6\r\nx-forwarded-for: 192.0.2.7, 127.0.0.1\r\nX-Forwarded-Proto: https\r\n',
+    );
+    assert.equal(r.remote, '192.0.2.7');
+    assert.equal(r.secure, true);
+  });
+
+  test('forged headers change nothing without --trust-proxy, or from a peer that is not trusted', async () => {
+    const forged = 'X-Forwarded-For: 192.0.2.7\r\nForwarded: for=192.0.2.8;proto=https\r\nX-Forwarded-Proto: https\r\n';
+    for (const s of [plain, elsewhere]) {
+      const r = await ask(s.address.port, forged);
+      assert.equal(r.remote, '127.0.0.1');
+      assert.equal(r.secure, false);
+    }
+  });
+
+  test('malformed forwarding headers are ignored: the request is served, from the peer', async () => {
+    for (const h of ['X-Forwarded-For: ,,,\r\n', 'X-Forwarded-For: <script>\r\n', 'X-Forwarded-For: 1.2.3.4.5\r\n']) {
+      const r = await ask(trusting.address.port, h);
+      assert.equal(r.remote, '127.0.0.1', h);
+    }
+  });
+});
