@@ -16,6 +16,15 @@ export interface TargetPath {
   segments: string[];
   /** The decoded path ended with `/` (a directory was asked for). */
   trailingSlash: boolean;
+  /**
+   * False when the path had an empty segment (`//admin/x`) or a dot segment (`/x/../admin`): the
+   * same resource under a second name. Every layer before the file handlers (an app's route guard,
+   * access rules) saw that other name, so files answer with a redirect to the canonical one
+   * (`canonicalRedirect`) instead of serving it: the client's next request passes every layer
+   * under the name they check. WHATWG URL parsing (what `req.url` holds) removes dot segments but
+   * keeps empty ones, so `//admin` would otherwise slip past a guard on `/admin/*`.
+   */
+  canonical: boolean;
 }
 
 export interface SplitTarget {
@@ -62,6 +71,7 @@ export function analysePath(rawPath: string): TargetPath | TargetProblem {
     }
   }
   const segments: string[] = [];
+  let canonical = true;
   let from = 1;
   const n = decoded.length;
   while (from <= n) {
@@ -69,8 +79,17 @@ export function analysePath(rawPath: string): TargetPath | TargetProblem {
     if (to < 0) to = n;
     const seg = decoded.slice(from, to);
     from = to + 1;
-    if (seg === '' || seg === '.') continue;
+    if (seg === '') {
+      // Only the empty "segment" after a final slash is part of a canonical path.
+      if (to < n) canonical = false;
+      continue;
+    }
+    if (seg === '.') {
+      canonical = false;
+      continue;
+    }
     if (seg === '..') {
+      canonical = false;
       // Above the root is an attack, not a path to clamp silently (nginx answers 400 too).
       if (segments.length === 0) return 'bad-path';
       segments.pop();
@@ -81,7 +100,17 @@ export function analysePath(rawPath: string): TargetPath | TargetProblem {
   const last = decoded.charCodeAt(n - 1);
   const trailingSlash =
     last === 47 || decoded.endsWith('/.') || decoded.endsWith('/..') || (segments.length === 0 && n <= 1);
-  return { segments, trailingSlash };
+  return { segments, trailingSlash, canonical };
+}
+
+/**
+ * Where a non-canonical path is redirected: the same segments with empty and dot segments merged,
+ * query kept. The handlers answer 308 Permanent Redirect (RFC 9110 §15.4.9: method and body are
+ * kept), as Go's ServeMux does (with 301). Built by `joinSegments`, so it never starts with `//`
+ * (which a browser would read as another host).
+ */
+export function canonicalLocation(path: TargetPath, search: string): string {
+  return joinSegments(path.segments, path.trailingSlash) + search;
 }
 
 /** Percent-encodes one segment for a Location header or a link (RFC 3986 pchar, conservatively). */

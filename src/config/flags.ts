@@ -21,6 +21,8 @@ export const SERVE_OPTIONS = {
   limit: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   'no-compress': { type: 'boolean' },
+  symlinks: { type: 'string' },
+  'php-request-buffering': { type: 'string' },
   'no-config': { type: 'boolean' },
   workers: { type: 'string', short: 'w' },
   balance: { type: 'string' },
@@ -193,6 +195,17 @@ export async function resolveSettings(
   if (values.php !== undefined) flags.php = values.php;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'] as FoyerConfig['logLevel'];
   if (values['no-compress']) flags.compress = false;
+  const buffering = values['php-request-buffering'];
+  if (buffering !== undefined) {
+    if (buffering !== 'on' && buffering !== 'off')
+      throw new UsageError(`--php-request-buffering expects on or off, got ${JSON.stringify(buffering)}`);
+    flags.fastcgi = { requestBuffering: buffering === 'on' };
+  }
+  if (values.symlinks !== undefined) {
+    if (values.symlinks !== 'contain' && values.symlinks !== 'follow')
+      throw new UsageError(`--symlinks expects contain or follow, got ${JSON.stringify(values.symlinks)}`);
+    flags.static = { symlinks: values.symlinks };
+  }
   for (const item of values.limit ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0)
@@ -239,5 +252,7 @@ export async function resolveSettings(
   if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
   if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };
   mergeAccess(base, flags, config);
+  if (base.static !== undefined && flags.static !== undefined) config.static = { ...base.static, ...flags.static };
+  if (base.fastcgi !== undefined && flags.fastcgi !== undefined) config.fastcgi = { ...base.fastcgi, ...flags.fastcgi };
   return validateConfig(config, 'flags and configuration');
 }

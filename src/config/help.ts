@@ -62,6 +62,11 @@ Options:
       --rate-burst N       requests accepted at once above the rate (default 0)
       --rate-limit-dry-run log what the rate limit would refuse, refuse nothing
       --redis URL          share rate limits between instances (redis://host:6379)
+      --php-request-buffering on|off
+                           on (default): read a request body whole before PHP gets it, so
+                           slow uploads hold no php-fpm child; off: stream large bodies
+      --symlinks MODE      contain (default): serve and run only files whose real path is under
+                           root; follow: follow symlinks anywhere (Debian-packaged PHP apps)
   -h, --help               show this help
 
 Flags override the configuration file. Exit codes: 0 after a graceful stop, 1 when the

@@ -39,11 +39,23 @@ export function toLoadedApp(exported: unknown, name = 'the app'): LoadedApp {
   throw new TypeError(`${name} must default-export a fetch handler (req, ctx) => Response or an object with fetch()`);
 }
 
-/** Turns a plain fetch app into a layer: its 404 for GET/HEAD lets later layers try, and wins if they miss too. */
+/**
+ * A request body the app has read (or locked) is gone: a later layer would get an empty or broken
+ * one, so the app's answer stands. A body left alone was not consumed and can go on.
+ */
+function bodyTaken(req: Request): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  return req.bodyUsed || req.body?.locked === true;
+}
+
+/**
+ * Turns a plain fetch app into a layer: its 404 lets later layers try (any method, unless it read
+ * the request body), and wins if they miss too.
+ */
 function fetchAppLayer(app: Handler): Middleware {
   return async (req, ctx, next) => {
     const res = await app(req, ctx);
-    if (res.status !== 404 || (req.method !== 'GET' && req.method !== 'HEAD')) return res;
+    if (res.status !== 404 || bodyTaken(req)) return res;
     try {
       const other = await next(req);
       void res.body?.cancel().catch(() => {});
@@ -64,6 +76,13 @@ export interface PipelineParts {
     root: string;
     static?: boolean | Record<string, unknown>;
     maxConnections?: number;
+    requestBuffering?: boolean;
+    spoolMemory?: number;
+    maxSpoolSize?: number;
+    spoolDir?: string;
+    responseBuffering?: boolean;
+    responseMemory?: number;
+    maxTempFileSize?: number;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;
@@ -105,6 +124,7 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
         upstream: config.php,
         root: config.root,
         static: config.static ?? true,
+        ...config.fastcgi,
         ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
       }),
     );

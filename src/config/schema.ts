@@ -59,6 +59,26 @@ export interface FoyerConfig {
   rateLimit?: Omit<RateLimitOptions, 'store'>;
   /** Redis shared by every instance (rate limits): `redis://host:6379`. */
   redis?: string;
+  /** PHP gateway buffering and its limits (the `fastcgi()` options of the same names). */
+  fastcgi?: FastCgiConfig;
+}
+
+/** The `fastcgi()` options a configuration file may set. */
+export interface FastCgiConfig {
+  /** Read request bodies whole before taking a php-fpm connection. Default true. */
+  requestBuffering?: boolean;
+  /** Request bodies kept in memory up to this many bytes, then in a temp file. Default 1 MiB. */
+  spoolMemory?: number;
+  /** Largest buffered request body, bytes → 413. Default 1 GiB. */
+  maxSpoolSize?: number;
+  /** Read PHP's response at PHP's pace, so slow readers hold no php-fpm child. Default true. */
+  responseBuffering?: boolean;
+  /** Response bytes kept in memory per request, then in a temp file. Default 256 KiB. */
+  responseMemory?: number;
+  /** Largest response temp file, bytes; beyond it, backpressure. Default 1 GiB. */
+  maxTempFileSize?: number;
+  /** Directory of the temp files. Default the OS temp directory. */
+  spoolDir?: string;
 }
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
@@ -218,5 +238,17 @@ export const configSpec: Spec = {
     basicAuth: basicAuthSpec,
     rateLimit: rateLimitSpec,
     redis: nonEmpty,
+    fastcgi: {
+      kind: 'object',
+      fields: {
+        requestBuffering: bool,
+        spoolMemory: uint,
+        maxSpoolSize: uint,
+        responseBuffering: bool,
+        responseMemory: uint,
+        maxTempFileSize: uint,
+        spoolDir: nonEmpty,
+      },
+    },
   },
 };

@@ -8,7 +8,7 @@ import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.
 import { CR, LF } from './char-tables.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { type ClientInfo, RequestContext } from './context.ts';
-import { pumpBody } from './body-pump.ts';
+import { BodyFailedEarly, pumpBody } from './body-pump.ts';
 import { Exchange } from './exchange.ts';
 import { Form, findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
@@ -564,14 +564,9 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
     // send the body now, so the connection cannot be reused safely.
     if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
-    if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
-    else this.#w.text(plan.head);
-    if (plan.bytes !== null) {
-      if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
-      else this.#w.bytes(plan.bytes);
-    }
     if (!ex.keepAlive) this.#endAfterWrite = true;
     if (plan.stream !== null) {
+      // The pump writes the head once the body has shown whether it is whole, failed or slow.
       this.#streaming = true;
       pumpBody(plan, this.#w, () => this.#closed).then(
         () =>
@@ -581,16 +576,34 @@ export class Connection implements BodyOwner, WriteBatchOwner {
             this.#pump();
             this.#w.flush();
           }),
-        (err) => {
-          // Mid-body failure: the client must not take a truncated body for a complete one.
-          this.#cfg.log.error({ err, url: ex.req?.url }, 'response body stream failed');
-          this.#streaming = false;
-          this.destroy();
-        },
+        (err) => this.#guard(() => this.#bodyFailed(ex, err)),
       );
       return;
     }
+    if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
+    else this.#w.text(plan.head);
+    if (plan.bytes !== null) {
+      if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
+      else this.#w.bytes(plan.bytes);
+    }
     this.#afterResponse(ex);
+  }
+
+  #bodyFailed(ex: Exchange, err: unknown): void {
+    this.#streaming = false;
+    if (err instanceof BodyFailedEarly && !this.#closed) {
+      // Nothing of this response was written: answer 500 in its place and go on with the
+      // requests behind it, as for a handler that threw.
+      this.#cfg.log.error({ err: err.cause, url: ex.req?.url }, 'response body failed before its first byte');
+      this.#w.text(cannedResponse(500, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      this.#afterResponse(ex);
+      this.#pump();
+      this.#w.flush();
+      return;
+    }
+    // Mid-body failure: the client must not take a truncated body for a complete one.
+    this.#cfg.log.error({ err, url: ex.req?.url }, 'response body stream failed');
+    this.destroy();
   }
 
   #afterResponse(ex: Exchange): void {

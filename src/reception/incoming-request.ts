@@ -5,6 +5,7 @@
 // something else is touched. It passes `instanceof Request` (its prototype chain includes
 // Request.prototype); `new Request(incoming)` works once globals are installed (globals.ts).
 import { LightHeaders } from './light-headers.ts';
+import { NativeResponse } from './light-response.ts';
 import type { RequestBody } from './request-body.ts';
 
 export const NativeRequest: typeof Request = globalThis.Request;
@@ -98,8 +99,12 @@ export class IncomingRequest {
   }
 
   async blob(): Promise<Blob> {
-    const type = this.headers.get('content-type') ?? '';
-    return new Blob([await this.#bytes()], { type });
+    const bytes = await this.#bytes();
+    const type = this.headers.get('content-type');
+    if (type === null) return new Blob([bytes]);
+    // The Blob's type is the Content-Type as Fetch parses and serialises a MIME type (lowercased,
+    // '' when invalid): let undici do it.
+    return new NativeResponse(bytes, { headers: { 'content-type': type } }).blob();
   }
 
   formData(): Promise<FormData> {
@@ -116,7 +121,7 @@ export class IncomingRequest {
       const hasBody = this.#body !== null && this.method !== 'GET' && this.method !== 'HEAD';
       this.#real = new NativeRequest(this.url, {
         method: this.method,
-        headers: this.headers,
+        headers: (this.headers as unknown as LightHeaders).toInit(),
         body: hasBody ? this.#body!.stream() : null,
         signal: this.signal,
         duplex: 'half', // required by undici for stream bodies

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { nastyChar } from '../../test/helpers/nasty-chars.ts';
 import { LightHeaders } from './light-headers.ts';
 
 const NativeHeaders = globalThis.Headers;
@@ -12,18 +13,26 @@ const name = fc.constantFrom(
   'Set-Cookie',
   'set-cookie',
   'Vary',
+  'Cookie',
   'bad name',
   '',
+  'x-\u00e9',
+  'x-\u010d',
 );
-const value = fc.constantFrom(
-  'text/plain',
-  '  padded\t',
-  'a=1',
-  'b=2; Path=/',
-  '',
-  'caf\u00e9',
-  'line\r\nbreak',
-  'nul\u0000',
+const value = fc.oneof(
+  fc.constantFrom(
+    'text/plain',
+    '  padded\t',
+    'a=1',
+    'b=2; Path=/',
+    '',
+    'caf\u00e9',
+    'line\r\nbreak',
+    'nul\u0000',
+    '\u010d\u010aSet-Cookie: a=b',
+    '\r\n trimmed \r\n',
+  ),
+  fc.string({ unit: nastyChar, maxLength: 8 }),
 );
 const op = fc.oneof(
   fc.tuple(fc.constant('append'), name, value),

@@ -3,7 +3,7 @@
 // a flat [name, value, …] list, with names lowercased only when first looked at. undici's Headers
 // validates, lowercases and sorts eagerly; most requests read one or two fields or none.
 // It passes `instanceof Headers`; native code accepts it anywhere a HeadersInit is expected.
-import { FIELD_VALUE, TCHAR } from './char-tables.ts';
+import { TCHAR } from './char-tables.ts';
 
 const NativeHeaders: typeof Headers = globalThis.Headers;
 
@@ -19,6 +19,9 @@ function checkName(name: string): string {
 }
 
 // Fetch §header value normalize: strip leading and trailing HTTP whitespace (HTAB, SP, CR, LF).
+// Then Fetch's header value: a ByteString (no code point above 0xFF: WebIDL) without NUL, CR or LF.
+// Other controls pass here as they do in undici; the serializer refuses them on the wire
+// (RFC 9110 §5.5 field-value), as node:http does.
 function normalizeValue(value: string): string {
   const v = String(value);
   let s = 0;
@@ -28,7 +31,7 @@ function normalizeValue(value: string): string {
   const out = s === 0 && e === v.length ? v : v.slice(s, e);
   for (let i = 0; i < out.length; i++) {
     const c = out.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] !== 1) throw new TypeError('Headers: invalid header value');
+    if (c > 0xff || c === 0 || c === 0x0a || c === 0x0d) throw new TypeError('Headers: invalid header value');
   }
   return out;
 }
@@ -71,6 +74,18 @@ export class LightHeaders {
   [kPairs](): string[] {
     this.#lower();
     return this.#list;
+  }
+
+  /**
+   * The fields as [name, value] pairs, uncombined: the init to give a native Headers. Iterating
+   * would combine values of one name, and a combined value ending in ", " (an empty field) would
+   * lose its trailing space to normalisation.
+   */
+  toInit(): [string, string][] {
+    const list = this[kPairs]();
+    const out: [string, string][] = [];
+    for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
+    return out;
   }
 
   #lower(): void {
@@ -117,17 +132,19 @@ export class LightHeaders {
 
   get(name: string): string | null {
     const n = checkName(name).toLowerCase();
+    // undici joins Cookie fields with "; " (RFC 9110 §5.3 lets Cookie differ: RFC 6265 §5.4).
+    const sep = n === 'cookie' ? '; ' : ', ';
     const list = this.#list;
     let out: string | null = null;
     if (this.#lowered) {
       for (let i = 0; i < list.length; i += 2)
-        if (list[i] === n) out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+        if (list[i] === n) out = out === null ? list[i + 1]! : out + sep + list[i + 1];
     } else {
       // Compare without lowercasing the whole list: most lookups are for one field.
       for (let i = 0; i < list.length; i += 2) {
         const k = list[i]!;
         if (k.length === n.length && (k === n || k.toLowerCase() === n))
-          out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+          out = out === null ? list[i + 1]! : out + sep + list[i + 1];
       }
     }
     return out;

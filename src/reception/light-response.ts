@@ -9,9 +9,13 @@ import { LightHeaders } from './light-headers.ts';
 export const NativeResponse: typeof Response = globalThis.Response;
 
 export const kBody = Symbol('foyer.body');
-export const kInit = Symbol('foyer.init');
+export const kStatus = Symbol('foyer.status');
+export const kStatusText = Symbol('foyer.statusText');
 export const kHeaders = Symbol('foyer.headers');
 export const kReal = Symbol('foyer.real');
+const kTyped = Symbol('foyer.typed');
+/** The length of the body of the Response this one was built from (see the constructor). */
+export const kHeadLength = Symbol('foyer.headLength');
 
 type Body = ConstructorParameters<typeof Response>[0];
 
@@ -26,81 +30,172 @@ export function defaultContentType(body: unknown): string | undefined {
   return undefined;
 }
 
+/** WebIDL `unsigned short` (the type of ResponseInit.status): ToNumber, truncate, modulo 2^16. */
+function toUnsignedShort(v: unknown): number {
+  const n = Math.trunc(Number(v));
+  if (!Number.isFinite(n)) return 0;
+  return ((n % 65536) + 65536) % 65536;
+}
+
 export class LightResponse {
   [kBody]: Body;
-  [kInit]: ResponseInit | undefined;
+  [kStatus]: number;
+  [kStatusText]: string;
+  /** A private copy of the init's headers (validated), or undefined when none were given. */
   [kHeaders]: LightHeaders | undefined;
   [kReal]: Response | undefined;
+  /** The default Content-Type of the body was added to the headers. */
+  [kTyped]: boolean | undefined;
+  [kHeadLength]: number | undefined;
 
   constructor(body?: Body, init?: ResponseInit) {
-    // Fail on the same input the real constructor fails on, at the same moment.
+    let status = 200;
+    let text = '';
+    let headers: LightHeaders | undefined;
+    // Fail on the same input the real constructor fails on, at the same moment. The init is read
+    // once, here, as undici does: a Response passed as init (`new Response(r.body, r)`) gives its
+    // status through prototype getters, and later changes to the init object change nothing.
     if (init !== undefined && init !== null) {
+      if (typeof init !== 'object' && typeof init !== 'function') {
+        throw new TypeError('Response constructor: init must be an object');
+      }
       const s = init.status;
-      if (s !== undefined && (!Number.isInteger(s) || s < 200 || s > 599)) {
-        throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+      if (s !== undefined) {
+        status = toUnsignedShort(s);
+        if (status < 200 || status > 599) {
+          // WebIDL converts the whole init (ByteStrings) before Fetch checks the range.
+          checkByteStrings(init);
+          throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+        }
       }
       // Fetch: statusText must match reason-phrase (RFC 9112 §4): no CR, LF or other controls.
-      if (init.statusText !== undefined && !REASON_PHRASE.test(String(init.statusText))) {
-        throw new TypeError('Response constructor: invalid statusText');
+      if (init.statusText !== undefined) {
+        text = String(init.statusText);
+        if (!REASON_PHRASE.test(text)) throw new TypeError('Response constructor: invalid statusText');
       }
-      if (s !== undefined && NULL_BODY_STATUS.has(s) && body !== null && body !== undefined) {
-        throw new TypeError('Response constructor: Invalid response status code ' + s);
+      // Validated and copied now (undici's Headers grammar: a TypeError for a name that is not a
+      // token or a value outside field-value, code points above 0xFF included), so nothing that
+      // could split the response reaches the serializer, whatever shape the init had.
+      const h = init.headers;
+      if (h !== undefined && h !== null) headers = new LightHeaders(h);
+      if (NULL_BODY_STATUS.has(status) && body !== null && body !== undefined) {
+        throw new TypeError('Response constructor: Invalid response status code ' + status);
       }
     }
     this[kBody] = body;
-    this[kInit] = init ?? undefined;
+    this[kStatus] = status;
+    this[kStatusText] = text;
+    this[kHeaders] = headers;
+    // `new Response(null, getResponse)` is how Hono (and others) answer HEAD from the GET route:
+    // remember the GET body's length so the HEAD response can say it (RFC 9110 §9.3.2).
+    if ((body === null || body === undefined) && init !== undefined && init !== null && kBody in init) {
+      const n = knownLength((init as unknown as LightResponse)[kBody]);
+      if (n >= 0) this[kHeadLength] = n;
+    }
   }
 
   /** The real Response, created once. Light state is frozen into it. */
   [Symbol.for('foyer.toResponse')](): Response {
     let real = this[kReal];
     if (real === undefined) {
-      const init = this[kInit];
       const headers = this[kHeaders];
-      real = new NativeResponse(
-        this[kBody],
-        headers === undefined ? init : { ...init, headers: headers as unknown as Headers },
-      );
+      real = new NativeResponse(this[kBody], {
+        status: this[kStatus],
+        statusText: this[kStatusText],
+        headers: headers?.toInit(),
+      });
       this[kReal] = real;
     }
     return real;
   }
 
   get status(): number {
-    return this[kReal]?.status ?? this[kInit]?.status ?? 200;
+    return this[kStatus];
   }
 
   get statusText(): string {
-    return this[kReal]?.statusText ?? this[kInit]?.statusText ?? '';
+    return this[kStatusText];
   }
 
   get ok(): boolean {
-    const s = this.status;
+    const s = this[kStatus];
     return s >= 200 && s <= 299;
+  }
+
+  // A constructed Response is never the result of a fetch: these are fixed (Fetch §response).
+  get type(): Response['type'] {
+    return 'default';
+  }
+
+  get url(): string {
+    return '';
+  }
+
+  get redirected(): boolean {
+    return false;
   }
 
   get headers(): Headers {
     const real = this[kReal];
     if (real !== undefined) return real.headers;
+    const body = this[kBody];
+    // Blob and FormData bodies give a Content-Type only undici knows (a Blob's type, a boundary).
+    if (body instanceof Blob || body instanceof FormData) return realOf(this).headers;
     let h = this[kHeaders];
-    if (h === undefined) {
-      h = new LightHeaders(this[kInit]?.headers);
-      const ct = defaultContentType(this[kBody]);
+    if (h === undefined) h = this[kHeaders] = new LightHeaders();
+    if (this[kTyped] !== true) {
+      this[kTyped] = true;
+      const ct = defaultContentType(body) ?? (isOtherBody(body) ? 'text/plain;charset=UTF-8' : undefined);
       if (ct !== undefined && !h.has('content-type')) h.set('content-type', ct);
-      this[kHeaders] = h;
     }
     return h as unknown as Headers;
   }
 }
 
-function real(r: LightResponse): Response {
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
+
+/** WebIDL ByteString conversion of a ResponseInit's strings: a TypeError for code points above 0xFF. */
+function checkByteStrings(init: ResponseInit): void {
+  const bad = (v: unknown) => typeof v === 'string' && BEYOND_LATIN1.test(v);
+  let found = init.statusText !== undefined && bad(String(init.statusText));
+  const h = init.headers;
+  if (!found && h !== null && typeof h === 'object' && !(h instanceof LightHeaders) && !(h instanceof Headers)) {
+    if (Array.isArray(h)) found = h.some((pair) => Array.isArray(pair) && pair.some(bad));
+    else found = Object.entries(h).some(([k, v]) => bad(k) || bad(v));
+  }
+  if (found) throw new TypeError('Cannot convert argument to a ByteString: a code point is greater than 255');
+}
+
+/** The byte length of a body in hand, -1 when it is not known without reading it. */
+export function knownLength(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return body.byteLength;
+  if (body instanceof URLSearchParams) return Buffer.byteLength(body.toString());
+  return -1;
+}
+
+/** A body undici converts to a string (Fetch's BodyInit falls back to USVString). */
+function isOtherBody(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return false;
+  return !(
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof ReadableStream ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    (typeof SharedArrayBuffer !== 'undefined' && body instanceof SharedArrayBuffer)
+  );
+}
+
+function realOf(r: LightResponse): Response {
   return (r as unknown as Record<symbol, () => Response>)[Symbol.for('foyer.toResponse')]!.call(r);
 }
 
-for (const key of ['body', 'bodyUsed', 'type', 'url', 'redirected'] as const) {
+for (const key of ['body', 'bodyUsed'] as const) {
   Object.defineProperty(LightResponse.prototype, key, {
     get(this: LightResponse) {
-      return (real(this) as unknown as Record<string, unknown>)[key];
+      return (realOf(this) as unknown as Record<string, unknown>)[key];
     },
     configurable: true,
   });
@@ -108,7 +203,7 @@ for (const key of ['body', 'bodyUsed', 'type', 'url', 'redirected'] as const) {
 for (const key of ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text'] as const) {
   Object.defineProperty(LightResponse.prototype, key, {
     value(this: LightResponse) {
-      const r = real(this) as unknown as Record<string, () => unknown>;
+      const r = realOf(this) as unknown as Record<string, () => unknown>;
       return r[key]!.call(r);
     },
     configurable: true,
@@ -124,10 +219,14 @@ Object.defineProperty(LightResponse, Symbol.hasInstance, {
 Object.defineProperty(LightResponse, 'json', {
   value(data: unknown, init?: ResponseInit): LightResponse {
     const text = JSON.stringify(data);
-    if (text === undefined) throw new TypeError('Value is not JSON serializable');
-    const headers = new LightHeaders(init?.headers);
+    if (text === undefined) {
+      if (init !== undefined && init !== null) checkByteStrings(init); // undici converts init first
+      throw new TypeError('Value is not JSON serializable');
+    }
+    const res = new LightResponse(text, init);
+    const headers = (res[kHeaders] ??= new LightHeaders());
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return new LightResponse(text, { ...init, headers: headers as unknown as Headers });
+    return res;
   },
   configurable: true,
   writable: true,

@@ -1,24 +1,27 @@
 // Turns a handler's Response into what goes on the wire (RFC 9112 §4, §6): a status line and
 // header block as one string, and a body plan (bytes in hand, or a stream to pump). Framing
-// headers from the handler are replaced by the engine's own; header names and values that came
-// from plain objects are validated here, so a CR/LF in a value is a 500, never an injection.
+// headers from the handler are replaced by the engine's own; header names and values are
+// validated by the Response that carries them (Headers grammar), and the finished head is
+// checked once more for characters that latin1 cannot carry.
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
 import { kPairs, LightHeaders } from './light-headers.ts';
 import {
   defaultContentType,
   kBody,
+  kHeadLength,
   kHeaders,
-  kInit,
   kReal,
+  kStatus,
+  kStatusText,
   type LightResponse,
   REASON_PHRASE,
 } from './light-response.ts';
 import { trimOws } from '../util/ows.ts';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
 const NON_ASCII = /[^\x00-\x7f]/;
+/** Anything but field-value characters and the CRLFs between lines (RFC 9110 §5.5, RFC 9112 §4). */
+const NOT_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 
 const statusLines: string[] = [];
 function statusLine(status: number, text: string | undefined): string {
@@ -41,18 +44,23 @@ export interface Plan {
   chunked: boolean;
   /** Declared length for the stream, -1 when unknown. */
   length: number;
+  /**
+   * Where the framing line of a stream of unknown length goes in `head` (body-pump.ts decides:
+   * Content-Length when the body turns out to be whole, else chunked), -1 when framing is known.
+   */
+  framingAt: number;
   status: number;
   /** The response asked for the connection to close, or framing requires it. */
   close: boolean;
 }
 
-type HeaderSource = LightHeaders | Headers | [string, string][] | Record<string, string> | undefined;
-
 interface Extracted {
+  /** For HEAD: the length of the GET body a bodiless response was built from, -1 when unknown. */
+  headLength: number;
   status: number;
   statusText: string | undefined;
-  headers: HeaderSource;
-  trusted: boolean; // a Headers object validated names and values already
+  /** Names and values validated by Headers (undici's or LightHeaders) already. */
+  headers: LightHeaders | Headers | undefined;
   body: unknown;
 }
 
@@ -60,23 +68,18 @@ function extract(res: Response): Extracted {
   const light = res as unknown as LightResponse;
   if (kBody in light) {
     if (light[kReal] === undefined) {
-      const init = light[kInit];
-      const h = light[kHeaders];
+      // The constructor validated and copied the headers (light-response.ts).
       return {
-        status: init?.status ?? 200,
-        statusText: init?.statusText,
-        headers: h ?? (init?.headers as HeaderSource),
-        trusted:
-          h !== undefined ||
-          init?.headers === undefined ||
-          init.headers instanceof LightHeaders ||
-          init.headers instanceof Headers,
+        headLength: light[kHeadLength] ?? -1,
+        status: light[kStatus],
+        statusText: light[kStatusText],
+        headers: light[kHeaders],
         body: light[kBody],
       };
     }
     res = light[kReal];
   }
-  return { status: res.status, statusText: res.statusText, headers: res.headers, trusted: true, body: res.body };
+  return { headLength: -1, status: res.status, statusText: res.statusText, headers: res.headers, body: res.body };
 }
 
 /**
@@ -96,10 +99,6 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   let sawDate = false;
 
   const add = (name: string, value: string) => {
-    if (!x.trusted) {
-      if (!TOKEN.test(name) || BAD_VALUE.test(value))
-        throw new ResponseHeaderError(`invalid response header ${JSON.stringify(name)}`);
-    }
     const l = name.length;
     const lower = l === 4 || l === 10 || l === 12 || l === 14 || l === 17 ? name.toLowerCase() : '';
     switch (lower) {
@@ -129,9 +128,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     if (src instanceof LightHeaders) {
       const pairs = src[kPairs]();
       for (let i = 0; i < pairs.length; i += 2) add(pairs[i]!, pairs[i + 1]!);
-    } else if (src instanceof Headers) for (const [k, v] of src) add(k, v);
-    else if (Array.isArray(src)) for (const pair of src) add(String(pair[0]), String(pair[1]));
-    else for (const k of Object.keys(src)) add(k, String((src as Record<string, string>)[k]));
+    } else for (const [k, v] of src) add(k, v);
   }
 
   let body = x.body;
@@ -164,6 +161,7 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
+  let framingAt = -1;
   if (noContent) {
     if (status === 304 && declared >= 0) head += `content-length: ${declared}\r\n`;
     stream?.cancel().catch(() => {});
@@ -176,13 +174,16 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
     if (declared >= 0) head += `content-length: ${declared}\r\n`;
     else if (isHead) {
       // RFC 9110 §9.3.2: the length of a streamed body is unknown; say nothing.
-    } else if (minor === 1) {
-      head += 'transfer-encoding: chunked\r\n';
-      chunked = true;
-    } else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
-  } else if (isHead && declared >= 0) {
-    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
-    head += `content-length: ${declared}\r\n`;
+    } else {
+      framingAt = head.length;
+      if (minor === 1) chunked = true;
+      else close = true; // HTTP/1.0: the body ends when the connection does (RFC 9112 §6.3)
+    }
+  } else if (isHead) {
+    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have, or none; never a
+    // 0 it does not know to be true.
+    const n = declared >= 0 ? declared : x.headLength;
+    if (n >= 0) head += `content-length: ${n}\r\n`;
   } else {
     head += 'content-length: 0\r\n';
   }
@@ -196,7 +197,13 @@ export function planResponse(res: Response, isHead: boolean, minor: number, keep
   else if (minor === 0) head += 'connection: keep-alive\r\n';
   if (!sawDate) head += dateLine();
   head += '\r\n';
-  return { head, headLatin1: NON_ASCII.test(head), bytes, stream, chunked, length: declared, status, close };
+  // Headers (undici's and ours) refuse CR, LF, NUL and code points above 0xFF but let other
+  // controls through; node:http refuses those too, and so do we. A code point above 0xFF that
+  // slipped past a check would lose its high byte in latin1 and could become a CR or LF
+  // (U+010D, U+010A): one scan of the head guards both.
+  if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
+  const headLatin1 = NON_ASCII.test(head);
+  return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, status, close };
 }
 
 /** A canned response for errors raised by the engine itself (always closes the connection). */

@@ -61,6 +61,13 @@ async function serveUntilReady(
   return { child, origin, lines: () => stdout.split('\n').filter(Boolean) };
 }
 
+/** A client that asks for compression, as browsers and fetch() do: the app's responses go through it. */
+function get(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'gzip, deflate, br');
+  return fetch(url, { ...init, headers });
+}
+
 async function stop(child: ChildProcess): Promise<number | null> {
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -142,16 +149,21 @@ test('an app file that cannot be read exits 2', async () => {
 test('serve prints one ready line, runs the app, then static files, then 404, and stops on SIGTERM', async () => {
   const { child, origin, lines } = await serveUntilReady(['public', '--no-config', '--app', 'app.ts']);
   try {
-    const api = await fetch(`${origin}/api/ping`);
+    const api = await get(`${origin}/api/ping`);
     assert.deepEqual(await api.json(), { pong: true });
     assert.equal(api.headers.get('x-app'), 'foyer');
-    const file = await fetch(`${origin}/hello.txt`);
+    const file = await get(`${origin}/hello.txt`);
     assert.equal(await file.text(), 'hello from disk\n');
     // The app's middleware wraps the static files too: the app comes first.
     assert.equal(file.headers.get('x-app'), 'foyer');
-    const missing = await fetch(`${origin}/nope`);
+    const missing = await get(`${origin}/nope`);
     assert.equal(missing.status, 404);
     await missing.text();
+    // A method no layer takes on a file is 405 with Allow, not a 404 that denies the file exists.
+    const post = await fetch(`${origin}/hello.txt`, { method: 'POST', body: 'x' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    await post.text();
   } finally {
     assert.equal(await stop(child), 0);
   }
@@ -161,11 +173,35 @@ test('serve prints one ready line, runs the app, then static files, then 404, an
 test('a bare fetch handler comes before static files, and its 404 lets them answer', async () => {
   const { child, origin } = await serveUntilReady(['public', '--no-config', '--app', 'plain-app.mjs']);
   try {
-    assert.equal(await (await fetch(`${origin}/plain`)).text(), 'plain handler');
-    assert.equal(await (await fetch(`${origin}/hello.txt`)).text(), 'hello from disk\n');
-    const miss = await fetch(`${origin}/neither`);
+    assert.equal(await (await get(`${origin}/plain`)).text(), 'plain handler');
+    assert.equal(await (await get(`${origin}/hello.txt`)).text(), 'hello from disk\n');
+    const miss = await get(`${origin}/neither`);
     assert.equal(miss.status, 404);
     assert.equal(await miss.text(), 'app says no');
+  } finally {
+    await stop(child);
+  }
+});
+
+test('an unmodified Hono app keeps its statuses and headers through compression, and HEAD never claims an empty body', async () => {
+  const { child, origin } = await serveUntilReady(['--no-config', '--app', 'hono-app.ts']);
+  try {
+    for (const code of [200, 201, 404, 418, 500]) {
+      const r = await get(`${origin}/status/${code}`, { headers: { origin: 'http://example.com' } });
+      assert.equal(r.status, code);
+      assert.equal(r.headers.get('x-after'), 'yes');
+      assert.equal(r.headers.get('access-control-allow-origin'), '*');
+      assert.ok(r.headers.get('content-encoding'), 'compressed');
+      assert.equal(await r.text(), `status ${code} `.repeat(100));
+    }
+    const json = await get(`${origin}/json`);
+    assert.deepEqual(await json.json(), { hello: 'world' });
+    const head = await get(`${origin}/json`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.ok(
+      head.headers.get('content-length') === null || head.headers.get('content-length') === '17',
+      `HEAD says content-length: ${head.headers.get('content-length')}`,
+    );
   } finally {
     await stop(child);
   }
@@ -176,7 +212,7 @@ test('foyer.config.ts is found in the working directory and flags override it', 
   const { child, origin } = await serveUntilReady([]);
   try {
     assert.notEqual(new URL(origin).port, '1');
-    assert.equal(await (await fetch(`${origin}/hello.txt`)).text(), 'hello from disk\n');
+    assert.equal(await (await get(`${origin}/hello.txt`)).text(), 'hello from disk\n');
   } finally {
     await stop(child);
   }
@@ -188,7 +224,7 @@ test('the CLI runs from the repository root with a relative root and app', async
     root,
   );
   try {
-    assert.equal((await fetch(`${origin}/hello.txt`)).status, 200);
+    assert.equal((await get(`${origin}/hello.txt`)).status, 200);
   } finally {
     await stop(child);
   }
@@ -284,7 +320,7 @@ test('a throw in a timer or an unhandled rejection in app code is logged and ser
 
 test('SIGTERM lets an in-flight request finish before the process exits 0', async () => {
   const { child, origin } = await serveUntilReady(['public', '--no-config', '--app', 'app.ts']);
-  const pending = fetch(`${origin}/slow`);
+  const pending = get(`${origin}/slow`);
   // The request is in flight (the handler waits 300 ms) when the signal arrives.
   await new Promise((r) => setTimeout(r, 100));
   const code = stop(child);
@@ -304,7 +340,7 @@ test('--php spawn starts a private php-fpm, runs PHP through it, and stops it on
   const { child, origin } = await serveUntilReady([dir, '--php', 'spawn']);
   let masters: number[] = [];
   try {
-    const res = await fetch(`${origin}/pretty/url?x=1`);
+    const res = await get(`${origin}/pretty/url?x=1`);
     assert.equal(await res.text(), 'php says 42 on /pretty/url?x=1');
     // php-fpm's master is a child of the foyer process.
     masters = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)])

@@ -117,6 +117,21 @@ test('flags override the config file; limits and TLS merge key by key', async ()
   assert.deepEqual(noConfig, {});
 });
 
+test('--symlinks and --php-request-buffering merge into the static and fastcgi keys of the file', async () => {
+  const d = mkdtempSync(join(dir, 'php-flags-'));
+  writeFileSync(
+    join(d, 'foyer.config.json'),
+    JSON.stringify({ static: { dotfiles: 'ignore' }, fastcgi: { spoolMemory: 1000 } }),
+  );
+  const s = await resolveSettings(['--symlinks', 'follow', '--php-request-buffering', 'off'], d);
+  assert.deepEqual(s !== 'help' && [s.static, s.fastcgi], [
+    { dotfiles: 'ignore', symlinks: 'follow' },
+    { spoolMemory: 1000, requestBuffering: false },
+  ]);
+  await assert.rejects(resolveSettings(['--symlinks', 'always'], d), /--symlinks expects contain or follow/);
+  await assert.rejects(resolveSettings(['--php-request-buffering', 'no'], d), /expects on or off/);
+});
+
 test('flag mistakes are usage errors', async () => {
   await assert.rejects(resolveSettings(['--tls-cert', 'a.pem'], dir), UsageError);
   await assert.rejects(resolveSettings(['a', 'b'], dir), /one root directory/);

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import { createContext } from '../../src/reception/context.ts';
 
-test('a request body is pulled only as fast as the backend reads it', async () => {
+test('with request buffering off, a request body is pulled only as fast as the backend reads it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'foyer-fcgi-bp-'));
   writeFileSync(join(dir, 'upload.php'), '<?php');
   const sockPath = join(dir, 'backend.sock');
@@ -20,7 +20,7 @@ test('a request body is pulled only as fast as the backend reads it', async () =
     s.pause();
   });
   await new Promise<void>((r) => backend.listen(sockPath, r));
-  const php = fastcgi({ upstream: `unix:${sockPath}`, root: dir, readTimeout: 0 });
+  const php = fastcgi({ upstream: `unix:${sockPath}`, root: dir, readTimeout: 0, requestBuffering: false });
   const total = 200 * 1024 * 1024;
   let pulled = 0;
   const body = new ReadableStream<Uint8Array>({

@@ -26,29 +26,31 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
   let php: FastCgiMiddleware;
   let received = 0;
   let connects = 0;
+  let countingConnect: () => Promise<Duplex>;
 
   before(async () => {
     fpm = await startPhpFpm({ children: 4 });
     const up = parseUpstream(fpm.upstream);
+    // Counts bytes coming from php-fpm, to prove backpressure bounds what is read ahead.
+    countingConnect = () =>
+      new Promise<Duplex>((resolve, reject) => {
+        const s = connect(up.kind === 'unix' ? { path: up.path } : { host: up.host, port: up.port });
+        s.once('connect', () => {
+          connects++;
+          resolve(s);
+        });
+        s.once('error', reject);
+        s.on('data', (d: Buffer) => {
+          received += d.length;
+        });
+      });
     php = fastcgi({
       upstream: fpm.upstream,
       root: docroot,
       maxConnections: 4,
       params: { APP_ENV: 'test' },
       sendfile: { root: privateDir },
-      // Counts bytes coming from php-fpm, to prove backpressure bounds what is read ahead.
-      connect: () =>
-        new Promise<Duplex>((resolve, reject) => {
-          const s = connect(up.kind === 'unix' ? { path: up.path } : { host: up.host, port: up.port });
-          s.once('connect', () => {
-            connects++;
-            resolve(s);
-          });
-          s.once('error', reject);
-          s.on('data', (d: Buffer) => {
-            received += d.length;
-          });
-        }),
+      connect: countingConnect,
     });
   });
   after(async () => {
@@ -201,9 +203,17 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
     assert.equal(empty.res?.body, null);
   });
 
-  test('10 MB of output streams with backpressure: php-fpm is read only as fast as the client reads', async () => {
+  test('10 MB of output past the response buffer bounds streams with backpressure', async () => {
+    const bounded = fastcgi({
+      upstream: fpm.upstream,
+      root: docroot,
+      responseMemory: 256 * 1024,
+      maxTempFileSize: 512 * 1024,
+      connect: countingConnect,
+    });
+    after(() => bounded.close());
     const before = received;
-    const a = await call(php, '/big.php?mb=10');
+    const a = await call(bounded, '/big.php?mb=10');
     assert.equal(a.status, 200);
     const reader = a.res!.body!.getReader();
     let got = (await reader.read()).value!.length;
@@ -279,6 +289,19 @@ describe('fastcgi gateway against php-fpm', { skip: skipWithoutPhpFpm }, () => {
     assert.equal(await text(txt), 'plain text file\n');
     const dir = await call(php, '/static-dir/');
     assert.match(await text(dir), /static dir/);
+  });
+
+  test('scripts follow the dotfile rule of static files: a dot-directory is 403, /.well-known/ runs', async () => {
+    const hidden = await call(php, '/.private/run.php');
+    assert.equal(hidden.status, 403);
+    assert.doesNotMatch(await text(hidden), /ran/);
+    assert.equal(await text(await call(php, '/.well-known/probe.php')), 'well-known script ran');
+    const ignoring = fastcgi({ upstream: fpm.upstream, root: docroot, static: { dotfiles: 'ignore' } });
+    try {
+      assert.equal((await call(ignoring, '/.private/run.php')).headers.get('x-next'), '1');
+    } finally {
+      ignoring.close();
+    }
   });
 
   test('a script writing to stderr is logged, and the response is unaffected', async () => {

@@ -8,8 +8,13 @@ import type { PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { type Server, serve } from '../../src/server.ts';
 import { docroot, skipWithoutPhpFpm, startPhpFpm } from './helpers.ts';
 
-/** Writes raw bytes, reads until the server closes or `quietMs` of silence. */
-function raw(server: Server, bytes: string | Buffer, quietMs = 500): Promise<{ text: string; closed: boolean }> {
+/** Writes raw bytes (then half-closes if asked), reads until the server closes or `quietMs` of silence. */
+function raw(
+  server: Server,
+  bytes: string | Buffer,
+  quietMs = 500,
+  halfClose = false,
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const s = connect(server.address.port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -29,7 +34,8 @@ function raw(server: Server, bytes: string | Buffer, quietMs = 500): Promise<{ t
     });
     s.on('end', () => done(true));
     s.on('error', reject);
-    s.write(bytes);
+    if (halfClose) s.end(bytes);
+    else s.write(bytes);
     arm();
   });
 }
@@ -84,10 +90,40 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
   });
 
   test('REQUEST_URI is the raw target, undecoded, for the front controller', async () => {
-    const r = await raw(server, 'GET /a%2Fb/c%20d?x=%41 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    const r = await raw(server, 'GET /a/b/c%20d?x=%41 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
     const d = JSON.parse(bodyOf(r.text)) as { uri: string; script: string };
-    assert.equal(d.uri, '/a%2Fb/c%20d?x=%41');
+    assert.equal(d.uri, '/a/b/c%20d?x=%41');
     assert.equal(d.script, '/index.php');
+  });
+
+  test('header bytes reach PHP as received, and repeated Cookie fields are joined with a semicolon', async () => {
+    const head = Buffer.concat([
+      Buffer.from('GET /info.php HTTP/1.1\r\nHost: a\r\nX-Name: '),
+      Buffer.from('café ☕', 'utf8'),
+      Buffer.from('\r\nCookie: a=1\r\nX-Two: x\r\nCookie: b=2\r\nX-Two: y\r\nConnection: close\r\n\r\n'),
+    ]);
+    const r = await raw(server, head);
+    const d = JSON.parse(bodyOf(r.text)) as { server: Record<string, string>; cookie: Record<string, string> };
+    assert.equal(d.server.HTTP_X_NAME, 'café ☕');
+    assert.equal(d.server.HTTP_COOKIE, 'a=1; b=2');
+    assert.deepEqual(d.cookie, { a: '1', b: '2' });
+    assert.equal(d.server.HTTP_X_TWO, 'x, y');
+  });
+
+  test("a client that half-closes after a whole request gets the script's answer", async () => {
+    const requests = [
+      'POST /info.php HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2',
+      'POST /info.php HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n4\r\n&b=2\r\n0\r\n\r\n',
+      'POST /info.php HTTP/1.0\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2',
+    ];
+    for (const req of requests) {
+      const r = await raw(server, req, 2000, true);
+      assert.match(r.text, /^HTTP\/1\.1 200 /, req);
+      const d = JSON.parse(bodyOf(r.text)) as { post: Record<string, string> };
+      assert.deepEqual(d.post, { a: '1', b: '2' }, req);
+    }
+    const slow = await raw(server, 'GET /slow.php?ms=100 HTTP/1.1\r\nHost: a\r\n\r\n', 2000, true);
+    assert.match(slow.text, /^HTTP\/1\.1 200 /);
   });
 
   test('a chunked request body reaches PHP with a CONTENT_LENGTH', async () => {

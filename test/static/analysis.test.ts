@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isContained, resolveInside } from '../../src/analysis/containment.ts';
-import { analysePath, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
+import { analysePath, canonicalLocation, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
 import { typoCandidates, withinOneEdit } from '../../src/analysis/typo-correction.ts';
 
 describe('request-target splitting', () => {
@@ -32,6 +32,15 @@ describe('path analysis', () => {
   });
   test('collapses repeated slashes', () => {
     assert.deepEqual(ok('//a///b').segments, ['a', 'b']);
+  });
+  test('marks a path with empty or dot segments as a second name, to redirect to its canonical one', () => {
+    for (const raw of ['//a/b', '/a//b', '/a/./b', '/x/../a/b', '/a/%2E/b', '/x/%2e%2E/a/b', '/a/b/.']) {
+      const r = ok(raw);
+      assert.equal(r.canonical, false, raw);
+      assert.equal(canonicalLocation(r, '?q'), raw === '/a/b/.' ? '/a/b/?q' : '/a/b?q', raw);
+    }
+    for (const raw of ['/', '/a/b', '/a/b/', '/a%20b/c.php', '/.well-known/x'])
+      assert.equal(ok(raw).canonical, true, raw);
   });
   test('rejects dot-dot that climbs above the root, encoded or not', () => {
     for (const raw of ['/..', '/../etc/passwd', '/%2e%2e/x', '/a/../../x', '/.%2e/x']) {

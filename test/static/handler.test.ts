@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { FoyerError } from '../../src/util/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -132,6 +133,20 @@ describe('misses, errors and redirects', () => {
     assert.equal(r.status, 405);
     assert.equal(r.headers.get('allow'), 'GET, HEAD');
   });
+  test('as middleware, a method no later layer takes is 405 with Allow on a file, and stays 404 elsewhere', async () => {
+    const notFound = async (): Promise<Response> => {
+      throw new FoyerError('FOYER_NOT_FOUND');
+    };
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const r = await get(handler(t.root), '/a.txt', {}, method, notFound);
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+    }
+    await assert.rejects(get(handler(t.root), '/missing.txt', {}, 'POST', notFound), { status: 404 });
+    const plain404 = async () => new Response('nothing', { status: 404 });
+    assert.equal((await get(handler(t.root), '/a.txt', {}, 'PUT', plain404)).status, 405);
+    assert.equal((await get(handler(t.root), '/missing.txt', {}, 'PUT', plain404)).status, 404);
+  });
   test('answers 404 instead of calling next() when fallthrough is off', async () => {
     const next = async () => new Response('app');
     assert.equal((await get(handler(t.root, { fallthrough: false }), '/nope', {}, 'GET', next)).status, 404);
@@ -173,8 +188,8 @@ describe('misses, errors and redirects', () => {
   });
   test('redirects to a single leading slash, never to another host', async () => {
     const r = await get(handler(t.root), '//docs');
-    assert.equal(r.status, 301);
-    assert.equal(r.headers.get('location'), '/docs/');
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.get('location'), '/docs');
   });
   test('serves the index file of a directory', async () => {
     const r = await get(handler(t.root), '/docs/');

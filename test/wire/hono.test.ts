@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamText } from 'hono/streaming';
+import { compose } from '../../src/handlers/app/compose.ts';
+import { compress } from '../../src/handlers/app/compress.ts';
 import type { Server } from '../../src/server.ts';
 import { start } from './raw-client.ts';
 
@@ -99,5 +102,26 @@ describe('an unmodified Hono app', () => {
 
   test('hands Hono a request that is a Request', async () => {
     assert.equal(await (await fetch(url('/raw'))).text(), 'true');
+  });
+});
+
+describe('a Hono app with cors() behind compression, to a client that sends Accept-Encoding', () => {
+  let server: Server;
+  before(async () => {
+    const app = new Hono();
+    app.use('*', cors());
+    app.get('/s/:code', (c) => c.text('x'.repeat(2000), Number(c.req.param('code')) as 201));
+    server = await start(compose(compress(), (req) => app.fetch(req)));
+  });
+  after(() => server.close(500));
+
+  test('keeps the status the app chose', async () => {
+    for (const code of [200, 201, 404, 418, 500]) {
+      const r = await fetch(`${server.url}/s/${code}`);
+      assert.equal(r.status, code);
+      assert.equal(r.headers.get('access-control-allow-origin'), '*');
+      assert.ok(r.headers.get('content-encoding'), 'compressed');
+      assert.equal(await r.text(), 'x'.repeat(2000));
+    }
   });
 });

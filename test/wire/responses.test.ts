@@ -14,6 +14,18 @@ function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
   });
 }
 
+/** A stream whose parts each arrive a few milliseconds apart: its length is unknown when the head leaves. */
+function slowStreamOf(...parts: string[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(c) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (i < parts.length) c.enqueue(enc.encode(parts[i++]));
+      else c.close();
+    },
+  });
+}
+
 describe('response framing', () => {
   let server: Server;
   before(async () => {
@@ -26,10 +38,14 @@ describe('response framing', () => {
           return new Response(new Uint8Array([1, 2, 3]), { headers: { 'content-type': 'application/octet-stream' } });
         case '/stream':
           return new Response(streamOf('ab', 'cd'));
+        case '/stream-slow':
+          return new Response(slowStreamOf('ab', 'cd'));
         case '/stream-length':
           return new Response(streamOf('ab', 'cd'), { headers: { 'content-length': '4' } });
         case '/stream-short':
           return new Response(streamOf('ab'), { headers: { 'content-length': '4' } });
+        case '/stream-short-late':
+          return new Response(slowStreamOf('ab', ''), { headers: { 'content-length': '4' } });
         case '/no-content':
           return new Response(null, { status: 204 });
         case '/not-modified':
@@ -78,13 +94,23 @@ describe('response framing', () => {
   });
 
   test('streams a body of unknown length with chunked coding on HTTP/1.1', async () => {
-    const r = firstResponse((await get('/stream')).text);
+    const r = firstResponse((await get('/stream-slow')).text);
     assert.equal(r.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(r.headers.get('content-length'), undefined);
     assert.equal(r.body, 'abcd');
   });
 
+  test('sends a stream that is complete at once with a Content-Length', async () => {
+    for (const version of ['1.1', '1.0']) {
+      const r = firstResponse((await get('/stream', '', version)).text);
+      assert.equal(r.headers.get('transfer-encoding'), undefined);
+      assert.equal(r.headers.get('content-length'), '4');
+      assert.equal(r.body, 'abcd');
+    }
+  });
+
   test('ends a streamed body by closing the connection on HTTP/1.0', async () => {
-    const r = await get('/stream', '', '1.0');
+    const r = await get('/stream-slow', '', '1.0');
     const res = firstResponse(r.text);
     assert.equal(res.headers.get('transfer-encoding'), undefined);
     assert.equal(res.body, 'abcd');
@@ -97,8 +123,18 @@ describe('response framing', () => {
     assert.equal(r.body, 'abcd');
   });
 
-  test('closes the connection when a stream is shorter than its Content-Length', async () => {
-    const r = await get('/stream-short');
+  test('answers 500 when a stream is shorter than its Content-Length before anything was sent', async () => {
+    const r = await exchange(
+      server.address.port,
+      'GET /stream-short HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    assert.deepEqual(statuses(r.text), [500, 200]);
+  });
+
+  test('closes the connection when a stream ends short of its Content-Length after bytes were sent', async () => {
+    const r = await get('/stream-short-late');
+    assert.deepEqual(statuses(r.text), [200]);
+    assert.ok(r.text.endsWith('\r\n\r\nab'), 'the head and the two bytes, then the cut');
     assert.equal(r.closed, true);
   });
 
@@ -199,6 +235,27 @@ describe('HEAD responses', () => {
       assert.match(head!, /content-length: 1234\r\n|content-length: 1234$/);
       assert.ok(rest!.startsWith('HTTP/1.1 200'), 'no body follows the HEAD response');
       assert.match(r.text.slice(r.text.indexOf('HTTP/1.1 200', 10)), /content-length: 0/, 'GET with no body says 0');
+    } finally {
+      await s.close(500);
+    }
+  });
+});
+
+describe('HEAD answered from a GET response, as Hono does (new Response(null, getResponse))', () => {
+  test('carries the GET body length, or no length, never a 0 it does not know', async () => {
+    const s = await start((req) => {
+      const get = new URL(req.url).pathname === '/known' ? new Response('twelve bytes') : new Response(null);
+      return req.method === 'HEAD' ? new Response(null, get) : get;
+    });
+    try {
+      const known = await exchange(s.address.port, 'HEAD /known HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(known.text, /content-length: 12\r\n/);
+      const unknown = await exchange(
+        s.address.port,
+        'HEAD /unknown HTTP/1.1\r\nHost: x\r\n\r\nGET /known HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      assert.deepEqual(statuses(unknown.text), [200, 200]);
+      assert.doesNotMatch(unknown.text.split('\r\n\r\n')[0]!, /content-length/);
     } finally {
       await s.close(500);
     }

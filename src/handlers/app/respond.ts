@@ -37,13 +37,21 @@ export function escapeHtml(value: unknown): string {
 }
 
 /**
- * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. A location
- * built from user input must not split the response: CR, LF and NUL are refused here, before the
- * engine's light Response (which validates only when serialising) ever sees them.
+ * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. Location is a
+ * URI-reference (RFC 9110 §10.2.2): characters outside ASCII are percent-encoded as UTF-8 (a
+ * browser would), so none can become a CR or LF when the head is written as bytes; CR, LF, NUL
+ * and lone surrogates in a location built from user input are refused.
  */
 export function redirect(location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response {
-  const value = String(location);
+  let value = String(location);
   if (/[\r\n\0]/.test(value)) throw new TypeError('redirect(): the location contains CR, LF or NUL');
+  if (/[^\x00-\x7f]/.test(value)) {
+    try {
+      value = value.replace(/[^\x00-\x7f]+/g, encodeURIComponent);
+    } catch {
+      throw new TypeError('redirect(): the location is not well-formed Unicode'); // a lone surrogate
+    }
+  }
   return new Response(null, { status, headers: { location: value } });
 }
 

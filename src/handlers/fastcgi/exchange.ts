@@ -7,6 +7,7 @@ import { FastCgiError } from './errors.ts';
 import type { Params } from './name-value.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
 import { encodeRequestHead, encodeStdinEnd, pumpStdin, socketSink } from './request-writer.ts';
+import { ResponseBuffer, type ResponseBufferOptions } from './response-buffer.ts';
 import { ResponseReader, type ResponseEvents } from './response-reader.ts';
 
 // Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
@@ -36,11 +37,15 @@ export interface ExchangeOptions {
    * (§5.4) and drops the connection.
    */
   abortSource?: { readonly signal: AbortSignal };
+  /** The body streams from the client while it is sent: watch the client from the start. */
+  bodyStreams?: boolean;
   onStderr(chunk: Uint8Array): void;
   /** Called once when the exchange is over, whatever the outcome. */
   onDone?(): void;
-  /** Response bytes buffered ahead of the client before the socket is paused. */
+  /** Response bytes queued ahead of the client before the overflow (or backpressure) starts. */
   highWaterMark: number;
+  /** Where the response goes when the client reads slower than PHP writes; none: backpressure. */
+  responseBuffer?: ResponseBufferOptions;
   /** Largest CGI head accepted from the backend, in bytes. */
   maxHeadSize: number;
 }
@@ -67,6 +72,7 @@ export class Exchange implements ResponseEvents {
   #stdinDone: boolean;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #pausedByUs = false;
+  #overflow: ResponseBuffer | undefined;
   #discarding = false;
   #discarded = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -99,8 +105,8 @@ export class Exchange implements ResponseEvents {
 
   #begin(): void {
     const opts = this.#opts;
-    // A request body may take long to send: watch the client from the start.
-    if (opts.body !== null && this.#watchAbort()) return;
+    // A body still arriving may take long to send: watch the client from the start.
+    if (opts.bodyStreams === true && this.#watchAbort(true)) return;
     // The read timeout runs once the request is fully sent (nginx's fastcgi_read_timeout); a slow
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
@@ -158,19 +164,41 @@ export class Exchange implements ResponseEvents {
     if (!this.#inRead) this.#flushRead();
   }
 
-  /** Enqueues what the last read brought, as one chunk, and pauses the socket when full. */
+  /**
+   * Enqueues what the last read brought, as one chunk. A full stream sends the rest to the
+   * overflow buffer, so php-fpm is read at its pace; the socket is paused only when that is full
+   * too (or there is none).
+   */
   #flushRead(): void {
     const c = this.#controller;
     const pending = this.#pending;
     if (c === undefined || pending.length === 0 || this.#discarding) return;
     this.#pending = [];
     this.#pendingBytes = 0;
-    c.enqueue(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
-    if ((c.desiredSize ?? 1) <= 0 && !this.#pausedByUs) {
+    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    const overflow = this.#overflow;
+    let full: boolean;
+    if (overflow !== undefined && (overflow.size > 0 || (c.desiredSize ?? 1) <= 0)) full = !overflow.push(chunk);
+    else {
+      c.enqueue(chunk);
+      full = overflow === undefined && (c.desiredSize ?? 1) <= 0;
+    }
+    if (full && !this.#pausedByUs) {
       this.#pausedByUs = true;
       this.#conn.socket.pause();
     }
   }
+
+  /** The stream wants more: the overflow first, then php-fpm's socket. */
+  readonly #pull = async (c: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
+    const overflow = this.#overflow;
+    if (overflow !== undefined && !(await overflow.feed(c))) return;
+    if (!this.#ended) return this.#resumeSocket();
+    overflow?.dispose();
+    try {
+      c.close();
+    } catch {}
+  };
 
   onStderr(chunk: Uint8Array): void {
     this.#opts.onStderr(chunk);
@@ -187,9 +215,13 @@ export class Exchange implements ResponseEvents {
     this.#ended = true;
     if (this.#controller !== undefined && !this.#discarding) {
       this.#flushRead();
-      try {
-        this.#controller.close();
-      } catch {}
+      // PHP is done and its connection goes back now; what overflowed follows at the client's pace.
+      if (this.#overflow === undefined || this.#overflow.size === 0) {
+        this.#overflow?.dispose();
+        try {
+          this.#controller.close();
+        } catch {}
+      }
     }
     this.#finish(true);
   }
@@ -244,17 +276,22 @@ export class Exchange implements ResponseEvents {
   }
 
   /** Starts watching the client's abort signal; true when it has already fired (exchange failed). */
-  #watchAbort(): boolean {
+  #watchAbort(atStart = false): boolean {
     if (this.#abortWatched) return false;
     this.#abortWatched = true;
     const source = this.#opts.abortSource;
     if (source === undefined || this.#finished) return false;
     const signal = source.signal;
-    this.#signal = signal;
     if (signal.aborted) {
+      // The whole request had arrived and the client's FIN came with it or just after (`nc`,
+      // HTTP/1.0 tools, scripts that half-close once they have sent everything): a half-close by
+      // a client waiting for the answer, not a client gone. Like nginx, which notices a FIN only
+      // as a new event once it is talking to the upstream, only a later close aborts the script.
+      if (!atStart) return false;
       this.#onAbort();
       return true;
     }
+    this.#signal = signal;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     return false;
   }
@@ -281,17 +318,19 @@ export class Exchange implements ResponseEvents {
     }
     // A streamed response may last: watch the client for its whole length.
     if (this.#watchAbort()) return;
+    if (this.#opts.responseBuffer !== undefined) this.#overflow = new ResponseBuffer(this.#opts.responseBuffer);
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           this.#controller = c;
           for (const chunk of pending) c.enqueue(chunk);
         },
-        pull: () => this.#resumeSocket(),
+        pull: this.#pull,
         cancel: () => {
           // The consumer stopped reading (HEAD, a client gone): drain a little to keep the
           // connection, drop it if the rest is large.
           this.#discarding = true;
+          this.#overflow?.dispose();
           this.#resumeSocket();
         },
       },
@@ -319,6 +358,7 @@ export class Exchange implements ResponseEvents {
       this.#settled = true;
       this.#reject(err);
     } else if (this.#controller !== undefined && !this.#discarding) {
+      this.#overflow?.dispose();
       try {
         this.#controller.error(err);
       } catch {}

@@ -1,12 +1,14 @@
 // The FastCGI gateway middleware: resolve the URL (script, static file, front controller), send
 // the request to php-fpm through the pool, retry once on a fresh connection when that is safe,
 // and hand the result to response.ts.
-import { realpathSync } from 'node:fs';
-import { resolve as resolvePathname } from 'node:path';
+import { type DotfilePolicy, dotfileVerdict } from '../../analysis/dotfiles.ts';
+import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import { staticFiles } from '../static/index.ts';
+import { redirect } from '../static/responses.ts';
 import type { StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
+import { type FileSystem, nodeFs, realRoot } from '../../os/file-system.ts';
 import { netSocketFactory, parseUpstream } from './address.ts';
 import type { ExchangeResult } from './connection.ts';
 import { FastCgiError } from './errors.ts';
@@ -14,7 +16,7 @@ import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
 import { FastCgiPool } from './pool.ts';
-import { decodePath, nodeResolverFs, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
+import { ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type BodySource, prepareBody } from './request-body.ts';
 import { mapError, type SendfileConfig, toResponse } from './response.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -54,19 +56,14 @@ function retryable(err: unknown, method: string, body: BodySource, closedAfterId
 export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const o = resolveOptions(options);
   const upstream = typeof options.upstream === 'string' ? parseUpstream(options.upstream) : options.upstream;
-  let root: string;
-  try {
-    root = realpathSync(resolvePathname(options.root));
-  } catch {
-    throw new FoyerError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
-  }
+  const found = realRoot(options.root);
+  if (found === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
+  const root: string = found;
   let sendRoot: string | undefined;
   if (options.sendfile !== undefined) {
-    try {
-      sendRoot = realpathSync(resolvePathname(options.sendfile.root));
-    } catch {
+    sendRoot = realRoot(options.sendfile.root);
+    if (sendRoot === undefined)
       throw new FoyerError('FOYER_BAD_CONFIG', `sendfile root does not exist: ${options.sendfile.root}`);
-    }
   }
   const pool = new FastCgiPool({
     connect: options.connect ?? netSocketFactory(upstream, o.connectTimeout),
@@ -75,28 +72,48 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     maxQueue: o.maxQueue,
     queueTimeout: o.queueTimeout,
   });
+  // One seam for script resolution, static files and X-Sendfile.
+  const fs = options.fs ?? nodeFs;
   const resolveOpts: ResolveOptions = {
     root,
     extensions: o.extensions,
     index: o.index,
     frontController: o.frontController,
-    fs: options.fs ?? nodeResolverFs,
+    followSymlinks:
+      (options.symlinks ??
+        (typeof options.static === 'object' ? (options.static.symlinks as string | undefined) : undefined)) ===
+      'follow',
+    fs,
   };
   const cache = new ResolutionCache(o.cacheTtl);
-  const staticOpts = staticOptions(options.static, o.extensions);
+  const staticOpts = staticOptions(options.static, o.extensions, options.symlinks, fs);
   const serveStatic = staticOpts === undefined ? undefined : staticFiles(root, staticOpts);
   const sendfileConfig: SendfileConfig | undefined =
     sendRoot === undefined
       ? undefined
-      : { root: sendRoot, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false }) };
+      : { root: sendRoot, fs, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false, fs }) };
   const extraParams = options.params;
+  const responseBuffer = o.responseBuffering
+    ? { memoryLimit: o.responseMemory, maxFileSize: o.maxTempFileSize, dir: o.spoolDir }
+    : undefined;
+  // One dotfile rule for scripts and static files: `.git/x.php` is as private as `.git/config`.
+  const dotfiles: DotfilePolicy =
+    (typeof options.static === 'object' ? (options.static.dotfiles as DotfilePolicy | undefined) : undefined) ?? 'deny';
 
   async function handle(req: Request, ctx: Context, next: Next): Promise<Response> {
+    // The same analysis as static files (analysis/target-path.ts): decoded once, encoded `/`, `\`
+    // and NUL refused, so `/admin%2fsecret.php` can never run `/admin/secret.php`.
+    const target = splitTarget(req.url);
+    const analysed = analysePath(target.rawPath);
+    if (analysed === 'bad-escape') throw new FoyerError('FOYER_BAD_ESCAPE', 'fastcgi path');
+    if (analysed === 'bad-path') throw new FoyerError('FOYER_BAD_TARGET', 'fastcgi path');
+    if (!analysed.canonical) return redirect(canonicalLocation(analysed, target.search), 308);
+    const { segments } = analysed;
+    const hidden = dotfileVerdict(segments, dotfiles);
+    if (hidden === 'forbidden') throw new FoyerError('FOYER_FORBIDDEN', 'dotfile');
+    if (hidden === 'missing') return next();
+    const path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
     const url = new URL(req.url);
-    const path = decodePath(url.pathname);
-    if (path === undefined) {
-      throw new FoyerError(url.pathname.includes('%') ? 'FOYER_BAD_ESCAPE' : 'FOYER_BAD_TARGET', 'fastcgi path');
-    }
     const now = Date.now();
     let r = cache.get(path, now);
     if (r === undefined) {
@@ -117,7 +134,12 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     const stderr = new StderrLog(ctx.log, o.stderrLimit, r.scriptName);
     let body: BodySource | undefined;
     try {
-      body = await prepareBody(req, { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir });
+      // Before a pool connection is taken: a slow upload holds nothing of php-fpm's.
+      body = await prepareBody(
+        req,
+        { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir },
+        !o.requestBuffering,
+      );
       const { contentLength, open } = body;
       const params = buildParams({
         req,
@@ -147,9 +169,11 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             keepConn: o.keepAlive,
             readTimeout: o.readTimeout,
             abortSource: ctx,
+            bodyStreams: body.streamed,
             onStderr: (chunk) => stderr.push(chunk),
             onDone: () => stderr.flush(),
             highWaterMark: o.highWaterMark,
+            responseBuffer,
             maxHeadSize: o.maxHeadSize,
           });
         } catch (err) {
@@ -171,12 +195,18 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   return middleware;
 }
 
-function staticOptions(opt: FastCgiOptions['static'], extensions: string[]): StaticOptions | undefined {
+function staticOptions(
+  opt: FastCgiOptions['static'],
+  extensions: string[],
+  symlinks: FastCgiOptions['symlinks'],
+  fs: FileSystem,
+): StaticOptions | undefined {
   if (opt === false) return undefined;
   const given = (typeof opt === 'object' ? opt : {}) as StaticOptions;
   // A directory index naming a script would be served as source by the static handler.
   const index = Array.isArray(given.index)
     ? given.index.filter((n) => !extensions.some((e) => n.toLowerCase().endsWith(e.toLowerCase())))
     : given.index;
-  return { ...given, index };
+  const withFs = { ...given, index, fs: given.fs ?? fs };
+  return symlinks === undefined ? withFs : { ...withFs, symlinks };
 }

@@ -1,8 +1,11 @@
 // FastCGI name-value pairs (FastCGI Specification §3.4): each length is one byte when below 128,
 // otherwise four bytes big-endian with the top bit set. Used for PARAMS and GET_VALUES.
 
-/** A name-value list; values are latin1/UTF-8 strings or raw bytes. */
-export type Params = ReadonlyArray<readonly [string, string]>;
+/**
+ * A name-value list. A string value is written as UTF-8 (paths, which Foyer decoded); bytes are
+ * written as they are (header values, which must reach PHP exactly as the client sent them).
+ */
+export type Params = ReadonlyArray<readonly [string, string | Uint8Array]>;
 
 const MAX_LENGTH = 0x7fffffff;
 
@@ -27,7 +30,7 @@ export function measureParams(params: Params): { lengths: number[]; size: number
   for (let i = 0; i < params.length; i++) {
     const [name, value] = params[i]!;
     const nl = Buffer.byteLength(name);
-    const vl = Buffer.byteLength(value);
+    const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     lengths[i * 2] = nl;
     lengths[i * 2 + 1] = vl;
     size += lengthSize(nl) + lengthSize(vl) + nl + vl;
@@ -42,7 +45,11 @@ export function writeParams(out: Buffer, at: number, params: Params, lengths: nu
     at = writeLength(out, at, lengths[i * 2]!);
     at = writeLength(out, at, lengths[i * 2 + 1]!);
     at += out.write(name, at);
-    at += out.write(value, at);
+    if (typeof value === 'string') at += out.write(value, at);
+    else {
+      out.set(value, at);
+      at += value.byteLength;
+    }
   }
   return at;
 }

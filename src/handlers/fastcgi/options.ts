@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import type { Context } from '../../types.ts';
 import type { SocketFactory, Upstream } from './address.ts';
-import type { ResolverFs } from './resolve.ts';
+import type { FileSystem } from '../../os/file-system.ts';
 
 export interface FastCgiOptions {
   /** php-fpm address: `127.0.0.1:9000`, `tcp://host:port`, `unix:/run/php/php-fpm.sock`. */
@@ -43,11 +43,28 @@ export interface FastCgiOptions {
   maxHeadSize?: number;
   /** Response bytes read ahead of a slow client before php-fpm's socket is paused. Default 64 KiB. */
   highWaterMark?: number;
-  /** Chunked request bodies are spooled: in memory up to this size, bytes. Default 1 MiB. */
+  /**
+   * Read a request body whole before taking a php-fpm connection (nginx's
+   * `fastcgi_request_buffering on`), so slow uploads never hold a php-fpm child. Default `true`.
+   * `false` streams Content-Length bodies over 64 KiB as they arrive (chunked ones are always
+   * buffered: PHP needs their length).
+   */
+  requestBuffering?: boolean;
+  /** Buffered request bodies stay in memory up to this size, bytes. Default 1 MiB. */
   spoolMemory?: number;
-  /** … then in a temp file up to this size, bytes → 413. Default 1 GiB (the engine's body limit applies first). */
+  /** … then in a private temp file up to this size, bytes → 413. Default 1 GiB (the engine's body limit applies first). */
   maxSpoolSize?: number;
-  /** Directory of spool files. Default `os.tmpdir()`. */
+  /**
+   * Read PHP's response as fast as PHP writes it, whatever the client's pace (nginx's
+   * `fastcgi_buffering on`): the php-fpm child is released as soon as the script is done, and a
+   * slow reader holds only its buffer. Default `true`; `false` applies backpressure to php-fpm.
+   */
+  responseBuffering?: boolean;
+  /** Response bytes held in memory per request beyond the stream's own queue. Default 256 KiB. */
+  responseMemory?: number;
+  /** … then in a private temp file up to this size; beyond it, backpressure. `0`: no temp file. Default 1 GiB (nginx's fastcgi_max_temp_file_size). */
+  maxTempFileSize?: number;
+  /** Directory of temp files (request and response buffers). Default `os.tmpdir()`. */
   spoolDir?: string;
   /** Extra FastCGI params (fixed, or per request); they override computed ones. */
   params?: Record<string, string> | ((req: Request, ctx: Context) => Record<string, string>);
@@ -65,10 +82,16 @@ export interface FastCgiOptions {
   sendfile?: { root: string };
   /** Script resolution (stat, realpath) is remembered this long, ms; new or deleted files show within it. `0` disables. Default 1000. */
   cacheTtl?: number;
+  /**
+   * `contain`: run a script only when its real path is under `root`; `follow`: follow symlinks
+   * anywhere (nginx's default `disable_symlinks off`; Debian-packaged PHP apps link folders out of
+   * their root). Default: the `static` options' `symlinks`, else `contain`.
+   */
+  symlinks?: 'contain' | 'follow';
   /** Socket factory (tests, custom transports). Default: node:net to `upstream`. */
   connect?: SocketFactory;
   /** File-system seam for script resolution. Default node:fs/promises. */
-  fs?: ResolverFs;
+  fs?: FileSystem;
 }
 
 export interface ResolvedFastCgiOptions {
@@ -85,6 +108,10 @@ export interface ResolvedFastCgiOptions {
   retryAfter: number;
   maxHeadSize: number;
   highWaterMark: number;
+  requestBuffering: boolean;
+  responseBuffering: boolean;
+  responseMemory: number;
+  maxTempFileSize: number;
   spoolMemory: number;
   maxSpoolSize: number;
   spoolDir: string;
@@ -126,6 +153,10 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     retryAfter: nonNegative('retryAfter', o.retryAfter, 1),
     maxHeadSize: nonNegative('maxHeadSize', o.maxHeadSize, 64 * 1024),
     highWaterMark: Math.max(1, nonNegative('highWaterMark', o.highWaterMark, 64 * 1024)),
+    requestBuffering: o.requestBuffering ?? true,
+    responseBuffering: o.responseBuffering ?? true,
+    responseMemory: nonNegative('responseMemory', o.responseMemory, 256 * 1024),
+    maxTempFileSize: nonNegative('maxTempFileSize', o.maxTempFileSize, 1024 * 1024 * 1024),
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),
     maxSpoolSize: nonNegative('maxSpoolSize', o.maxSpoolSize, 1024 * 1024 * 1024),
     spoolDir: o.spoolDir ?? tmpdir(),

@@ -1,6 +1,7 @@
 // The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
 // fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
 import { rawTarget } from '../../reception/incoming-request.ts';
+import { kPairs } from '../../reception/light-headers.ts';
 import type { Context } from '../../types.ts';
 
 export interface ParamsInput {
@@ -64,12 +65,42 @@ function requestUri(req: Request, url: URL): string {
   return raw?.startsWith('/') ? raw : url.pathname + url.search;
 }
 
-export function buildParams(p: ParamsInput): Array<[string, string]> {
+/**
+ * A header value as bytes. Field values are byte strings (one char per byte received, RFC 9110
+ * §5.5): ASCII goes as is, anything else as the original bytes, never re-encoded as UTF-8
+ * (`café` sent as UTF-8 would reach PHP as `cafÃ©`).
+ */
+function headerBytes(value: string): string | Uint8Array {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1');
+  return value;
+}
+
+/**
+ * The request's fields, one value per name. Fields the engine parsed are read as received, so that
+ * repeated Cookie fields can be joined with `; ` (RFC 9110 §5.3 makes Cookie the exception to the
+ * `, ` rule: RFC 6265 §5.4), as a single Cookie header would have carried them. A Request built
+ * elsewhere only offers the combined values.
+ */
+function requestFields(headers: Headers): Iterable<[string, string]> {
+  const pairsOf = (headers as unknown as { [kPairs]?: () => string[] })[kPairs];
+  if (typeof pairsOf !== 'function') return headers;
+  const list = pairsOf.call(headers);
+  const joined = new Map<string, string>();
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    const value = list[i + 1]!;
+    const seen = joined.get(name);
+    joined.set(name, seen === undefined ? value : `${seen}${name === 'cookie' ? '; ' : ', '}${value}`);
+  }
+  return joined;
+}
+
+export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]> {
   const { req, ctx, url } = p;
   const secure = ctx.secure;
   const query = url.search.length > 1 ? url.search.slice(1) : '';
   const root = p.documentRoot;
-  const out: Array<[string, string]> = [
+  const out: Array<[string, string | Uint8Array]> = [
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
     ['SERVER_SOFTWARE', p.serverSoftware],
     ['SERVER_PROTOCOL', 'HTTP/1.1'],
@@ -100,11 +131,11 @@ export function buildParams(p: ParamsInput): Array<[string, string]> {
   if (p.contentLength !== undefined) {
     out.push(['CONTENT_LENGTH', String(p.contentLength)]);
     const type = req.headers.get('content-type');
-    if (type !== null) out.push(['CONTENT_TYPE', type]);
+    if (type !== null) out.push(['CONTENT_TYPE', headerBytes(type)]);
   }
-  for (const [name, value] of req.headers) {
+  for (const [name, value] of requestFields(req.headers)) {
     const variable = headerVariable(name);
-    if (variable !== undefined) out.push([variable, value]);
+    if (variable !== undefined) out.push([variable, headerBytes(value)]);
   }
   if (p.extra !== undefined) {
     for (const [name, value] of Object.entries(p.extra)) {

@@ -20,7 +20,6 @@ import {
 } from './record.ts';
 import { FastCgiProtocolError, RecordDecoder } from './record-decoder.ts';
 import { encodeRequestHead } from './request-writer.ts';
-import { decodePath } from './resolve.ts';
 
 type Seen = Array<[number, number, string]>;
 
@@ -180,16 +179,6 @@ describe('CGI response head', () => {
 });
 
 describe('paths and addresses', () => {
-  test('decodes and normalises URL paths, refusing escapes above the root and NUL', () => {
-    assert.equal(decodePath('/a/./b/../c'), '/a/c');
-    assert.equal(decodePath('/a%20b/'), '/a b/');
-    assert.equal(decodePath('/x/%2e%2e/y'), '/y');
-    assert.equal(decodePath('/%2e%2e/etc/passwd'), undefined);
-    assert.equal(decodePath('/a%00.php'), undefined);
-    assert.equal(decodePath('/bad%zz'), undefined);
-    assert.equal(decodePath('/'), '/');
-  });
-
   test('parses upstream addresses', () => {
     assert.deepEqual(parseUpstream('127.0.0.1:9000'), { kind: 'tcp', host: '127.0.0.1', port: 9000 });
     assert.deepEqual(parseUpstream('tcp://localhost:9001'), { kind: 'tcp', host: 'localhost', port: 9001 });

@@ -1,7 +1,10 @@
-// What goes to STDIN, and the CONTENT_LENGTH that announces it. A small body is read first
-// (like nginx's request buffering), so that it can be sent again on a fresh connection; a large
-// one with Content-Length streams straight through (backpressure both ways); a chunked one is
-// spooled (spool.ts), because PHP reads a body only when it knows its length (RFC 3875 §4.1.2).
+// What goes to STDIN, and the CONTENT_LENGTH that announces it. By default every body is read
+// whole before a php-fpm connection is taken (nginx's `fastcgi_request_buffering on`): a client
+// uploading at 300 B/s must not hold a php-fpm child for the hour it takes, or four of them hold
+// the pool. Small bodies stay in memory; larger ones go to a private temp file (spool.ts). Either
+// way the body can be sent again on a fresh connection. With `requestBuffering: false` a large
+// Content-Length body streams straight through instead (backpressure both ways); a chunked one is
+// spooled all the same, because PHP reads a body only when it knows its length (RFC 3875 §4.1.2).
 import { FastCgiError } from './errors.ts';
 import { type SpoolOptions, spoolBody } from './spool.ts';
 
@@ -29,14 +32,15 @@ const NONE: BodySource = {
   dispose: () => {},
 };
 
-export async function prepareBody(req: Request, spool: SpoolOptions): Promise<BodySource> {
+/** `stream`: send large Content-Length bodies as they arrive instead of buffering them first. */
+export async function prepareBody(req: Request, spool: SpoolOptions, stream = false): Promise<BodySource> {
   const declared = req.headers.get('content-length');
   const contentLength = declared !== null && /^\d+$/.test(declared) ? Number(declared) : -1;
   // arrayBuffer() lets the engine hand over its buffered bytes without building a stream.
   if (contentLength >= 0 && contentLength <= BUFFERED_BODY) return buffered(req, contentLength);
   const body = req.body;
   if (body === null) return NONE;
-  if (contentLength >= 0) {
+  if (contentLength >= 0 && stream) {
     let touched = false;
     return {
       contentLength,
@@ -58,6 +62,10 @@ export async function prepareBody(req: Request, spool: SpoolOptions): Promise<Bo
     };
   }
   const spooled = await spoolBody(body, spool);
+  if (contentLength >= 0 && spooled.length !== contentLength) {
+    await spooled.dispose();
+    throw new FastCgiError('aborted', 'request body length differs from its Content-Length');
+  }
   let disposed = false;
   const dispose = (): void => {
     if (disposed) return;

@@ -5,7 +5,10 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { nodeResolverFs, type ResolveOptions, resolvePath } from './resolve.ts';
+import { type FileSystem, nodeFs } from '../../os/file-system.ts';
+import { createContext } from '../../reception/context.ts';
+import { fastcgi } from './index.ts';
+import { type ResolveOptions, resolvePath } from './resolve.ts';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'foyer-resolve-')));
 const root = join(base, 'www');
@@ -30,7 +33,7 @@ const opts: ResolveOptions = {
   extensions: ['.php'],
   index: 'index.php',
   frontController: '/index.php',
-  fs: nodeResolverFs,
+  fs: nodeFs,
 };
 const script = (scriptName: string, pathInfo = '') => ({
   kind: 'script',
@@ -66,5 +69,31 @@ describe('script resolution', () => {
     assert.deepEqual(await resolvePath('/escape.php', opts), { kind: 'forbidden' });
     assert.deepEqual(await resolvePath('/Shout.PHP', opts), { kind: 'forbidden' });
     assert.deepEqual(await resolvePath('/alias.php', opts), script('/alias.php'));
+  });
+});
+
+describe('one file-system seam', () => {
+  test('the seam given to fastcgi() decides for scripts and static files alike', async () => {
+    const denied = (path: string) => path.endsWith('/app.php') || path.endsWith('/app.css');
+    const fs: FileSystem = {
+      ...nodeFs,
+      stat: (path) =>
+        denied(path) ? Promise.reject(Object.assign(new Error('denied'), { code: 'EACCES' })) : nodeFs.stat(path),
+    };
+    // No php-fpm is needed: nothing here reaches it.
+    const php = fastcgi({ upstream: '127.0.0.1:1', root, fs, frontController: false });
+    try {
+      for (const path of ['/app.php', '/assets/app.css']) {
+        const ctx = createContext();
+        const status = await Promise.resolve(
+          php(new Request(`http://x${path}`), ctx, async () => new Response(null, { status: 404 })),
+        )
+          .then((r) => r.status)
+          .catch((e: { status?: number }) => e.status);
+        assert.equal(status, 403, path);
+      }
+    } finally {
+      php.close();
+    }
   });
 });

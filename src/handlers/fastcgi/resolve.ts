@@ -7,8 +7,8 @@
 //      (`x.PHP`) is refused rather than shown as source;
 //   3. a directory with index.php → run it (after a 308 to add the trailing slash), else static;
 //   4. nothing → the front controller (`/index.php`), REQUEST_URI left as requested.
-import { lstat, realpath, stat } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { isContained } from '../../analysis/containment.ts';
+import { errorCode, type FileSystem } from '../../os/file-system.ts';
 
 export type Resolution =
   | { kind: 'script'; scriptName: string; scriptFilename: string; pathInfo: string }
@@ -17,29 +17,21 @@ export type Resolution =
   | { kind: 'forbidden' }
   | { kind: 'none' };
 
-/** What the resolver needs from the file system (injected in tests). */
-export interface ResolverFs {
-  /** 'file' | 'dir' | 'other', or undefined when missing (ENOENT, ENOTDIR). */
-  kind(path: string): Promise<'file' | 'dir' | 'other' | undefined>;
-  realpath(path: string): Promise<string>;
+/**
+ * What is at `path`: 'file' | 'dir' | 'other', or undefined when missing (ENOENT, ENOTDIR). A name
+ * that exists but cannot be followed (a symlink loop, no permission) is 'other': never run.
+ */
+async function kindOf(fs: FileSystem, path: string): Promise<'file' | 'dir' | 'other' | undefined> {
+  try {
+    const s = await fs.stat(path);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+    if (code === 'ELOOP' || code === 'EACCES') return 'other';
+    throw err;
+  }
 }
-
-export const nodeResolverFs: ResolverFs = {
-  async kind(path) {
-    try {
-      const s = await stat(path);
-      return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
-      // A dangling symlink stats as ENOENT; anything else (EACCES, ELOOP) is not ours to run.
-      if (code === 'ELOOP' || code === 'EACCES')
-        return (await lstat(path).catch(() => undefined)) ? 'other' : undefined;
-      throw err;
-    }
-  },
-  realpath: (path) => realpath(path),
-};
 
 export interface ResolveOptions {
   /** Real path of the document root (no trailing separator). */
@@ -50,7 +42,9 @@ export interface ResolveOptions {
   index: string;
   /** Front controller URL path, e.g. '/index.php'; '' for none. */
   frontController: string;
-  fs: ResolverFs;
+  /** Run scripts whose real path leaves the root (symlinks followed anywhere). */
+  followSymlinks?: boolean;
+  fs: FileSystem;
 }
 
 function isScriptName(name: string, extensions: readonly string[]): boolean {
@@ -64,21 +58,18 @@ function looksLikeScript(name: string, extensions: readonly string[]): boolean {
   return false;
 }
 
-/** True when `p` is `root` or below it (never a bare startsWith: `/srv/www2` is not in `/srv/www`). */
-export function contained(root: string, p: string): boolean {
-  return p === root || p.startsWith(root + sep);
-}
-
 async function realScript(opts: ResolveOptions, urlPath: string): Promise<string | undefined> {
   const file = opts.root + urlPath;
-  if ((await opts.fs.kind(file)) !== 'file') return undefined;
+  if ((await kindOf(opts.fs, file)) !== 'file') return undefined;
+  if (opts.followSymlinks === true) return file;
   // Symlinks inside the root may point anywhere: run only what really lives in the root.
   const real = await opts.fs.realpath(file).catch(() => undefined);
-  return real !== undefined && contained(opts.root, real) ? file : undefined;
+  return real !== undefined && isContained(opts.root, real) ? file : undefined;
 }
 
 /**
- * Resolves a decoded, normalised URL path (starts with '/', no '.' or '..' segments, no NUL).
+ * Resolves a decoded, normalised URL path (starts with '/', no empty, '.' or '..' segments, no
+ * NUL, `\` or encoded `/`): built from `analysePath`'s segments.
  */
 export async function resolvePath(path: string, opts: ResolveOptions): Promise<Resolution> {
   const segments = path.split('/'); // ['', 'a', 'b.php', 'c']
@@ -90,7 +81,7 @@ export async function resolvePath(path: string, opts: ResolveOptions): Promise<R
     const pathInfo = i + 1 < segments.length ? `/${segments.slice(i + 1).join('/')}` : '';
     return { kind: 'script', scriptName, scriptFilename, pathInfo };
   }
-  const kind = await opts.fs.kind(opts.root + path);
+  const kind = await kindOf(opts.fs, opts.root + path);
   if (kind === 'file' || kind === 'other') {
     const base = segments[segments.length - 1]!;
     // x.php that failed the checks above (outside the root via symlink), or X.PHP: never source.
@@ -115,36 +106,6 @@ export async function resolvePath(path: string, opts: ResolveOptions): Promise<R
     }
   }
   return { kind: 'none' };
-}
-
-/**
- * Percent-decodes and normalises a URL path. Returns undefined for a malformed escape or a NUL
- * (→ 400), and for a path that climbs above the root with encoded dot segments.
- */
-export function decodePath(rawPath: string): string | undefined {
-  let decoded: string;
-  try {
-    decoded = rawPath.includes('%') ? decodeURIComponent(rawPath) : rawPath;
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0') || !decoded.startsWith('/')) return undefined;
-  const out: string[] = [];
-  const parts = decoded.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const seg = parts[i]!;
-    if (seg === '.' || (seg === '' && i < parts.length - 1)) continue; // '//' collapses
-    if (seg === '..') {
-      if (out.length === 0) return undefined;
-      out.pop();
-      continue;
-    }
-    out.push(seg);
-  }
-  // A trailing '.' or '..' segment keeps the directory's trailing slash.
-  const last = parts[parts.length - 1];
-  if ((last === '.' || last === '..') && out[out.length - 1] !== '') out.push('');
-  return `/${out.join('/')}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { FoyerError, HttpError } from '../../util/errors.ts';
 import type { ExchangeResult } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { PoolFullError } from './pool.ts';
+import type { FileSystem } from '../../os/file-system.ts';
 import { type SendfileTarget, sendfileResponse } from './sendfile.ts';
 import { SpoolTooLargeError } from './spool.ts';
 
@@ -17,6 +18,7 @@ export interface SendfileConfig {
   /** Real path of the sendfile root. */
   root: string;
   serve: Middleware;
+  fs: FileSystem;
 }
 
 /** Turns the backend's head and body into the client's Response. Throws FastCgiError (→ 502). */
@@ -46,7 +48,7 @@ export async function toResponse(
   const body = result.body;
   if (sendfile !== undefined && sendfileConfig !== undefined) {
     void drain(body);
-    return sendfileResponse(sendfile, sendfileConfig.root, sendfileConfig.serve, req, ctx, new Headers(headers));
+    return sendfileResponse(sendfile, sendfileConfig, req, ctx, new Headers(headers));
   }
   if (NULL_BODY.has(result.status)) {
     void drain(body);

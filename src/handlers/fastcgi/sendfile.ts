@@ -2,10 +2,11 @@
 // nginx) let a script authorise a download and hand the bytes back to the server. Opt-in: the
 // file must resolve (realpath) inside the configured directory, and is served by the static
 // handler so ranges and conditional requests work. The script's own body is discarded.
-import { realpath } from 'node:fs/promises';
 import type { Context, Middleware } from '../../types.ts';
 import { FoyerError } from '../../util/errors.ts';
-import { contained, decodePath } from './resolve.ts';
+import { isContained } from '../../analysis/containment.ts';
+import { analysePath } from '../../analysis/target-path.ts';
+import type { FileSystem } from '../../os/file-system.ts';
 
 // Headers from the script that still describe the file as the app wants it presented.
 const KEPT = new Set([
@@ -36,30 +37,29 @@ export interface SendfileTarget {
  * Maps the header value to a URL path relative to `root` (the real path of the sendfile root),
  * or undefined when it points outside.
  */
-export async function sendfilePath(target: SendfileTarget, root: string): Promise<string | undefined> {
+export async function sendfilePath(target: SendfileTarget, root: string, fs: FileSystem): Promise<string | undefined> {
   let fsPath: string;
   if (target.header === 'x-sendfile') {
     if (!target.value.startsWith('/') || target.value.includes('\0')) return undefined;
     fsPath = target.value;
   } else {
-    const path = decodePath(target.value.split('?')[0]!);
-    if (path === undefined) return undefined;
-    fsPath = root + path;
+    const path = analysePath(target.value.split('?')[0]!);
+    if (typeof path === 'string') return undefined;
+    fsPath = `${root}/${path.segments.join('/')}`;
   }
-  const real = await realpath(fsPath).catch(() => undefined);
-  if (real === undefined || real === root || !contained(root, real)) return undefined;
+  const real = await fs.realpath(fsPath).catch(() => undefined);
+  if (real === undefined || real === root || !isContained(root, real)) return undefined;
   return real.slice(root.length);
 }
 
 export async function sendfileResponse(
   target: SendfileTarget,
-  root: string,
-  serveStatic: Middleware,
+  config: { root: string; serve: Middleware; fs: FileSystem },
   req: Request,
   ctx: Context,
   backendHeaders: Headers,
 ): Promise<Response> {
-  const rel = await sendfilePath(target, root);
+  const rel = await sendfilePath(target, config.root, config.fs);
   if (rel === undefined) {
     ctx.log.warn({ header: target.header }, 'sendfile path outside the sendfile root refused');
     throw new FoyerError('FOYER_NOT_FOUND');
@@ -75,7 +75,7 @@ export async function sendfileResponse(
     if (v !== null) headers.set(name, v);
   }
   const inner = new Request(`${url.origin}${encoded}`, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers });
-  const res = await serveStatic(inner, ctx, async () => {
+  const res = await config.serve(inner, ctx, async () => {
     throw new FoyerError('FOYER_NOT_FOUND');
   });
   const out = new Headers(res.headers);

@@ -1,7 +1,7 @@
 // Responses that show a directory's entries: the listing page, and the 300 list of typo candidates.
 import { join } from 'node:path';
-import type { DirEntry, FileStat } from './fs-seam.ts';
-import { errorCode } from './fs-seam.ts';
+import type { DirEntry, FileStat } from '../../os/file-system.ts';
+import { errorCode } from '../../os/file-system.ts';
 import type { ListingItem } from './listing.ts';
 import { escapeHtml, listingHtml, listingJson, parseSort, sortItems } from './listing.ts';
 import type { ResolvedOptions } from './options.ts';

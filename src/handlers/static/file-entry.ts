@@ -2,8 +2,8 @@
 // compressed copies) with prebuilt response headers, and its bytes when it is small enough to keep.
 import type { Coding } from './encoding.ts';
 import { compressBuffer, SIBLING_SUFFIX } from './encoding.ts';
-import type { FileStat, OpenFile, StaticFs } from './fs-seam.ts';
-import { errorCode, readFully } from './fs-seam.ts';
+import type { FileStat, OpenFile, StaticFs } from '../../os/file-system.ts';
+import { errorCode, readFully } from '../../os/file-system.ts';
 import type { ResolvedOptions } from './options.ts';
 import { fileEtag, httpDate } from './validators.ts';
 

@@ -1,6 +1,6 @@
 // A pull-based stream over parts of an open file. The consumer's reads drive the file reads, so
 // a slow client holds at most one chunk in memory (backpressure), whatever the file's size.
-import type { OpenFile } from './fs-seam.ts';
+import type { OpenFile } from '../../os/file-system.ts';
 import type { ByteRange } from './range.ts';
 
 /** A piece of a response body: literal bytes (multipart delimiters) or a byte range of the file. */

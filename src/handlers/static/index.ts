@@ -2,13 +2,11 @@
 // Hot path: a cached file is answered synchronously from prebuilt headers and bytes in memory; the
 // disk is consulted at most once per `revalidateMs` per path. Everything else goes through the
 // resolver (decode once, contain, realpath) and the entry builder.
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { TargetPath } from '../../analysis/target-path.ts';
-import { analysePath, splitTarget } from '../../analysis/target-path.ts';
+import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
 import type { ErrorCode } from '../../util/errors.ts';
-import { FoyerError } from '../../util/errors.ts';
+import { FoyerError, isHttpError } from '../../util/errors.ts';
 import { choicesResponse, listingResponse } from './directory-response.ts';
 import { FileCache } from './file-cache.ts';
 import type { FileEntry } from './file-entry.ts';
@@ -21,8 +19,9 @@ import { errorResponse, methodNotAllowed, redirect } from './responses.ts';
 import { StaleEntryError, serveEntry } from './serve-file.ts';
 
 export type { CacheControlRule, StaticOptions } from './options.ts';
-export type { DirEntry, FileStat, OpenFile, StaticFs } from './fs-seam.ts';
-export { nodeFs } from './fs-seam.ts';
+export type { DirEntry, FileStat, OpenFile, StaticFs } from '../../os/file-system.ts';
+export { nodeFs } from '../../os/file-system.ts';
+import { realRoot as realRootOf } from '../../os/file-system.ts';
 
 /** A Middleware whose `next` is optional, so it is also a Handler (`serve({ fetch: staticFiles(root) })`). */
 export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?: Next) => MaybePromise<Response>);
@@ -46,12 +45,8 @@ export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?:
  */
 export function staticFiles(root: string, options: StaticOptions = {}): StaticMiddleware {
   const o = resolveOptions(options);
-  let realRoot: string;
-  try {
-    realRoot = realpathSync(resolve(root));
-  } catch {
-    throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
-  }
+  const realRoot = realRootOf(root);
+  if (realRoot === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
   const resolver = new Resolver(realRoot, o);
   const cache = new FileCache(o.maxCacheBytes);
   const fs = o.fs;
@@ -59,9 +54,9 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
   const cacheEnabled = o.cacheEnabled;
   const maxFileSize = o.maxFileSize;
 
-  function miss(next: Next | undefined, wrongMethod: boolean): Response | Promise<Response> {
+  function miss(next: Next | undefined): Response | Promise<Response> {
     if (next !== undefined && o.fallthrough) return next();
-    return wrongMethod ? methodNotAllowed() : errorResponse('FOYER_NOT_FOUND');
+    return errorResponse('FOYER_NOT_FOUND');
   }
 
   // A usable entry: fresh, and holding the bytes if it should (a HEAD may have built it without).
@@ -73,12 +68,17 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
 
   // What a path leads to, independent of the request's headers and query, so that concurrent
   // requests for one path can share it. A file outcome carries a ready entry.
-  type Outcome = Resolution | { kind: 'entry'; entry: FileEntry } | { kind: 'bad'; code: ErrorCode };
+  type Outcome =
+    | Resolution
+    | { kind: 'entry'; entry: FileEntry }
+    | { kind: 'bad'; code: ErrorCode }
+    | { kind: 'canonical'; location: string };
 
   async function outcomeOf(rawPath: string, isHead: boolean): Promise<Outcome> {
     const analysed = analysePath(rawPath);
     if (analysed === 'bad-escape') return { kind: 'bad', code: 'FOYER_BAD_ESCAPE' };
     if (analysed === 'bad-path') return { kind: 'bad', code: 'FOYER_BAD_TARGET' };
+    if (!analysed.canonical) return { kind: 'canonical', location: canonicalLocation(analysed, '') };
     const r = await resolver.resolve(analysed.segments, analysed.trailingSlash);
     if (r.kind !== 'file') {
       if (r.kind === 'miss' || r.kind === 'forbidden') cache.delete(rawPath);
@@ -129,11 +129,13 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
       case 'bad':
         return errorResponse(r.code);
       case 'miss':
-        return miss(next, false);
+        return miss(next);
       case 'forbidden':
         return errorResponse('FOYER_FORBIDDEN');
       case 'redirect':
         return redirect(r.location + search);
+      case 'canonical':
+        return redirect(r.location + search, 308);
       case 'choices':
         return choicesResponse(
           r.locations.map((l) => l + search),
@@ -155,10 +157,34 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     }
   }
 
+  /**
+   * Another method than GET/HEAD: later layers may take it (an app's POST route); when none does,
+   * a path naming a file is 405 with Allow (RFC 9110 §15.5.6), not a 404 that would deny the file.
+   */
+  async function otherMethod(req: Request, next: Next | undefined): Promise<Response> {
+    if (next === undefined || !o.fallthrough) return methodNotAllowed();
+    let missed: unknown;
+    try {
+      const res = await next();
+      if (res.status !== 404) return res;
+      missed = res;
+    } catch (err) {
+      if (!isHttpError(err) || err.status !== 404) throw err;
+      missed = err;
+    }
+    const outcome = await sharedOutcome(splitTarget(req.url).rawPath, true).catch(() => undefined);
+    if (outcome?.kind === 'entry') {
+      if (missed instanceof Response) void missed.body?.cancel().catch(() => {});
+      return methodNotAllowed();
+    }
+    if (missed instanceof Response) return missed;
+    throw missed;
+  }
+
   function handle(req: Request, _ctx: Context, next?: Next): Response | Promise<Response> {
     const method = req.method;
     const isHead = method === 'HEAD';
-    if (method !== 'GET' && !isHead) return miss(next, true);
+    if (method !== 'GET' && !isHead) return otherMethod(req, next);
     const { rawPath, search } = splitTarget(req.url);
     const hit = cache.get(rawPath);
     if (hit !== undefined && usable(hit, isHead, Date.now())) {

@@ -1,7 +1,7 @@
 // Options of `staticFiles` and their defaults, normalised once at construction so the request
 // path reads plain fields.
-import type { StaticFs } from './fs-seam.ts';
-import { nodeFs } from './fs-seam.ts';
+import type { StaticFs } from '../../os/file-system.ts';
+import { nodeFs } from '../../os/file-system.ts';
 
 /** One Cache-Control rule: the first rule whose `match` accepts the URL path wins. */
 export interface CacheControlRule {

@@ -2,12 +2,13 @@
 // containment, and (by default) their real path checked again so a symlink cannot lead out.
 import { join } from 'node:path';
 import { isContained, resolveInside } from '../../analysis/containment.ts';
+import { dotfileVerdict, isHiddenSegment } from '../../analysis/dotfiles.ts';
 import { joinSegments } from '../../analysis/target-path.ts';
 import { typoCandidates } from '../../analysis/typo-correction.ts';
 import { contentTypeFor, extensionOf, isCompressible } from './content-type.ts';
 import type { EntrySource } from './file-entry.ts';
-import type { FileStat } from './fs-seam.ts';
-import { errorCode } from './fs-seam.ts';
+import type { FileStat } from '../../os/file-system.ts';
+import { errorCode } from '../../os/file-system.ts';
 import type { ResolvedOptions } from './options.ts';
 
 export type Resolution =
@@ -33,8 +34,7 @@ export class Resolver {
 
   /** The dotfile rule for a name; `/.well-known/` is always reachable (RFC 8615). */
   hiddenName(name: string, index: number): boolean {
-    if (name.charCodeAt(0) !== 46 || this.#o.dotfiles === 'allow') return false;
-    return !(index === 0 && name === '.well-known');
+    return isHiddenSegment(name, index, this.#o.dotfiles);
   }
 
   /** Is a name one the handler may serve at all (extension allow-list and exclusions)? */
@@ -74,8 +74,8 @@ export class Resolver {
   }
 
   async resolve(segments: string[], trailingSlash: boolean): Promise<Resolution> {
-    const dotted = segments.findIndex((s, i) => this.hiddenName(s, i));
-    if (dotted >= 0) return this.#o.dotfiles === 'deny' ? { kind: 'forbidden' } : { kind: 'miss' };
+    const hidden = dotfileVerdict(segments, this.#o.dotfiles);
+    if (hidden !== undefined) return hidden === 'forbidden' ? { kind: 'forbidden' } : { kind: 'miss' };
     const fsPath = resolveInside(this.root, segments);
     if (fsPath === undefined) return { kind: 'forbidden' };
     const st = await this.#stat(fsPath);

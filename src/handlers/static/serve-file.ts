@@ -7,7 +7,7 @@ import type { FileEntry, Representation } from './file-entry.ts';
 import { compressedRepresentation, streamingRepresentation } from './file-entry.ts';
 import type { BodyPiece } from './file-stream.ts';
 import { fileStream } from './file-stream.ts';
-import type { StaticFs } from './fs-seam.ts';
+import type { StaticFs } from '../../os/file-system.ts';
 import { buildMultipart, multipartFromBuffer } from './multipart.ts';
 import type { ResolvedOptions } from './options.ts';
 import { contentRange, parseRange } from './range.ts';

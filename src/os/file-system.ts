@@ -1,8 +1,9 @@
-// The file-system operations the static handler needs, behind a seam (DESIGN.md: handlers get
-// what they need injected). Tests replace it to simulate EACCES, races or slow disks; the default
-// is node:fs/promises.
+// The one file-system seam of the handlers that map URLs onto the disk (static files, PHP script
+// resolution, X-Sendfile): the operations they need, injected (DESIGN.md), so that tests can
+// simulate EACCES, races or slow disks. The default is node:fs.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 
 /** The subset of fs.Stats the handler reads. */
 export interface FileStat {
@@ -28,8 +29,8 @@ export interface DirEntry {
   isSymbolicLink(): boolean;
 }
 
-/** Injectable file-system seam for `staticFiles`. Errors must carry Node's `code` (ENOENT, EACCES…). */
-export interface StaticFs {
+/** Injectable file-system seam (`staticFiles`, `fastcgi`). Errors must carry Node's `code` (ENOENT, EACCES…). */
+export interface FileSystem {
   stat(path: string): Promise<FileStat>;
   realpath(path: string): Promise<string>;
   open(path: string): Promise<OpenFile>;
@@ -71,13 +72,28 @@ class FdFile implements OpenFile {
   }
 }
 
-export const nodeFs: StaticFs = {
+/** The seam's former name, kept for `staticFiles({ fs })` users. */
+export type StaticFs = FileSystem;
+
+export const nodeFs: FileSystem = {
   stat: (path) => fsp.stat(path),
   realpath: (path) => fsp.realpath(path),
   open: (path) =>
     new Promise((resolve, reject) => fs.open(path, 'r', (err, fd) => (err ? reject(err) : resolve(new FdFile(fd))))),
   readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
 };
+
+/**
+ * The real path of a root given in options (resolved against the working directory, symlinks
+ * followed), read once when a handler is built; undefined when it does not exist.
+ */
+export function realRoot(path: string): string | undefined {
+  try {
+    return fs.realpathSync(resolvePath(path));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Node's error code of a rejected fs call, or ''. */
 export function errorCode(err: unknown): string {
