@@ -28,6 +28,8 @@ export interface ServeOptions {
   /** Address to bind. Default 127.0.0.1. */
   host?: string;
   tls?: TlsOptions;
+  /** Listen on this inherited socket (e.g. systemd's fd 3) instead of port and host. */
+  fd?: number;
   limits?: Partial<Limits>;
   logger?: Logger;
   logLevel?: LogLevel;
@@ -67,8 +69,12 @@ export interface Server {
   readonly url: string;
   /** Live connections. */
   readonly connections: number;
-  /** Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms. */
-  close(timeout?: number): Promise<void>;
+  /**
+   * Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms.
+   * `keepIdle`: idle keep-alive connections stay for one more request (answered with `Connection: close`)
+   * or until their keep-alive timeout, as a worker retiring during a reload does.
+   */
+  close(timeout?: number, options?: { keepIdle?: boolean }): Promise<void>;
   /** The access log, when one is written. */
   readonly accessLog: AccessLog | undefined;
   /** Reopens log files (after logrotate moved them; SIGUSR1 in the CLI). */
@@ -134,7 +140,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     config,
     log,
   });
-  const addr = await listener.listen(port, host).catch(async (err: unknown) => {
+  const addr = await listener.listen(port, host, options.fd).catch(async (err: unknown) => {
     await accessLog?.close();
     throw err;
   });
@@ -147,8 +153,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
     get connections() {
       return listener.connectionCount;
     },
-    close: async (timeout = limits.closeTimeout) => {
-      await listener.close(timeout);
+    close: async (timeout = limits.closeTimeout, closeOptions) => {
+      await listener.close(timeout, closeOptions?.keepIdle === true);
       await accessLog?.close();
     },
     accessLog,

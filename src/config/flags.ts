@@ -29,6 +29,15 @@ export const SERVE_OPTIONS = {
   'access-log-format': { type: 'string' },
   'log-format': { type: 'string' },
   admin: { type: 'string' },
+  workers: { type: 'string', short: 'w' },
+  balance: { type: 'string' },
+  'max-requests': { type: 'string' },
+  'max-memory': { type: 'string' },
+  user: { type: 'string' },
+  group: { type: 'string' },
+  watch: { type: 'boolean' },
+  'watch-path': { type: 'string', multiple: true },
+  'pid-file': { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
   'forwarded-header': { type: 'string' },
   allow: { type: 'string', multiple: true },
@@ -88,6 +97,13 @@ const FLAG_OF: Record<string, string> = {
   accessLogFormat: '--access-log-format',
   logFormat: '--log-format',
   admin: '--admin',
+  workers: '--workers',
+  balance: '--balance',
+  maxRequests: '--max-requests',
+  maxMemory: '--max-memory',
+  user: '--user',
+  group: '--group',
+  pidFile: '--pid-file',
   trustProxy: '--trust-proxy',
   forwardedHeader: '--forwarded-header',
   'basicAuth.file': '--basic-auth',
@@ -166,7 +182,11 @@ function mergeAccess(base: FoyerConfig, flags: FoyerConfig, config: FoyerConfig)
 }
 
 /** Merges flags over the config file; returns the validated settings. */
-export async function resolveSettings(argv: string[], cwd = process.cwd()): Promise<FoyerConfig | 'help'> {
+export async function resolveSettings(
+  argv: string[],
+  cwd = process.cwd(),
+  fresh = false,
+): Promise<FoyerConfig | 'help'> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof SERVE_OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: SERVE_OPTIONS, allowPositionals: true, strict: true });
@@ -213,6 +233,24 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
   if (values['max-body-size'] !== undefined) {
     flags.limits = { ...flags.limits, maxBodySize: parseSize(values['max-body-size'], '--max-body-size') };
   }
+  if (values.workers !== undefined) {
+    const w = values.workers;
+    if (w !== 'auto' && !/^\d{1,4}$/.test(w))
+      throw new UsageError(`--workers expects a number or auto, got ${JSON.stringify(w)}`);
+    flags.workers = w === 'auto' ? 'auto' : Number(w);
+  }
+  if (values.balance !== undefined) flags.balance = values.balance as FoyerConfig['balance'];
+  if (values['max-requests'] !== undefined) {
+    if (!/^\d{1,12}$/.test(values['max-requests']))
+      throw new UsageError(`--max-requests expects a count, got ${JSON.stringify(values['max-requests'])}`);
+    flags.maxRequests = Number(values['max-requests']);
+  }
+  if (values['max-memory'] !== undefined) flags.maxMemory = parseSize(values['max-memory'], '--max-memory');
+  if (values.user !== undefined) flags.user = values.user;
+  if (values.group !== undefined) flags.group = values.group;
+  if (values['watch-path'] !== undefined) flags.watch = values['watch-path'];
+  else if (values.watch) flags.watch = true;
+  if (values['pid-file'] !== undefined) flags.pidFile = values['pid-file'];
   const cert = values['tls-cert'];
   const key = values['tls-key'];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -226,7 +264,7 @@ export async function resolveSettings(argv: string[], cwd = process.cwd()): Prom
     throw err;
   }
   const configFile = values.config ?? (values['no-config'] ? undefined : findConfig(cwd));
-  const base: FoyerConfig = configFile === undefined ? {} : await loadConfig(resolve(cwd, configFile));
+  const base: FoyerConfig = configFile === undefined ? {} : await loadConfig(resolve(cwd, configFile), fresh);
   const config: FoyerConfig = { ...base, ...flags };
   if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
   if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };

@@ -4,6 +4,7 @@ export const HELP = `foyer — web server and application server for TypeScript
 
 Usage:
   foyer serve [root] [options]   serve static files from root and/or a TypeScript app
+  foyer reload [--pid-file F]    reload a running server (SIGHUP): new workers, then the old retire
   foyer help [serve]             show this help, or the options of serve
   foyer --version                print the version
 
@@ -14,7 +15,9 @@ export const SERVE_HELP = `Usage: foyer serve [root] [options]
 
 Serves, in this order: the application (--app), then static files from root (or PHP
 through php-fpm with --php), then 404. Prints "foyer listening on http://HOST:PORT" when
-ready. SIGINT/SIGTERM close gracefully (a second signal exits at once).
+ready. SIGINT/SIGTERM close gracefully (a second signal exits at once); SIGHUP reloads
+(with a primary: --workers, --user, --max-*, --watch); SIGUSR2 is ignored. A systemd
+socket (LISTEN_FDS, fd 3) is used instead of --port/--host when present.
 
 Options:
   root                     directory of static files (optional)
@@ -44,6 +47,17 @@ Options:
       --log-format F       server log: auto (human on a terminal, JSON otherwise), pretty, json
       --admin ADDR         admin listener for /metrics, /status and /health, e.g.
                            127.0.0.1:2019 (off by default; never the public port)
+  -w, --workers N|auto     worker processes under a supervising primary (auto: one per core;
+                           default 1, a single process). SIGHUP reloads them one by one
+      --balance MODE       shared (default: workers accept from one socket) or round-robin
+                           (the primary accepts and deals connections; even, but dearer)
+      --max-requests N     replace a worker after about N requests (+0-10% jitter)
+      --max-memory SIZE    replace a worker whose resident memory passes SIZE (e.g. 512mb)
+      --user NAME          workers run as NAME (the primary binds as root first); --group NAME
+      --group NAME         group for --user (default: the user's primary group)
+      --watch              reload when files under the app's folder change (development)
+      --watch-path PATH    watch PATH instead, repeatable
+      --pid-file FILE      write the primary's pid to FILE (for foyer reload)
       --trust-proxy CIDR,… believe X-Forwarded-For / X-Forwarded-Proto from these peers
                            (CIDRs, loopback, private); repeatable
       --forwarded-header H x-forwarded-for (default) or forwarded (RFC 7239)

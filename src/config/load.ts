@@ -30,6 +30,7 @@ export function findConfig(dir: string): string | undefined {
 }
 
 let tsxRegistered = false;
+let generation = 0;
 
 /**
  * Imports a TypeScript or JavaScript module, TypeScript through tsx. Built Foyer registers tsx's
@@ -37,10 +38,11 @@ let tsxRegistered = false;
  * `npm init` makes) is compiled to CommonJS, and its `require('foyer')` must then reach this running
  * copy through Node's own require(esm). tsx's isolated tsImport() would instead transform Foyer's
  * ES modules into a second copy (two engines, two loggers; pino breaks outright). Under tsx (the
- * tests, `--source` benchmarks) the hooks are already on.
+ * tests, `--source` benchmarks) the hooks are already on. `fresh`: bypass the ES module cache (a
+ * reload reads the file again).
  */
-export async function importModule(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(resolve(file)).href;
+export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
+  let url = pathToFileURL(resolve(file)).href;
   const ext = extname(file);
   const self = extname(fileURLToPath(import.meta.url));
   if (!tsxRegistered && self === '.js' && (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx')) {
@@ -48,6 +50,7 @@ export async function importModule(file: string): Promise<Record<string, unknown
     (await import('tsx/esm/api')).register();
     (await import('tsx/cjs/api')).register();
   }
+  if (fresh) url += `?reload=${++generation}`;
   return (await import(url)) as Record<string, unknown>;
 }
 
@@ -67,7 +70,7 @@ export function defaultExport(mod: Record<string, unknown>): unknown {
 }
 
 /** Loads and validates a config file; throws ConfigError with every problem found. */
-export async function loadConfig(file: string): Promise<FoyerConfig> {
+export async function loadConfig(file: string, fresh = false): Promise<FoyerConfig> {
   const ext = extname(file);
   if (!CONFIG_NAMES.some((n) => n.endsWith(ext)) && ext !== '.mts' && ext !== '.cjs') {
     throw new ConfigError(file, [`unsupported config file type "${ext}"; use .ts, .mjs, .js or .json`]);
@@ -77,7 +80,7 @@ export async function loadConfig(file: string): Promise<FoyerConfig> {
     if (ext === '.json') {
       value = JSON.parse(await readFile(file, 'utf8'));
     } else {
-      value = defaultExport(await importModule(file));
+      value = defaultExport(await importModule(file, fresh));
       if (typeof value === 'function') value = await (value as () => unknown)();
     }
   } catch (err) {

@@ -15,6 +15,7 @@ import {
   shareWorkerFigures,
 } from '../os/cluster-observe.ts';
 import { onLogReopen } from '../os/signals.ts';
+import { isDraining } from '../os/worker-state.ts';
 import client from 'prom-client';
 import type { Server } from '../server.ts';
 import type { FoyerConfig } from './schema.ts';
@@ -174,11 +175,12 @@ export class PrimaryObservability {
       metrics: async () => (await clusterMetrics()) + (await this.#registry.metrics()),
       status: async () => ({
         startedAt: this.#startedAt,
-        draining: this.#draining,
+        draining: this.#draining || isDraining(),
         restarts: this.workers().restarts,
         workers: await clusterStatus(),
       }),
-      draining: () => this.#draining,
+      // Shutdown, or a reload retiring workers (the process model's flag).
+      draining: () => this.#draining || isDraining(),
     };
   }
 

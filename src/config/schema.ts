@@ -43,6 +43,22 @@ export interface FoyerConfig {
   admin?: string;
   /** Send X-Request-Id on responses. Default: true when an access log is written. */
   requestId?: boolean;
+  // Process model (src/os/): workers, reload, recycling, privileges.
+  /** Worker processes under a supervising primary; `auto` = one per core. Default 1 (a single process). */
+  workers?: number | 'auto';
+  /** How workers share the listening socket: they accept from it (`shared`, default: measured cheaper) or the primary deals connections (`round-robin`). */
+  balance?: 'round-robin' | 'shared';
+  /** Replace a worker after about this many requests (+0-10% jitter). Default 0: never. */
+  maxRequests?: number;
+  /** Replace a worker whose resident memory is over this many bytes. Default 0: never. */
+  maxMemory?: number;
+  /** Workers switch to this user (and group) before loading the app; the primary binds as root. */
+  user?: string;
+  group?: string;
+  /** Reload the workers when files change: `true` watches the app's folder, or a list of paths. */
+  watch?: boolean | string[];
+  /** Write the primary's pid here (for `foyer reload`). */
+  pidFile?: string;
   /** Proxies (CIDRs, `loopback`, `private`) whose X-Forwarded-For / Forwarded and X-Forwarded-Proto are believed. */
   trustProxy?: string[];
   /** The header the trusted proxies write. Default 'x-forwarded-for'. */
@@ -229,6 +245,20 @@ export const configSpec: Spec = {
       },
     },
     requestId: bool,
+    workers: {
+      kind: 'union',
+      of: [
+        { kind: 'int', min: 1, max: 1024 },
+        { kind: 'enum', values: ['auto'] },
+      ],
+    },
+    balance: { kind: 'enum', values: ['round-robin', 'shared'] },
+    maxRequests: uint,
+    maxMemory: uint,
+    user: nonEmpty,
+    group: nonEmpty,
+    watch: { kind: 'union', of: [bool, { kind: 'array', of: nonEmpty }] },
+    pidFile: nonEmpty,
     trustProxy: strings,
     forwardedHeader: { kind: 'enum', values: ['x-forwarded-for', 'forwarded'] },
     access: accessSpec,

@@ -37,3 +37,24 @@ export function onLogReopen(reopen: () => void): () => void {
   process.on('SIGUSR1', handler);
   return () => process.off('SIGUSR1', handler);
 }
+
+/**
+ * SIGHUP reloads (a closed terminal or an nginx user's reflex must not kill the server), SIGUSR2 is
+ * ignored with a log line; SIGUSR1 is left for the access log's reopen. Returns an uninstaller.
+ */
+export function onReloadSignals(
+  log: { info(msg: string): void; warn(msg: string): void },
+  reload: (() => void) | undefined,
+): () => void {
+  const hup = () => {
+    if (reload !== undefined) reload();
+    else log.warn('SIGHUP: reloading needs a primary (--workers N); ignored, still serving');
+  };
+  const usr2 = () => log.info('SIGUSR2 ignored');
+  process.on('SIGHUP', hup);
+  process.on('SIGUSR2', usr2);
+  return () => {
+    process.off('SIGHUP', hup);
+    process.off('SIGUSR2', usr2);
+  };
+}

@@ -830,11 +830,16 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#onClose(this);
   }
 
-  /** Graceful close: finish what is in flight, answer with `Connection: close`, then end. */
-  shutdown(): void {
+  /**
+   * Graceful close: finish what is in flight, answer with `Connection: close`, then end. With
+   * `keepIdle` (a worker retiring during a reload) an idle connection stays open until its next
+   * request, answered with `Connection: close`, or its keep-alive deadline: closing it now races a
+   * client that is already sending on it (RFC 9112 §9.6), which is how nginx loses requests.
+   */
+  shutdown(keepIdle = false): void {
     this.#closing = true;
     for (const ex of this.#queue) ex.keepAlive = false;
-    if (this.idle) this.#end();
+    if (this.idle && !keepIdle) this.#end();
   }
 
   // ── deadlines (checked by the server's sweep) ─────────────────────────────────────────────

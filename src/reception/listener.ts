@@ -62,11 +62,14 @@ export class Listener {
 
   readonly #log: Logger;
 
-  listen(port: number, host: string): Promise<net.AddressInfo> {
+  /** `fd`: an inherited listening socket (systemd socket activation) instead of port and host. */
+  listen(port: number, host: string, fd?: number): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
-      this.#server.listen({ port, host, exclusive: false }, () => {
+      // exclusive: false lets node:cluster workers share the primary's socket.
+      const where = fd === undefined ? { port, host, exclusive: false } : { fd, exclusive: false };
+      this.#server.listen(where, () => {
         this.#server.off('error', onError);
         // Failing to listen is the caller's one error line; later errors are logged here.
         this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
@@ -108,11 +111,12 @@ export class Listener {
     if (this.#connections.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
-  close(timeout: number): Promise<void> {
+  /** `keepIdle`: see Connection.shutdown (a retiring worker lets idle connections take one more request). */
+  close(timeout: number, keepIdle = false): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closing = new Promise<void>((resolve) => {
       this.#server.close();
-      for (const c of this.#connections) c.shutdown();
+      for (const c of this.#connections) c.shutdown(keepIdle);
       const done = () => {
         clearTimeout(timer);
         if (this.#sweep !== undefined) clearInterval(this.#sweep);

@@ -43,7 +43,11 @@ async function serveUntilReady(
   let stderr = '';
   child.stderr?.on('data', (c) => (stderr += c));
   const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
+    // Generous on a loaded machine; a server that missed it is killed, or the test file never ends.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready: ${stderr}`));
+    }, 30_000);
     child.stdout?.on('data', (c) => {
       stdout += c;
       const m = /^foyer listening on (https?:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
@@ -286,7 +290,11 @@ test('a throw in a timer or an unhandled rejection in app code is logged and ser
   let stderr = '';
   child.stderr?.on('data', (c) => (stderr += c));
   const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 15_000);
+    // Generous on a loaded machine; a server that missed it is killed, or the test file never ends.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready: ${stderr}`));
+    }, 30_000);
     child.stdout?.on('data', (c) => {
       stdout += c;
       const m = /foyer listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);

@@ -3,13 +3,14 @@
 // unexpected exit) and stops it on request. pm = static: the pool size is fixed, so Foyer's
 // connection pool can be sized to it exactly (see pool.ts on pinned children).
 // Process-wide hooks (signals, exit) stay in os/: the caller calls `stop()`.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../log/logger.ts';
 import { silentLogger } from '../../log/logger.ts';
+import { spawnWatched } from '../../os/php-fpm-watchdog.ts';
 
 export interface PhpFpmOptions {
   /** php-fpm binary. Default: `php-fpm` or `php-fpmX.Y` on PATH, then /usr/sbin/php-fpm*. */
@@ -28,6 +29,11 @@ export interface PhpFpmOptions {
    */
   user?: string;
   group?: string;
+  /**
+   * Who may connect to the unix socket besides root: Foyer's workers after they dropped
+   * privileges (`--user`). Numeric ids; the socket's directory is handed to them too.
+   */
+  socketOwner?: { uid: number; gid: number };
   /** Restart php-fpm when it exits unexpectedly. Default true. */
   supervise?: boolean;
   /** How long to wait for the socket to accept connections, ms. Default 10 000. */
@@ -125,6 +131,9 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     '[foyer]',
     `listen = ${listen}`,
     'listen.mode = 0600',
+    ...(asRoot && options.socketOwner !== undefined
+      ? [`listen.owner = ${options.socketOwner.uid}`, `listen.group = ${options.socketOwner.gid}`]
+      : []),
     ...(asRoot && options.user !== undefined
       ? [`user = ${iniValue(options.user)}`, `group = ${iniValue(options.group ?? options.user)}`]
       : []),
@@ -140,25 +149,36 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   ];
   const conf = join(dir, 'php-fpm.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
+  if (asRoot && options.socketOwner !== undefined) chownSync(dir, options.socketOwner.uid, options.socketOwner.gid);
 
   let child: ChildProcess | undefined;
+  // php-fpm's own pid; `child` is the watchdog between us (see os/php-fpm-watchdog.ts).
+  let fpmPid: number | undefined;
   let stopping = false;
   let backoff = 500;
   let restartTimer: NodeJS.Timeout | undefined;
 
   const launch = async (): Promise<void> => {
     const args = ['-y', conf, '-F', ...(asRoot && options.user === undefined ? ['-R'] : [])];
-    const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const watched = spawnWatched(binary, args);
+    const proc = watched.proc;
     child = proc;
+    void watched.pid.then((pid) => {
+      if (child === proc) fpmPid = pid;
+    });
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString('utf8');
     });
     proc.once('exit', (code, signal) => {
-      if (child === proc) child = undefined;
-      // A master killed outright leaves its workers running (orphans holding our stderr pipe):
-      // php-fpm makes itself a process group leader, so the group goes with it.
-      killGroup(proc.pid);
+      const pid = fpmPid;
+      if (child === proc) {
+        child = undefined;
+        fpmPid = undefined;
+      }
+      // A master killed outright leaves its workers running (orphans holding our stderr pipe): the
+      // watchdog kills php-fpm's process group; this is in case the watchdog itself was killed.
+      killGroup(pid);
       proc.stderr?.destroy();
       if (stopping || options.supervise === false) return;
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
@@ -172,6 +192,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       if (await canConnect(target)) {
         backoff = 500;
+        await watched.pid;
         return;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -186,9 +207,13 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     // SIGQUIT: graceful (children finish their request); then SIGTERM, then SIGKILL.
+    const pid = fpmPid;
     proc.kill('SIGQUIT');
     const t1 = setTimeout(() => proc.kill('SIGTERM'), 3000);
-    const t2 = setTimeout(() => proc.kill('SIGKILL'), 6000);
+    const t2 = setTimeout(() => {
+      proc.kill('SIGKILL');
+      killGroup(pid);
+    }, 6000);
     await exited;
     clearTimeout(t1);
     clearTimeout(t2);
@@ -200,7 +225,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
     children,
     get pid() {
-      return child?.pid;
+      return child === undefined ? undefined : fpmPid;
     },
     async stop() {
       stopping = true;

@@ -1,0 +1,43 @@
+// The process model: `foyer serve` as one process, with 2 workers (the shared socket, and
+// round-robin from the primary), against node:http under node:cluster with 2 workers; keep-alive
+// throughput and, with `Connection: close`, the accept rate. CPU µs per request covers the whole
+// process group (primary included).
+import { nodeServer } from '../lib/child-server.ts';
+import type { BenchServer, Scenario } from '../lib/types.ts';
+
+const foyer = new URL('../servers/workers-foyer.ts', import.meta.url);
+const servers: BenchServer[] = [
+  { label: 'foyer -w2', start: () => nodeServer(foyer, { args: ['--workers', '2'] }) },
+  { label: 'foyer -w2 rr', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'round-robin'] }) },
+  { label: 'foyer -w1', start: () => nodeServer(foyer) },
+  // FOYER_BENCH_BASELINE_CLI=path/to/other/dist/cli.js: the single process of another checkout, to
+  // see that the process model left the one-process path as fast as it was.
+  ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
+    ? []
+    : [
+        {
+          label: 'foyer -w1 baseline',
+          start: () => nodeServer(foyer, { env: { FOYER_BENCH_CLI: process.env.FOYER_BENCH_BASELINE_CLI as string } }),
+        },
+      ]),
+  {
+    label: 'node:cluster ×2',
+    start: () => nodeServer(new URL('../servers/http-node-cluster.ts', import.meta.url), { env: { WORKERS: '2' } }),
+  },
+];
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'workers-keepalive',
+    description: 'GET /plaintext, keep-alive, through the CLI with workers',
+    path: '/plaintext',
+    servers,
+  },
+  {
+    name: 'workers-close',
+    description: 'GET /plaintext with Connection: close (accept rate)',
+    path: '/plaintext',
+    headers: { connection: 'close' },
+    servers,
+  },
+];

@@ -1,0 +1,58 @@
+// php-fpm must never outlive Foyer, however Foyer ends (SIGTERM, a crash, `kill -9`). Node cannot
+// reach prctl(PR_SET_PDEATHSIG), so a tiny supervisor (plain node, no Foyer code) sits between
+// them: it starts php-fpm in a process group of its own, and holds a pipe whose other end only
+// Foyer has. When Foyer dies the kernel closes that end, the supervisor reads end-of-file and takes
+// php-fpm's whole group down (SIGQUIT, then SIGKILL after a grace period). It also forwards
+// SIGQUIT/SIGTERM, ignores the terminal's SIGINT/SIGHUP (Foyer decides), prints php-fpm's pid on
+// stdout, and exits with php-fpm's status after killing the group (no orphaned children).
+import { type ChildProcess, spawn } from 'node:child_process';
+
+const SOURCE = `
+const { spawn } = require('node:child_process');
+const [bin, ...args] = process.argv.slice(1);
+const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+const group = (sig) => { try { process.kill(-c.pid, sig); } catch {} };
+let down = false;
+const takeDown = () => {
+  if (down) return;
+  down = true;
+  group('SIGQUIT');
+  setTimeout(() => { group('SIGKILL'); process.exit(1); }, 3000).unref();
+};
+c.on('error', () => process.exit(127));
+c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
+c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
+process.stdin.on('end', takeDown);
+process.stdin.on('error', takeDown);
+process.stdin.resume();
+process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
+process.on('SIGQUIT', () => c.kill('SIGQUIT'));
+process.on('SIGTERM', () => { c.kill('SIGTERM'); setTimeout(() => group('SIGKILL'), 3000).unref(); });
+`;
+
+export interface Watched {
+  /** The supervisor; signal it (SIGQUIT, SIGTERM), never php-fpm directly. */
+  proc: ChildProcess;
+  /** php-fpm's pid, once started. */
+  pid: Promise<number | undefined>;
+}
+
+/** Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. */
+export function spawnWatched(binary: string, args: string[]): Watched {
+  const proc = spawn(process.execPath, ['-e', SOURCE, binary, ...args], {
+    // stdin: the lifeline (never written); stdout: php-fpm's pid; stderr: php-fpm's stderr.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const pid = new Promise<number | undefined>((resolve) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      const n = Number.parseInt(out, 10);
+      if (out.includes('\n') && Number.isInteger(n)) resolve(n);
+    });
+    proc.once('exit', () => resolve(undefined));
+  });
+  return { proc, pid };
+}

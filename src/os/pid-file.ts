@@ -1,0 +1,38 @@
+// `--pid-file FILE`: the primary's (or single process's) pid, for `foyer reload` and init scripts.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+/** Writes this process's pid; returns the function that removes the file again (only if still ours). */
+export function writePidFile(file: string): () => void {
+  writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
+  return () => {
+    try {
+      if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+    } catch {
+      // Already gone.
+    }
+  };
+}
+
+/** Reads a pid file; throws with a message naming the file when it is missing or malformed. */
+export function readPidFile(file: string): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`cannot read the pid file ${file}`);
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${file} does not hold a process id`);
+  return pid;
+}
+
+/** `foyer reload`: sends SIGHUP to the process in the pid file. */
+export function signalReload(file: string): number {
+  const pid = readPidFile(file);
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch {
+    throw new Error(`no Foyer process ${pid} (from ${file}) is running`);
+  }
+  return pid;
+}

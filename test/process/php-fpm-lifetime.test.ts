@@ -1,0 +1,57 @@
+// `--php spawn`: one php-fpm for the server, supervised by the primary, that never outlives Foyer:
+// not after a reload, a graceful stop, or kill -9 of the process that started it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { skipWithoutPhpFpm } from '../fastcgi/helpers.ts';
+import { alive, descendants, getText, type Running, startFoyer, waitFor } from './helpers.ts';
+
+const docroot = fileURLToPath(new URL('../fixtures/php/docroot', import.meta.url));
+
+function phpFpmOf(foyer: Running): number[] {
+  return descendants(foyer.pid)
+    .filter((p) => p.comm.startsWith('php-fpm'))
+    .map((p) => p.pid);
+}
+
+async function allGone(pids: number[]): Promise<void> {
+  await waitFor('every php-fpm process to exit', () => (pids.some(alive) ? undefined : true), 15_000);
+}
+
+test('kill -9 of a single-process Foyer takes its php-fpm down', { skip: skipWithoutPhpFpm }, async () => {
+  const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0']);
+  assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+  const php = phpFpmOf(foyer);
+  assert.ok(php.length >= 2, 'a master and its children');
+  await foyer.stop('SIGKILL');
+  await allGone(php);
+});
+
+test('with workers, php-fpm survives a reload, serves workers running as another user, and stops with Foyer', {
+  skip: skipWithoutPhpFpm || (process.getuid?.() !== 0 ? 'needs root' : false),
+}, async () => {
+  const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0', '--workers', '2', '--user', 'nobody']);
+  try {
+    assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    const php = phpFpmOf(foyer);
+    // pm = static: a master and 2 connections × 2 workers × 2 (old and new overlap in a reload).
+    assert.equal(php.length, 1 + 8);
+    foyer.child.kill('SIGHUP');
+    await waitFor('the reload', () => (/reload done/.test(foyer.log()) ? true : undefined));
+    assert.deepEqual(phpFpmOf(foyer).sort(), php.sort(), 'the same php-fpm after a reload');
+    assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    assert.equal(await foyer.stop('SIGTERM'), 0);
+    await allGone(php);
+  } finally {
+    await foyer.stop('SIGKILL');
+  }
+});
+
+test('kill -9 of the primary takes php-fpm and the workers down', { skip: skipWithoutPhpFpm }, async () => {
+  const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0', '--workers', '2']);
+  assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+  const all = descendants(foyer.pid).map((p) => p.pid);
+  assert.ok(phpFpmOf(foyer).length > 0);
+  await foyer.stop('SIGKILL');
+  await allGone(all);
+});
