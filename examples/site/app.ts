@@ -99,12 +99,14 @@ const account = new App()
   });
 
 const app = new App()
-  // Middleware: a request id on every response (static files included: the app runs first).
+  // Middleware: the request id (the engine's, or a trusted proxy's) kept for the app's own use. With
+  // an access log on (`npm start` passes --access-log -), the engine also sends it as X-Request-Id on
+  // every response, errors and static files included; without one, the app's responses carry it here.
   .use(async (req, ctx, next) => {
-    const id = req.headers.get('x-request-id') ?? crypto.randomUUID();
+    const id = ctx.requestId;
     ctx.set(REQUEST_ID, id);
-    const res = await next();
-    res.headers.set('x-request-id', id);
+    const res = await next(req);
+    if (!res.headers.has('x-request-id')) res.headers.set('x-request-id', id);
     return res;
   })
   .mount('/api', api)
