@@ -20,7 +20,7 @@ const MAX_DRAIN = 1024 * 1024;
 const HOLD_MS = 1;
 
 /** A response paused this long for its client goes to the overflow buffer from then on. */
-const SLOW_READER_MS = 10;
+const SLOW_READER_MS = 100;
 
 /** An exchange still running after this many ms starts watching the client's abort signal. */
 const ABORT_WATCH_MS = 20;
