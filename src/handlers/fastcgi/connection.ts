@@ -4,11 +4,12 @@
 // afterwards. The socket is injected (net, unix, or an in-memory fake): nothing here dials.
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
-import { Exchange, type ExchangeOptions, type ExchangeResult, REQUEST_ID } from './exchange.ts';
+import { Exchange, REQUEST_ID } from './exchange.ts';
+import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
 import { encodeAbortRequest } from './record.ts';
 import { RecordDecoder, type RecordSink } from './record-decoder.ts';
 
-export type { ExchangeOptions, ExchangeResult } from './exchange.ts';
+export type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
 
 export interface ConnectionHooks {
   /** The exchange finished and the connection can serve another request. */

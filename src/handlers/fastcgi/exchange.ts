@@ -4,10 +4,10 @@
 import type { CgiHead } from './cgi-headers.ts';
 import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
-import type { Params } from './name-value.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
 import { encodeRequestHead, encodeStdinEnd, pumpStdin, socketSink } from './request-writer.ts';
-import { ResponseBuffer, type ResponseBufferOptions } from './response-buffer.ts';
+import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
+import { ResponseBuffer } from './response-buffer.ts';
 import { ResponseReader, type ResponseEvents } from './response-reader.ts';
 
 // Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
@@ -19,46 +19,11 @@ const MAX_DRAIN = 1024 * 1024;
 /** How long a response head may wait for the rest of a small response (see onData). */
 const HOLD_MS = 1;
 
+/** A response paused this long for its client goes to the overflow buffer from then on. */
+const SLOW_READER_MS = 100;
+
 /** An exchange still running after this many ms starts watching the client's abort signal. */
 const ABORT_WATCH_MS = 20;
-
-export interface ExchangeOptions {
-  params: Params;
-  /** The request body, or null when there is none. */
-  body: AsyncIterable<Uint8Array> | null;
-  /** Ask the backend to keep the connection open after the response (§5.1 FCGI_KEEP_CONN). */
-  keepConn: boolean;
-  /** Longest silence from the backend, in ms (0 = none). Paused while the client reads slowly. */
-  readTimeout: number;
-  /**
-   * Where the client's abort signal comes from (the request's Context). Its `signal` is read
-   * lazily: creating one costs more than a whole fast exchange, so it is only watched once the
-   * exchange lasts longer than a few milliseconds, or streams. Aborting sends ABORT_REQUEST
-   * (§5.4) and drops the connection.
-   */
-  abortSource?: { readonly signal: AbortSignal };
-  /** The body streams from the client while it is sent: watch the client from the start. */
-  bodyStreams?: boolean;
-  onStderr(chunk: Uint8Array): void;
-  /** Called once when the exchange is over, whatever the outcome. */
-  onDone?(): void;
-  /** Response bytes queued ahead of the client before the overflow (or backpressure) starts. */
-  highWaterMark: number;
-  /** Where the response goes when the client reads slower than PHP writes; none: backpressure. */
-  responseBuffer?: ResponseBufferOptions;
-  /** Largest CGI head accepted from the backend, in bytes. */
-  maxHeadSize: number;
-}
-
-export interface ExchangeResult {
-  status: number;
-  headers: Array<[string, string]>;
-  /**
-   * The response body: bytes when the whole response came in one read, else a stream that errors
-   * (never ends cleanly) if the backend fails mid-response.
-   */
-  body: ReadableStream<Uint8Array> | Uint8Array;
-}
 
 export class Exchange implements ResponseEvents {
   readonly reader: ResponseReader;
@@ -72,7 +37,8 @@ export class Exchange implements ResponseEvents {
   #stdinDone: boolean;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #pausedByUs = false;
-  #overflow: ResponseBuffer | undefined;
+  #overflow: ResponseBuffer | undefined; // once the client proved slow
+  #slowTimer: NodeJS.Timeout | undefined;
   #discarding = false;
   #discarded = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -164,11 +130,7 @@ export class Exchange implements ResponseEvents {
     if (!this.#inRead) this.#flushRead();
   }
 
-  /**
-   * Enqueues what the last read brought, as one chunk. A full stream sends the rest to the
-   * overflow buffer, so php-fpm is read at its pace; the socket is paused only when that is full
-   * too (or there is none).
-   */
+  /** Enqueues what the last read brought, as one chunk; a full stream pauses php-fpm's socket. */
   #flushRead(): void {
     const c = this.#controller;
     const pending = this.#pending;
@@ -186,8 +148,20 @@ export class Exchange implements ResponseEvents {
     if (full && !this.#pausedByUs) {
       this.#pausedByUs = true;
       this.#conn.socket.pause();
+      if (overflow === undefined && this.#opts.responseBuffer !== undefined && this.#slowTimer === undefined)
+        this.#slowTimer = setTimeout(this.#onSlowReader, SLOW_READER_MS);
     }
   }
+
+  // Paused for SLOW_READER_MS: the client is slow, so php-fpm is read at its own pace from now on,
+  // into the overflow buffer (memory, then a temp file; full → paused again), and its child goes
+  // back when the script ends. A fast client never gets here and costs what backpressure costs.
+  readonly #onSlowReader = (): void => {
+    this.#slowTimer = undefined;
+    if (!this.#pausedByUs || this.#finished || this.#discarding) return;
+    this.#overflow = new ResponseBuffer(this.#opts.responseBuffer!);
+    this.#resumeSocket();
+  };
 
   /** The stream wants more: the overflow first, then php-fpm's socket. */
   readonly #pull = async (c: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
@@ -318,7 +292,6 @@ export class Exchange implements ResponseEvents {
     }
     // A streamed response may last: watch the client for its whole length.
     if (this.#watchAbort()) return;
-    if (this.#opts.responseBuffer !== undefined) this.#overflow = new ResponseBuffer(this.#opts.responseBuffer);
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -342,6 +315,7 @@ export class Exchange implements ResponseEvents {
   #finish(reusable: boolean): void {
     this.#finished = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#slowTimer) clearTimeout(this.#slowTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     if (this.#pausedByUs) this.#conn.socket.resume();
     this.#conn.release(reusable && this.#opts.keepConn && this.#stdinDone);

@@ -78,10 +78,13 @@ export class ResponseBuffer {
 
   /** The next bytes in order, or undefined when nothing waits. Throws if the temp file failed. */
   async shift(): Promise<Uint8Array | undefined> {
-    const first = this.#memory.shift();
-    if (first !== undefined) {
-      this.#memoryBytes -= first.byteLength;
-      return first;
+    if (this.#memory.length > 0) {
+      // Everything in memory goes as one chunk: php-fpm's reads are small (its records are 8 KiB),
+      // and a chunk per read would cost the client's side a write (and a chunk frame) per read.
+      const memory = this.#memory.splice(0);
+      const bytes = this.#memoryBytes;
+      this.#memoryBytes = 0;
+      return memory.length === 1 ? memory[0]! : Buffer.concat(memory, bytes);
     }
     const pending = this.#written - this.#read;
     if (pending === 0 || this.#file === undefined) {
