@@ -37,8 +37,9 @@ async function run(args: string[], cwd = fixtures): Promise<{ code: number | nul
 async function serveUntilReady(
   args: string[],
   cwd = fixtures,
-): Promise<{ child: ChildProcess; origin: string; lines: () => string[] }> {
-  const child = start(['serve', '--port', '0', '--log-level', 'silent', ...args], cwd);
+  logLevel = 'silent',
+): Promise<{ child: ChildProcess; origin: string; lines: () => string[]; output: () => string }> {
+  const child = start(['serve', '--port', '0', '--log-level', logLevel, ...args], cwd);
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (c) => (stderr += c));
@@ -58,7 +59,7 @@ async function serveUntilReady(
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  return { child, origin, lines: () => stdout.split('\n').filter(Boolean) };
+  return { child, origin, lines: () => stdout.split('\n').filter(Boolean), output: () => stdout + stderr };
 }
 
 /** A client that asks for compression, as browsers and fetch() do: the app's responses go through it. */
@@ -285,32 +286,14 @@ test('swapped --tls-cert and --tls-key exit 2 with one line naming the files', a
 });
 
 test('a throw in a timer or an unhandled rejection in app code is logged and serving goes on', async () => {
-  const child = start(['serve', '--port', '0', '--no-config', '--app', 'crashy.ts']);
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += c));
-  const origin = await new Promise<string>((resolve, reject) => {
-    // Generous on a loaded machine; a server that missed it is killed, or the test file never ends.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`not ready: ${stderr}`));
-    }, 30_000);
-    child.stdout?.on('data', (c) => {
-      stdout += c;
-      const m = /foyer listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-  });
+  const { child, origin, output } = await serveUntilReady(['--no-config', '--app', 'crashy.ts'], fixtures, 'info');
   try {
     assert.equal(await (await fetch(`${origin}/throw-later`)).text(), 'ok /throw-later');
     assert.equal(await (await fetch(`${origin}/reject`)).text(), 'ok /reject');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(child.exitCode, null, 'the server is still running');
     assert.equal(await (await fetch(`${origin}/after`)).text(), 'ok /after');
-    const logged = stdout + stderr;
+    const logged = output();
     assert.match(logged, /thrown in a timer/);
     assert.match(logged, /nobody handles this/);
   } finally {
