@@ -165,10 +165,6 @@ function behind(layer: ReturnType<typeof offload>) {
 
 describe('pool limits', () => {
   test('a runaway loop is cut by the timeout (504), its thread replaced, and the pool serves again', async (t) => {
-    // Known: on Node 24+ the terminated thread's failure reaches the exchange as a crash (500) before
-    // the timeout's 504; the thread is still cut and replaced. Left open in the offload issue's note.
-    if (Number(process.versions.node.split('.')[0]) >= 24)
-      return t.skip('Node 24+: the timeout answers 500, not 504 (known)');
     const log = logBook();
     const layer = offload(fixture('echo-next.ts'), { maxThreads: 1, timeout: 800, queueTimeout: 30_000 });
     const server = await startServer(behind(layer), log.logger);
@@ -181,6 +177,26 @@ describe('pool limits', () => {
       const second = JSON.parse(String(again.body));
       assert.notEqual(second.threadId, first.threadId); // a fresh thread
       assert.equal(layer.stats.threads, 1);
+    } finally {
+      await server.close();
+      await layer.close();
+    }
+  });
+
+  test('a request that has answered never has its thread terminated by its timeout (waitUntil work goes on)', async () => {
+    // The first request answers at once and lingers past its timeout in waitUntil; the second runs
+    // on the same thread across the moment the first one's clock would run out. Only the second
+    // one's own timeout may cut that thread.
+    const log = logBook();
+    const layer = offload(fixture('echo-next.ts'), { maxThreads: 1, timeout: 2000, queueTimeout: 30_000 });
+    const server = await startServer(behind(layer), log.logger);
+    try {
+      const lingering = await request(server.url, '/linger?ms=4000');
+      assert.equal(lingering.status, 200);
+      await new Promise((r) => setTimeout(r, 1000));
+      const slow = await request(server.url, '/slow?ms=1400');
+      assert.equal(slow.status, 200, String(slow.body));
+      assert.equal(String(slow.body), 'slow done');
     } finally {
       await server.close();
       await layer.close();

@@ -129,9 +129,19 @@ export class OffloadExchange {
         return;
       case 'res':
         applyAttributes(this.ctx, msg.attributes);
-        this.#answer(toResponse(msg.res, this.#streams, () => this.#post({ k: 'done' })));
+        // The clock stops once the response is complete (no body, or its body read or given up):
+        // waitUntil work may keep the task going, but it is no longer this request's to time out,
+        // and terminating the thread then would fail whatever other request it is running.
+        if (msg.res.body === 0) this.#stopClock();
+        this.#answer(
+          toResponse(msg.res, this.#streams, () => {
+            this.#stopClock();
+            this.#post({ k: 'done' });
+          }),
+        );
         return;
       case 'err':
+        this.#stopClock();
         this.#fail(fromErrorFields(msg.err));
         return;
       case 'log':
@@ -161,6 +171,12 @@ export class OffloadExchange {
     if (ms <= 0) return;
     this.#timer = setTimeout(() => this.#expire(), ms);
     this.#timer.unref();
+  }
+
+  #stopClock(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timeout = 0;
   }
 
   #expire(): void {
