@@ -153,7 +153,9 @@ export function planResponse(
     else if (body instanceof URLSearchParams) bytes = body.toString();
     else if (body instanceof ReadableStream) stream = body as ReadableStream<Uint8Array>;
     else {
-      // Blob, FormData, DataView…: let undici encode it, then pump its stream.
+      // Blob, FormData, DataView…: let undici encode it, then pump its stream. A Blob's size is
+      // exact, so it is the Content-Length even when its stream takes several turns (Node 24+).
+      if (declared < 0 && body instanceof Blob) declared = body.size;
       const real = (res as unknown as Record<symbol, () => Response>)[Symbol.for('foyer.toResponse')];
       const r = real !== undefined ? real.call(res) : res;
       for (const [k, v] of r.headers)
