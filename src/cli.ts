@@ -7,14 +7,14 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { explainParseError, resolveSettings, UsageError } from './config/flags.ts';
-import { ConfigError, findConfig, loadConfig } from './config/load.ts';
+import { findConfig, loadConfig } from './config/load.ts';
 import type { FoyerConfig } from './config/schema.ts';
 import { closest } from './config/validate.ts';
 import { createServerLogger } from './log/logger.ts';
 import { PrimaryObservability, ServingObservability } from './config/observability.ts';
 import { workerRestarts, workerSnapshot } from './os/worker-state.ts';
 import { defaultLimits } from './reception/limits.ts';
-import { FoyerError } from './util/errors.ts';
+import { isConfigError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, onReloadSignals, untilShutdown } from './os/signals.ts';
 import { installCrashGuard } from './os/crash-guard.ts';
@@ -296,13 +296,10 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    // A bad flag, configuration file or handler option (checked at construction: a missing static
+    // root, a bad php address): one coded error class, one exit code.
+    if (isConfigError(err)) {
       process.stderr.write(`foyer: ${err.message}\n`);
-      return 2;
-    }
-    // Handlers check their own options at construction (a missing static root, a bad php address).
-    if (err instanceof FoyerError && err.code === 'FOYER_BAD_CONFIG') {
-      process.stderr.write(`foyer: ${err.message}${err.detail ? `: ${err.detail}` : ''}\n`);
       return 2;
     }
     const code = (err as NodeJS.ErrnoException).code;

@@ -1,6 +1,7 @@
 // The application interface shared by every layer: handlers take a web-standard Request and a
 // Context and return a Response; middleware wrap them like PSR-15's onion (see DESIGN.md).
 import type { Logger } from './log/logger.ts';
+import type { HttpError } from './util/errors.ts';
 
 /** A typed key for per-request attributes (PSR-7 request attributes). Create with `attribute()`. */
 export interface AttributeKey<T> {
@@ -42,6 +43,13 @@ export type MaybePromise<T> = T | Promise<T>;
 
 /** A fetch-style handler. */
 export type Handler = (req: Request, ctx: Context) => MaybePromise<Response>;
+
+/**
+ * Turns an error into a response: the engine's `serve({ onError })`, an App's `onError`. It gets
+ * an HttpError always (anything else thrown arrives as a non-exposed 500 with the original as
+ * `cause`); `defaultErrorResponse(err, req)` is the built-in rendering to fall back on.
+ */
+export type ErrorHandler = (err: HttpError, req: Request, ctx: Context) => MaybePromise<Response>;
 
 /** `next` continues down the onion; it may be called with a replacement Request. */
 export type Next = (req?: Request) => Promise<Response>;

@@ -5,7 +5,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { Middleware } from '../types.ts';
-import { FoyerError } from '../util/errors.ts';
+import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
@@ -95,7 +95,7 @@ class VerifiedCache {
 export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
   const realm = options.realm ?? 'Restricted';
   if (/[\x00-\x1f\x7f]/.test(realm))
-    throw new FoyerError('FOYER_BAD_CONFIG', 'the realm may not contain control characters');
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the realm may not contain control characters');
   const file = new HtpasswdFile(options.file, options.checkInterval ?? 1000, log);
   const cache = new VerifiedCache(options.cacheSize ?? 1000);
   const tests = options.paths?.map(compileMatch);

@@ -5,7 +5,7 @@
 import type { FoyerConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Middleware } from '../types.ts';
-import { FoyerError } from '../util/errors.ts';
+import { FoyerConfigError } from '../util/errors.ts';
 import { basicAuth } from './basic-auth.ts';
 import { HtpasswdError } from './htpasswd.ts';
 import { CidrError } from './ip-address.ts';
@@ -25,10 +25,10 @@ export interface AccessLayers {
 
 function asConfigError(err: unknown, what: string): never {
   if (err instanceof CidrError || err instanceof HtpasswdError)
-    throw new FoyerError('FOYER_BAD_CONFIG', `${what}: ${err.message}`);
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', `${what}: ${err.message}`);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-    throw new FoyerError(
+    throw new FoyerConfigError(
       'FOYER_BAD_CONFIG',
       `${what}: cannot read ${(err as NodeJS.ErrnoException).path ?? 'the file'}`,
     );

@@ -3,7 +3,7 @@
 // Retry-After (RFC 9110 §10.2.3) and the RateLimit-Policy / RateLimit fields of
 // draft-ietf-httpapi-ratelimit-headers-11. A limiter that fails lets the request through.
 import type { Context, Middleware } from '../types.ts';
-import { FoyerError } from '../util/errors.ts';
+import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { parseRate, type RateDecision, type RateSpec } from './gcra.ts';
 import { clientKey, normaliseIp } from './ip-address.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
@@ -44,10 +44,14 @@ interface Policy {
 function policy(rule: RateRule, id: string, name: string, test?: (p: string) => boolean): Policy {
   const interval = parseRate(rule.rate);
   if (interval === undefined) {
-    throw new FoyerError('FOYER_BAD_CONFIG', `rate must look like 20r/s or 300r/m, got ${JSON.stringify(rule.rate)}`);
+    throw new FoyerConfigError(
+      'FOYER_BAD_CONFIG',
+      `rate must look like 20r/s or 300r/m, got ${JSON.stringify(rule.rate)}`,
+    );
   }
   const burst = rule.burst ?? 0;
-  if (!Number.isInteger(burst) || burst < 0) throw new FoyerError('FOYER_BAD_CONFIG', 'burst must be an integer ≥ 0');
+  if (!Number.isInteger(burst) || burst < 0)
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', 'burst must be an integer ≥ 0');
   const window = typeof rule.rate === 'string' && rule.rate.trim().endsWith('r/m') ? 60 : 1;
   const quota = Math.max(1, Math.round((window * 1000) / interval));
   return { id, spec: { interval, burst }, test, header: `"${name}";q=${quota};w=${window}` };
@@ -78,7 +82,8 @@ function throttledLog(): (ctx: Context, fields: Record<string, unknown>, msg: st
 
 export function rateLimit(options: RateLimitOptions): Middleware {
   const name = options.name ?? 'default';
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new FoyerError('FOYER_BAD_CONFIG', 'the rate-limit name must be a token');
+  if (!/^[A-Za-z0-9_.-]+$/.test(name))
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the rate-limit name must be a token');
   const global = policy(options, `${name}`, name);
   const rules = (options.rules ?? []).map((r, i) => policy(r, `${name}.${i}`, name, compileMatch(r.path)));
   const store = options.store ?? memoryRateStore();

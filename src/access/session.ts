@@ -5,7 +5,7 @@
 // yields a fresh empty session, never an error; an empty new session is never stored or sent.
 import type { Context, Middleware } from '../types.ts';
 import { attribute } from '../types.ts';
-import { FoyerError } from '../util/errors.ts';
+import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import {
   type CookieOptions,
   newSessionId,
@@ -155,11 +155,11 @@ function withCookie(res: Response, cookie: string): Response {
 export function session(options: SessionOptions): Middleware {
   const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret];
   if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length < 32)) {
-    throw new FoyerError('FOYER_BAD_CONFIG', 'session secrets must be strings of at least 32 characters');
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', 'session secrets must be strings of at least 32 characters');
   }
   const name = options.cookieName ?? 'foyer.sid';
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
-    throw new FoyerError('FOYER_BAD_CONFIG', 'cookieName must be a token');
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', 'cookieName must be a token');
   const idle = options.idleTimeout ?? 30 * 60_000;
   const absolute = options.absoluteTimeout ?? 24 * 3_600_000;
   const touchEvery = idle / 10;

@@ -2,12 +2,17 @@
 // merge of defaults < config file < flags into one validated FoyerConfig.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FoyerConfigError } from '../util/errors.ts';
 import { ConfigError, findConfig, loadConfig, validateConfig } from './load.ts';
 import type { FoyerConfig } from './schema.ts';
 import { closest } from './validate.ts';
 
 /** A mistake on the command line: the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {}
+export class UsageError extends FoyerConfigError {
+  constructor(message: string) {
+    super('FOYER_BAD_FLAG', message);
+  }
+}
 
 export const SERVE_OPTIONS = {
   port: { type: 'string', short: 'p' },

@@ -4,19 +4,18 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FoyerError } from '../util/errors.ts';
+import { FoyerConfigError } from '../util/errors.ts';
 import { configSpec, type FoyerConfig } from './schema.ts';
 import { check, isPlainObject } from './validate.ts';
 
 export const CONFIG_NAMES = ['foyer.config.ts', 'foyer.config.mjs', 'foyer.config.js', 'foyer.config.json'] as const;
 
 /** A configuration problem: the CLI prints `problems` one per line and exits with code 2. */
-export class ConfigError extends FoyerError {
+export class ConfigError extends FoyerConfigError {
   readonly problems: string[];
   constructor(file: string, problems: string[]) {
-    super('FOYER_BAD_CONFIG', `${file}:\n  ${problems.join('\n  ')}`);
+    super('FOYER_BAD_CONFIG', `invalid configuration in ${file}:\n  ${problems.join('\n  ')}`);
     this.problems = problems;
-    this.message = `invalid configuration in ${file}:\n  ${problems.join('\n  ')}`;
   }
 }
 

@@ -1,7 +1,7 @@
 // Builds the server's request pipeline from settings: [compression] → application → static files
 // (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
 // same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
-import { renderError } from '../handlers/app/error-response.ts';
+import { respondToError } from '../handlers/app/error-response.ts';
 import { type Composed, compose } from '../handlers/app/compose.ts';
 import { type Compressor, compress, compressor } from '../handlers/app/compress.ts';
 import { isMountable } from '../handlers/app/mount.ts';
@@ -9,7 +9,7 @@ import { scheduleCleanups } from '../handlers/app/uploads.ts';
 import { staticFiles } from '../handlers/static/index.ts';
 import { discardBody } from '../reception/light-response.ts';
 import type { Context, Handler, MaybePromise, Middleware, Next } from '../types.ts';
-import { FoyerError, isHttpError } from '../util/errors.ts';
+import { FoyerConfigError, FoyerError, isHttpError } from '../util/errors.ts';
 import { defaultExport, importModule } from './load.ts';
 import type { FoyerConfig } from './schema.ts';
 
@@ -173,8 +173,8 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
   const layers: Middleware[] = [];
   const compressing = config.compress !== false;
   if (config.php !== undefined) {
-    if (config.root === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'php needs a document root');
-    if (fastcgi === undefined) throw new FoyerError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
+    if (config.root === undefined) throw new FoyerConfigError('FOYER_BAD_CONFIG', 'php needs a document root');
+    if (fastcgi === undefined) throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
     // PHP output is dynamic, like an app's: compressed here (what nginx's gzip does for fastcgi_pass).
     if (compressing) layers.push(compress());
     layers.push(
@@ -199,6 +199,6 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
   // Access rules, rate limits and auth decide before the app, PHP or a file is touched.
   const stage = access !== undefined && access.length > 0 ? guarded(access, front) : front;
   const render =
-    app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => renderError(err, req, ctx, undefined));
+    app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => respondToError(err, req, ctx, undefined));
   return boundary(stage, render);
 }

@@ -2,6 +2,8 @@
 // and /health (200 while serving, 503 while draining, so load balancers stop sending). It is a
 // listener of its own, never the public one; it is served by Foyer's own engine.
 import { serve } from '../server.ts';
+import { FoyerError, HttpError } from '../util/errors.ts';
+import { errorResponse } from '../util/render-error.ts';
 import type { AdminAddress } from './admin-address.ts';
 import type { Logger } from './logger.ts';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
@@ -21,12 +23,13 @@ const text = (body: string, status = 200, type = 'text/plain; charset=utf-8') =>
 export function adminFetch(src: AdminSources, log?: Logger): (req: Request) => Promise<Response> {
   return async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return new Response('Method Not Allowed\n', { status: 405, headers: { allow: 'GET, HEAD' } });
+      return errorResponse(new FoyerError('FOYER_METHOD_NOT_ALLOWED', undefined, { allow: 'GET, HEAD' }), req);
     }
     const url = new URL(req.url);
     try {
       switch (url.pathname) {
         case '/health':
+          // A health check reads the status; `draining` is its documented body, not an error page.
           return src.draining() ? text('draining\n', 503) : text('ok\n');
         case '/metrics':
           return text(await src.metrics(), 200, PROMETHEUS_CONTENT_TYPE);
@@ -40,11 +43,11 @@ export function adminFetch(src: AdminSources, log?: Logger): (req: Request) => P
         case '/':
           return new Response(null, { status: 302, headers: { location: '/status' } });
         default:
-          return text('Not Found: try /status, /metrics or /health\n', 404);
+          return errorResponse(new HttpError(404, 'Not Found: try /status, /metrics or /health'), req);
       }
     } catch (err) {
       log?.error({ err }, 'admin request failed');
-      return text('Service Unavailable\n', 503);
+      return errorResponse(new HttpError(503, undefined, { cause: err }), req);
     }
   };
 }

@@ -4,7 +4,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import type { Context, MaybePromise } from '../types.ts';
-import { type ErrorCode, errors, FoyerError, isHttpError } from '../util/errors.ts';
+import type { ErrorHandler } from '../types.ts';
+import { type ErrorCode, FoyerError, toHttpError } from '../util/errors.ts';
 import { acceptableRequestId } from '../util/request-id.ts';
 import { CR, LF } from './char-tables.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
@@ -18,12 +19,13 @@ import type { Limits } from './limits.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
 import { RequestUrls } from './request-url.ts';
 import { CLIENT_CLOSED, fieldValue, type TransactionHook } from './transaction.ts';
-import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
+import { cannedError } from './canned-error.ts';
+import { type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 import { trimOws } from '../util/ows.ts';
 
 export type FetchHandler = (req: Request, ctx: Context) => MaybePromise<Response>;
-export type ErrorHandler = (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
+export type { ErrorHandler };
 
 /**
  * Takes over the socket for a CONNECT request or a request with `Connection: upgrade` (WebSocket,
@@ -346,9 +348,10 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#stopParsing = true;
     this.#ignoreInput = true;
     if (!ex.written) {
-      ex.canned = cannedResponse(err.status, err.message, true);
-      ex.status = err.status;
-      ex.bytes = err.message.length + 1;
+      const c = cannedError(err, { close: true, isHead: ex.isHead });
+      ex.canned = c.text;
+      ex.status = c.status;
+      ex.bytes = c.bodyBytes;
       ex.keepAlive = false;
       ex.ready = true;
       this.#pump();
@@ -533,7 +536,7 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     if (onError !== undefined && ex.req !== undefined && ex.ctx !== undefined) {
       let r: MaybePromise<Response>;
       try {
-        r = onError(err, ex.req as unknown as Request, ex.ctx);
+        r = onError(toHttpError(err), ex.req as unknown as Request, ex.ctx);
       } catch (e) {
         this.#defaultError(ex, e);
         return;
@@ -548,22 +551,27 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     this.#defaultError(ex, err);
   }
 
+  /**
+   * The shared rendering (util/render-error.ts) of what the handler threw: an HttpError from any
+   * copy of Foyer keeps its status and headers (Retry-After, Allow …), negotiated by Accept.
+   */
   #defaultError(ex: Exchange, err: unknown): void {
     if (ex.ready) return;
-    let status = 500;
-    let message: string = errors.FOYER_INTERNAL.message;
-    // An HttpError's status becomes a status line: only a real error status (4xx/5xx) is used.
-    if (isHttpError(err) && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599) {
-      status = err.status;
-      if (err.expose) message = err.message;
-    }
-    // A handler failing because its client left (its body read was cut) is not a server error.
-    if (ex.ctx?.aborted) this.#cfg.log.debug({ err, url: ex.req?.url }, 'handler failed after the client left');
-    else if (status >= 500) this.#cfg.log.error({ err, url: ex.req?.url }, 'handler failed');
     const close = !ex.keepAlive || (ex.body !== null && !ex.body.complete && ex.expectContinue);
-    ex.canned = cannedResponse(status, message, close);
-    ex.status = status;
-    ex.bytes = Buffer.byteLength(message) + 1;
+    const c = cannedError(err, {
+      accept: ex.req === undefined ? undefined : ex.req.headers.get('accept'),
+      close,
+      isHead: ex.isHead,
+      requestId: this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined,
+    });
+    // A handler failing because its client left (its body read was cut) is not a server error.
+    const requestId = ex.ctx?.requestId;
+    if (ex.ctx?.aborted)
+      this.#cfg.log.debug({ err, url: ex.req?.url, requestId }, 'handler failed after the client left');
+    else if (c.status >= 500) this.#cfg.log.error({ err, url: ex.req?.url, requestId }, 'handler failed');
+    ex.canned = c.text;
+    ex.status = c.status;
+    ex.bytes = c.bodyBytes;
     if (close) ex.keepAlive = false;
     ex.ready = true;
     if (this.#queue[0] === ex) {
@@ -622,10 +630,14 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       if (!(err instanceof ResponseHeaderError)) throw err;
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
       discardBody(res);
-      const e = errors.FOYER_BAD_RESPONSE_HEADER;
-      ex.status = e.status;
-      ex.bytes = errors.FOYER_INTERNAL.message.length + 1;
-      this.#w.text(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      const c = cannedError(new FoyerError('FOYER_BAD_RESPONSE_HEADER'), {
+        accept: ex.req?.headers.get('accept'),
+        close: !ex.keepAlive,
+        isHead: ex.isHead,
+      });
+      ex.status = c.status;
+      ex.bytes = c.bodyBytes;
+      this.#w.text(c.text);
       if (!ex.keepAlive) this.#endAfterWrite = true;
       this.#afterResponse(ex);
       return;
@@ -669,7 +681,14 @@ export class Connection implements BodyOwner, WriteBatchOwner {
       // Nothing of this response was written: answer 500 in its place and go on with the
       // requests behind it, as for a handler that threw.
       this.#cfg.log.error({ err: err.cause, url: ex.req?.url }, 'response body failed before its first byte');
-      this.#w.text(cannedResponse(500, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      const c = cannedError(new FoyerError('FOYER_INTERNAL'), {
+        accept: ex.req?.headers.get('accept'),
+        close: !ex.keepAlive,
+        isHead: ex.isHead,
+      });
+      ex.status = c.status;
+      ex.bytes = c.bodyBytes;
+      this.#w.text(c.text);
       this.#afterResponse(ex);
       this.#pump();
       this.#w.flush();
@@ -764,8 +783,8 @@ export class Connection implements BodyOwner, WriteBatchOwner {
 
   /** An engine error: answered in order after earlier responses, then the connection closes. */
   #reject(code: ErrorCode, head?: ParsedHead): void {
-    const e = errors[code];
-    const ex = Exchange.canned(cannedResponse(e.status, e.message, true), e.status, e.message.length + 1);
+    const c = cannedError(new FoyerError(code), { close: true });
+    const ex = Exchange.canned(c.text, c.status, c.bodyBytes);
     if (this.#onTx !== undefined) {
       if (head !== undefined) this.#describe(ex, head);
       else {

@@ -223,18 +223,3 @@ export function planResponse(
   const headLatin1 = NON_ASCII.test(head);
   return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, size, status, close };
 }
-
-/** A canned response for errors raised by the engine itself (always closes the connection). */
-export function cannedResponse(status: number, message: string, close: boolean): string {
-  const body = message + '\n';
-  return (
-    statusLine(status, undefined) +
-    'content-type: text/plain; charset=utf-8\r\n' +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    (close ? 'connection: close\r\n' : '') +
-    'x-content-type-options: nosniff\r\n' +
-    dateLine() +
-    '\r\n' +
-    body
-  );
-}

@@ -4,12 +4,13 @@
 export interface ErrorSpec {
   readonly status: number;
   readonly message: string;
+  /** Show the message to the client even for a 5xx: it describes the client's request, not the server. */
+  readonly expose?: boolean;
 }
 
 export const errors = {
   // Reception: request syntax and framing (RFC 9112). All close the connection.
   FOYER_BAD_REQUEST: { status: 400, message: 'Bad Request' },
-  FOYER_BAD_REQUEST_LINE: { status: 400, message: 'Malformed request line' },
   FOYER_BAD_METHOD: { status: 400, message: 'Malformed method' },
   FOYER_BAD_TARGET: { status: 400, message: 'Malformed request target' },
   FOYER_BAD_VERSION: { status: 400, message: 'Malformed HTTP version' },
@@ -27,8 +28,8 @@ export const errors = {
   FOYER_EXPECTATION_FAILED: { status: 417, message: 'Expectation Failed' },
   FOYER_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
   FOYER_METHOD_NOT_IMPLEMENTED: { status: 501, message: 'Not Implemented' },
-  FOYER_CODING_NOT_IMPLEMENTED: { status: 501, message: 'Transfer coding not implemented' },
-  FOYER_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP Version Not Supported' },
+  FOYER_CODING_NOT_IMPLEMENTED: { status: 501, message: 'Transfer coding not implemented', expose: true },
+  FOYER_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP Version Not Supported', expose: true },
   // Handlers and applications.
   FOYER_NOT_FOUND: { status: 404, message: 'Not Found' },
   FOYER_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
@@ -60,14 +61,32 @@ export const errors = {
   FOYER_TASK_FAILED: { status: 500, message: 'Task failed' },
   FOYER_TASK_TIMEOUT: { status: 500, message: 'Task timed out' },
   FOYER_TASK_NO_CONSUMER: { status: 500, message: 'Task queue has no consumer' },
-  // Configuration and command line (exit code 2, no HTTP status).
-  FOYER_BAD_CONFIG: { status: 0, message: 'Invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errors;
 
+/**
+ * Configuration and usage errors: no HTTP status, never rendered to a client. The CLI prints the
+ * message and exits with code 2; the API throws them from constructors and factories.
+ */
+export const configErrors = {
+  FOYER_BAD_CONFIG: { message: 'Invalid configuration' },
+  FOYER_BAD_FLAG: { message: 'Invalid command line' },
+  FOYER_BAD_OPTION: { message: 'Invalid option' },
+} as const satisfies Record<string, { message: string }>;
+
+export type ConfigErrorCode = keyof typeof configErrors;
+
+/**
+ * Brands HttpErrors across copies of Foyer: an app that imports another copy of these modules
+ * (src/ while the CLI runs dist/, or two installed versions) throws errors that fail `instanceof`
+ * here but carry the same registered symbol.
+ */
+export const kHttpError: unique symbol = Symbol.for('foyer.HttpError');
+
 /** An error carrying an HTTP status. Handlers may throw it; the error handler renders it. */
 export class HttpError extends Error {
+  declare readonly [kHttpError]: true;
   readonly status: number;
   readonly code: string;
   /** Extra response headers, e.g. Allow for 405 or Retry-After for 503. */
@@ -88,20 +107,68 @@ export class HttpError extends Error {
     this.expose = options.expose ?? status < 500;
   }
 }
+Object.defineProperty(HttpError.prototype, kHttpError, { value: true });
 
 /** A coded error from the catalogue; `detail` goes to the log, never to the client. */
 export class FoyerError extends HttpError {
   readonly detail: string | undefined;
   constructor(code: ErrorCode, detail?: string, headers?: Record<string, string>) {
     const spec = errors[code];
-    super(spec.status, spec.message, { code, headers, expose: spec.status < 500 });
+    super(spec.status, spec.message, { code, headers, expose: (spec as ErrorSpec).expose ?? spec.status < 500 });
     this.name = 'FoyerError';
     this.detail = detail;
   }
 }
 
+/**
+ * A bad configuration, flag or option: not an HttpError (it never becomes a response). A TypeError,
+ * as Node's own invalid-argument errors are, so `assert.throws(…, TypeError)` keeps holding.
+ */
+export class FoyerConfigError extends TypeError {
+  readonly code: ConfigErrorCode;
+  constructor(code: ConfigErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FoyerConfigError';
+    this.code = code;
+  }
+}
+
+/** A FoyerConfigError from this or another copy of Foyer (by its code, not only `instanceof`). */
+export function isConfigError(e: unknown): e is FoyerConfigError {
+  if (e instanceof FoyerConfigError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === 'string' && Object.hasOwn(configErrors, code);
+}
+
+/**
+ * An HttpError from this or any other copy of Foyer: the brand, or the shape older copies had
+ * (name, numeric status, boolean expose). Only error paths call this; it costs the success path nothing.
+ */
 export function isHttpError(e: unknown): e is HttpError {
-  return e instanceof HttpError;
+  if (e === null || typeof e !== 'object') return false;
+  if ((e as { [kHttpError]?: unknown })[kHttpError] === true) return true;
+  const x = e as Partial<HttpError>;
+  return (
+    (x.name === 'HttpError' || x.name === 'FoyerError') &&
+    typeof x.status === 'number' &&
+    typeof x.code === 'string' &&
+    typeof x.expose === 'boolean'
+  );
+}
+
+/** The HttpError in `err` or its `cause` chain (body stream errors wrap the engine's), if any. */
+export function findHttpError(err: unknown): HttpError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
+    if (isHttpError(e)) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps anything thrown to an HttpError; what is not one already is a non-exposed 500. */
+export function toHttpError(err: unknown): HttpError {
+  return findHttpError(err) ?? new HttpError(500, undefined, { code: 'FOYER_INTERNAL', cause: err, expose: false });
 }
 
 const STATUS_TEXT: Record<number, string> = {

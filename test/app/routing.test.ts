@@ -49,7 +49,7 @@ both('wildcards and constrained parameters', makeApp, async (client) => {
 both('an unknown path is a 404', makeApp, async (client) => {
   const res = await client.fetch('/nowhere');
   assert.equal(res.status, 404);
-  assert.match(await res.text(), /404 Not Found/);
+  assert.equal(await res.text(), 'Not Found\n');
 });
 
 both('a known path with another method is a 405 with Allow', makeApp, async (client) => {

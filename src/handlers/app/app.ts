@@ -8,7 +8,7 @@ import { createContext } from '../../reception/context.ts';
 import { FoyerError } from '../../util/errors.ts';
 import { isWellEncoded } from '../../util/url-path.ts';
 import { type Composed, compose, invoke } from './compose.ts';
-import { type ErrorHandler, renderError } from './error-response.ts';
+import { type ErrorHandler, respondToError } from './error-response.ts';
 import { peekWhole } from './peek-body.ts';
 import { scheduleCleanups } from './uploads.ts';
 import {
@@ -175,7 +175,7 @@ export class App implements FetchApp, Mountable {
 
   /** Renders an error with this app's hook (or the default response). */
   renderError(err: unknown, req: Request, ctx: Context): Promise<Response> {
-    return renderError(err, req, ctx, this.#errorHook);
+    return respondToError(err, req, ctx, this.#errorHook);
   }
 
   #build(): void {

@@ -4,8 +4,7 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { defaultLimits } from '../../reception/limits.ts';
-import { FoyerError, type HttpError } from '../../util/errors.ts';
-import { findHttpError } from './error-response.ts';
+import { FoyerError, findHttpError, type HttpError } from '../../util/errors.ts';
 import { trimOws } from '../../util/ows.ts';
 
 export interface BodyOptions {

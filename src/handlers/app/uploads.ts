@@ -11,8 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { AttributeKey, Context } from '../../types.ts';
 import { attribute } from '../../types.ts';
-import { FoyerError, type HttpError } from '../../util/errors.ts';
-import { findHttpError } from './error-response.ts';
+import { FoyerError, findHttpError, type HttpError } from '../../util/errors.ts';
 import { mediaType } from './body.ts';
 
 export interface UploadOptions {

@@ -7,7 +7,7 @@ import { staticFiles } from '../static/index.ts';
 import { redirect } from '../static/responses.ts';
 import type { StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
-import { FoyerError } from '../../util/errors.ts';
+import { FoyerConfigError, FoyerError } from '../../util/errors.ts';
 import { type FileSystem, nodeFs, realRoot } from '../../os/file-system.ts';
 import { netSocketFactory, parseUpstream } from './address.ts';
 import type { ExchangeResult } from './connection.ts';
@@ -57,13 +57,14 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const o = resolveOptions(options);
   const upstream = typeof options.upstream === 'string' ? parseUpstream(options.upstream) : options.upstream;
   const found = realRoot(options.root);
-  if (found === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
+  if (found === undefined)
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', `fastcgi root does not exist: ${options.root}`);
   const root: string = found;
   let sendRoot: string | undefined;
   if (options.sendfile !== undefined) {
     sendRoot = realRoot(options.sendfile.root);
     if (sendRoot === undefined)
-      throw new FoyerError('FOYER_BAD_CONFIG', `sendfile root does not exist: ${options.sendfile.root}`);
+      throw new FoyerConfigError('FOYER_BAD_CONFIG', `sendfile root does not exist: ${options.sendfile.root}`);
   }
   const pool = new FastCgiPool({
     connect: options.connect ?? netSocketFactory(upstream, o.connectTimeout),

@@ -20,7 +20,7 @@ export type { FastCgiOptions } from './options.ts';
  * Size the pool below php-fpm: every kept-alive connection pins one php-fpm child, so
  * `maxConnections` × Foyer processes must not exceed `pm.max_children`.
  *
- * @throws FoyerError FOYER_BAD_CONFIG when `root` does not exist; TypeError for a bad address or option.
+ * @throws FoyerConfigError FOYER_BAD_CONFIG when `root` does not exist; TypeError for a bad address or option.
  */
 export function fastcgi(options: FastCgiOptions): FastCgiMiddleware {
   return createGateway(options);

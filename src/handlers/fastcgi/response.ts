@@ -3,7 +3,7 @@
 // Content-Length the backend announced, and failures map to the catalogue: 502 (down, broken
 // response), 503 + Retry-After (queue full, OVERLOADED), 504 (timeouts).
 import type { Context, Middleware } from '../../types.ts';
-import { FoyerError, HttpError } from '../../util/errors.ts';
+import { FoyerError, isHttpError } from '../../util/errors.ts';
 import type { ExchangeResult } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { PoolFullError } from './pool.ts';
@@ -116,7 +116,7 @@ export function mapError(err: unknown, ctx: Context, retryAfter: number): unknow
   if (err.failure === 'aborted') {
     // The client went away, or its body failed (the engine's own error, e.g. 413, wins).
     const cause = err.cause;
-    if (cause instanceof HttpError) return cause;
+    if (isHttpError(cause)) return cause;
     return new FoyerError('FOYER_BAD_REQUEST', err.message);
   }
   ctx.log.error({ failure: err.failure, reason: err.message }, 'fastcgi: upstream failed');

@@ -31,8 +31,8 @@ export async function listingResponse(
   } catch (err) {
     // Readable to stat but not to list (mode 0711), or gone since it was resolved.
     const code = errorCode(err);
-    if (code === 'EACCES' || code === 'EPERM') return errorResponse('FOYER_FORBIDDEN');
-    if (code === 'ENOENT' || code === 'ENOTDIR') return errorResponse('FOYER_NOT_FOUND');
+    if (code === 'EACCES' || code === 'EPERM') return errorResponse(req, 'FOYER_FORBIDDEN');
+    if (code === 'ENOENT' || code === 'ENOTDIR') return errorResponse(req, 'FOYER_NOT_FOUND');
     throw err;
   }
   // Dot-names stay out of listings unless dotfiles are allowed (even `.well-known`, reachable as it is).

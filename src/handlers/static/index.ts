@@ -6,7 +6,7 @@ import type { TargetPath } from '../../analysis/target-path.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import type { Context, MaybePromise, Middleware, Next } from '../../types.ts';
 import type { ErrorCode } from '../../util/errors.ts';
-import { FoyerError, isHttpError } from '../../util/errors.ts';
+import { FoyerConfigError, isHttpError } from '../../util/errors.ts';
 import { choicesResponse, listingResponse } from './directory-response.ts';
 import { FileCache } from './file-cache.ts';
 import type { FileEntry } from './file-entry.ts';
@@ -41,12 +41,12 @@ export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?:
  *
  * @param root Directory to serve; resolved with realpath once, now. Must exist.
  * @param options See {@link StaticOptions}; every field has a default.
- * @throws FoyerError FOYER_BAD_CONFIG when `root` is not an existing directory.
+ * @throws FoyerConfigError FOYER_BAD_CONFIG when `root` is not an existing directory.
  */
 export function staticFiles(root: string, options: StaticOptions = {}): StaticMiddleware {
   const o = resolveOptions(options);
   const realRoot = realRootOf(root);
-  if (realRoot === undefined) throw new FoyerError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
+  if (realRoot === undefined) throw new FoyerConfigError('FOYER_BAD_CONFIG', `static root does not exist: ${root}`);
   const resolver = new Resolver(realRoot, o);
   const cache = new FileCache(o.maxCacheBytes);
   const fs = o.fs;
@@ -54,9 +54,9 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
   const cacheEnabled = o.cacheEnabled;
   const maxFileSize = o.maxFileSize;
 
-  function miss(next: Next | undefined): Response | Promise<Response> {
+  function miss(req: Request, next: Next | undefined): Response | Promise<Response> {
     if (next !== undefined && o.fallthrough) return next();
-    return errorResponse('FOYER_NOT_FOUND');
+    return errorResponse(req, 'FOYER_NOT_FOUND');
   }
 
   // A usable entry: fresh, and holding the bytes if it should (a HEAD may have built it without).
@@ -127,11 +127,11 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     const r = await sharedOutcome(rawPath, isHead);
     switch (r.kind) {
       case 'bad':
-        return errorResponse(r.code);
+        return errorResponse(req, r.code);
       case 'miss':
-        return miss(next);
+        return miss(req, next);
       case 'forbidden':
-        return errorResponse('FOYER_FORBIDDEN');
+        return errorResponse(req, 'FOYER_FORBIDDEN');
       case 'redirect':
         return redirect(r.location + search);
       case 'canonical':
@@ -162,7 +162,7 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
    * a path naming a file is 405 with Allow (RFC 9110 §15.5.6), not a 404 that would deny the file.
    */
   async function otherMethod(req: Request, next: Next | undefined): Promise<Response> {
-    if (next === undefined || !o.fallthrough) return methodNotAllowed();
+    if (next === undefined || !o.fallthrough) return methodNotAllowed(req);
     let missed: unknown;
     try {
       const res = await next();
@@ -175,7 +175,7 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     const outcome = await sharedOutcome(splitTarget(req.url).rawPath, true).catch(() => undefined);
     if (outcome?.kind === 'entry') {
       if (missed instanceof Response) void missed.body?.cancel().catch(() => {});
-      return methodNotAllowed();
+      return methodNotAllowed(req);
     }
     if (missed instanceof Response) return missed;
     throw missed;

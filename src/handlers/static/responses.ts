@@ -1,16 +1,12 @@
-// Small responses of the static handler: errors from the catalogue and redirects. Bodies are the
-// catalogue's fixed text: nothing from the request is echoed back.
-import type { ErrorCode } from '../../util/errors.ts';
-import { errors, statusText } from '../../util/errors.ts';
+// Small responses of the static handler: errors from the catalogue (through the one renderer,
+// util/render-error.ts) and redirects. Nothing from the request is echoed back.
+import { type ErrorCode, FoyerError, statusText } from '../../util/errors.ts';
+import { errorResponse as rendered } from '../../util/render-error.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 
-export function errorResponse(code: ErrorCode, headers?: Record<string, string>): Response {
-  const spec = errors[code];
-  return new Response(`${spec.message}\n`, {
-    status: spec.status,
-    headers: { 'content-type': TEXT, 'x-content-type-options': 'nosniff', ...headers },
-  });
+export function errorResponse(req: Request, code: ErrorCode, headers?: Record<string, string>): Response {
+  return rendered(new FoyerError(code, undefined, headers), req);
 }
 
 /** 301 to a same-origin path. `location` must come from `joinSegments`, so it never starts with `//`. */
@@ -21,8 +17,8 @@ export function redirect(location: string, status = 301): Response {
   });
 }
 
-export function methodNotAllowed(): Response {
-  return errorResponse('FOYER_METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
+export function methodNotAllowed(req: Request): Response {
+  return errorResponse(req, 'FOYER_METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
 }
 
 /**

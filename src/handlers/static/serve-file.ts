@@ -71,14 +71,14 @@ function respond(
     rep.mtimeMs,
   );
   if (verdict === 'not-modified') return new Response(null, { status: 304, headers: rep.headers304 });
-  if (verdict === 'failed') return errorResponse('FOYER_PRECONDITION_FAILED');
+  if (verdict === 'failed') return errorResponse(req, 'FOYER_PRECONDITION_FAILED');
 
   if (rangeHeader !== null && rep.size >= 0) {
     const ifRange = h.get('if-range');
     if (ifRange === null || ifRangeMatches(ifRange, rep.etag, rep.mtimeMs)) {
       const ranges = parseRange(rangeHeader, rep.size, o.maxRanges);
       if (ranges === 'unsatisfiable') {
-        return errorResponse('FOYER_RANGE_NOT_SATISFIABLE', {
+        return errorResponse(req, 'FOYER_RANGE_NOT_SATISFIABLE', {
           'content-range': `bytes */${rep.size}`,
           'accept-ranges': 'bytes',
           ...rep.headers304,
