@@ -11,6 +11,7 @@ import type { TransactionHook } from './reception/transaction.ts';
 import type { Context, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
+import { FoyerConfigError } from './util/errors.ts';
 
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
@@ -98,7 +99,8 @@ function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook |
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
-  if (typeof options?.fetch !== 'function') throw new TypeError('serve(): options.fetch must be a function');
+  if (typeof options?.fetch !== 'function')
+    throw new FoyerConfigError('FOYER_BAD_OPTION', 'serve(): options.fetch must be a function');
   const limits = resolveLimits(options.limits);
   const log = options.logger ?? createLogger(options.logLevel ?? 'info');
   if (options.overrideGlobals !== false) installGlobals();

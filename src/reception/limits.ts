@@ -1,5 +1,6 @@
 // Every limit and timeout of the reception engine, with its default. The README's table is
 // generated from the same numbers: change them here and there together.
+import { FoyerConfigError } from '../util/errors.ts';
 
 export interface Limits {
   /** Longest request line (method, target, version) in bytes → 414. nginx: 8 KiB. */
@@ -56,7 +57,10 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
   const out = { ...defaultLimits, ...partial } as Limits;
   for (const [k, v] of Object.entries(out)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || !Number.isInteger(v)) {
-      throw new TypeError(`limits.${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+      throw new FoyerConfigError(
+        'FOYER_BAD_OPTION',
+        `limits.${k} must be a non-negative integer, got ${JSON.stringify(v)}`,
+      );
     }
   }
   return out;

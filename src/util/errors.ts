@@ -60,7 +60,6 @@ export const errors = {
   FOYER_TASK_UNKNOWN: { status: 500, message: 'No such task' },
   FOYER_TASK_FAILED: { status: 500, message: 'Task failed' },
   FOYER_TASK_TIMEOUT: { status: 500, message: 'Task timed out' },
-  FOYER_TASK_NO_CONSUMER: { status: 500, message: 'Task queue has no consumer' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errors;

@@ -92,11 +92,12 @@ describe('in worker threads of this process', () => {
     }
   });
 
-  test('a task over its timeout fails and its thread is replaced', async () => {
+  test('a task over its timeout fails with FOYER_TASK_TIMEOUT and its thread is replaced', async () => {
     const queue = taskQueue({ module: fixture('tasks.ts'), concurrency: 1, timeout: 500 });
     try {
-      await assert.rejects(queue.run('spin'), (err: { detail: string }) => {
+      await assert.rejects(queue.run('spin'), (err: { detail: string; code: string }) => {
         assert.match(err.detail, /timed out/);
+        assert.equal(err.code, 'FOYER_TASK_TIMEOUT');
         return true;
       });
       assert.equal((await queue.run<{ sum: number }>('add', { a: 1, b: 2 })).sum, 3);

@@ -5,7 +5,7 @@
 import FindMyWay from 'find-my-way';
 import type { Context, FetchApp, Handler, Middleware, Next } from '../../types.ts';
 import { createContext } from '../../reception/context.ts';
-import { FoyerError } from '../../util/errors.ts';
+import { FoyerError, FoyerConfigError } from '../../util/errors.ts';
 import { isWellEncoded } from '../../util/url-path.ts';
 import { type Composed, compose, invoke } from './compose.ts';
 import { type ErrorHandler, respondToError } from './error-response.ts';
@@ -63,7 +63,8 @@ export class App implements FetchApp, Mountable {
 
   /** Adds middleware that wraps every request reaching this app, matched or not. */
   use(...middleware: Middleware[]): this {
-    for (const m of middleware) if (typeof m !== 'function') throw new TypeError('use() takes middleware functions');
+    for (const m of middleware)
+      if (typeof m !== 'function') throw new FoyerConfigError('FOYER_BAD_OPTION', 'use() takes middleware functions');
     this.#middleware.push(...middleware);
     this.#dirty = true;
     return this;
@@ -71,7 +72,7 @@ export class App implements FetchApp, Mountable {
 
   /** Adds a route. Patterns: `/users/:id`, `/files/*`, `/n/:id(^\\d+$)`. Route middleware come before the handler. */
   on(method: string | readonly string[], path: string, ...layers: Middleware[]): this {
-    if (layers.length === 0) throw new TypeError(`route ${path} has no handler`);
+    if (layers.length === 0) throw new FoyerConfigError('FOYER_BAD_OPTION', `route ${path} has no handler`);
     const route: Route = layers.length === 1 ? (layers[0] as Middleware) : compose(...layers);
     const methods = (typeof method === 'string' ? [method] : method).map((m) => m.toUpperCase());
     for (const m of methods) this.#methods.add(m);
@@ -119,7 +120,7 @@ export class App implements FetchApp, Mountable {
     } else if (typeof target === 'function' || typeof (target as FetchApp)?.fetch === 'function') {
       route = fetchTarget(target as FetchApp | Handler, p);
     } else {
-      throw new TypeError('mount() takes an App, a fetch app or a handler');
+      throw new FoyerConfigError('FOYER_BAD_OPTION', 'mount() takes an App, a fetch app or a handler');
     }
     const all = [...METHODS];
     for (const m of all) this.#methods.add(m);

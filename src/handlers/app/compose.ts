@@ -2,7 +2,7 @@
 // early, call `next()` once (optionally with a replacement Request), and change the response on
 // the way out. A handler is simply a layer that never calls `next`.
 import type { Context, Middleware, Next } from '../../types.ts';
-import { FoyerError } from '../../util/errors.ts';
+import { FoyerError, FoyerConfigError } from '../../util/errors.ts';
 
 /** A composed chain: usable as a Handler, and as a Middleware when given an outer `next`. */
 export type Composed = (req: Request, ctx: Context, next?: Next) => Promise<Response>;
@@ -16,7 +16,8 @@ const endOfChain: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'))
  */
 export function compose(...layers: Middleware[]): Composed {
   for (const [i, layer] of layers.entries()) {
-    if (typeof layer !== 'function') throw new TypeError(`compose(): layer ${i} is not a function`);
+    if (typeof layer !== 'function')
+      throw new FoyerConfigError('FOYER_BAD_OPTION', `compose(): layer ${i} is not a function`);
   }
   if (layers.length === 1) {
     const only = layers[0] as Middleware;

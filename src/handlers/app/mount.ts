@@ -4,6 +4,7 @@
 import type { AttributeKey, Context, FetchApp, Handler, Next } from '../../types.ts';
 import { attribute } from '../../types.ts';
 import { pathOf } from '../../util/url-path.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 /** The path prefix consumed by the mounts a request went through; absent at the top level. */
 export const MOUNT_BASE: AttributeKey<string> = attribute<string>('foyer.mountBase');
@@ -21,7 +22,11 @@ export function routingPath(req: Request, ctx: Context): string {
 export function normalisePrefix(prefix: string): string {
   if (!prefix.startsWith('/')) prefix = `/${prefix}`;
   prefix = prefix.replace(/\/+$/, '');
-  if (/[:*?#]/.test(prefix)) throw new TypeError(`mount prefix must be a literal path, got ${JSON.stringify(prefix)}`);
+  if (/[:*?#]/.test(prefix))
+    throw new FoyerConfigError(
+      'FOYER_BAD_OPTION',
+      `mount prefix must be a literal path, got ${JSON.stringify(prefix)}`,
+    );
   return prefix;
 }
 

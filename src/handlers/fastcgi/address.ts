@@ -3,6 +3,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export type Upstream = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -12,15 +13,17 @@ export function parseUpstream(addr: string): Upstream {
   if (a.startsWith('unix:')) {
     let path = a.slice(5);
     if (path.startsWith('//')) path = path.slice(2);
-    if (!path.startsWith('/')) throw new TypeError(`unix socket path must be absolute: ${addr}`);
+    if (!path.startsWith('/'))
+      throw new FoyerConfigError('FOYER_BAD_OPTION', `unix socket path must be absolute: ${addr}`);
     return { kind: 'unix', path };
   }
   if (a.startsWith('/')) return { kind: 'unix', path: a };
   const hostPort = a.startsWith('tcp://') ? a.slice(6).replace(/\/$/, '') : a;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(hostPort);
-  if (!m) throw new TypeError(`expected HOST:PORT, tcp://HOST:PORT or unix:/PATH, got ${addr}`);
+  if (!m)
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `expected HOST:PORT, tcp://HOST:PORT or unix:/PATH, got ${addr}`);
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw new TypeError(`port out of range: ${addr}`);
+  if (port < 1 || port > 65535) throw new FoyerConfigError('FOYER_BAD_OPTION', `port out of range: ${addr}`);
   return { kind: 'tcp', host: (m[1] ?? m[2])!, port };
 }
 

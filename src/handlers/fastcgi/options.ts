@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import type { Context } from '../../types.ts';
 import type { SocketFactory, Upstream } from './address.ts';
 import type { FileSystem } from '../../os/file-system.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface FastCgiOptions {
   /** php-fpm address: `127.0.0.1:9000`, `tcp://host:port`, `unix:/run/php/php-fpm.sock`. */
@@ -123,7 +124,7 @@ export interface ResolvedFastCgiOptions {
 function nonNegative(name: string, value: number | undefined, dflt: number): number {
   if (value === undefined) return dflt;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`fastcgi: ${name} must be a non-negative number`);
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `fastcgi: ${name} must be a non-negative number`);
   }
   return value;
 }
@@ -131,13 +132,13 @@ function nonNegative(name: string, value: number | undefined, dflt: number): num
 export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
   const frontController = o.frontController === false ? '' : (o.frontController ?? '/index.php');
   if (frontController !== '' && !frontController.startsWith('/')) {
-    throw new TypeError('fastcgi: frontController must be a URL path starting with /');
+    throw new FoyerConfigError('FOYER_BAD_OPTION', 'fastcgi: frontController must be a URL path starting with /');
   }
   const index = o.index === false ? '' : (o.index ?? 'index.php');
-  if (index.includes('/')) throw new TypeError('fastcgi: index must be a file name');
+  if (index.includes('/')) throw new FoyerConfigError('FOYER_BAD_OPTION', 'fastcgi: index must be a file name');
   const extensions = o.extensions ?? ['.php'];
   if (extensions.length === 0 || extensions.some((e) => !/^\.[A-Za-z0-9]+$/.test(e))) {
-    throw new TypeError('fastcgi: extensions must look like [".php"]');
+    throw new FoyerConfigError('FOYER_BAD_OPTION', 'fastcgi: extensions must look like [".php"]');
   }
   return {
     extensions,

@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import type { Logger } from '../../log/logger.ts';
 import { silentLogger } from '../../log/logger.ts';
 import { spawnWatched } from '../../os/php-fpm-watchdog.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface PhpFpmOptions {
   /** php-fpm binary. Default: `php-fpm` or `php-fpmX.Y` on PATH, then /usr/sbin/php-fpm*. */
@@ -108,7 +109,7 @@ function canConnect(target: { path: string } | { host: string; port: number }): 
 
 // Pool values are written as given: reject anything that could start a new config line.
 function iniValue(v: string): string {
-  if (/[\r\n\0]/.test(v)) throw new TypeError('php-fpm ini values must be single-line');
+  if (/[\r\n\0]/.test(v)) throw new FoyerConfigError('FOYER_BAD_OPTION', 'php-fpm ini values must be single-line');
   return v;
 }
 

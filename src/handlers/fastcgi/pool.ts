@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { SocketFactory } from './address.ts';
 import { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface PoolOptions {
   connect: SocketFactory;
@@ -57,7 +58,8 @@ export class FastCgiPool {
   #closed = false;
 
   constructor(opts: PoolOptions) {
-    if (!(opts.maxConnections >= 1)) throw new TypeError('maxConnections must be at least 1');
+    if (!(opts.maxConnections >= 1))
+      throw new FoyerConfigError('FOYER_BAD_OPTION', 'maxConnections must be at least 1');
     this.#opts = opts;
   }
 

@@ -2,6 +2,7 @@
 // without script) or JSON for `Accept: application/json`. Every name is escaped for its context:
 // HTML-escaped in text, percent-encoded in links.
 import { encodeSegment } from '../../analysis/target-path.ts';
+import { escapeHtml } from '../../util/escape-html.ts';
 
 export interface ListingItem {
   name: string;
@@ -41,11 +42,7 @@ export function sortItems(items: ListingItem[], sort: SortKey, descending: boole
   });
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
+export { escapeHtml };
 
 export function formatSize(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -5,6 +5,7 @@
 // answer without waiting for the welcome mail.
 import type { Logger } from '../../log/logger.ts';
 import type { TaskQueue } from './task-types.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export type Listener<P = unknown> = (payload: P, event: string) => unknown;
 
@@ -50,10 +51,13 @@ export function events(options: EventsOptions = {}): Events {
   return {
     on(event, listener, { deferred = false } = {}) {
       if (typeof listener === 'string' && options.queue === undefined) {
-        throw new TypeError(`events(): listener "${listener}" names a task, but no queue was given`);
+        throw new FoyerConfigError(
+          'FOYER_BAD_OPTION',
+          `events(): listener "${listener}" names a task, but no queue was given`,
+        );
       }
       if (typeof listener !== 'string' && typeof listener !== 'function') {
-        throw new TypeError('events(): a listener is a function or a task name');
+        throw new FoyerConfigError('FOYER_BAD_OPTION', 'events(): a listener is a function or a task name');
       }
       const entry: Entry = {
         listener: listener as Listener | string,

@@ -10,6 +10,7 @@ import type { Context, Middleware, Next } from '../../types.ts';
 import { OffloadExchange } from './offload-exchange.ts';
 import type { OffloadTask } from './thread-entry.ts';
 import { checkPoolOptions, type PoolOptions, positiveInt, siblingEntry, ThreadPool } from './thread-pool.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface OffloadOptions extends PoolOptions {
   /** Milliseconds from the layer's start to the end of its response (default 30 000; 0 for none): 504, thread terminated. */
@@ -32,13 +33,14 @@ function moduleHref(moduleUrl: string | URL): string {
   const s = String(moduleUrl);
   if (s.startsWith('file:')) return new URL(s).href;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s))
-    throw new TypeError(`offload(): only file modules can run in a thread, got ${s}`);
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `offload(): only file modules can run in a thread, got ${s}`);
   return pathToFileURL(resolve(s)).href;
 }
 
 export function offload(moduleUrl: string | URL, options: OffloadOptions = {}): OffloadMiddleware {
   const module = moduleHref(moduleUrl);
-  if (!existsSync(fileURLToPath(module))) throw new TypeError(`offload(): module not found: ${fileURLToPath(module)}`);
+  if (!existsSync(fileURLToPath(module)))
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `offload(): module not found: ${fileURLToPath(module)}`);
   const timeout = positiveInt('timeout', options.timeout, 0) ?? 30_000;
   const queueTimeout = positiveInt('queueTimeout', options.queueTimeout, 0) ?? 10_000;
   const retryAfter = String(positiveInt('retryAfter', options.retryAfter, 0) ?? 1);

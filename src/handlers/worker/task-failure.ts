@@ -18,7 +18,11 @@ export function taskFailure(err: unknown, attempts: number): TaskFailure {
 
 /** The error `run()` rejects with: the task's own message kept in `detail` and `cause` (logs, never a client). */
 export function taskError(task: string, id: string, failure: TaskFailure, cause?: unknown): FoyerError {
-  const code = failure.message.startsWith(UNKNOWN_TASK) ? 'FOYER_TASK_UNKNOWN' : 'FOYER_TASK_FAILED';
+  const code = failure.message.startsWith(UNKNOWN_TASK)
+    ? 'FOYER_TASK_UNKNOWN'
+    : failure.name === 'TimeoutError' // task-runner.ts: the last try ran past the timeout
+      ? 'FOYER_TASK_TIMEOUT'
+      : 'FOYER_TASK_FAILED';
   const err = new FoyerError(code, `task ${task} (${id}) failed after ${failure.attempts} tries: ${failure.message}`);
   if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
   return err;

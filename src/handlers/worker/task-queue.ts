@@ -8,11 +8,13 @@ import { RedisTaskQueue } from './redis-task-queue.ts';
 import { TaskRunner } from './task-runner.ts';
 import type { TaskQueue, TaskQueueOptions } from './task-types.ts';
 import { checkPoolOptions, defaultMaxThreads, positiveInt } from './thread-pool.ts';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 function moduleHref(module: string | URL): string {
   const s = String(module);
   const href = s.startsWith('file:') ? new URL(s).href : pathToFileURL(resolve(s)).href;
-  if (!existsSync(fileURLToPath(href))) throw new TypeError(`taskQueue(): module not found: ${fileURLToPath(href)}`);
+  if (!existsSync(fileURLToPath(href)))
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `taskQueue(): module not found: ${fileURLToPath(href)}`);
   return href;
 }
 
@@ -25,7 +27,8 @@ export function taskQueue(options: TaskQueueOptions): TaskQueue {
   const timeout = positiveInt('timeout', options.timeout, 0) ?? 60_000;
   const runner = concurrency > 0 ? new TaskRunner(module, concurrency, timeout, options) : undefined;
   if (options.redis === undefined) {
-    if (runner === undefined) throw new TypeError('taskQueue(): concurrency 0 (a producer only) needs redis');
+    if (runner === undefined)
+      throw new FoyerConfigError('FOYER_BAD_OPTION', 'taskQueue(): concurrency 0 (a producer only) needs redis');
     return new LocalTaskQueue(runner, attempts, backoff, options.log);
   }
   const name = options.name ?? 'foyer-tasks';

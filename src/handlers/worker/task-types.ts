@@ -35,7 +35,7 @@ export interface TaskFailure {
 export type FinishListener = (task: string, result: unknown, id: string, failure?: TaskFailure) => void;
 
 export interface TaskQueue {
-  /** Runs a task and resolves with its result (Swoole's taskwait); rejects with FOYER_TASK_FAILED. */
+  /** Runs a task and resolves with its result (Swoole's taskwait); rejects with FOYER_TASK_FAILED (FOYER_TASK_TIMEOUT, FOYER_TASK_UNKNOWN). */
   run<R = unknown>(task: string, payload?: unknown): Promise<R>;
   /** Queues a task and resolves with its id at once; the result reaches onFinish listeners (Swoole's task). */
   dispatch(task: string, payload?: unknown): Promise<string>;

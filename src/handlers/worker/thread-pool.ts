@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface PoolOptions {
   /** Threads kept even when idle (default 1, started with the first task). */
@@ -40,7 +41,7 @@ function execArgvFor(entry: string): string[] | undefined {
 export function positiveInt(name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`${name} must be an integer ≥ ${min}, got ${String(value)}`);
+    throw new FoyerConfigError('FOYER_BAD_OPTION', `${name} must be an integer ≥ ${min}, got ${String(value)}`);
   }
   return value;
 }
