@@ -368,6 +368,9 @@ export class Connection implements BodyOwner, WriteBatchOwner {
     }
     const limits = this.#limits;
     this.#requests++;
+    // A request ends any idle time: the keep-alive deadline starts again when the connection next
+    // goes idle, not from the first idle moment of a connection that has been busy since.
+    if (this.#deadlineKind === Deadline.Idle) this.#deadlineKind = Deadline.None;
     const minor = head.minor;
     // RFC 9112 §9.3: persistence by version and Connection.
     let keepAlive = minor === 1 ? !head.connectionClose : head.connectionKeepAlive && !head.connectionClose;
