@@ -1,0 +1,53 @@
+// The README's error table and the catalogue say the same thing, both ways (fastify keeps its
+// FST_ERR_* list in its docs the same way): every code documented, every documented code real,
+// statuses equal.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { configErrors, errors, FoyerConfigError, FoyerError, HttpError, isConfigError, isHttpError } from './errors.ts';
+
+const README = new URL('../../README.md', import.meta.url);
+
+/** `| \`CODE\` | status | meaning |` rows of the table under "### Errors and their codes". */
+function documented(): Map<string, string> {
+  const text = readFileSync(README, 'utf8');
+  const start = text.indexOf('\n### Errors and their codes\n');
+  assert.ok(start >= 0, 'README has an "Errors and their codes" section');
+  const end = text.indexOf('\n#', start + 2);
+  const rows = new Map<string, string>();
+  for (const m of text.slice(start, end).matchAll(/^\| `([A-Z_]+)` \| ([^|]+?) \| .+ \|$/gm)) {
+    assert.ok(!rows.has(m[1]!), `${m[1]} documented once`);
+    rows.set(m[1]!, m[2]!);
+  }
+  return rows;
+}
+
+test('every catalogue code is in the README error table with its status, and nothing else is', () => {
+  const rows = documented();
+  const expected = new Map<string, string>();
+  for (const [code, spec] of Object.entries(errors)) expected.set(code, String(spec.status));
+  for (const code of Object.keys(configErrors)) expected.set(code, '—');
+  // The code of an HttpError created without one; its status is the caller's.
+  expected.set(new HttpError(418).code, 'any');
+  for (const [code, status] of expected)
+    assert.equal(rows.get(code), status, `${code} in the README with status ${status}`);
+  for (const code of rows.keys()) assert.ok(expected.has(code), `${code} in the README is not in the catalogue`);
+});
+
+test('configuration errors are coded TypeErrors, never HttpErrors', () => {
+  const err = new FoyerConfigError('FOYER_BAD_OPTION', 'port must be a number');
+  assert.ok(err instanceof TypeError);
+  assert.equal(err.code, 'FOYER_BAD_OPTION');
+  assert.ok(isConfigError(err));
+  assert.ok(!isHttpError(err));
+  assert.ok(!isConfigError(new FoyerError('FOYER_NOT_FOUND')));
+  // From another copy of Foyer: recognised by its code.
+  assert.ok(isConfigError(Object.assign(new TypeError('x'), { code: 'FOYER_BAD_CONFIG' })));
+  assert.ok(!isConfigError(Object.assign(new Error('x'), { code: 'ENOENT' })));
+});
+
+test('a catalogue 5xx hides its message unless it describes the request', () => {
+  assert.equal(new FoyerError('FOYER_NEXT_CALLED_TWICE').expose, false);
+  assert.equal(new FoyerError('FOYER_CODING_NOT_IMPLEMENTED').expose, true);
+  assert.equal(new FoyerError('FOYER_NOT_FOUND', 'detail for the log').message, 'Not Found');
+});
