@@ -2,7 +2,9 @@
 // FST_ERR_* list in its docs the same way): every code documented, every documented code real,
 // statuses equal.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { configErrors, errors, FoyerConfigError, FoyerError, HttpError, isConfigError, isHttpError } from './errors.ts';
 
@@ -50,4 +52,24 @@ test('a catalogue 5xx hides its message unless it describes the request', () => 
   assert.equal(new FoyerError('FOYER_NEXT_CALLED_TWICE').expose, false);
   assert.equal(new FoyerError('FOYER_CODING_NOT_IMPLEMENTED').expose, true);
   assert.equal(new FoyerError('FOYER_NOT_FOUND', 'detail for the log').message, 'Not Found');
+});
+
+test('every catalogue code is raised somewhere in src/', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  let source = '';
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (
+        e.name.endsWith('.ts') &&
+        !e.name.endsWith('.test.ts') &&
+        p !== fileURLToPath(new URL('./errors.ts', import.meta.url))
+      )
+        source += readFileSync(p, 'utf8');
+    }
+  };
+  walk(root);
+  for (const code of [...Object.keys(errors), ...Object.keys(configErrors)])
+    assert.match(source, new RegExp(`'${code}'`), `${code} must be raised somewhere outside the catalogue`);
 });
