@@ -8,7 +8,7 @@ import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
 import type { TransactionHook } from './reception/transaction.ts';
-import type { Context, MaybePromise } from './types.ts';
+import type { Context, ErrorHandler, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
 import { FoyerConfigError } from './util/errors.ts';
@@ -34,8 +34,11 @@ export interface ServeOptions {
   limits?: Partial<Limits>;
   logger?: Logger;
   logLevel?: LogLevel;
-  /** Turns an error thrown by the handler into a response. Default: 500 without the stack. */
-  onError?: (err: unknown, req: Request, ctx: Context) => MaybePromise<Response>;
+  /**
+   * Turns an error thrown by the handler into a response; it gets an HttpError (anything else as a
+   * non-exposed 500, the original as `cause`). Default: the shared rendering (util/render-error.ts).
+   */
+  onError?: ErrorHandler;
   /**
    * Takes over the socket of a CONNECT request or of one with `Connection: upgrade` (e.g. a
    * WebSocket server's handleUpgrade). Without it CONNECT gets 501 and Upgrade is ignored.
