@@ -3,6 +3,8 @@ export type { AttributeKey, Context, FetchApp, Handler, Middleware, Next, MaybeP
 export { attribute } from './types.ts';
 export { HttpError, FoyerError, errors, statusText } from './util/errors.ts';
 export type { ErrorCode } from './util/errors.ts';
+export { FoyerConfigError, isHttpError } from './util/errors.ts';
+export type { ConfigErrorCode } from './util/errors.ts';
 export { createContext } from './reception/context.ts';
 export type { Limits } from './reception/limits.ts';
 export { defaultLimits } from './reception/limits.ts';
