@@ -123,7 +123,8 @@ describe('rate limiting', () => {
   });
 
   test('bad rates and bursts are refused when the limiter is built', () => {
-    const bad = (e: { detail?: string }) => /rate|burst/.test(e.detail ?? '');
+    const bad = (e: { code?: string; message: string }) =>
+      e.code === 'FOYER_BAD_CONFIG' && /rate|burst/.test(e.message);
     assert.throws(() => rateLimit({ rate: '10r/h' }), bad);
     assert.throws(() => rateLimit({ rate: '10r/s', burst: -1 }), bad);
   });

@@ -151,7 +151,8 @@ describe('secret rotation', () => {
 
   test('short secrets are refused', async () => {
     const { session } = await import('../../src/index.ts');
-    const tooShort = (e: { detail?: string }) => /32 characters/.test(e.detail ?? '');
+    const tooShort = (e: { code?: string; message: string }) =>
+      e.code === 'FOYER_BAD_CONFIG' && /32 characters/.test(e.message);
     assert.throws(() => session({ secret: 'short' }), tooShort);
     assert.throws(() => session({ secret: [] }), tooShort);
   });
