@@ -146,9 +146,22 @@ function foyerBaseline(listen: Transport, cli: string): BenchServer {
   };
 }
 
+// FOYER_BENCH_PHP_UNBUFFERED=1: Foyer with fastcgi.responseBuffering off as well (what the
+// overflow buffer for slow clients costs fast ones).
+const unbufferedConfig = process.env.FOYER_BENCH_PHP_UNBUFFERED === '1' ? join(root, 'unbuffered.json') : undefined;
+if (unbufferedConfig !== undefined) writeFileSync(unbufferedConfig, '{ "fastcgi": { "responseBuffering": false } }\n');
+function foyerUnbuffered(listen: Transport, config: string): BenchServer {
+  return {
+    label: 'foyer unbuffered',
+    start: (o?: StartOptions) =>
+      withPool(listen, (fpm) => foyerCli([root, '--php', fpm.upstream, '--no-access-log', '--config', config], o)),
+  };
+}
+
 function serversOver(listen: Transport): BenchServer[] {
   const list = [foyer(listen)];
   if (baselineCli !== undefined) list.push(foyerBaseline(listen, baselineCli));
+  if (unbufferedConfig !== undefined) list.push(foyerUnbuffered(listen, unbufferedConfig));
   if (nginxPath) list.push(nginx(listen));
   if (caddyPath) list.push(caddy(listen));
   return list;
