@@ -19,6 +19,15 @@ import { isDraining } from '../os/worker-state.ts';
 import client from 'prom-client';
 import type { Server } from '../server.ts';
 import type { FoyerConfig } from './schema.ts';
+import type { StaticCacheStats } from '../handlers/static/index.ts';
+
+/** What a resource layer may expose (handlers/static, handlers/fastcgi). */
+interface ObservedLayer {
+  cacheStats?: StaticCacheStats;
+  upstreamErrors?: Readonly<Record<string, number>>;
+  staticFiles?: { cacheStats?: StaticCacheStats };
+  stats?: PoolFigures;
+}
 
 /** Where the access log goes: the setting, else standard output when it is a terminal (nginx logs by default). */
 export function accessLogTarget(config: FoyerConfig, stdoutIsTty: boolean): string | undefined {
@@ -30,6 +39,8 @@ export class ServingObservability {
   readonly metrics: Metrics | undefined;
   readonly accessLog: AccessLogOptions | undefined;
   readonly #pools: { stats?: PoolFigures }[] = [];
+  readonly #caches: StaticCacheStats[] = [];
+  readonly #upstreamErrors: Readonly<Record<string, number>>[] = [];
   #state: WorkerState = 'starting';
   #server: Server | undefined;
   #admin: Server | undefined;
@@ -50,17 +61,22 @@ export class ServingObservability {
     this.metrics = config.admin === undefined ? undefined : new Metrics(this.#worker);
     this.metrics?.observe({
       fastcgi: () => this.#pools.flatMap((p) => (p.stats === undefined ? [] : [p.stats])),
+      upstreamErrors: () => this.#upstreamErrors,
+      staticCache: () => this.#caches,
     });
   }
 
-  /** Wraps the FastCGI middleware factory so that its pools show in metrics and status. */
-  watchFastcgi<O, M extends object>(factory: (o: O) => M): (o: O) => M {
-    return (o) => {
-      const mw = factory(o);
-      this.#pools.push(mw as { stats?: PoolFigures });
-      return mw;
-    };
-  }
+  /**
+   * Sees each resource layer the pipeline builds: a FastCGI gateway (its pool, upstream errors and
+   * static handler) or a static handler (its cache), so that metrics and status read their figures.
+   */
+  readonly watchLayer = (layer: object): void => {
+    const l = layer as ObservedLayer;
+    if (l.cacheStats !== undefined) this.#caches.push(l.cacheStats);
+    if (l.upstreamErrors !== undefined) this.#upstreamErrors.push(l.upstreamErrors);
+    if (l.staticFiles?.cacheStats !== undefined) this.#caches.push(l.staticFiles.cacheStats);
+    if (l.upstreamErrors !== undefined || 'stats' in l) this.#pools.push(l as { stats?: PoolFigures });
+  };
 
   /** Serve options this process's server takes. */
   serveOptions() {
