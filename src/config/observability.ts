@@ -120,14 +120,7 @@ export class ServingObservability {
       server.reopenLogs();
       this.log.info('log files reopened');
     });
-    this.log.info(
-      {
-        ...summary,
-        accessLog: this.accessLog === undefined ? 'off' : `${this.accessLog.path} (${this.accessLog.format})`,
-        ...(this.#admin === undefined ? {} : { admin: this.#admin.url }),
-      },
-      `foyer ready on ${server.url}`,
-    );
+    logSummary(this.log, server.url, summary, this.accessLog, this.#admin?.url);
   }
 
   /** The admin listener's URL once started (a single process). */
@@ -145,6 +138,27 @@ export class ServingObservability {
     this.#stopReopen?.();
     await this.#admin?.close(1000);
   }
+}
+
+/**
+ * The one startup summary (listeners, workers, root, app, php, log files, admin), written once by
+ * the process that owns the listeners: the single process, or the primary once its workers serve.
+ */
+function logSummary(
+  log: Logger,
+  url: string,
+  summary: Record<string, unknown>,
+  accessLog: { path: string; format?: string } | undefined,
+  admin: string | undefined,
+): void {
+  log.info(
+    {
+      ...summary,
+      accessLog: accessLog === undefined ? 'off' : `${accessLog.path} (${accessLog.format ?? 'combined'})`,
+      ...(admin === undefined ? {} : { admin }),
+    },
+    `foyer ready on ${url}`,
+  );
 }
 
 /**
@@ -209,6 +223,13 @@ export class PrimaryObservability {
     if (this.config.admin === undefined) return undefined;
     this.#admin = await serveAdmin(parseAdminAddress(this.config.admin), this.sources(), this.log);
     return this.#admin.url;
+  }
+
+  /** The workers serve: the one startup summary (the workers print none). */
+  ready(url: string, summary: Record<string, unknown>, stdoutIsTty: boolean): void {
+    const path = accessLogTarget(this.config, stdoutIsTty);
+    const accessLog = path === undefined ? undefined : { path, format: this.config.accessLogFormat ?? 'combined' };
+    logSummary(this.log, url, summary, accessLog, this.#admin?.url);
   }
 
   draining(): void {
