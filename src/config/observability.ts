@@ -190,7 +190,7 @@ export class PrimaryObservability {
     let restartsSeen = 0;
     new client.Counter({
       name: 'foyer_worker_restarts_total',
-      help: 'Workers restarted after a crash, recycling or reload',
+      help: 'Workers replaced after they died (crash, killed)',
       registers: [this.#registry],
       collect() {
         const now = self.workers().restarts;
