@@ -174,8 +174,7 @@ async function servePrimary(config: FoyerConfig, argv: string[], cwd: string): P
   }));
   let phpFpm: PhpFpmProcess | undefined;
   try {
-    const admin = await observe.start();
-    if (admin !== undefined) log.info({ admin }, 'admin listener ready');
+    await observe.start();
     phpFpm = await spawnPhp(config, PHP_CONNECTIONS_PER_WORKER * 2 * workers, log);
   } catch (err) {
     await observe.close();
@@ -214,7 +213,11 @@ async function servePrimary(config: FoyerConfig, argv: string[], cwd: string): P
     },
     pidFile: config.pidFile === undefined ? undefined : resolve(cwd, config.pidFile),
     watch: watchedPaths(config, cwd),
-    onReady: (url) => process.stdout.write(`foyer listening on ${url}\n`),
+    onReady: (url) => {
+      process.stdout.write(`foyer listening on ${url}\n`);
+      const summary = { root: config.root, app: config.app, php: config.php, workers, pid: process.pid };
+      observe.ready(url, summary, process.stdout.isTTY === true);
+    },
     onStopped: async () => {
       observe.draining();
       await phpFpm?.stop();

@@ -19,6 +19,15 @@ import { isDraining } from '../os/worker-state.ts';
 import client from 'prom-client';
 import type { Server } from '../server.ts';
 import type { FoyerConfig } from './schema.ts';
+import type { StaticCacheStats } from '../handlers/static/index.ts';
+
+/** What a resource layer may expose (handlers/static, handlers/fastcgi). */
+interface ObservedLayer {
+  cacheStats?: StaticCacheStats;
+  upstreamErrors?: Readonly<Record<string, number>>;
+  staticFiles?: { cacheStats?: StaticCacheStats };
+  stats?: PoolFigures;
+}
 
 /** Where the access log goes: the setting, else standard output when it is a terminal (nginx logs by default). */
 export function accessLogTarget(config: FoyerConfig, stdoutIsTty: boolean): string | undefined {
@@ -30,6 +39,8 @@ export class ServingObservability {
   readonly metrics: Metrics | undefined;
   readonly accessLog: AccessLogOptions | undefined;
   readonly #pools: { stats?: PoolFigures }[] = [];
+  readonly #caches: StaticCacheStats[] = [];
+  readonly #upstreamErrors: Readonly<Record<string, number>>[] = [];
   #state: WorkerState = 'starting';
   #server: Server | undefined;
   #admin: Server | undefined;
@@ -50,17 +61,22 @@ export class ServingObservability {
     this.metrics = config.admin === undefined ? undefined : new Metrics(this.#worker);
     this.metrics?.observe({
       fastcgi: () => this.#pools.flatMap((p) => (p.stats === undefined ? [] : [p.stats])),
+      upstreamErrors: () => this.#upstreamErrors,
+      staticCache: () => this.#caches,
     });
   }
 
-  /** Wraps the FastCGI middleware factory so that its pools show in metrics and status. */
-  watchFastcgi<O, M extends object>(factory: (o: O) => M): (o: O) => M {
-    return (o) => {
-      const mw = factory(o);
-      this.#pools.push(mw as { stats?: PoolFigures });
-      return mw;
-    };
-  }
+  /**
+   * Sees each resource layer the pipeline builds: a FastCGI gateway (its pool, upstream errors and
+   * static handler) or a static handler (its cache), so that metrics and status read their figures.
+   */
+  readonly watchLayer = (layer: object): void => {
+    const l = layer as ObservedLayer;
+    if (l.cacheStats !== undefined) this.#caches.push(l.cacheStats);
+    if (l.upstreamErrors !== undefined) this.#upstreamErrors.push(l.upstreamErrors);
+    if (l.staticFiles?.cacheStats !== undefined) this.#caches.push(l.staticFiles.cacheStats);
+    if (l.upstreamErrors !== undefined || 'stats' in l) this.#pools.push(l as { stats?: PoolFigures });
+  };
 
   /** Serve options this process's server takes. */
   serveOptions() {
@@ -104,14 +120,7 @@ export class ServingObservability {
       server.reopenLogs();
       this.log.info('log files reopened');
     });
-    this.log.info(
-      {
-        ...summary,
-        accessLog: this.accessLog === undefined ? 'off' : `${this.accessLog.path} (${this.accessLog.format})`,
-        ...(this.#admin === undefined ? {} : { admin: this.#admin.url }),
-      },
-      `foyer ready on ${server.url}`,
-    );
+    logSummary(this.log, server.url, summary, this.accessLog, this.#admin?.url);
   }
 
   /** The admin listener's URL once started (a single process). */
@@ -129,6 +138,27 @@ export class ServingObservability {
     this.#stopReopen?.();
     await this.#admin?.close(1000);
   }
+}
+
+/**
+ * The one startup summary (listeners, workers, root, app, php, log files, admin), written once by
+ * the process that owns the listeners: the single process, or the primary once its workers serve.
+ */
+function logSummary(
+  log: Logger,
+  url: string,
+  summary: Record<string, unknown>,
+  accessLog: { path: string; format?: string } | undefined,
+  admin: string | undefined,
+): void {
+  log.info(
+    {
+      ...summary,
+      accessLog: accessLog === undefined ? 'off' : `${accessLog.path} (${accessLog.format ?? 'combined'})`,
+      ...(admin === undefined ? {} : { admin }),
+    },
+    `foyer ready on ${url}`,
+  );
 }
 
 /**
@@ -160,7 +190,7 @@ export class PrimaryObservability {
     let restartsSeen = 0;
     new client.Counter({
       name: 'foyer_worker_restarts_total',
-      help: 'Workers restarted after a crash, recycling or reload',
+      help: 'Workers replaced after they died (crash, killed)',
       registers: [this.#registry],
       collect() {
         const now = self.workers().restarts;
@@ -193,6 +223,13 @@ export class PrimaryObservability {
     if (this.config.admin === undefined) return undefined;
     this.#admin = await serveAdmin(parseAdminAddress(this.config.admin), this.sources(), this.log);
     return this.#admin.url;
+  }
+
+  /** The workers serve: the one startup summary (the workers print none). */
+  ready(url: string, summary: Record<string, unknown>, stdoutIsTty: boolean): void {
+    const path = accessLogTarget(this.config, stdoutIsTty);
+    const accessLog = path === undefined ? undefined : { path, format: this.config.accessLogFormat ?? 'combined' };
+    logSummary(this.log, url, summary, accessLog, this.#admin?.url);
   }
 
   draining(): void {

@@ -87,6 +87,8 @@ export interface PipelineParts {
   phpConnections?: number;
   /** Access layers (address rules, rate limit, Basic auth) that run before everything else. */
   access?: Middleware[];
+  /** Sees the resource layers built (PHP, static files), so that metrics can read their figures. */
+  onLayer?: (layer: Middleware) => void;
 }
 
 const notFound: Next = () => Promise.reject(new FoyerError('FOYER_NOT_FOUND'));
@@ -169,7 +171,7 @@ function guarded(access: Middleware[], inner: Stage): Stage {
     });
 }
 
-export function buildPipeline({ config, app, fastcgi, phpConnections, access }: PipelineParts): Handler {
+export function buildPipeline({ config, app, fastcgi, phpConnections, access, onLayer }: PipelineParts): Handler {
   const layers: Middleware[] = [];
   const compressing = config.compress !== false;
   if (config.php !== undefined) {
@@ -189,6 +191,7 @@ export function buildPipeline({ config, app, fastcgi, phpConnections, access }: 
   } else if (config.root !== undefined) {
     layers.push(staticFiles(config.root, config.static));
   }
+  if (onLayer !== undefined) for (const l of layers) onLayer(l);
   const rest = layers.length === 0 ? undefined : compose(...layers);
   const front: Stage =
     app !== undefined

@@ -115,7 +115,8 @@ export async function startServer(config: FoyerConfig, o: StartOptions): Promise
   const fetch = buildPipeline({
     config: settings,
     app,
-    fastcgi: fcgi === undefined ? undefined : (o.observe?.watchFastcgi(fcgi.fastcgi) ?? fcgi.fastcgi),
+    fastcgi: fcgi?.fastcgi,
+    onLayer: o.observe?.watchLayer,
     phpConnections: o.php?.connections,
     access: access.layers,
   });

@@ -10,6 +10,28 @@ export interface LiveFigures {
   connections(): { active: number; idle: number; reading: number; accepted: number };
   /** FastCGI connection pools (open, idle, waiting), if PHP is served. */
   fastcgi?(): { open: number; idle: number; waiting: number }[];
+  /** FastCGI upstream failures so far by kind, one record per gateway. */
+  upstreamErrors?(): Readonly<Record<string, number>>[];
+  /** Static-file cache hits and misses so far, one record per static handler. */
+  staticCache?(): { hits: number; misses: number }[];
+}
+
+/**
+ * A counter that follows a plain number kept by its owner (incremented on the request path for
+ * free): at each scrape it adds what the number grew since the last one.
+ */
+function followingCounter(name: string, help: string, registers: client.Registry[], read: () => number): void {
+  let seen = 0;
+  new client.Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
@@ -46,17 +68,12 @@ export class Metrics {
       registers,
     });
     const self = this;
-    let acceptedSeen = 0;
-    new client.Counter({
-      name: 'foyer_connections_accepted_total',
-      help: 'Client connections accepted',
+    followingCounter(
+      'foyer_connections_accepted_total',
+      'Client connections accepted',
       registers,
-      collect() {
-        const now = self.#sources?.connections().accepted ?? 0;
-        if (now > acceptedSeen) this.inc(now - acceptedSeen);
-        acceptedSeen = now;
-      },
-    });
+      () => self.#sources?.connections().accepted ?? 0,
+    );
     new client.Gauge({
       name: 'foyer_connections_active',
       help: 'Open client connections',
@@ -98,6 +115,31 @@ export class Metrics {
       registers,
       collect() {
         this.set(sum((p) => p.waiting));
+      },
+    });
+    const caches = () => self.#sources?.staticCache?.() ?? [];
+    followingCounter('foyer_static_cache_hits_total', 'Static files answered from the memory cache', registers, () =>
+      caches().reduce((n, c) => n + c.hits, 0),
+    );
+    followingCounter('foyer_static_cache_misses_total', 'Static file requests that went to the disk', registers, () =>
+      caches().reduce((n, c) => n + c.misses, 0),
+    );
+    const errorsSeen = new Map<string, number>();
+    new client.Counter({
+      name: 'foyer_fastcgi_upstream_errors_total',
+      help: 'FastCGI failures by kind: connect, connect-timeout, closed, protocol, timeout, overloaded, rejected, pool-full',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const totals = new Map<string, number>();
+        for (const rec of self.#sources?.upstreamErrors?.() ?? [])
+          for (const [kind, n] of Object.entries(rec)) totals.set(kind, (totals.get(kind) ?? 0) + n);
+        for (const [kind, now] of totals) {
+          const seen = errorsSeen.get(kind) ?? 0;
+          // Every kind shows (at 0) once PHP is served, so a dashboard's rate() has a series from the start.
+          this.inc({ kind }, now - seen);
+          errorsSeen.set(kind, now);
+        }
       },
     });
     this.processRegistry.setDefaultLabels({ worker: String(worker) });

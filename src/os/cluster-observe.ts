@@ -1,18 +1,24 @@
-// Observability across node:cluster workers. Metrics: prom-client's AggregatorRegistry (the
-// primary asks every worker for its registries over the IPC channel and sums same-named series).
-// Status: the same request/answer for each worker's status figures. Only os/ touches cluster.
-import cluster from 'node:cluster';
+// Observability across node:cluster workers. The primary asks each serving worker over the IPC
+// channel for its metrics (prom-client's JSON form) and its status figures, and sums the metrics
+// with prom-client's AggregatorRegistry.aggregate (same-named series add up). Workers still
+// starting, and workers silent past the timeout, are left out: one worker being replaced must not
+// take /metrics down (prom-client's own clusterMetrics() fails as a whole when any worker is
+// silent for 5 s). Only os/ touches cluster.
+import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import type { WorkerStatus } from '../log/status.ts';
+import { workerSnapshot } from './worker-state.ts';
 
-interface StatusRequest {
-  foyerStatus: 'request';
+type Topic = 'metrics' | 'status';
+interface Ask {
+  foyerObserve: 'ask';
+  topic: Topic;
   id: number;
 }
-interface StatusReply {
-  foyerStatus: 'reply';
+interface Answer {
+  foyerObserve: 'answer';
   id: number;
-  status: WorkerStatus;
+  value: unknown;
 }
 const REOPEN = { foyerReopenLogs: true };
 
@@ -26,27 +32,81 @@ export function shareWorkerFigures(
   reopenLogs: () => void,
 ): void {
   if (!cluster.isWorker) return;
-  client.AggregatorRegistry.setRegistries(registries);
-  // The constructor installs prom-client's listener that answers the primary's requests.
-  new client.AggregatorRegistry();
   process.on('message', (msg: unknown) => {
-    if (msg !== null && typeof msg === 'object' && (msg as typeof REOPEN).foyerReopenLogs === true) {
+    if (msg === null || typeof msg !== 'object') return;
+    if ((msg as typeof REOPEN).foyerReopenLogs === true) {
       reopenLogs();
       return;
     }
-    const m = msg as StatusRequest;
-    if (m === null || typeof m !== 'object' || m.foyerStatus !== 'request') return;
-    const reply: StatusReply = { foyerStatus: 'reply', id: m.id, status: status() };
-    process.send?.(reply);
+    const m = msg as Ask;
+    if (m.foyerObserve !== 'ask') return;
+    const reply = (value: unknown) => process.send?.({ foyerObserve: 'answer', id: m.id, value } satisfies Answer);
+    if (m.topic === 'status') reply(status());
+    else
+      Promise.all(registries.map((r) => r.getMetricsAsJSON())).then(
+        (all) => reply(all.flat()),
+        () => reply([]),
+      );
   });
 }
 
-let aggregator: client.AggregatorRegistry<client.PrometheusContentType> | undefined;
+/** Cluster workers past their start (their answering listener is installed by then). */
+function servingWorkers(): Worker[] {
+  const starting = new Set(workerSnapshot().flatMap((w) => (w.state === 'starting' ? [w.id] : [])));
+  return Object.values(cluster.workers ?? {}).filter(
+    (w): w is Worker => w !== undefined && w.isConnected() && !starting.has(w.id),
+  );
+}
 
-/** In the primary: every worker's metrics, summed (Prometheus text). Workers that do not answer in 5 s fail it. */
-export function clusterMetrics(): Promise<string> {
-  aggregator ??= new client.AggregatorRegistry();
-  return aggregator.clusterMetrics();
+let nextId = 1;
+
+/** Asks every serving worker; resolves with the answers that came within `timeoutMs`, by worker. */
+function askWorkers(topic: Topic, timeoutMs: number): Promise<{ worker: Worker; value: unknown }[]> {
+  const id = nextId++;
+  const workers = servingWorkers();
+  return new Promise((resolve) => {
+    const out: { worker: Worker; value: unknown }[] = [];
+    const listeners = new Map<Worker, (msg: unknown) => void>();
+    const finish = () => {
+      clearTimeout(timer);
+      for (const [w, l] of listeners) w.off('message', l);
+      resolve(out);
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    if (workers.length === 0) return finish();
+    for (const w of workers) {
+      const onMessage = (msg: unknown) => {
+        const m = msg as Answer;
+        if (m === null || typeof m !== 'object' || m.foyerObserve !== 'answer' || m.id !== id) return;
+        w.off('message', onMessage);
+        listeners.delete(w);
+        out.push({ worker: w, value: m.value });
+        if (listeners.size === 0) finish();
+      };
+      listeners.set(w, onMessage);
+      w.on('message', onMessage);
+      try {
+        w.send({ foyerObserve: 'ask', topic, id } satisfies Ask);
+      } catch {
+        // The worker is going away: it is left out.
+      }
+    }
+  });
+}
+
+/** In the primary: the serving workers' metrics, summed (Prometheus text). */
+export async function clusterMetrics(timeoutMs = 2000): Promise<string> {
+  const answers = await askWorkers('metrics', timeoutMs);
+  const registry = client.AggregatorRegistry.aggregate(
+    answers.map((a) => a.value as client.MetricObjectWithValues<client.MetricValue<string>>[]),
+  );
+  return registry.metrics();
+}
+
+/** In the primary: each serving worker's status, by worker id; a silent worker is left out. */
+export async function clusterStatus(timeoutMs = 2000): Promise<WorkerStatus[]> {
+  const answers = await askWorkers('status', timeoutMs);
+  return answers.map((a) => ({ ...(a.value as WorkerStatus), id: a.worker.id })).sort((a, b) => a.id - b.id);
 }
 
 /** In the primary: every connected worker reopens its log files. */
@@ -64,43 +124,4 @@ export function reopenLogsInWorkers(): number {
 /** In the primary: workers alive now. */
 export function liveWorkers(): number {
   return Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()).length;
-}
-
-let nextId = 1;
-
-/** In the primary: each connected worker's status; a worker silent for `timeoutMs` is left out. */
-export function clusterStatus(timeoutMs = 2000): Promise<WorkerStatus[]> {
-  const id = nextId++;
-  const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
-  return new Promise((resolve) => {
-    const out: WorkerStatus[] = [];
-    let pending = workers.length;
-    const listeners = new Map<number, (msg: unknown) => void>();
-    const finish = () => {
-      clearTimeout(timer);
-      for (const w of workers) {
-        const l = listeners.get(w!.id);
-        if (l !== undefined) w!.off('message', l);
-      }
-      resolve(out.sort((a, b) => a.id - b.id));
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    if (pending === 0) {
-      finish();
-      return;
-    }
-    for (const w of workers) {
-      const onMessage = (msg: unknown) => {
-        const m = msg as StatusReply;
-        if (m === null || typeof m !== 'object' || m.foyerStatus !== 'reply' || m.id !== id) return;
-        w!.off('message', onMessage);
-        listeners.delete(w!.id);
-        out.push({ ...m.status, id: w!.id });
-        if (--pending === 0) finish();
-      };
-      listeners.set(w!.id, onMessage);
-      w!.on('message', onMessage);
-      w!.send({ foyerStatus: 'request', id } satisfies StatusRequest);
-    }
-  });
 }

@@ -85,8 +85,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
       process.exit(EXIT_INTERRUPTED);
     },
   });
+  // The caller prints the ready line and the one startup summary (workers, pid included).
   o.onReady(pool.url);
-  o.log.info({ workers: plan.workers, pid: process.pid }, 'workers ready');
   if (again) {
     again = false;
     reload('SIGHUP during the start');

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
@@ -114,6 +116,44 @@ describe('fastcgi gateway against a scripted backend', () => {
       if (expected === 503) assert.equal(a.headers.get('retry-after'), '1');
       php.close();
     }
+  });
+
+  test('upstream failures are counted by kind; a success counts nothing', async () => {
+    const overloaded = fastcgi({
+      upstream: '127.0.0.1:9',
+      root,
+      connect: fakeBackend((_s, reply) => reply(endRequest(2))).connect,
+    });
+    await call(overloaded, '/app.php');
+    await call(overloaded, '/app.php');
+    assert.equal(overloaded.upstreamErrors.overloaded, 2);
+    overloaded.close();
+    const bad = fastcgi({
+      upstream: '127.0.0.1:9',
+      root,
+      connect: fakeBackend((_s, reply) => reply(Buffer.concat([stdout(': bar\r\n\r\n'), endRequest()]))).connect,
+    });
+    await call(bad, '/app.php');
+    assert.equal(bad.upstreamErrors.protocol, 1);
+    assert.equal(bad.upstreamErrors.overloaded, 0);
+    bad.close();
+    const fine = fastcgi({
+      upstream: '127.0.0.1:9',
+      root,
+      connect: fakeBackend((_s, reply) => reply(Buffer.concat([stdout('\r\nok'), endRequest()]))).connect,
+    });
+    assert.equal((await call(fine, '/app.php')).status, 200);
+    assert.deepEqual(Object.values(fine.upstreamErrors), [0, 0, 0, 0, 0, 0, 0, 0]);
+    fine.close();
+    // A real refused connection: a port that was just free.
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const refused = fastcgi({ upstream: `127.0.0.1:${port}`, root });
+    assert.equal((await call(refused, '/app.php')).status, 502);
+    assert.equal(refused.upstreamErrors.connect, 1);
+    refused.close();
   });
 
   test('an invalid header from the backend is a 502, never passed on', async () => {

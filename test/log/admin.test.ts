@@ -2,12 +2,14 @@
 // names operators alert on), /status as JSON and as a page, seen in headless Chromium with a
 // screenshot in test/artifacts/ to look at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ServingObservability } from '../../src/config/observability.ts';
+import { staticFiles } from '../../src/handlers/static/index.ts';
+import type { Context } from '../../src/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Server } from '../../src/server.ts';
 import { serve } from '../../src/server.ts';
@@ -27,8 +29,13 @@ before(async () => {
   obs = new ServingObservability({ admin: '127.0.0.1:0', accessLog: join(dir, 'access.log') }, log, {
     stdoutIsTty: false,
   });
-  // A FastCGI pool as the CLI's wrapper sees it (open, idle, waiting).
-  obs.watchFastcgi(() => ({ stats: { open: 4, idle: 1, waiting: 2 } }))({});
+  // A FastCGI gateway as the pipeline hands it over: its pool (open, idle, waiting) and upstream errors.
+  obs.watchLayer({ stats: { open: 4, idle: 1, waiting: 2 }, upstreamErrors: { connect: 2, timeout: 1, protocol: 0 } });
+  // A real static handler: one miss (the disk), then hits from its memory cache.
+  writeFileSync(join(dir, 'page.txt'), 'page');
+  const files = staticFiles(dir);
+  obs.watchLayer(files);
+  for (let i = 0; i < 3; i++) await files(new Request('http://x/page.txt'), {} as Context);
   server = await serve({ port: 0, fetch: () => new Response('hi'), logger: log, ...obs.serveOptions() });
   await obs.started(server, {});
   admin = obs.adminUrl!;
@@ -63,6 +70,11 @@ describe('admin listener', () => {
     assert.match(m, /^foyer_fastcgi_connections_busy 3$/m);
     assert.match(m, /^foyer_fastcgi_connections_idle 1$/m);
     assert.match(m, /^foyer_fastcgi_requests_queued 2$/m);
+    assert.match(m, /^foyer_fastcgi_upstream_errors_total\{kind="connect"\} 2$/m);
+    assert.match(m, /^foyer_fastcgi_upstream_errors_total\{kind="timeout"\} 1$/m);
+    assert.match(m, /^foyer_fastcgi_upstream_errors_total\{kind="protocol"\} 0$/m);
+    assert.match(m, /^foyer_static_cache_hits_total 2$/m);
+    assert.match(m, /^foyer_static_cache_misses_total 1$/m);
     assert.match(m, /^process_cpu_user_seconds_total\{worker="0"\} /m);
   });
 

@@ -5,17 +5,17 @@ import { type DotfilePolicy, dotfileVerdict } from '../../analysis/dotfiles.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
 import { staticFiles } from '../static/index.ts';
 import { redirect } from '../static/responses.ts';
-import type { StaticOptions } from '../static/index.ts';
+import type { StaticMiddleware, StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerConfigError, FoyerError } from '../../util/errors.ts';
 import { type FileSystem, nodeFs, realRoot } from '../../os/file-system.ts';
 import { netSocketFactory, parseUpstream } from './address.ts';
 import type { ExchangeResult } from './connection.ts';
-import { FastCgiError } from './errors.ts';
+import { FastCgiError, type FastCgiFailure } from './errors.ts';
 import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
-import { FastCgiPool } from './pool.ts';
+import { FastCgiPool, PoolFullError } from './pool.ts';
 import { type Resolution, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type BodySource, prepareBody } from './request-body.ts';
 import { mapError, type SendfileConfig, toResponse } from './response.ts';
@@ -27,6 +27,26 @@ export interface FastCgiMiddleware extends Middleware {
   close(): void;
   /** Open, idle and waiting counts of the connection pool. */
   readonly stats: { open: number; idle: number; waiting: number };
+  /** Upstream failures so far, by kind (read by metrics); a client that left is not one. */
+  readonly upstreamErrors: Readonly<Record<UpstreamErrorKind, number>>;
+  /** The static-file handler for non-PHP files, if any (its cache figures). */
+  readonly staticFiles: StaticMiddleware | undefined;
+}
+
+/** A FastCGI failure as metrics label it; `pool-full`: no php-fpm connection free in time. */
+export type UpstreamErrorKind = Exclude<FastCgiFailure, 'aborted'> | 'pool-full';
+
+function newErrorCounts(): Record<UpstreamErrorKind, number> {
+  return {
+    connect: 0,
+    'connect-timeout': 0,
+    closed: 0,
+    protocol: 0,
+    timeout: 0,
+    overloaded: 0,
+    rejected: 0,
+    'pool-full': 0,
+  };
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -86,6 +106,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       'follow',
     fs,
   };
+  const upstreamErrors = newErrorCounts();
   const cache = new ResolutionCache(o.cacheTtl);
   // Concurrent misses for one path share one resolution: when an entry expires under load, every
   // request arriving meanwhile would otherwise stat and realpath the same script again (the
@@ -205,12 +226,17 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     } catch (err) {
       stderr.flush();
       body?.dispose();
+      if (err instanceof FastCgiError) {
+        if (err.failure !== 'aborted') upstreamErrors[err.failure]++;
+      } else if (err instanceof PoolFullError) upstreamErrors['pool-full']++;
       throw mapError(err, ctx, o.retryAfter);
     }
   }
 
   const middleware = ((req: Request, ctx: Context, next: Next) => handle(req, ctx, next)) as FastCgiMiddleware;
   Object.defineProperty(middleware, 'stats', { get: () => pool.stats });
+  Object.defineProperty(middleware, 'upstreamErrors', { value: upstreamErrors });
+  Object.defineProperty(middleware, 'staticFiles', { value: serveStatic });
   middleware.close = () => pool.close();
   return middleware;
 }

@@ -24,7 +24,16 @@ export { nodeFs } from '../../os/file-system.ts';
 import { realRoot as realRootOf } from '../../os/file-system.ts';
 
 /** A Middleware whose `next` is optional, so it is also a Handler (`serve({ fetch: staticFiles(root) })`). */
-export type StaticMiddleware = Middleware & ((req: Request, ctx: Context, next?: Next) => MaybePromise<Response>);
+export type StaticMiddleware = Middleware &
+  ((req: Request, ctx: Context, next?: Next) => MaybePromise<Response>) & {
+    /** GET/HEAD answered from the in-memory cache (hits) or through the disk (misses); read by metrics. */
+    readonly cacheStats: StaticCacheStats;
+  };
+
+export interface StaticCacheStats {
+  hits: number;
+  misses: number;
+}
 
 /**
  * Serves the files under `root` for GET and HEAD.
@@ -53,6 +62,8 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
   const revalidateMs = o.revalidateMs;
   const cacheEnabled = o.cacheEnabled;
   const maxFileSize = o.maxFileSize;
+  // Plain numbers: the request path pays an increment; metrics read them when scraped.
+  const cacheStats: StaticCacheStats = { hits: 0, misses: 0 };
 
   function miss(req: Request, next: Next | undefined): Response | Promise<Response> {
     if (next !== undefined && o.fallthrough) return next();
@@ -188,6 +199,7 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     const { rawPath, search } = splitTarget(req.url);
     const hit = cache.get(rawPath);
     if (hit !== undefined && usable(hit, isHead, Date.now())) {
+      cacheStats.hits++;
       const res = serveEntry(hit, req, isHead, o, fs);
       if (!(res instanceof Promise)) return res;
       return res.catch((err: unknown) => {
@@ -196,8 +208,9 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
         return slow(req, next, rawPath, search, isHead, true);
       });
     }
+    cacheStats.misses++;
     return slow(req, next, rawPath, search, isHead, false);
   }
 
-  return handle;
+  return Object.assign(handle, { cacheStats });
 }
