@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { sleep } from '../wire/raw-client.ts';
+import { sleep } from '../helpers/loopback-server.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/cluster-server.ts', import.meta.url));
 const LINE = /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/(?:load|after) HTTP\/1\.1" 200 2 "-" "[^"]*"$/;
