@@ -2,29 +2,39 @@
 // recycled by pm.max_requests, a dying child, a full wait queue, a client that leaves.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
+import { type FastCgiMiddleware, type FastCgiOptions, fastcgi } from '../../src/handlers/fastcgi/index.ts';
+import type { PhpFpmOptions, PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { call, type Dump, docroot, json, skipWithoutPhpFpm, startPhpFpm, text } from './helpers.ts';
+
+/** A private php-fpm and a gateway in front of it for one test; both stopped after it. */
+async function withPhp(
+  fpmOptions: PhpFpmOptions,
+  gatewayOptions: Partial<FastCgiOptions>,
+  run: (php: FastCgiMiddleware, fpm: PhpFpmProcess) => Promise<void>,
+): Promise<void> {
+  const fpm = await startPhpFpm(fpmOptions);
+  const php = fastcgi({ upstream: fpm.upstream, root: docroot, ...gatewayOptions });
+  try {
+    await run(php, fpm);
+  } finally {
+    php.close();
+    await fpm.stop();
+  }
+}
 
 describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }, () => {
   test('a slow script is a 504 after readTimeout', async () => {
-    const fpm = await startPhpFpm({ children: 2 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot, readTimeout: 300 });
-    try {
+    await withPhp({ children: 2 }, { readTimeout: 300 }, async (php) => {
       const t0 = Date.now();
       const a = await call(php, '/slow.php?ms=2000');
       assert.equal(a.status, 504);
       assert.ok(Date.now() - t0 < 1500);
       assert.equal(await text(await call(php, '/hello.php')), 'Hello, World!');
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('php-fpm down is a quick 502, and service recovers when it is back', async () => {
-    const fpm = await startPhpFpm({ children: 2 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot });
-    try {
+    await withPhp({ children: 2 }, {}, async (php, fpm) => {
       assert.equal((await call(php, '/hello.php')).status, 200);
       await fpm.kill();
       const t0 = Date.now();
@@ -33,31 +43,21 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
       assert.ok(Date.now() - t0 < 1000);
       await fpm.start();
       assert.equal(await text(await call(php, '/hello.php')), 'Hello, World!');
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('a connection recycled by php-fpm (pm.max_requests) is retried on a fresh one', async () => {
-    const fpm = await startPhpFpm({ children: 1, maxRequests: 1 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
-    try {
+    await withPhp({ children: 1, maxRequests: 1 }, { maxConnections: 1 }, async (php) => {
       for (let i = 0; i < 5; i++) {
         const a = await call(php, '/hello.php');
         assert.equal(a.status, 200, `request ${i}`);
         assert.equal(await text(a), 'Hello, World!');
       }
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('POSTs survive php-fpm recycling its children (pm.max_requests)', async () => {
-    const fpm = await startPhpFpm({ children: 1, maxRequests: 1 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
-    try {
+    await withPhp({ children: 1, maxRequests: 1 }, { maxConnections: 1 }, async (php) => {
       for (let i = 0; i < 10; i++) {
         const a = await call(php, '/info.php', {
           method: 'POST',
@@ -67,30 +67,20 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
         assert.equal(a.status, 200, `POST ${i}`);
         assert.deepEqual((await json<Dump>(a)).post, { n: String(i) });
       }
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('php-fpm dying mid-response errors the body: never a truncated body presented as complete', async () => {
-    const fpm = await startPhpFpm({ children: 2 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot });
-    try {
+    await withPhp({ children: 2 }, {}, async (php) => {
       const a = await call(php, '/die-mid.php');
       assert.equal(a.status, 200);
       await assert.rejects(a.res!.arrayBuffer());
       assert.equal((await call(php, '/hello.php')).status, 200);
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('a full wait queue is a 503 with Retry-After', async () => {
-    const fpm = await startPhpFpm({ children: 1 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1, maxQueue: 1, retryAfter: 2 });
-    try {
+    await withPhp({ children: 1 }, { maxConnections: 1, maxQueue: 1, retryAfter: 2 }, async (php) => {
       const until = async (cond: () => boolean) => {
         for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
       };
@@ -103,16 +93,11 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
       assert.equal(refused.headers.get('retry-after'), '2');
       assert.equal((await slow).status, 200);
       assert.equal(await text(await queued), 'Hello, World!');
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 
   test('a client that goes away aborts the request and frees the connection', async () => {
-    const fpm = await startPhpFpm({ children: 1 });
-    const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
-    try {
+    await withPhp({ children: 1 }, { maxConnections: 1 }, async (php) => {
       const { createContext } = await import('../../src/reception/context.ts');
       const ctx = createContext();
       const pending = php(
@@ -125,9 +110,6 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
       assert.equal(php.stats.open, 0);
       const a = await call(php, '/hello.php');
       assert.equal(await text(a), 'Hello, World!');
-    } finally {
-      php.close();
-      await fpm.stop();
-    }
+    });
   });
 });
