@@ -45,6 +45,11 @@ export class ConnectionDeadlines {
     this.set(Deadline.Headers, startedAt + this.#limits.headersTimeout);
   }
 
+  /** A request arrived: whatever idle time was running is over. */
+  busy(): void {
+    if (this.kind === Deadline.Idle) this.kind = Deadline.None;
+  }
+
   /** Nothing in flight: the keep-alive bound starts unless it is already running. */
   idle(): void {
     if (this.kind !== Deadline.Idle) this.set(Deadline.Idle, Date.now() + this.#limits.keepAliveTimeout);

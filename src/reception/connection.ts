@@ -160,6 +160,9 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       return;
     }
     this.#requests++;
+    // A request ends any idle time: the keep-alive deadline starts again when the connection next
+    // goes idle, not from the first idle moment of a connection that has been busy since.
+    this.#timers.busy();
     const keepAlive = persists(head, this.#requests, this.#limits, this.#closing);
     // A hand-over only when nothing is in flight: responses before it must keep their order.
     if (wantsUpgrade(head) && this.#cfg.upgrade !== undefined && this.#out.length === 0 && !this.#out.streaming) {
