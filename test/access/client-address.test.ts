@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '../../src/index.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse } from '../wire/raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
 
 const echo = (req: Request, ctx: { remoteAddress: string; secure: boolean }) =>
   Response.json({ remote: ctx.remoteAddress, secure: ctx.secure, url: req.url });

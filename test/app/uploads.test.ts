@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +8,7 @@ import { json } from '../../src/handlers/app/respond.ts';
 import { receiveMultipart, receiveRaw } from '../../src/handlers/app/uploads.ts';
 import { createContext } from '../../src/reception/context.ts';
 import { both, loadServe } from './harness.ts';
+import { RawConnection } from '../helpers/raw-client.ts';
 
 const parent = mkdtempSync(join(tmpdir(), 'foyer-upload-test-'));
 after(() => rmSync(parent, { recursive: true, force: true }));
@@ -154,11 +153,10 @@ test('a client that disconnects mid-upload leaves no temp file', { timeout: 10_0
   });
   try {
     const { port } = new URL(server.url);
-    const socket = net.connect(Number(port), '127.0.0.1');
-    await once(socket, 'connect');
+    const socket = await RawConnection.open(Number(port));
     const head =
       'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 100000\r\n\r\n';
-    socket.write(`${head}--XX\r\nContent-Disposition: form-data; name="a"; filename="a.txt"\r\n\r\n${'x'.repeat(500)}`);
+    socket.send(`${head}--XX\r\nContent-Disposition: form-data; name="a"; filename="a.txt"\r\n\r\n${'x'.repeat(500)}`);
     // Wait until the temp directory exists, i.e. the upload has started writing.
     for (let i = 0; i < 200 && readdirSync(parent).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(readdirSync(parent).length, 1);

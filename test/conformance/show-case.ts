@@ -3,9 +3,9 @@
 //   node --import tsx test/conformance/show-case.ts llhttp-042 apache-strict-007 …
 //   node --import tsx test/conformance/show-case.ts --raw 'GET / HTTP/1.1\r\nHost: a\r\n\r\n'
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '../../src/server.ts';
+import { exchange } from '../helpers/raw-client.ts';
 import { available, caseIds, conformanceDir, okHandler, runSuite, suiteRuns } from './suites.ts';
 
 interface RawCase {
@@ -30,32 +30,10 @@ const visible = (b: Buffer) =>
             : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
     );
 
-function exchange(port: number, raw: Buffer, halfClose: boolean): Promise<{ data: Buffer; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    let data = Buffer.alloc(0);
-    let timer: NodeJS.Timeout | undefined;
-    const done = (closed: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ data, closed });
-    };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => done(false), 800);
-    };
-    s.on('connect', () => {
-      s.write(raw);
-      if (halfClose) s.end();
-      arm();
-    });
-    s.on('data', (d) => {
-      data = Buffer.concat([data, d]);
-      arm();
-    });
-    s.on('end', () => done(true));
-    s.on('error', () => done(true));
-  });
+/** The raw bytes, half-closed; what comes back until the close or 800 ms of silence. */
+async function exchangeRaw(port: number, raw: Buffer, halfClose: boolean): Promise<{ data: Buffer; closed: boolean }> {
+  const r = await exchange(port, raw, { halfClose, quietMs: 800 });
+  return { data: r.bytes, closed: r.closed };
 }
 
 if (!available) {
@@ -90,7 +68,7 @@ if (ids[0] === '--raw') {
   try {
     for (const text of ids.slice(1)) {
       const raw = fromEscaped(text);
-      const { data, closed } = await exchange(server.address.port, raw, true);
+      const { data, closed } = await exchangeRaw(server.address.port, raw, true);
       console.log(`--- request (${raw.length} bytes, then half-close)`);
       console.log(visible(raw));
       console.log(
@@ -127,7 +105,7 @@ for (const id of ids) {
     const verdict = await runSuite({ ...run, only: () => [id] }, server.address.port);
     const halfClose =
       !['incomplete', 'accept_then_close'].includes(c.expected ?? '') && (c.messages_complete ?? 1) <= 1;
-    const { data, closed } = await exchange(server.address.port, raw, halfClose);
+    const { data, closed } = await exchangeRaw(server.address.port, raw, halfClose);
     console.log(`=== ${id} (${run.name}${run.limits ? `, limits ${JSON.stringify(run.limits)}` : ''})`);
     console.log(verdict.cases[0]?.line ?? `(no verdict: ${verdict.stderr})`);
     console.log(`--- request (${raw.length} bytes${halfClose ? ', then half-close' : ''})`);

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
+import { exchange } from '../helpers/raw-client.ts';
 import { skipWithoutPhpFpm, startPhpFpm } from './helpers.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -48,26 +48,17 @@ interface Reply {
   body: string;
 }
 
-/** One request as raw bytes on its own connection; the reply is read until the server closes. */
-function send(port: number, method: string, target: string, headers = '', body = ''): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => s.destroy(new Error(`no reply to ${target}`)), 10_000);
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      const head = text.slice(0, end);
-      const location = /\r\nlocation: ([^\r]*)/i.exec(head)?.[1];
-      const ran = /\r\nx-secret:/i.test(head) ? 'secret' : /\r\nx-front:/i.test(head) ? 'front' : '';
-      resolve({ status, location, ran, body: text.slice(end + 4) });
-    });
-    s.end(`${method} ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n${body}`);
-  });
+/** One request as raw bytes on its own connection, half-closed; the reply is read until the server closes. */
+async function send(port: number, method: string, target: string, headers = '', body = ''): Promise<Reply> {
+  const raw = `${method} ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n${body}`;
+  const { text, closed } = await exchange(port, raw, { halfClose: true, quietMs: 10_000 });
+  if (!closed) throw new Error(`no reply to ${target}`);
+  const end = text.indexOf('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  const head = text.slice(0, end);
+  const location = /\r\nlocation: ([^\r]*)/i.exec(head)?.[1];
+  const ran = /\r\nx-secret:/i.test(head) ? 'secret' : /\r\nx-front:/i.test(head) ? 'front' : '';
+  return { status, location, ran, body: text.slice(end + 4) };
 }
 
 describe('an app in front of PHP through the CLI', { skip: skipWithoutPhpFpm }, () => {

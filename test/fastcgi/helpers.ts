@@ -51,3 +51,15 @@ export async function text(a: Answer): Promise<string> {
 export async function json<T = Record<string, unknown>>(a: Answer): Promise<T> {
   return JSON.parse(await text(a)) as T;
 }
+
+/** What the fixture's info.php reports (JSON). */
+export type Dump = {
+  server: Record<string, string>;
+  get: Record<string, unknown>;
+  post: Record<string, unknown>;
+  cookie: Record<string, string>;
+  files: Record<string, { name: string; size: number; error: number; md5: string }>;
+  input_md5: string;
+  input_length: number;
+  php_self: string;
+};

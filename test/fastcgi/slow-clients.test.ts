@@ -6,41 +6,27 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type FastCgiMiddleware, fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import type { PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { type Server, serve } from '../../src/server.ts';
+import { RawConnection, rawExchange } from '../helpers/raw-client.ts';
 import { call, docroot, json, skipWithoutPhpFpm, startPhpFpm } from './helpers.ts';
 
 const POOL = 2;
 const ATTACKERS = 4;
 
 /** A GET on its own connection; resolves with the status line and body. */
-function get(port: number, target: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => s.destroy(new Error(`no answer to ${target}`)), 15_000);
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ status: Number(text.slice(9, 12)), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-    });
-    s.write(`GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
-  });
+async function get(port: number, target: string): Promise<{ status: number; body: string }> {
+  const buf = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, 15_000);
+  const text = buf.toString('latin1');
+  return { status: Number(text.slice(9, 12)), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
 }
 
-function opened(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => resolve(s));
-    s.on('error', reject);
-  });
-}
+const opened = async (port: number): Promise<Socket> => (await RawConnection.open(port)).socket;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

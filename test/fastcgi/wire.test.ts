@@ -1,44 +1,17 @@
 // The gateway behind the real engine, over raw sockets: what a client sees on the wire.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type FastCgiMiddleware, fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import type { PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { type Server, serve } from '../../src/server.ts';
+import { exchange, RawConnection } from '../helpers/raw-client.ts';
 import { docroot, skipWithoutPhpFpm, startPhpFpm } from './helpers.ts';
 
 /** Writes raw bytes (then half-closes if asked), reads until the server closes or `quietMs` of silence. */
-function raw(
-  server: Server,
-  bytes: string | Buffer,
-  quietMs = 500,
-  halfClose = false,
-): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const s = connect(server.address.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let timer: NodeJS.Timeout;
-    const done = (closed: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
-    };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => done(false), quietMs);
-    };
-    s.on('data', (d) => {
-      chunks.push(d);
-      arm();
-    });
-    s.on('end', () => done(true));
-    s.on('error', reject);
-    if (halfClose) s.end(bytes);
-    else s.write(bytes);
-    arm();
-  });
-}
+/** Raw bytes to the server; the reply until it closes or `quietMs` pass in silence. */
+const raw = (server: Server, bytes: string | Buffer, quietMs = 500, halfClose = false) =>
+  exchange(server.address.port, bytes, { quietMs, halfClose });
 
 function bodyOf(text: string): string {
   const i = text.indexOf('\r\n\r\n');
@@ -192,9 +165,8 @@ describe('fastcgi over the wire', { skip: skipWithoutPhpFpm }, () => {
   });
 
   test('a client that disconnects mid-script frees the php-fpm connection', async () => {
-    const s = connect(server.address.port, '127.0.0.1');
-    await new Promise((r) => s.once('connect', r));
-    s.write('GET /slow.php?ms=800 HTTP/1.1\r\nHost: a\r\n\r\n');
+    const s = await RawConnection.open(server.address.port);
+    s.send('GET /slow.php?ms=800 HTTP/1.1\r\nHost: a\r\n\r\n');
     await new Promise((r) => setTimeout(r, 100));
     s.destroy();
     await new Promise((r) => setTimeout(r, 200));

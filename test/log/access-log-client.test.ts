@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFormatter } from '../../src/log/access-format.ts';
 import type { Transaction } from '../../src/reception/transaction.ts';
-import { exchange, firstResponse, sleep, start } from '../wire/raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 test('behind a trusted proxy: the forwarded client, the authenticated user, the proxy’s request id', async () => {
   const lines: string[] = [];

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import autocannon from 'autocannon';
 import { AccessLog } from '../../src/log/access-log.ts';
 import type { Transaction } from '../../src/reception/transaction.ts';
-import { exchange, firstResponse, sleep, start } from '../wire/raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 const COMBINED = /^(\S+) - (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$/;
 

@@ -13,7 +13,7 @@ import type { Context } from '../../src/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Server } from '../../src/server.ts';
 import { serve } from '../../src/server.ts';
-import { exchange } from '../wire/raw-client.ts';
+import { exchange } from '../helpers/raw-client.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));

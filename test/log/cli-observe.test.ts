@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../wire/raw-client.ts';
+import { sleep } from '../helpers/loopback-server.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const repo = fileURLToPath(new URL('../..', import.meta.url));

@@ -14,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { getText, type Running, startFoyer, waitFor } from '../process/helpers.ts';
-import { exchange, sleep } from '../wire/raw-client.ts';
+import { sleep } from '../helpers/loopback-server.ts';
+import { exchange } from '../helpers/raw-client.ts';
 
 const site = fileURLToPath(new URL('./fixtures/site/', import.meta.url));
 const COMBINED_START = /^127\.0\.0\.1 - - \[[^\]]+\] "/;

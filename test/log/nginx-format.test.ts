@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Server } from '../../src/server.ts';
-import { exchange, sleep, start } from '../wire/raw-client.ts';
+import { exchange } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 const NGINX = '/usr/sbin/nginx';
 const skip = existsSync(NGINX) ? false : `nginx is not installed at ${NGINX} (apt-get install nginx-light)`;

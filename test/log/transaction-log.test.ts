@@ -2,12 +2,12 @@
 // request line: a response, a handler error, parser refusals, timeouts, a client that left, a
 // limit cut. Raw sockets, real engine; the records are formatted as the access log writes them.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createFormatter } from '../../src/log/access-format.ts';
 import type { Transaction } from '../../src/reception/transaction.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, sleep, start } from '../wire/raw-client.ts';
+import { exchange, firstResponse, RawConnection } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 const combined = createFormatter('combined');
 const lines: string[] = [];
@@ -168,9 +168,9 @@ describe('one transaction record per request', () => {
 
   test('a client that leaves mid-stream: the status sent and the bytes that left', async () => {
     const from = lines.length;
-    const s = net.connect(server.address.port, '127.0.0.1');
-    s.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
-    await new Promise((r) => s.once('data', r));
+    const s = await RawConnection.open(server.address.port);
+    s.send('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    await s.until((got) => got.length > 0, 5000);
     s.destroy();
     const got = await recordsAfter(from, 1);
     assert.equal(got.length, 1);
@@ -180,8 +180,7 @@ describe('one transaction record per request', () => {
 
   test('connections that send nothing leave no line', async () => {
     const from = lines.length;
-    const s = net.connect(server.address.port, '127.0.0.1');
-    await new Promise((r) => s.on('connect', r));
+    const s = await RawConnection.open(server.address.port);
     s.end();
     await sleep(100);
     assert.equal(lines.length, from);

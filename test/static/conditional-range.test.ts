@@ -6,7 +6,7 @@ import type { Server } from '../../src/server.ts';
 import { serve } from '../../src/server.ts';
 import type { Got, Mw, Tree } from './helpers.ts';
 import { get, handler, makeTree } from './helpers.ts';
-import { rawGet } from './raw-client.ts';
+import { rawGet } from '../helpers/raw-client.ts';
 
 type Send = (path: string, headers?: Record<string, string>, method?: string) => Promise<Got>;
 

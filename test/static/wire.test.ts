@@ -7,7 +7,7 @@ import type { Server } from '../../src/server.ts';
 import { serve } from '../../src/server.ts';
 import type { Tree } from './helpers.ts';
 import { HOSTILE_NAMES, makeTree, TRAVERSAL_BATTERY } from './helpers.ts';
-import { parseResponses, rawExchange, rawGet } from './raw-client.ts';
+import { parseResponses, rawExchange, rawGet } from '../helpers/raw-client.ts';
 
 let t: Tree;
 let server: Server;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, sleep, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, RawConnection, statuses } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 describe('request bodies', () => {
   let server: Server;
@@ -99,20 +99,15 @@ describe('request bodies', () => {
   });
 
   test('sends 100 Continue when the handler reads a body that was expected', async () => {
-    const s = net.connect({ port: server.address.port, host: '127.0.0.1' });
-    let got = '';
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-    });
-    await new Promise((r) => s.once('connect', r));
-    s.write('POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
-    for (let i = 0; i < 100 && !got.includes('100 Continue'); i++) await sleep(10);
-    assert.match(got, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
-    s.write('hello');
-    for (let i = 0; i < 100 && !got.includes('hello'); i++) await sleep(10);
+    const s = await RawConnection.open(server.address.port);
+    s.send('POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+    await s.until((got) => got.includes('100 Continue'));
+    assert.match(s.text, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    s.send('hello');
+    await s.until((got) => got.includes('hello'));
     s.destroy();
-    assert.deepEqual(statuses(got), [100, 200]);
-    assert.match(got, /hello$/);
+    assert.deepEqual(statuses(s.text), [100, 200]);
+    assert.match(s.text, /hello$/);
   });
 
   test('answers without 100 Continue and closes when the handler ignores an expected body', async () => {
@@ -159,12 +154,8 @@ describe('request body backpressure', () => {
       { limits: { maxBodySize: size } },
     );
     try {
-      const socket = net.connect({ port: s.address.port, host: '127.0.0.1' });
-      await new Promise((r) => socket.once('connect', r));
-      let got = '';
-      socket.on('data', (d) => {
-        got += d.toString('latin1');
-      });
+      const client = await RawConnection.open(s.address.port);
+      const socket = client.socket;
       socket.write(`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
       const chunk = Buffer.alloc(1024 * 1024, 97);
       for (let i = 0; i < size / chunk.length; i++) socket.write(chunk);
@@ -173,9 +164,9 @@ describe('request body backpressure', () => {
       // The server stopped reading: the kernel buffers filled and the rest waits in the client.
       assert.ok(socket.writableLength > 8 * 1024 * 1024, `client still holds ${socket.writableLength} bytes`);
       release();
-      for (let i = 0; i < 500 && !got.includes('\r\n\r\n'); i++) await sleep(10);
+      await client.until((got) => got.includes('\r\n\r\n'), 5000);
       socket.destroy();
-      assert.equal(firstResponse(got).body, String(size));
+      assert.equal(firstResponse(client.text).body, String(size));
     } finally {
       await s.close(500);
     }

@@ -19,7 +19,7 @@ import type { Server } from '../../src/server.ts';
 import { serve } from '../../src/server.ts';
 import type { Handler } from '../../src/types.ts';
 import { FoyerError, HttpError } from '../../src/util/errors.ts';
-import { exchange, firstResponse } from './raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const notFound: Handler = () => {

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
 import type { Server } from '../../src/server.ts';
 import { makeApp } from '../fixtures/hono/app.ts';
-import { exchange, firstResponse, start } from './raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 interface Row {
   method: string;

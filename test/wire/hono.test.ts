@@ -8,7 +8,7 @@ import { streamText } from 'hono/streaming';
 import { compose } from '../../src/handlers/app/compose.ts';
 import { compress } from '../../src/handlers/app/compress.ts';
 import type { Server } from '../../src/server.ts';
-import { start } from './raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 function honoApp(): Hono {
   const app = new Hono();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, sleep, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, statuses } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 describe('keep-alive and pipelining', () => {
   let server: Server;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { rawTarget } from '../../src/reception/incoming-request.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, sleep, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, RawConnection, statuses } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 import { makeTestCertificate, type TestCertificate } from '../helpers/test-certificate.ts';
 
 describe('connection lifecycle', () => {
@@ -45,9 +45,8 @@ describe('connection lifecycle', () => {
 
   test('aborts the request signal when the client goes away', async () => {
     const before = aborted;
-    const s = net.connect(server.address.port, '127.0.0.1');
-    await new Promise((r) => s.once('connect', r));
-    s.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
+    const s = await RawConnection.open(server.address.port);
+    s.send('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
     await sleep(50);
     s.destroy();
     for (let i = 0; i < 100 && aborted === before; i++) await sleep(10);
@@ -94,12 +93,7 @@ describe('connection lifecycle', () => {
     const res = firstResponse(r.text);
     assert.equal(res.body, 'finished');
     assert.equal(res.headers.get('connection'), 'close');
-    await assert.rejects(
-      new Promise((resolve, reject) => {
-        const c = net.connect(s.address.port, '127.0.0.1', () => resolve(c));
-        c.on('error', reject);
-      }),
-    );
+    await assert.rejects(RawConnection.open(s.address.port));
   });
 
   test('close() destroys connections still busy after its deadline', async () => {

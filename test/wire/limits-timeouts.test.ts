@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
 import type { Limits } from '../../src/reception/limits.ts';
-import { exchange, sleep, start, statuses } from './raw-client.ts';
+import { exchange, RawConnection, statuses } from '../helpers/raw-client.ts';
+import { sleep, start } from '../helpers/loopback-server.ts';
 
 /** A server that reads every body, then answers 200, under the given limits. */
 function bodyReader(limits: Partial<Limits>): Promise<Server> {
@@ -144,7 +145,7 @@ describe('timeouts', () => {
 
 describe('slow readers', () => {
   test('a client that stops reading a large response is cut after sendTimeout', async () => {
-    const net = await import('node:net');
+    const _net = await import('node:net');
     const chunk = new Uint8Array(64 * 1024);
     let pulled = 0;
     const s = await start(
@@ -162,8 +163,7 @@ describe('slow readers', () => {
       { limits: { sendTimeout: 200 } },
     );
     try {
-      const socket = net.connect({ port: s.address.port, host: '127.0.0.1' });
-      await new Promise((r) => socket.once('connect', r));
+      const { socket } = await RawConnection.open(s.address.port);
       socket.pause(); // never read
       socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       // A paused client cannot see the close; the server's side can.

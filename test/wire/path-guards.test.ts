@@ -7,7 +7,8 @@ import { Hono } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { App } from '../../src/handlers/app/app.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, start } from './raw-client.ts';
+import { exchange, firstResponse } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 /** Spellings of /admin/secret that a server which normalises only in its file layer would serve. */
 const SPELLINGS = [

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NativeResponse } from '../../src/reception/light-response.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, statuses } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 const enc = new TextEncoder();
 

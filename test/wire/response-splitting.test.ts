@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { redirect } from '../../src/handlers/app/respond.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, statuses } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 const EVIL = [
   '/x\u010d\u010aSet-Cookie: evil=1',

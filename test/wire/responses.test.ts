@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '../../src/server.ts';
 import { HttpError } from '../../src/util/errors.ts';
-import { exchange, firstResponse, start, statuses } from './raw-client.ts';
+import { exchange, firstResponse, statuses } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
 
 const enc = new TextEncoder();
 function streamOf(...parts: string[]): ReadableStream<Uint8Array> {

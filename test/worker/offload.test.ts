@@ -1,13 +1,13 @@
 // offload(): a middleware in a worker thread, exercised through a real server and real threads.
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
 import { App } from '../../src/handlers/app/app.ts';
 import { offload } from '../../src/handlers/worker/offload.ts';
 import { attribute } from '../../src/types.ts';
 import { eventually, fixture, logBook, request, startServer } from './helpers.ts';
+import { RawConnection } from '../helpers/raw-client.ts';
 
 const USER = attribute<{ id: string }>('test.user');
 const STAMP = attribute<string>('test.stamp');
@@ -146,9 +146,8 @@ describe('an offloaded middleware with the default pool', () => {
 
   test('the client going away aborts the worker’s signal', async () => {
     const { port } = new URL(server.url);
-    const socket = net.connect(Number(port), '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    socket.write('GET /aborted HTTP/1.1\r\nHost: x\r\n\r\n');
+    const socket = await RawConnection.open(Number(port));
+    socket.send('GET /aborted HTTP/1.1\r\nHost: x\r\n\r\n');
     await log.waitFor((l) => l.msg === 'offloaded layer started', 15_000).catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
     socket.destroy();
