@@ -30,12 +30,6 @@ export function html(body: string, init?: ResponseInit | number): Response {
   return new Response(body, withType(typeof init === 'number' ? { status: init } : init, HTML_TYPE));
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
-}
-
 /**
  * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. Location is a
  * URI-reference (RFC 9110 §10.2.2): characters outside ASCII are percent-encoded as UTF-8 (a

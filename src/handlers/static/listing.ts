@@ -2,6 +2,7 @@
 // without script) or JSON for `Accept: application/json`. Every name is escaped for its context:
 // HTML-escaped in text, percent-encoded in links.
 import { encodeSegment } from '../../analysis/target-path.ts';
+import { escapeHtml } from '../../util/escape-html.ts';
 
 export interface ListingItem {
   name: string;
@@ -39,12 +40,6 @@ export function sortItems(items: ListingItem[], sort: SortKey, descending: boole
     if (c === 0) c = collator.compare(a.name, b.name);
     return c * dir;
   });
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
 export function formatSize(n: number): string {
