@@ -10,7 +10,7 @@ import { isCompressible } from '../../util/compressible.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
 import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
 import { trimOws } from '../../util/ows.ts';
-import { knownBodySize } from '../../reception/body-size.ts';
+import { knownBodySize } from '../engine-seam.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
