@@ -453,7 +453,7 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
     const fpm = await startPhpFpm({ children: 1 });
     const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
     try {
-      const { createContext } = await import('../../src/reception/context.ts');
+      const { createContext } = await import('../../src/testing.ts');
       const ctx = createContext();
       const pending = php(
         new Request('http://localhost/slow.php?ms=500'),
