@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { defaultBodyLimit } from '../engine-seam.ts';
+import { concatBytes } from '../../util/concat-bytes.ts';
 import { FoyerError, type HttpError } from '../../util/errors.ts';
 import { findHttpError } from './error-response.ts';
 import { trimOws } from '../../util/ows.ts';
@@ -44,14 +45,7 @@ export async function readBytes(req: Request, options: BodyOptions = {}): Promis
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 const utf8 = new TextDecoder('utf-8');
