@@ -10,8 +10,14 @@ import type { RunningServer, StartOptions } from './types.ts';
 
 const READY = 'foyer listening on ';
 
-export function foyerCli(args: string[], options: StartOptions = {}): Promise<RunningServer> {
-  const cli = process.env.FOYER_BENCH_INDEX ? [join(buildDir, 'cli.js')] : ['--import', 'tsx', 'src/cli.ts'];
+/** `cliPath`: another checkout's built cli.js (a baseline row) instead of this one's. */
+export function foyerCli(args: string[], options: StartOptions = {}, cliPath?: string): Promise<RunningServer> {
+  const cli =
+    cliPath !== undefined
+      ? [cliPath]
+      : process.env.FOYER_BENCH_INDEX
+        ? [join(buildDir, 'cli.js')]
+        : ['--import', 'tsx', 'src/cli.ts'];
   const child = spawn(
     process.execPath,
     [

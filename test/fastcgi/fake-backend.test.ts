@@ -18,6 +18,7 @@ import {
   STDOUT,
 } from '../../src/handlers/fastcgi/record.ts';
 import { RecordDecoder } from '../../src/handlers/fastcgi/record-decoder.ts';
+import { nodeFs } from '../../src/os/file-system.ts';
 import { createContext } from '../../src/testing.ts';
 import { call, text } from './helpers.ts';
 
@@ -169,7 +170,8 @@ describe('fastcgi gateway against a scripted backend', () => {
   test('death mid-body errors the body stream instead of ending it', async () => {
     const fake = fakeBackend((_s, reply, end) => {
       reply(stdout('Content-Type: text/plain\r\n\r\npartial'));
-      setTimeout(end, 20);
+      // Well after the head was handed on (a 1 ms hold, late on a loaded machine).
+      setTimeout(end, 200);
     });
     const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect });
     const a = await call(php, '/app.php');
@@ -275,6 +277,25 @@ describe('fastcgi gateway against a scripted backend', () => {
     assert.equal((await post()).status, 200);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal((await post()).status, 502);
+    php.close();
+  });
+  test('concurrent requests for a script not yet resolved share one resolution', async () => {
+    const fake = fakeBackend((_s, reply) => reply(Buffer.concat([stdout('X-A: 1\r\n\r\nok'), endRequest()])));
+    let stats = 0;
+    const fs = {
+      ...nodeFs,
+      stat: (path: string) => {
+        if (path.endsWith('app.php')) stats++;
+        return nodeFs.stat(path);
+      },
+    };
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fake.connect, fs });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => call(php, '/app.php?x=1')));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(8).fill(200),
+    );
+    assert.equal(stats, 1);
     php.close();
   });
 });

@@ -26,6 +26,8 @@ export class FastCgiConnection {
   lastUsed = Date.now();
   /** When the socket went away (ms since epoch), 0 while open. */
   closedAt = 0;
+  /** A TCP connection (Nagle applies on php-fpm's side, see Exchange's nudge); false for unix and fakes. */
+  readonly tcp: boolean;
   #closed = false;
   #current: Exchange | undefined;
   // One decoder for the connection's lifetime: the padding of a request's last record may arrive
@@ -35,6 +37,8 @@ export class FastCgiConnection {
   constructor(socket: Duplex, hooks: ConnectionHooks) {
     this.socket = socket;
     this.#hooks = hooks;
+    const family = (socket as { remoteFamily?: string }).remoteFamily;
+    this.tcp = family === 'IPv4' || family === 'IPv6';
     // Records while idle (other than a record's trailing padding) break the protocol.
     const idle: RecordSink = { onStream: () => this.destroy(), onRecord: () => this.destroy() };
     this.#decoder = new RecordDecoder({

@@ -16,7 +16,7 @@ import type { FastCgiOptions } from './options.ts';
 import { resolveOptions } from './options.ts';
 import { buildParams } from './params.ts';
 import { FastCgiPool } from './pool.ts';
-import { ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
+import { type Resolution, ResolutionCache, type ResolveOptions, resolvePath } from './resolve.ts';
 import { type BodySource, prepareBody } from './request-body.ts';
 import { mapError, type SendfileConfig, toResponse } from './response.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -86,6 +86,28 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     fs,
   };
   const cache = new ResolutionCache(o.cacheTtl);
+  // Concurrent misses for one path share one resolution: when an entry expires under load, every
+  // request arriving meanwhile would otherwise stat and realpath the same script again (the
+  // resolution is a function of the path and the disk only, so sharing it shares no request state).
+  const resolving = new Map<string, Promise<Resolution>>();
+  const resolveShared = (path: string, now: number): Promise<Resolution> => {
+    let p = resolving.get(path);
+    if (p === undefined) {
+      p = resolvePath(path, resolveOpts).then(
+        (r) => {
+          resolving.delete(path);
+          cache.set(path, r, now);
+          return r;
+        },
+        (err: unknown) => {
+          resolving.delete(path);
+          throw err;
+        },
+      );
+      resolving.set(path, p);
+    }
+    return p;
+  };
   const staticOpts = staticOptions(options.static, o.extensions, options.symlinks, fs);
   const serveStatic = staticOpts === undefined ? undefined : staticFiles(root, staticOpts);
   const sendfileConfig: SendfileConfig | undefined =
@@ -113,13 +135,10 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     if (hidden === 'forbidden') throw new FoyerError('FOYER_FORBIDDEN', 'dotfile');
     if (hidden === 'missing') return next();
     const path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
-    const url = new URL(req.url);
+    // req.url is WHATWG-serialised, so this is URL's `search` (a lone `?` is no query).
+    const search = target.search.length > 1 ? target.search : '';
     const now = Date.now();
-    let r = cache.get(path, now);
-    if (r === undefined) {
-      r = await resolvePath(path, resolveOpts);
-      cache.set(path, r, now);
-    }
+    const r = cache.get(path, now) ?? (await resolveShared(path, now));
     switch (r.kind) {
       case 'none':
         return next();
@@ -129,7 +148,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         throw new FoyerError('FOYER_FORBIDDEN', 'script source refused');
       case 'redirect':
         // Caddy php_server: a directory's index.php runs at the canonical URL with a slash.
-        return new Response(null, { status: 308, headers: { location: r.location + url.search } });
+        return new Response(null, { status: 308, headers: { location: r.location + search } });
     }
     const stderr = new StderrLog(ctx.log, o.stderrLimit, r.scriptName);
     let body: BodySource | undefined;
@@ -144,7 +163,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       const params = buildParams({
         req,
         ctx,
-        url,
+        search,
         documentRoot: root,
         scriptName: r.scriptName,
         scriptFilename: r.scriptFilename,

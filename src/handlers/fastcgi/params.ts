@@ -6,7 +6,8 @@ import type { Context } from '../../types.ts';
 export interface ParamsInput {
   req: Request;
   ctx: Context;
-  url: URL;
+  /** The query with its `?` (`''` when none), as in `req.url`. */
+  search: string;
   /** The document root as configured (PHP shows it in DOCUMENT_ROOT). */
   documentRoot: string;
   scriptName: string;
@@ -59,9 +60,11 @@ function hostName(host: string | null): string | undefined {
   return colon >= 0 ? host.slice(0, colon) : host;
 }
 
-function requestUri(req: Request, url: URL): string {
+function requestUri(req: Request, url: () => URL): string {
   const raw = rawTarget(req);
-  return raw?.startsWith('/') ? raw : url.pathname + url.search;
+  if (raw?.startsWith('/')) return raw;
+  const u = url();
+  return u.pathname + u.search;
 }
 
 /**
@@ -94,9 +97,13 @@ function requestFields(headers: Headers): Iterable<[string, string]> {
 }
 
 export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]> {
-  const { req, ctx, url } = p;
+  const { req, ctx } = p;
+  // req.url is already WHATWG-serialised: its parts are read from the string; a URL object is
+  // built only for the rare fallbacks below (a Request built elsewhere, a missing Host).
+  let parsed: URL | undefined;
+  const url = (): URL => (parsed ??= new URL(req.url));
   const secure = ctx.secure;
-  const query = url.search.length > 1 ? url.search.slice(1) : '';
+  const query = p.search.length > 1 ? p.search.slice(1) : '';
   const root = p.documentRoot;
   const out: Array<[string, string | Uint8Array]> = [
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
@@ -114,8 +121,8 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
     ['REMOTE_ADDR', ctx.remoteAddress],
     ['REMOTE_PORT', String(ctx.remotePort)],
     ['SERVER_ADDR', ctx.localAddress],
-    ['SERVER_PORT', String(ctx.localPort || (url.port ? Number(url.port) : secure ? 443 : 80))],
-    ['SERVER_NAME', p.serverName ?? hostName(req.headers.get('host')) ?? (url.hostname || ctx.localAddress)],
+    ['SERVER_PORT', String(ctx.localPort || (url().port ? Number(url().port) : secure ? 443 : 80))],
+    ['SERVER_NAME', p.serverName ?? hostName(req.headers.get('host')) ?? (url().hostname || ctx.localAddress)],
     // php-cgi refuses to run without it when cgi.force_redirect is on (the default).
     ['REDIRECT_STATUS', '200'],
   ];
