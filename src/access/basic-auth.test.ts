@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createContext } from '../reception/context.ts';
+import { createContext } from '../testing.ts';
 import { basicAuth, challenge, parseBasicAuth } from './basic-auth.ts';
 import { HtpasswdError, parseHtpasswd, verifyPassword } from './htpasswd.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { clientKey } from './ip-address.ts';
 import { ipDecider, ipFilter } from './ip-filter.ts';
-import { createContext } from '../reception/context.ts';
+import { createContext } from '../testing.ts';
 
 const U = 'http://h';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createContext } from '../reception/context.ts';
+import { createContext } from '../testing.ts';
 import type { Context } from '../types.ts';
 import { getSession, session } from './session.ts';
 import { type SessionStore, SessionTable } from './session-store.ts';

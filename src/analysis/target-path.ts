@@ -5,6 +5,7 @@
 // run (the classic double-decoding traversal). Why refuse encoded `/` and `\`: a segment that
 // carries a separator after decoding would make the file system see a different path than the one
 // that was checked (RFC 3986 §2.2: an encoded reserved character is data, not a delimiter).
+import { pathEnd, pathStart } from '../util/url-path.ts';
 
 /** Why a target cannot name a file. Each maps to one catalogue code in the handlers. */
 export type TargetProblem =
@@ -39,18 +40,13 @@ export interface SplitTarget {
  * path and query without normalising anything: a URL parser would resolve `..` before we look.
  */
 export function splitTarget(url: string): SplitTarget {
-  let start = 0;
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    const scheme = url.indexOf('://');
-    start = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
-    if (start < 0) return { rawPath: '/', search: '' };
-  }
-  let end = url.indexOf('?', start);
-  const hash = url.indexOf('#', start);
-  if (hash >= 0 && (end < 0 || hash < end)) end = hash;
-  if (end < 0) return { rawPath: url.slice(start), search: '' };
-  const qEnd = hash > end ? hash : url.length;
-  return { rawPath: url.slice(start, end), search: url.charCodeAt(end) === 63 ? url.slice(end, qEnd) : '' };
+  const start = pathStart(url);
+  if (start < 0) return { rawPath: '/', search: '' };
+  const end = pathEnd(url, start);
+  if (end === url.length) return { rawPath: url.slice(start), search: '' };
+  if (url.charCodeAt(end) !== 63 /* ? */) return { rawPath: url.slice(start, end), search: '' };
+  const hash = url.indexOf('#', end);
+  return { rawPath: url.slice(start, end), search: url.slice(end, hash < 0 ? url.length : hash) };
 }
 
 const ENCODED_SEPARATOR_OR_NUL = /%(?:2f|5c|00)/i;

@@ -3,6 +3,7 @@
 import type { BasicAuthOptions } from '../access/basic-auth.ts';
 import type { IpFilterOptions } from '../access/ip-filter.ts';
 import type { RateLimitOptions } from '../access/rate-limit.ts';
+import type { FastCgiOptions } from '../handlers/fastcgi/options.ts';
 import type { StaticOptions } from '../handlers/static/index.ts';
 import type { AccessLogFormat } from '../log/access-format.ts';
 import { parseAdminAddress } from '../log/admin-address.ts';
@@ -75,23 +76,17 @@ export interface FoyerConfig {
   fastcgi?: FastCgiConfig;
 }
 
-/** The `fastcgi()` options a configuration file may set. */
-export interface FastCgiConfig {
-  /** Read request bodies whole before taking a php-fpm connection. Default true. */
-  requestBuffering?: boolean;
-  /** Request bodies kept in memory up to this many bytes, then in a temp file. Default 1 MiB. */
-  spoolMemory?: number;
-  /** Largest buffered request body, bytes → 413. Default 1 GiB. */
-  maxSpoolSize?: number;
-  /** Read PHP's response at PHP's pace, so slow readers hold no php-fpm child. Default true. */
-  responseBuffering?: boolean;
-  /** Response bytes kept in memory per request, then in a temp file. Default 256 KiB. */
-  responseMemory?: number;
-  /** Largest response temp file, bytes; beyond it, backpressure. Default 1 GiB. */
-  maxTempFileSize?: number;
-  /** Directory of the temp files. Default the OS temp directory. */
-  spoolDir?: string;
-}
+/** The `fastcgi()` options a configuration file may set: their types and docs are the handler's. */
+export type FastCgiConfig = Pick<
+  FastCgiOptions,
+  | 'requestBuffering'
+  | 'spoolMemory'
+  | 'maxSpoolSize'
+  | 'responseBuffering'
+  | 'responseMemory'
+  | 'maxTempFileSize'
+  | 'spoolDir'
+>;
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
 export function defineConfig(config: FoyerConfig): FoyerConfig {
@@ -275,7 +270,7 @@ export const configSpec: Spec = {
         responseMemory: uint,
         maxTempFileSize: uint,
         spoolDir: nonEmpty,
-      },
+      } satisfies Record<keyof FastCgiConfig, Spec>,
     },
   },
 };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { BODY_READERS, readBody, settle } from '../../test/helpers/body-readers.ts';
 import { installGlobals, uninstallGlobals } from './globals.ts';
 import { IncomingRequest, NativeRequest } from './incoming-request.ts';
 import { type BodyOwner, RequestBody } from './request-body.ts';
@@ -50,47 +51,13 @@ function native(c: Case): Request {
   });
 }
 
-const READERS = ['text', 'json', 'arrayBuffer', 'bytes', 'blob', 'formData', 'clone', 'body', 'none'] as const;
-
-async function settle<T>(f: () => T | Promise<T>): Promise<unknown> {
-  try {
-    return { ok: await f() };
-  } catch (e) {
-    return { err: (e as Error).name };
-  }
-}
-
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+const READERS = [...BODY_READERS, 'none'] as const;
 
 async function read(r: Request, how: (typeof READERS)[number]): Promise<unknown> {
-  switch (how) {
-    case 'text':
-      return r.text();
-    case 'json':
-      return r.json();
-    case 'arrayBuffer':
-      return latin1(new Uint8Array(await r.arrayBuffer()));
-    case 'bytes':
-      return latin1(await (r as unknown as { bytes(): Promise<Uint8Array> }).bytes());
-    case 'blob': {
-      const b = await r.blob();
-      return [b.type, await b.text()];
-    }
-    case 'formData':
-      return [...(await r.formData())].map(([k, v]) => [k, String(v)]);
-    case 'clone': {
-      const c = r.clone();
-      return [c.method, c.url, [...c.headers], await c.text(), await r.text()];
-    }
-    case 'body': {
-      if (r.body === null) return null;
-      let out = '';
-      for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) out += latin1(c);
-      return out;
-    }
-    default:
-      return null;
-  }
+  if (how === 'none') return null;
+  if (how !== 'clone') return readBody(r, how);
+  const c = r.clone();
+  return [c.method, c.url, [...c.headers], await c.text(), await r.text()];
 }
 
 async function observe(r: Request, how: (typeof READERS)[number]): Promise<string> {

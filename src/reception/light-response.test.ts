@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { BODY_READERS, readBody, settle } from '../../test/helpers/body-readers.ts';
 import { nastyChar } from '../../test/helpers/nasty-chars.ts';
 import { LightResponse, NativeResponse } from './light-response.ts';
 
@@ -164,7 +165,7 @@ const init = fc.option(
   ),
   { nil: undefined },
 );
-const READERS = ['text', 'json', 'arrayBuffer', 'bytes', 'blob', 'formData', 'clone', 'body'] as const;
+const READERS = BODY_READERS;
 
 type Init = { status?: unknown; statusText?: string; headers?: { shape: string; pairs: [string, string][] } };
 function makeInit(i: Init | undefined): ResponseInit | undefined {
@@ -181,45 +182,10 @@ function makeInit(i: Init | undefined): ResponseInit | undefined {
   return out as ResponseInit;
 }
 
-async function settle<T>(f: () => T | Promise<T>): Promise<{ ok: T } | { err: string }> {
-  try {
-    return { ok: await f() };
-  } catch (e) {
-    return { err: (e as Error).name };
-  }
-}
-
-/** Bytes as a lossless string, so a FormData boundary in them can be named. */
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-
 async function read(r: Response, how: (typeof READERS)[number]): Promise<unknown> {
-  switch (how) {
-    case 'text':
-      return r.text();
-    case 'json':
-      return r.json();
-    case 'arrayBuffer':
-      return latin1(new Uint8Array(await r.arrayBuffer()));
-    case 'bytes':
-      return latin1(await (r as unknown as { bytes(): Promise<Uint8Array> }).bytes());
-    case 'blob': {
-      const b = await r.blob();
-      return [b.type, await b.text()];
-    }
-    case 'formData':
-      return [...(await r.formData())].map(([k, v]) => [k, String(v)]);
-    case 'clone': {
-      const c = r.clone();
-      return [await c.text(), await r.text(), c.status, c.statusText];
-    }
-    default: {
-      const b = r.body;
-      if (b === null) return null;
-      let out = '';
-      for await (const c of b as unknown as AsyncIterable<Uint8Array>) out += latin1(c);
-      return out;
-    }
-  }
+  if (how !== 'clone') return readBody(r, how);
+  const c = r.clone();
+  return [await c.text(), await r.text(), c.status, c.statusText];
 }
 
 /** Everything observable about a Response, after one mutation and two reads. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createContext, type RateLimitStore, rateLimit, serve } from '../../src/index.ts';
+import { type RateLimitStore, rateLimit, serve } from '../../src/index.ts';
+import { createContext } from '../../src/testing.ts';
 import { LocalRateTable } from '../../src/access/rate-store.ts';
 
 const ok = async () => new Response('ok');

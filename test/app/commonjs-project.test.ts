@@ -11,6 +11,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
+/** Every entry package.json exports, with one function each must have. */
+const entries: [string, string][] = [
+  ['foyer', 'serve'],
+  ['foyer/php', 'fastcgi'],
+  ['foyer/static', 'staticFiles'],
+  ['foyer/testing', 'request'],
+];
 let dir: string;
 let child: ChildProcess | undefined;
 
@@ -40,6 +47,39 @@ before(() => {
     "import { defineConfig } from 'foyer';\nexport default defineConfig({ app: 'app.ts', port: 0 });\n",
   );
   writeFileSync(join(project, 'use.cjs'), "const foyer = require('foyer');\nconsole.log(typeof foyer.serve);\n");
+  const names = JSON.stringify(entries);
+  writeFileSync(
+    join(project, 'entries.cjs'),
+    `const out = {};\nfor (const [entry, name] of ${names}) out[entry] = typeof require(entry)[name];\nconsole.log(JSON.stringify(out));\n`,
+  );
+  writeFileSync(
+    join(project, 'entries.mjs'),
+    `const out = {};\nfor (const [entry, name] of ${names}) out[entry] = typeof (await import(entry))[name];\nconsole.log(JSON.stringify(out));\n`,
+  );
+  // Types: each entry's declarations resolve from a CommonJS project (tsc, NodeNext). The
+  // expect-error lines fail the check if an entry's types were missing (everything `any`).
+  writeFileSync(
+    join(project, 'types.ts'),
+    [
+      "import { serve, type Handler } from 'foyer';",
+      "import { fastcgi, parseUpstream, type FastCgiOptions } from 'foyer/php';",
+      "import { staticFiles, nodeFs, type StaticFs } from 'foyer/static';",
+      "import { createContext, request } from 'foyer/testing';",
+      "const handler: Handler = () => new Response('ok');",
+      "const options: FastCgiOptions = { upstream: parseUpstream('127.0.0.1:9000'), root: '.' };",
+      'const fs: StaticFs = nodeFs;',
+      "export const used = [serve, fastcgi, options, staticFiles, fs, createContext().remoteAddress, request(handler, '/')];",
+      '// @ts-expect-error serve() takes options',
+      'serve(1);',
+      '// @ts-expect-error fastcgi() takes options',
+      'fastcgi();',
+      '// @ts-expect-error staticFiles() takes a root',
+      'staticFiles(1);',
+      '// @ts-expect-error request() takes an app',
+      "request('/');",
+      '',
+    ].join('\n'),
+  );
 });
 
 after(() => {
@@ -50,6 +90,26 @@ after(() => {
 test('require("foyer") works from CommonJS', () => {
   const out = execFileSync(process.execPath, ['use.cjs'], { cwd: join(dir, 'project') }).toString();
   assert.equal(out.trim(), 'function');
+});
+
+test('every entry loads with require() and import() from a CommonJS project', () => {
+  const cwd = join(dir, 'project');
+  const expected = Object.fromEntries(entries.map(([entry]) => [entry, 'function']));
+  for (const script of ['entries.cjs', 'entries.mjs']) {
+    const out = execFileSync(process.execPath, [script], { cwd }).toString();
+    assert.deepEqual(JSON.parse(out), expected, script);
+  }
+});
+
+test('every entry has its types for a CommonJS TypeScript project', () => {
+  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
+  args.push('--skipLibCheck', '--types', 'node', '--typeRoots', join(repo, 'node_modules/@types'), 'types.ts');
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { cwd: join(dir, 'project') });
+  } catch (err) {
+    assert.fail(String((err as { stdout?: Buffer }).stdout ?? err));
+  }
 });
 
 test('foyer serve runs a CommonJS project whose config and app import foyer', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compose } from '../../src/handlers/app/compose.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import type { Middleware } from '../../src/types.ts';
 import { FoyerError, isHttpError } from '../../src/util/errors.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App } from '../../src/handlers/app/app.ts';
 import { json } from '../../src/handlers/app/respond.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import { FoyerError, HttpError } from '../../src/util/errors.ts';
 import { both } from './harness.ts';
 

@@ -3,7 +3,7 @@
 // client is node:http without decompression, so tests see exactly the bytes the server sent.
 import http from 'node:http';
 import { test } from 'node:test';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext, request } from '../../src/testing.ts';
 import type { Context, FetchApp, Handler } from '../../src/types.ts';
 import { serve } from '../../src/server.ts';
 
@@ -25,9 +25,7 @@ export function inProcess(handler: Handler): Client {
       const ctx = createContext({ remoteAddress: init.remoteAddress ?? '127.0.0.1' });
       contexts.push(ctx);
       const { remoteAddress: _, ...rest } = init;
-      const hasBody = rest.body !== undefined && rest.body !== null;
-      const req = new Request(ORIGIN + path, { ...rest, ...(hasBody ? { duplex: 'half' } : {}) } as RequestInit);
-      return handler(req, ctx);
+      return request(handler, ORIGIN + path, { ...rest, context: ctx });
     },
   };
 }

@@ -9,7 +9,7 @@ import type { FoyerConfig } from '../../src/config/schema.ts';
 import type { Middleware } from '../../src/types.ts';
 import { App } from '../../src/handlers/app/app.ts';
 import { text } from '../../src/handlers/app/respond.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import { LightResponse } from '../../src/reception/light-response.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-pipeline-test-'));

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App } from '../../src/handlers/app/app.ts';
-import {
-  escapeHtml,
-  formatSse,
-  html,
-  json,
-  redirect,
-  setHeader,
-  sse,
-  stream,
-  text,
-} from '../../src/handlers/app/respond.ts';
+import { escapeHtml } from '../../src/util/escape-html.ts';
+import { formatSse, html, json, redirect, setHeader, sse, stream, text } from '../../src/handlers/app/respond.ts';
 import { both } from './harness.ts';
 
 function makeApp(): App {

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { App } from '../../src/handlers/app/app.ts';
 import { json } from '../../src/handlers/app/respond.ts';
 import { receiveMultipart, receiveRaw } from '../../src/handlers/app/uploads.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import { both, loadServe } from './harness.ts';
 import { RawConnection } from '../helpers/raw-client.ts';
 

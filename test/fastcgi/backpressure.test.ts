@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 
 test('with request buffering off, a request body is pulled only as fast as the backend reads it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'foyer-fcgi-bp-'));

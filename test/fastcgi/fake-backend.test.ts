@@ -21,7 +21,7 @@ import {
 } from '../../src/handlers/fastcgi/record.ts';
 import { RecordDecoder } from '../../src/handlers/fastcgi/record-decoder.ts';
 import { nodeFs } from '../../src/os/file-system.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import { call, text } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-fcgi-fake-'));

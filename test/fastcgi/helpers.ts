@@ -3,8 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import type { FastCgiMiddleware } from '../../src/handlers/fastcgi/index.ts';
 import { findPhpFpm, type PhpFpmOptions, type PhpFpmProcess, spawnPhpFpm } from '../../src/handlers/fastcgi/php-fpm.ts';
-import type { ContextInit } from '../../src/reception/context.ts';
-import { createContext } from '../../src/reception/context.ts';
+import type { ContextInit } from '../../src/testing.ts';
+import { createContext } from '../../src/testing.ts';
 import { isHttpError } from '../../src/util/errors.ts';
 
 export const docroot = fileURLToPath(new URL('../fixtures/php/docroot', import.meta.url));

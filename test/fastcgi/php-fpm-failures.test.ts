@@ -98,7 +98,7 @@ describe('fastcgi gateway failures against php-fpm', { skip: skipWithoutPhpFpm }
 
   test('a client that goes away aborts the request and frees the connection', async () => {
     await withPhp({ children: 1 }, { maxConnections: 1 }, async (php) => {
-      const { createContext } = await import('../../src/reception/context.ts');
+      const { createContext } = await import('../../src/testing.ts');
       const ctx = createContext();
       const pending = php(
         new Request('http://localhost/slow.php?ms=500'),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { StaticOptions } from '../../src/handlers/static/index.ts';
 import { staticFiles } from '../../src/handlers/static/index.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import type { Next } from '../../src/types.ts';
 
 export interface Tree {

@@ -7,7 +7,7 @@ import type { OpenFile, StaticFs } from '../../src/handlers/static/index.ts';
 import { nodeFs } from '../../src/handlers/static/index.ts';
 import { FileCache } from '../../src/handlers/static/file-cache.ts';
 import type { FileEntry } from '../../src/handlers/static/file-entry.ts';
-import { createContext } from '../../src/reception/context.ts';
+import { createContext } from '../../src/testing.ts';
 import type { Tree } from './helpers.ts';
 import { get, handler, makeTree } from './helpers.ts';
 

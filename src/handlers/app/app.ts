@@ -4,8 +4,8 @@
 // falls through to `next` when no route matches (how the CLI puts static files after it).
 import FindMyWay from 'find-my-way';
 import type { Context, FetchApp, Handler, Middleware, Next } from '../../types.ts';
-import { createContext } from '../../reception/context.ts';
-import { FoyerError, FoyerConfigError } from '../../util/errors.ts';
+import { standaloneContext } from '../engine-seam.ts';
+import { FoyerConfigError, FoyerError } from '../../util/errors.ts';
 import { isWellEncoded } from '../../util/url-path.ts';
 import { type Composed, compose, invoke } from './compose.ts';
 import { type ErrorHandler, respondToError } from './error-response.ts';
@@ -142,7 +142,7 @@ export class App implements FetchApp, Mountable {
   /** The app as a Handler: routing, then 404 / error responses. Bound, so `{ fetch: app.fetch }` works. */
   readonly fetch = (req: Request, ctx?: Context): Promise<Response> => {
     // Called as a plain fetch app (no context, or another server's env object): make one.
-    const c = typeof ctx?.get === 'function' ? ctx : createContext();
+    const c = typeof ctx?.get === 'function' ? ctx : standaloneContext();
     let res: Promise<Response>;
     try {
       res = this.handle(req, c, this.#notFound === undefined ? notFound : this.#notFoundNext(req, c));

@@ -3,7 +3,8 @@
 // instead of a generic 500 from a SyntaxError or TypeError.
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { defaultLimits } from '../../reception/limits.ts';
+import { defaultBodyLimit } from '../engine-seam.ts';
+import { concatBytes } from '../../util/concat-bytes.ts';
 import { FoyerError, findHttpError, type HttpError } from '../../util/errors.ts';
 import { trimOws } from '../../util/ows.ts';
 
@@ -22,7 +23,7 @@ export function mediaType(req: Request): string {
 
 /** Reads the whole body into memory, failing with 413 as soon as it passes the limit. */
 export async function readBytes(req: Request, options: BodyOptions = {}): Promise<Uint8Array> {
-  const limit = options.limit ?? defaultLimits.maxBodySize;
+  const limit = options.limit ?? defaultBodyLimit;
   const declared = req.headers.get('content-length');
   // Refuse early: no need to read a body the client already told us is too big.
   if (declared !== null && Number(declared) > limit) {
@@ -43,14 +44,7 @@ export async function readBytes(req: Request, options: BodyOptions = {}): Promis
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -105,7 +99,7 @@ export async function readForm(req: Request, options: FormOptions = {}): Promise
 }
 
 async function readMultipart(req: Request, options: FormOptions): Promise<FormData> {
-  const limit = options.limit ?? defaultLimits.maxBodySize;
+  const limit = options.limit ?? defaultBodyLimit;
   const maxParts = options.maxParts ?? 1000;
   let bb: busboy.Busboy;
   try {

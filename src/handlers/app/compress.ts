@@ -6,10 +6,11 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Middleware } from '../../types.ts';
+import { isCompressible } from '../../util/compressible.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
 import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
 import { trimOws } from '../../util/ows.ts';
-import { knownBodySize } from '../../reception/body-size.ts';
+import { knownBodySize } from '../engine-seam.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
@@ -25,13 +26,6 @@ export interface CompressOptions {
   /** zlib level for gzip/deflate (default 6) and brotli quality (default 4: fast enough for dynamic content). */
   level?: number;
   brotliQuality?: number;
-}
-
-const COMPRESSIBLE =
-  /^(?:text\/|application\/(?:json|javascript|ecmascript|xml|wasm|manifest\+json|x-javascript|graphql-response\+json)|image\/svg\+xml|font\/(?:ttf|otf))|\+(?:json|xml|text)(?:;|$)/i;
-
-export function isCompressible(contentType: string): boolean {
-  return COMPRESSIBLE.test(contentType);
 }
 
 const oneShot = {

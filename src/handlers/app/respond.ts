@@ -30,8 +30,6 @@ export function html(body: string, init?: ResponseInit | number): Response {
   return new Response(body, withType(typeof init === 'number' ? { status: init } : init, HTML_TYPE));
 }
 
-export { escapeHtml } from '../../util/escape-html.ts';
-
 /**
  * A redirect (RFC 9110 §15.4). 303 after a form post, 307/308 to keep the method. Location is a
  * URI-reference (RFC 9110 §10.2.2): characters outside ASCII are percent-encoded as UTF-8 (a

@@ -1,4 +1,5 @@
-// PHP (or any FastCGI responder) through php-fpm: the public face of the FastCGI gateway.
+// PHP (or any FastCGI responder) through php-fpm: the public face of the FastCGI gateway, the
+// package's `foyer/php` entry (package.json exports).
 import type { FastCgiMiddleware } from './gateway.ts';
 import { createGateway } from './gateway.ts';
 import type { FastCgiOptions } from './options.ts';

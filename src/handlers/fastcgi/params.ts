@@ -1,7 +1,6 @@
 // The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
 // fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
-import { rawTarget } from '../../reception/incoming-request.ts';
-import { kPairs } from '../../reception/light-headers.ts';
+import { rawTarget, receivedFieldPairs } from '../engine-seam.ts';
 import type { Context } from '../../types.ts';
 
 export interface ParamsInput {
@@ -85,9 +84,8 @@ function headerBytes(value: string): string | Uint8Array {
  * elsewhere only offers the combined values.
  */
 function requestFields(headers: Headers): Iterable<[string, string]> {
-  const pairsOf = (headers as unknown as { [kPairs]?: () => string[] })[kPairs];
-  if (typeof pairsOf !== 'function') return headers;
-  const list = pairsOf.call(headers);
+  const list = receivedFieldPairs(headers);
+  if (list === undefined) return headers;
   const joined = new Map<string, string>();
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!;

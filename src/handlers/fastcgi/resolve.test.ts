@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type FileSystem, nodeFs } from '../../os/file-system.ts';
-import { createContext } from '../../reception/context.ts';
+import { createContext } from '../../testing.ts';
 import { fastcgi } from './index.ts';
 import { type ResolveOptions, resolvePath } from './resolve.ts';
 

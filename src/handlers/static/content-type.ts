@@ -1,5 +1,5 @@
 // Media types of files: mime-types (a maintained database) with charset=utf-8 for text, overridden
-// by the user's type map; and whether a type is worth compressing.
+// by the user's type map (whether a type is worth compressing: util/compressible.ts).
 import mime from 'mime-types';
 
 /** The extension of a file name, lower-cased, without the dot; '' when there is none. */
@@ -15,12 +15,4 @@ export function contentTypeFor(name: string, types: Record<string, string>, fall
   if (mapped !== undefined) return mime.contentType(mapped) || mapped;
   const found = ext === '' ? false : mime.contentType(ext);
   return found || fallback;
-}
-
-// Types that shrink under gzip/br. Images, audio, video and archives are already compressed.
-const COMPRESSIBLE =
-  /^(?:text\/|application\/(?:json|javascript|ecmascript|xml|xhtml\+xml|rss\+xml|atom\+xml|wasm|manifest\+json|ld\+json|x-javascript|graphql-response\+json)|image\/(?:svg\+xml|x-icon|vnd\.microsoft\.icon|bmp)|font\/(?:ttf|otf)|[a-z]+\/[^;]*\+(?:json|xml))/i;
-
-export function isCompressible(contentType: string): boolean {
-  return COMPRESSIBLE.test(contentType);
 }

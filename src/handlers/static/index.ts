@@ -1,4 +1,5 @@
-// The static file resource handler: `staticFiles(root, options)` serves a directory tree.
+// The static file resource handler: `staticFiles(root, options)` serves a directory tree. The
+// package's `foyer/static` entry (with the file-system seam); the root entry has staticFiles too.
 // Hot path: a cached file is answered synchronously from prebuilt headers and bytes in memory; the
 // disk is consulted at most once per `revalidateMs` per path. Everything else goes through the
 // resolver (decode once, contain, realpath) and the entry builder.

@@ -42,8 +42,6 @@ export function sortItems(items: ListingItem[], sort: SortKey, descending: boole
   });
 }
 
-export { escapeHtml };
-
 export function formatSize(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

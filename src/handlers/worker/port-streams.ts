@@ -4,6 +4,7 @@
 // Several streams share a port (request body, next() bodies, response body), told apart by id.
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import type { MessagePort } from 'node:worker_threads';
+import { concatBytes } from '../../util/concat-bytes.ts';
 
 /** Bytes a sender may have posted that the receiving consumer has not pulled yet. */
 export const WINDOW = 256 * 1024;
@@ -44,17 +45,6 @@ function settle(inc: Incoming): void {
   const f = inc.onSettle;
   inc.onSettle = undefined;
   f?.();
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 export class PortStreams {
@@ -107,7 +97,7 @@ export class PortStreams {
       const read = reader.read();
       const first = await Promise.race([read, immediate]);
       if (first === undefined) return { id: this.#start(reader, chunks, read), bytes: undefined };
-      if (first.done) return { id: 0, bytes: owned(concat(chunks, size)) };
+      if (first.done) return { id: 0, bytes: owned(concatBytes(chunks, size)) };
       chunks.push(first.value);
       size += first.value.byteLength;
     }

@@ -1,0 +1,34 @@
+// What the resource handlers may know about the engine (reception/), and nothing else. Handlers
+// know nothing about sockets (DESIGN.md); they do get a few facts the engine keeps about its own
+// light Request/Response objects and its defaults. Everything a handler takes from reception/
+// goes through this file, so that changing the engine means reading one list.
+import type { ContextInit, RequestContext } from '../reception/context.ts';
+import { createContext as engineContext } from '../reception/context.ts';
+import { rawTarget as engineRawTarget } from '../reception/incoming-request.ts';
+import { kPairs } from '../reception/light-headers.ts';
+import { defaultLimits } from '../reception/limits.ts';
+
+export { knownBodySize } from '../reception/body-size.ts';
+
+/** A context for a handler called without the engine (an App's `fetch(req)` alone, tests, embedding). */
+export function standaloneContext(init: ContextInit = {}): RequestContext {
+  return engineContext(init);
+}
+
+/** The request-target exactly as received, when the engine parsed the request (else undefined). */
+export function rawTarget(req: Request): string | undefined {
+  return engineRawTarget(req);
+}
+
+/**
+ * The fields of a request the engine parsed, as received: [name, value, name, value, …] with
+ * lower-case names and repeated fields kept apart (a combined Headers cannot tell them apart).
+ * Undefined for Headers built elsewhere.
+ */
+export function receivedFieldPairs(headers: Headers): readonly string[] | undefined {
+  const pairsOf = (headers as unknown as { [kPairs]?: () => string[] })[kPairs];
+  return typeof pairsOf === 'function' ? pairsOf.call(headers) : undefined;
+}
+
+/** The body limit the engine applies by default (`limits.maxBodySize`): the body readers' default too. */
+export const defaultBodyLimit: number = defaultLimits.maxBodySize;
