@@ -96,8 +96,8 @@ export function getText(url: string): Promise<{ status: number; body: string }> 
   });
 }
 
-/** Polls `check` every 100 ms until it returns a value other than undefined; throws after `ms`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 30_000) {
+/** Polls `check` every 100 ms until it returns a value other than undefined; throws after `ms` (a bound, generous: workers compile TypeScript and start slowly on a loaded machine). */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 90_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();

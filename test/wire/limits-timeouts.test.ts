@@ -86,6 +86,39 @@ describe('timeouts', () => {
     assert.equal(r.closed, true);
   });
 
+  test('a connection busy with back-to-back requests is never cut by the keep-alive timeout', async () => {
+    // The idle deadline starts when a connection goes idle, every time: an app that answers within
+    // the same turn (no await) must not leave the first idle moment's deadline armed, or a busy
+    // connection is closed under a client that is already sending its next request (ECONNRESET).
+    const net = await import('node:net');
+    const sync = await start(() => new Response('ok'), { limits: { keepAliveTimeout: 200 } });
+    try {
+      const s = net.connect({ host: '127.0.0.1', port: sync.address.port });
+      let answered = 0;
+      let closed = false;
+      let text = '';
+      s.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        for (let i = text.indexOf('\r\n\r\nok'); i >= 0; i = text.indexOf('\r\n\r\nok')) {
+          text = text.slice(i + 6);
+          answered++;
+          // Five keep-alive timeouts' worth of requests, each sent as soon as the last is answered.
+          if (Date.now() < until && answered < 100_000) s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+          else s.end();
+        }
+      });
+      const ended = new Promise<void>((r) => s.on('close', () => r()));
+      s.on('end', () => (closed = Date.now() < until));
+      const until = Date.now() + 1000;
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await ended;
+      assert.equal(closed, false, `the server closed a busy connection after ${answered} responses`);
+      assert.ok(answered > 1);
+    } finally {
+      await sync.close(500);
+    }
+  });
+
   test('a connection that never sends anything is closed', async () => {
     const r = await exchange(server.address.port, '', { quietMs: 2000 });
     assert.equal(r.text, '');

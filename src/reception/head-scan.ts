@@ -1,0 +1,55 @@
+// Finds where the next request head in a connection's input begins and ends, across reads, and
+// refuses one that grows past its limits before it is complete (the parser itself then works on a
+// complete head: head-parser.ts). Pure but for reading the clock when a head starts.
+import type { ErrorCode } from '../util/errors.ts';
+import { CR, LF } from './char-tables.ts';
+import { findHeadEnd } from './head-parser.ts';
+import type { Limits } from './limits.ts';
+
+export class HeadScan {
+  readonly #limits: Limits;
+  /** Bytes of the pending head already searched for its end (the search resumes there). */
+  #scanned = 0;
+  /** Where the head begins, past empty lines; set by every scan(). */
+  start = 0;
+  /** When the first byte of the pending head arrived. */
+  startedAt = 0;
+  /** Why the last scan() returned -1. */
+  error: ErrorCode = 'FOYER_BAD_REQUEST';
+
+  constructor(limits: Limits) {
+    this.#limits = limits;
+  }
+
+  /**
+   * Looks for a complete head in buf[pos..end): returns the index just past it, 0 when more
+   * bytes are needed (input before `start` is consumed), or -1 when the head is refused (`error`).
+   */
+  scan(buf: Buffer, pos: number, end: number): number {
+    // RFC 9112 §2.2: ignore empty lines before a request-line.
+    while (pos + 1 < end && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+    this.start = pos;
+    if (pos >= end || (buf[pos] === CR && pos + 1 === end)) return 0;
+    const limits = this.#limits;
+    if (this.#scanned === 0) this.startedAt = Date.now();
+    const he = findHeadEnd(buf, pos, pos + Math.max(0, this.#scanned - 3), end);
+    if (he < 0) return this.#refuse('FOYER_BAD_REQUEST');
+    if (he === 0) {
+      const lineEnd = buf.indexOf(LF, pos);
+      if ((lineEnd < 0 || lineEnd >= end) && end - pos > limits.maxRequestLineSize + 2) {
+        return this.#refuse('FOYER_URI_TOO_LONG');
+      }
+      if (end - pos > limits.maxHeaderSize) return this.#refuse('FOYER_HEADERS_TOO_LARGE');
+      this.#scanned = end - pos;
+      return 0;
+    }
+    if (he - pos > limits.maxHeaderSize) return this.#refuse('FOYER_HEADERS_TOO_LARGE');
+    this.#scanned = 0;
+    return he;
+  }
+
+  #refuse(code: ErrorCode): number {
+    this.error = code;
+    return -1;
+  }
+}

@@ -1,0 +1,82 @@
+// A connection's unparsed input. A read that holds whole requests is parsed in place; only input
+// that spans reads is copied, into one accumulator the connection reuses from read to read.
+// Pure (no I/O, no timers): unit-tested beside it, since aliasing bugs live here.
+import { CR, LF } from './char-tables.ts';
+
+/** Accumulator capacity an idle connection may keep between requests. */
+export const ACC_KEEP = 16 * 1024;
+
+export class InputBuffer {
+  /** Input not yet parsed starts at `pos`; null when everything read so far was consumed. */
+  buf: Buffer | null = null;
+  pos = 0;
+  /** Reusable storage for input that spans reads (see #append). */
+  #acc: Buffer | null = null;
+
+  /** Adds a read: used as it is when nothing is pending, else appended to what is. */
+  push(chunk: Buffer): void {
+    if (this.buf === null) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else this.#append(chunk);
+  }
+
+  /**
+   * Adds a read to unparsed input. The accumulator doubles when it must grow, so a head sent a
+   * byte at a time costs linear copying, not quadratic (a cheap CPU amplification otherwise).
+   */
+  #append(chunk: Buffer): void {
+    const buf = this.buf!;
+    const rest = buf.length - this.pos;
+    const need = rest + chunk.length;
+    let acc = this.#acc;
+    if (acc === null || acc.length < need) {
+      // Its own memory, never the shared pool: the aliasing checks here and in stable() compare
+      // ArrayBuffers, and a pooled slice shares one with unrelated buffers (Node 24 raised
+      // Buffer.poolSize to 64 KiB, so even a 4 KiB allocUnsafe comes from the pool).
+      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, 4096));
+      buf.copy(grown, 0, this.pos);
+      acc = this.#acc = grown;
+    } else if (buf.buffer === acc.buffer) {
+      const from = buf.byteOffset - acc.byteOffset + this.pos;
+      if (from > 0) acc.copyWithin(0, from, from + rest);
+    } else buf.copy(acc, 0, this.pos);
+    chunk.copy(acc, rest);
+    this.buf = acc.subarray(0, need);
+    this.pos = 0;
+  }
+
+  /** Everything before `pos` was parsed. */
+  consumed(pos: number): void {
+    if (this.buf !== null && pos >= this.buf.length) {
+      this.buf = null;
+      // An idle keep-alive connection keeps at most a small accumulator.
+      if (this.#acc !== null && this.#acc.length > ACC_KEEP) this.#acc = null;
+    } else this.pos = pos;
+  }
+
+  /** Bytes handed to a request must not alias the accumulator, which the next read reuses. */
+  stable(b: Buffer): Buffer {
+    return this.#acc !== null && b.buffer === this.#acc.buffer ? Buffer.from(b) : b;
+  }
+
+  /** A copy of the unparsed bytes, for a new owner of the socket; the buffer is then empty. */
+  takeRest(): Buffer {
+    const rest = this.buf === null ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(this.pos));
+    this.buf = null;
+    return rest;
+  }
+
+  /** What can be read of the pending request line: up to its end of line, at most 1 KiB, as latin1. */
+  readableLine(): string {
+    const buf = this.buf;
+    if (buf === null) return '';
+    const pos = this.pos;
+    let end = Math.min(buf.length, pos + 1024);
+    const cr = buf.indexOf(CR, pos);
+    if (cr >= 0 && cr < end) end = cr;
+    const lf = buf.indexOf(LF, pos);
+    if (lf >= 0 && lf < end) end = lf;
+    return buf.toString('latin1', pos, end);
+  }
+}

@@ -1,0 +1,355 @@
+// The in-order response queue of one connection (seed 003's FIFO): handlers run concurrently,
+// responses leave in request order (RFC 9112 §9.3.2). It turns handler results into responses,
+// writes the ready ones at the head of the queue, streams a body, and tells the transaction
+// observer when each exchange is over. The connection owns the socket and decides what comes in.
+import type { Context, MaybePromise } from '../types.ts';
+import { errors, isHttpError } from '../util/errors.ts';
+import { BodyFailedEarly, pumpBody } from './body-pump.ts';
+import type { ConnectionConfig } from './connection-config.ts';
+import type { Exchange } from './exchange.ts';
+import { discardBody, NativeResponse } from './light-response.ts';
+import type { RequestBody } from './request-body.ts';
+import { cannedResponse, type Plan, planResponse, ResponseHeaderError } from './response-head.ts';
+import { CLIENT_CLOSED, type TransactionHook } from './transaction.ts';
+import type { WriteBatch } from './write-batch.ts';
+
+/** What the queue needs of its connection. */
+export interface PipelineOwner {
+  /** The socket closed (or was handed over): nothing more is written. */
+  readonly closed: boolean;
+  /** A graceful shutdown began: every response says `Connection: close`. */
+  readonly closing: boolean;
+  /** The queue is below the pipelining limit: reading may go on. */
+  queueRoom(): void;
+  /** A handler answered without reading its whole body, which is now read and dropped. */
+  bodySkipped(): void;
+  /** Nothing is queued or streaming any more. */
+  outputIdle(): void;
+  /** The last response (one with `Connection: close`) was written: end the connection. */
+  end(): void;
+  /** A response failed mid-body: the client must see the connection cut. */
+  destroy(): void;
+  /** Runs an async completion so that an engine bug costs the connection, never the process. */
+  guard(fn: () => void): void;
+}
+
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+export class PipelineQueue {
+  readonly #q: Exchange[] = [];
+  readonly #w: WriteBatch;
+  readonly #owner: PipelineOwner;
+  readonly #cfg: ConnectionConfig;
+  readonly #maxQueued: number;
+  readonly #onTx: TransactionHook | undefined;
+  readonly #isClosed = (): boolean => this.#owner.closed;
+  #streaming = false;
+  #streamEx: Exchange | null = null;
+  /** The exchange just written closes the connection: nothing behind it is written. */
+  #endAfterWrite = false;
+  /** Responses queued in the write batch, recorded once it is handed to the socket. */
+  readonly #done: Exchange[] = [];
+
+  constructor(w: WriteBatch, owner: PipelineOwner, cfg: ConnectionConfig) {
+    this.#w = w;
+    this.#owner = owner;
+    this.#cfg = cfg;
+    this.#maxQueued = cfg.limits.maxPipelinedRequests;
+    this.#onTx = cfg.onTransaction;
+  }
+
+  /** Exchanges whose responses have not started leaving. */
+  get length(): number {
+    return this.#q.length;
+  }
+
+  /** A response body is streaming: the exchanges behind it wait. */
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+
+  push(ex: Exchange): void {
+    this.#q.push(ex);
+  }
+
+  /** Calls the handler; its response (or failure) is queued whenever it comes. */
+  run(ex: Exchange, fetch: (req: Request, ctx: Context) => MaybePromise<Response>): void {
+    let result: MaybePromise<Response>;
+    try {
+      result = fetch(ex.req as unknown as Request, ex.ctx!);
+    } catch (err) {
+      this.#handlerFailed(ex, err);
+      return;
+    }
+    if (result instanceof NativeResponse) this.#respond(ex, result);
+    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
+      (result as Promise<Response>).then(
+        (r) => this.#owner.guard(() => this.#respond(ex, r)),
+        (err) => this.#owner.guard(() => this.#handlerFailed(ex, err)),
+      );
+    } else this.#respond(ex, result);
+  }
+
+  /** The engine answers `ex` with an error of its own (a body framing error) and closes after it. */
+  answer(ex: Exchange, status: number, message: string): void {
+    if (!ex.written) {
+      ex.canned = cannedResponse(status, message, true);
+      ex.status = status;
+      ex.bytes = message.length + 1;
+      ex.keepAlive = false;
+      ex.ready = true;
+      this.pump();
+    } else this.#endAfterWrite = true;
+  }
+
+  #respond(ex: Exchange, res: unknown): void {
+    if (ex.ready) {
+      // The engine already answered (a body framing error); drop the late response's stream.
+      if (res instanceof NativeResponse) discardBody(res);
+      return;
+    }
+    if (!(res instanceof NativeResponse)) {
+      this.#handlerFailed(ex, new TypeError('the handler did not return a Response'));
+      return;
+    }
+    ex.response = res;
+    ex.ready = true;
+    if (this.#q[0] === ex) {
+      this.pump();
+      this.#scheduleFlush();
+    }
+  }
+
+  #handlerFailed(ex: Exchange, err: unknown): void {
+    if (ex.ready) return;
+    const onError = this.#cfg.onError;
+    if (onError !== undefined && ex.req !== undefined && ex.ctx !== undefined) {
+      let r: MaybePromise<Response>;
+      try {
+        r = onError(err, ex.req as unknown as Request, ex.ctx);
+      } catch (e) {
+        this.#defaultError(ex, e);
+        return;
+      }
+      Promise.resolve(r).then(
+        (res) =>
+          this.#owner.guard(() =>
+            res instanceof NativeResponse ? this.#respond(ex, res) : this.#defaultError(ex, err),
+          ),
+        (e) => this.#owner.guard(() => this.#defaultError(ex, e)),
+      );
+      return;
+    }
+    this.#defaultError(ex, err);
+  }
+
+  #defaultError(ex: Exchange, err: unknown): void {
+    if (ex.ready) return;
+    let status = 500;
+    let message: string = errors.FOYER_INTERNAL.message;
+    // An HttpError's status becomes a status line: only a real error status (4xx/5xx) is used.
+    if (isHttpError(err) && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599) {
+      status = err.status;
+      if (err.expose) message = err.message;
+    }
+    const log = this.#cfg.log;
+    // A handler failing because its client left (its body read was cut) is not a server error.
+    if (ex.ctx?.aborted) log.debug({ err, url: ex.req?.url }, 'handler failed after the client left');
+    else if (status >= 500) log.error({ err, url: ex.req?.url }, 'handler failed');
+    const close = !ex.keepAlive || (ex.body !== null && !ex.body.complete && ex.expectContinue);
+    ex.canned = cannedResponse(status, message, close);
+    ex.status = status;
+    ex.bytes = Buffer.byteLength(message) + 1;
+    if (close) ex.keepAlive = false;
+    ex.ready = true;
+    if (this.#q[0] === ex) {
+      this.pump();
+      this.#scheduleFlush();
+    }
+  }
+
+  /** Writes ready responses from the head of the queue, in order, until one is not ready or streams. */
+  pump(): void {
+    const q = this.#q;
+    while (!this.#streaming && !this.#owner.closed) {
+      const ex = q[0];
+      if (ex === undefined) break;
+      if (!ex.ready) {
+        if (ex.continueWanted && !ex.continueSent) this.#sendContinue(ex);
+        break;
+      }
+      q.shift();
+      this.#write(ex);
+      if (this.#endAfterWrite) break;
+    }
+    if (q.length < this.#maxQueued) this.#owner.queueRoom();
+    if (this.#endAfterWrite && !this.#streaming) {
+      q.length = 0;
+      this.#w.flush();
+      this.#owner.end();
+      return;
+    }
+    if (q.length === 0 && !this.#streaming) this.#owner.outputIdle();
+  }
+
+  #write(ex: Exchange): void {
+    ex.written = true;
+    if (ex.ctx?.aborted === true) ex.clientGone = true;
+    if (ex.canned !== undefined) {
+      this.#w.text(ex.canned);
+      if (!ex.keepAlive) this.#endAfterWrite = true;
+      this.#afterResponse(ex);
+      return;
+    }
+    const res = ex.response!;
+    let plan: Plan;
+    try {
+      const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
+      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive && !this.#owner.closing, id);
+    } catch (err) {
+      if (!(err instanceof ResponseHeaderError)) throw err;
+      this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
+      discardBody(res);
+      const e = errors.FOYER_BAD_RESPONSE_HEADER;
+      ex.status = e.status;
+      ex.bytes = errors.FOYER_INTERNAL.message.length + 1;
+      this.#w.text(cannedResponse(e.status, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      if (!ex.keepAlive) this.#endAfterWrite = true;
+      this.#afterResponse(ex);
+      return;
+    }
+    if (plan.close) ex.keepAlive = false;
+    ex.status = plan.status;
+    ex.bytes = plan.size;
+    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
+    // send the body now, so the connection cannot be reused safely.
+    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
+    if (!ex.keepAlive) this.#endAfterWrite = true;
+    if (plan.stream !== null) {
+      // The pump writes the head once the body has shown whether it is whole, failed or slow.
+      this.#streaming = true;
+      this.#streamEx = ex;
+      pumpBody(plan, this.#w, this.#isClosed, ex).then(
+        () =>
+          this.#owner.guard(() => {
+            this.#streaming = false;
+            this.#streamEx = null;
+            this.#afterResponse(ex);
+            this.pump();
+            this.#w.flush();
+          }),
+        (err) => this.#owner.guard(() => this.#bodyFailed(ex, err)),
+      );
+      return;
+    }
+    if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
+    else this.#w.text(plan.head);
+    if (plan.bytes !== null) {
+      if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
+      else this.#w.bytes(plan.bytes);
+    }
+    this.#afterResponse(ex);
+  }
+
+  #bodyFailed(ex: Exchange, err: unknown): void {
+    this.#streaming = false;
+    if (err instanceof BodyFailedEarly && !this.#owner.closed) {
+      // Nothing of this response was written: answer 500 in its place and go on with the
+      // requests behind it, as for a handler that threw.
+      this.#cfg.log.error({ err: err.cause, url: ex.req?.url }, 'response body failed before its first byte');
+      this.#w.text(cannedResponse(500, errors.FOYER_INTERNAL.message, !ex.keepAlive));
+      this.#afterResponse(ex);
+      this.pump();
+      this.#w.flush();
+      return;
+    }
+    // Mid-body failure: the client must not take a truncated body for a complete one.
+    this.#cfg.log.error({ err, url: ex.req?.url }, 'response body stream failed');
+    this.#owner.destroy();
+  }
+
+  #afterResponse(ex: Exchange): void {
+    if (this.#onTx !== undefined) this.#done.push(ex);
+    const body = ex.body;
+    if (body !== null && !body.complete) {
+      // The handler answered without reading everything: read the rest and drop it, so the next
+      // pipelined request starts at the right byte. Without 100 Continue the client may never send it.
+      body.discard();
+      this.#owner.bodySkipped();
+      if (ex.expectContinue && !ex.continueSent) this.#endAfterWrite = true;
+    }
+  }
+
+  /** Output ready now; async completions batch through the microtask queue (or, while a body streams, the next turn). */
+  #scheduleFlush(): void {
+    if (this.#streaming) this.#w.flushSoon();
+    else this.#w.flushAfterMicrotasks();
+  }
+
+  #sendContinue(ex: Exchange): void {
+    ex.continueSent = true;
+    this.#w.text(CONTINUE);
+    this.#scheduleFlush();
+  }
+
+  /** A handler started reading its body: RFC 9110 §10.1.1's 100 Continue goes out now, or when its turn comes. */
+  bodyDemand(body: RequestBody): void {
+    const ex = this.#q.find((e) => e.body === body);
+    if (ex?.expectContinue && !ex.continueSent) {
+      if (this.#q[0] === ex) this.#sendContinue(ex);
+      else ex.continueWanted = true;
+    }
+  }
+
+  // ── transaction records ───────────────────────────────────────────────────────────────────
+
+  /** Tells the observer once; `status` overrides (499 for a client that left first). */
+  record(ex: Exchange, status = 0): void {
+    const onTx = this.#onTx;
+    if (ex.recorded || onTx === undefined) return;
+    ex.recorded = true;
+    if (status !== 0) ex.status = status;
+    else if (ex.clientGone) ex.status = CLIENT_CLOSED;
+    try {
+      onTx(ex);
+    } catch (err) {
+      this.#cfg.log.error({ err }, 'transaction observer failed');
+    }
+  }
+
+  /** The write batch reached the socket: the responses in it are over. */
+  flushed(): void {
+    const done = this.#done;
+    if (done.length === 0) return;
+    for (let i = 0; i < done.length; i++) this.record(done[i]!);
+    done.length = 0;
+  }
+
+  // ── the connection's ends ─────────────────────────────────────────────────────────────────
+
+  /** The client half-closed: in-flight handlers' signals abort (their responses are still written). */
+  abortAll(reason: Error): void {
+    for (const ex of this.#q) ex.ctx?.abort(reason);
+  }
+
+  /** Graceful close: every queued response says `Connection: close`. */
+  closeAfterQueued(): void {
+    for (const ex of this.#q) ex.keepAlive = false;
+  }
+
+  /** The socket closed: what was written or streaming is recorded as sent, the rest as 499. */
+  socketClosed(): void {
+    if (this.#onTx !== undefined) {
+      // Written but never handed over, or cut mid-stream: the status sent and the bytes that left.
+      this.flushed();
+      if (this.#streamEx !== null) this.record(this.#streamEx);
+    }
+    const q = this.#q;
+    for (const ex of q) {
+      ex.ctx?.abort();
+      ex.body?.fail(new Error('client disconnected'));
+      this.record(ex, CLIENT_CLOSED);
+    }
+    q.length = 0;
+  }
+}

@@ -1,0 +1,116 @@
+// The reading half of a connection: its input turned into request heads and body bytes, in
+// order. Heads go to the owner one at a time; while a body is being read, input goes to it and no
+// head is parsed. Flow control, deadlines and answers stay with the owner (connection.ts).
+import type { ErrorCode } from '../util/errors.ts';
+import { BodyFraming } from './body-framing.ts';
+import type { Exchange } from './exchange.ts';
+import { ParsedHead, parseHead } from './head-parser.ts';
+import { HeadScan } from './head-scan.ts';
+import { InputBuffer } from './input-buffer.ts';
+import type { Limits } from './limits.ts';
+
+/** What the reader needs of its connection. */
+export interface ReaderOwner {
+  /** Too many requests wait for their responses: the owner pauses reading and says true. */
+  pipelineFull(): boolean;
+  /** A complete, valid head: the owner starts its exchange (and its body's framing, if any). */
+  headParsed(head: ParsedHead): void;
+  /** The input is not a valid request: the owner answers with `code` and stops reading. */
+  refuse(code: ErrorCode): void;
+  /** The body of `ex` broke its framing: the owner fails it and stops reading. */
+  bodyBroken(ex: Exchange, code: ErrorCode): void;
+  /** `bytes` of the body of `ex` were read (its framing is done when `framing.ex` is null). */
+  bodyRead(ex: Exchange, bytes: number): void;
+}
+
+export class RequestReader {
+  readonly input = new InputBuffer();
+  readonly framing = new BodyFraming();
+  readonly scan: HeadScan;
+  /** A request that closes the connection, a refusal or a broken body: bytes after it are never parsed. */
+  stopParsing = false;
+  /** Nothing more is read at all. */
+  ignoreInput = false;
+  readonly #owner: ReaderOwner;
+  readonly #limits: Limits;
+  /** The previous request's Host, to parse a repeat of it without work. */
+  #knownHost: string | undefined = undefined;
+  #parsing = false;
+
+  constructor(owner: ReaderOwner, limits: Limits) {
+    this.#owner = owner;
+    this.#limits = limits;
+    this.scan = new HeadScan(limits);
+  }
+
+  /** Stops all reading: what is buffered is dropped. */
+  stop(): void {
+    this.framing.stop();
+    this.input.buf = null;
+    this.stopParsing = true;
+    this.ignoreInput = true;
+  }
+
+  /** Parses what the input holds; false when a parse was already running (re-entry from a handler). */
+  parse(): boolean {
+    if (this.#parsing) return false;
+    this.#parsing = true;
+    try {
+      this.#loop();
+    } finally {
+      this.#parsing = false;
+    }
+    return true;
+  }
+
+  #loop(): void {
+    const limits = this.#limits;
+    const input = this.input;
+    const scan = this.scan;
+    const owner = this.#owner;
+    while (input.buf !== null && !this.ignoreInput) {
+      const buf = input.buf;
+      const pos = input.pos;
+      const end = buf.length;
+      if (pos >= end) {
+        input.buf = null;
+        break;
+      }
+      const bodyEx = this.framing.ex;
+      if (bodyEx !== null) {
+        const next = this.framing.feed(buf, pos, end, input);
+        if (next < 0) {
+          owner.bodyBroken(bodyEx, this.framing.error);
+          return;
+        }
+        owner.bodyRead(bodyEx, next - pos);
+        input.consumed(next);
+        if (this.framing.ex !== null) break;
+        continue;
+      }
+      if (this.stopParsing) {
+        // Bytes after a request that closes the connection are never parsed (RFC 9112 §9.6).
+        input.buf = null;
+        break;
+      }
+      if (owner.pipelineFull()) break;
+      const he = scan.scan(buf, pos, end);
+      if (he < 0) {
+        owner.refuse(scan.error);
+        return;
+      }
+      if (he === 0) {
+        input.consumed(scan.start);
+        break;
+      }
+      const head = new ParsedHead();
+      if (parseHead(buf, scan.start, he, limits, head, this.#knownHost) < 0) {
+        owner.refuse(head.error ?? 'FOYER_BAD_REQUEST');
+        return;
+      }
+      input.consumed(he);
+      this.#knownHost = head.host;
+      owner.headParsed(head);
+    }
+  }
+}
