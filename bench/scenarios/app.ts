@@ -2,7 +2,10 @@
 // of compression, the app and the fall-through to static files) with a fetch app that parses
 // `new URL(req.url)`, next to the engine alone (`serve({ fetch: app.fetch })`), every peer hosting
 // the same app, and the physical limit (node:net answering each request head with a canned reply).
-import { nodeServer } from '../lib/child-server.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, nodeServer } from '../lib/child-server.ts';
 import { foyerCli } from '../lib/foyer-cli.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
 
@@ -18,6 +21,34 @@ const servers: BenchServer[] = [
   { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
   { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
 ];
+
+// The CLI as it runs in production: an access log written to a file, the admin listener up, and a
+// per-client rate limit far above what one load generator can send (so it decides every request and
+// never refuses one), against the engine alone.
+const production: BenchServer = {
+  label: 'foyer serve --app, production',
+  start: async (o) => {
+    const dir = mkdtempSync(join(tmpdir(), 'foyer-bench-prod-'));
+    const admin = await freePort();
+    const running = await foyerCli(
+      [
+        'bench/fixtures/app/public',
+        '--app',
+        'bench/fixtures/app/app.mjs',
+        '--access-log',
+        join(dir, 'access.log'),
+        '--admin',
+        `127.0.0.1:${admin}`,
+        '--rate-limit',
+        '100000000r/s',
+        '--rate-burst',
+        '100000',
+      ],
+      o,
+    );
+    return { ...running, stop: () => running.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
+  },
+};
 
 // Issue 13's goals: the CLI's pipeline nearly free against the engine alone; keep-alive ≥ 0.8× and
 // pipelined ≥ 0.4× the ceiling; ≥ 1.3× node:http keep-alive.
@@ -55,5 +86,20 @@ export const scenarios: Scenario[] = [
     servers: servers.slice(0, 4),
     ceiling: 'node:net ceiling',
     targets: [{ peer: 'serve({ fetch })', min: 0.95 }],
+  },
+  {
+    name: 'app-production',
+    description: 'GET /plaintext from a fetch app, keep-alive, access log file + admin listener + rate limit',
+    path: '/plaintext',
+    servers: [production, servers[1]!, servers[0]!],
+    targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
+  },
+  {
+    name: 'app-production-pipelined',
+    description: 'GET /plaintext from a fetch app, 16-deep pipelining, access log file + admin listener + rate limit',
+    path: '/plaintext',
+    pipelining: 16,
+    servers: [production, servers[1]!, servers[0]!],
+    targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
 ];

@@ -2,7 +2,7 @@
 // sustained rate plus a burst allowance, excess refused at once) per client, answered with 429,
 // Retry-After (RFC 9110 §10.2.3) and the RateLimit-Policy / RateLimit fields of
 // draft-ietf-httpapi-ratelimit-headers-11. A limiter that fails lets the request through.
-import type { Context, Middleware } from '../types.ts';
+import type { Context, Middleware, Next } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { parseRate, type RateDecision, type RateSpec } from './gcra.ts';
 import { clientKey, normaliseIp } from './ip-address.ts';
@@ -91,21 +91,8 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const report = throttledLog();
   const storeFailed = throttledLog();
 
-  return async (req, ctx, next) => {
-    let p = global;
-    if (rules.length > 0) {
-      const path = requestPath(req.url);
-      p = rules.find((r) => applies(r.test as (p: string) => boolean, path)) ?? global;
-    }
-    const key = keyOf(req, ctx);
-    if (key === undefined) return next();
-    let d: RateDecision;
-    try {
-      d = await store.take(`${p.id}:${key}`, p.spec);
-    } catch (err) {
-      storeFailed(ctx, { err: (err as Error).message }, 'rate limiter unavailable: request let through');
-      return next();
-    }
+  /** The decision made: refuse (429), or pass on and add the RateLimit fields when asked. */
+  const apply = (p: Policy, key: string, d: RateDecision, ctx: Context, next: Next): Promise<Response> => {
     if (!d.allowed) {
       report(ctx, { key, policy: p.header, dryRun: options.dryRun === true }, 'rate limit exceeded');
       if (options.dryRun !== true) {
@@ -116,15 +103,49 @@ export function rateLimit(options: RateLimitOptions): Middleware {
         });
       }
     }
-    const res = await next();
-    if (options.headers === true) {
+    if (options.headers !== true) return next();
+    return next().then((res) => {
       try {
         res.headers.set('ratelimit-policy', p.header);
         res.headers.set('ratelimit', rateLimitField(name, d));
       } catch {
         // An immutable Response (a fetched one) keeps its headers.
       }
+      return res;
+    });
+  };
+  const unavailable = (ctx: Context, err: unknown, next: Next): Promise<Response> => {
+    storeFailed(ctx, { err: (err as Error).message }, 'rate limiter unavailable: request let through');
+    return next();
+  };
+
+  return (req, ctx, next) => {
+    try {
+      let p = global;
+      if (rules.length > 0) {
+        const path = requestPath(req.url);
+        p = rules.find((r) => applies(r.test as (p: string) => boolean, path)) ?? global;
+      }
+      const key = keyOf(req, ctx);
+      if (key === undefined) return next();
+      const id = `${p.id}:${key}`;
+      // A table in this process decides synchronously: no promise hops before the app runs.
+      if (store.takeNow !== undefined) {
+        let d: RateDecision;
+        try {
+          d = store.takeNow(id, p.spec);
+        } catch (err) {
+          return unavailable(ctx, err, next);
+        }
+        return apply(p, key, d, ctx, next);
+      }
+      return store.take(id, p.spec).then(
+        (d) => apply(p, key, d, ctx, next),
+        (err: unknown) => unavailable(ctx, err, next),
+      );
+    } catch (err) {
+      // As an async middleware would: every failure is a rejected promise.
+      return Promise.reject(err);
     }
-    return res;
   };
 }

@@ -1,12 +1,15 @@
 // Where rate-limit state lives. The default keeps one table of TATs in the primary process (or the
 // single process) and workers ask it over IPC: two workers then enforce one limit, not two, which
 // is the classic bug of per-process counters. In a single process the call stays in-process.
+import { inWorker } from '../os/primary-rpc.ts';
 import { batchedCaller, provideBatched } from './primary-batch.ts';
 import { gcra, type RateDecision, type RateSpec } from './gcra.ts';
 
 /** Decides one request for `key`; implementations are shared by every limiter that uses them. */
 export interface RateLimitStore {
   take(key: string, spec: RateSpec): Promise<RateDecision>;
+  /** Decides at once, when the table lives in this process (a single process): no promise per request. */
+  takeNow?(key: string, spec: RateSpec): RateDecision;
   close?(): Promise<void>;
 }
 
@@ -61,5 +64,9 @@ export function provideRateService(maxKeys?: number): void {
 export function memoryRateStore(): RateLimitStore {
   provideRateService();
   const take = batchedCaller<RateDecision>(RATE_SERVICE);
-  return { take: (key, spec) => take({ key, interval: spec.interval, burst: spec.burst }) };
+  const store: RateLimitStore = { take: (key, spec) => take({ key, interval: spec.interval, burst: spec.burst }) };
+  // Not a worker: the primary's table is this process's own, the same one take() reaches.
+  const table = primaryTable;
+  if (!inWorker() && table !== undefined) store.takeNow = (key, spec) => table.take(key, spec);
+  return store;
 }

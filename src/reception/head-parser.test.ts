@@ -23,6 +23,34 @@ const err = (raw: string) => {
 };
 
 describe('head parser', () => {
+  test('keeps field names and the Host value exactly as received, in common spellings or not', () => {
+    const raw =
+      'GET / HTTP/1.1\r\nHOST: a.example\r\nuser-agent: x\r\nUser-Agenu: y\r\nAccept: */*\r\nACCEPT: z\r\n\r\n';
+    assert.deepEqual(ok(raw).headers, [
+      'HOST',
+      'a.example',
+      'user-agent',
+      'x',
+      'User-Agenu',
+      'y',
+      'Accept',
+      '*/*',
+      'ACCEPT',
+      'z',
+    ]);
+    // The connection's last Host is reused only when the bytes are the same.
+    for (const [sent, known] of [
+      ['a.example', 'a.example'],
+      ['a.exampld', 'a.example'],
+      ['b.example:8080', 'b.example:8081'],
+    ]) {
+      const buf = Buffer.from(`GET / HTTP/1.1\r\nHost: ${sent}\r\n\r\n`, 'latin1');
+      const out = new ParsedHead();
+      assert.equal(parseHead(buf, 0, buf.length, defaultLimits, out, known), buf.length);
+      assert.equal(out.host, sent);
+    }
+  });
+
   test('parses method, target, version and headers', () => {
     const h = ok('POST /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nX-Two:  spaced value \t\r\nContent-Length: 3\r\n\r\n');
     assert.equal(h.method, 'POST');

@@ -47,6 +47,49 @@ const MAX_CL_DIGITS = 15; // below 2^53: a length is always an exact integer
 const latin1 = (buf: Buffer, s: number, e: number): string =>
   (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
 
+/**
+ * Field names clients send on nearly every request, in the spellings they use. A name whose bytes
+ * are exactly one of these is that literal string: no new string per field (a pure function of
+ * the bytes; the raw names stay exactly as received).
+ */
+const COMMON_NAMES: string[][] = [];
+for (const n of [
+  'Host',
+  'Accept',
+  'Accept-Encoding',
+  'Accept-Language',
+  'Authorization',
+  'Cache-Control',
+  'Connection',
+  'Content-Length',
+  'Content-Type',
+  'Cookie',
+  'If-Modified-Since',
+  'If-None-Match',
+  'Origin',
+  'Pragma',
+  'Referer',
+  'User-Agent',
+  'X-Forwarded-For',
+  'X-Forwarded-Proto',
+  'X-Request-Id',
+]) {
+  for (const v of [n, n.toLowerCase()]) (COMMON_NAMES[v.length] ??= []).push(v);
+}
+
+function bytesAre(buf: Buffer, s: number, len: number, text: string): boolean {
+  for (let i = 0; i < len; i++) if (buf[s + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+function fieldName(buf: Buffer, s: number, e: number): string {
+  const len = e - s;
+  const known = COMMON_NAMES[len];
+  if (known !== undefined)
+    for (let k = 0; k < known.length; k++) if (bytesAre(buf, s, len, known[k]!)) return known[k]!;
+  return latin1(buf, s, e);
+}
+
 function fail(out: ParsedHead, code: ErrorCode): number {
   out.error = code;
   return -1;
@@ -240,7 +283,7 @@ export function parseHead(
     i += 2;
     if (++count > limits.maxHeaderCount) return fail(out, 'FOYER_HEADERS_TOO_LARGE');
 
-    const name = latin1(buf, ns, ne);
+    const name = fieldName(buf, ns, ne);
     const len = ne - ns;
     let value: string;
     switch (len) {
@@ -249,7 +292,11 @@ export function parseHead(
           // RFC 9112 §3.2: exactly one Host; several is a 400 whatever the version.
           if (hostSeen) return fail(out, 'FOYER_BAD_HOST');
           hostSeen = true;
-          value = latin1(buf, vs, ve);
+          // Clients repeat the Host of the connection's last request: that string, not a new one.
+          value =
+            knownHost !== undefined && knownHost.length === ve - vs && bytesAre(buf, vs, ve - vs, knownHost)
+              ? knownHost
+              : latin1(buf, vs, ve);
           if (value !== knownHost && !isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
           out.host = value;
           break;

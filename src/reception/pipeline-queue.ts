@@ -73,7 +73,7 @@ export class PipelineQueue {
     this.#q.push(ex);
   }
 
-  /** Calls the handler; its response (or failure) is queued whenever it comes. */
+  /** Calls the handler (while the connection parses a read, and flushes after it); its response (or failure) is queued whenever it comes. */
   run(ex: Exchange, fetch: (req: Request, ctx: Context) => MaybePromise<Response>): void {
     let result: MaybePromise<Response>;
     try {
@@ -82,7 +82,9 @@ export class PipelineQueue {
       this.#handlerFailed(ex, err);
       return;
     }
-    if (result instanceof NativeResponse) this.#respond(ex, result);
+    // Answered at once: the connection flushes when its read is parsed (every response of one read
+    // leaves in one write), so no flush is scheduled for it.
+    if (result instanceof NativeResponse) this.#respond(ex, result, false);
     else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
       (result as Promise<Response>).then(
         (r) => this.#owner.guard(() => this.#respond(ex, r)),
@@ -104,7 +106,7 @@ export class PipelineQueue {
     } else this.#endAfterWrite = true;
   }
 
-  #respond(ex: Exchange, res: unknown): void {
+  #respond(ex: Exchange, res: unknown, scheduleFlush = true): void {
     if (ex.ready) {
       // The engine already answered (a body framing error); drop the late response's stream.
       if (res instanceof NativeResponse) discardBody(res);
@@ -118,7 +120,7 @@ export class PipelineQueue {
     ex.ready = true;
     if (this.#q[0] === ex) {
       this.pump();
-      this.#scheduleFlush();
+      if (scheduleFlush) this.#scheduleFlush();
     }
   }
 

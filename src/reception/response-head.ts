@@ -19,7 +19,8 @@ import {
 } from './light-response.ts';
 import { trimOws } from '../util/ows.ts';
 
-const NON_ASCII = /[^\x00-\x7f]/;
+/** Anything but visible ASCII, SP, HTAB and the CRLFs between lines. */
+const NOT_PLAIN = /[^\t\r\n\x20-\x7e]/;
 /** Anything but field-value characters and the CRLFs between lines (RFC 9110 §5.5, RFC 9112 §4). */
 const NOT_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 
@@ -56,32 +57,77 @@ export interface Plan {
   close: boolean;
 }
 
-interface Extracted {
-  /** For HEAD: the length of the GET body a bodiless response was built from, -1 when unknown. */
-  headLength: number;
-  status: number;
-  statusText: string | undefined;
-  /** Names and values validated by Headers (undici's or LightHeaders) already. */
-  headers: LightHeaders | Headers | undefined;
-  body: unknown;
+/** How the serializer treats a handler's header (names arrive lowercase from both Headers kinds). */
+const enum Field {
+  Copy = 0,
+  ContentLength = 1,
+  Framing = 2,
+  Connection = 3,
+  ContentType = 4,
+  Date = 5,
+  RequestId = 6,
 }
 
-function extract(res: Response): Extracted {
-  const light = res as unknown as LightResponse;
-  if (kBody in light) {
-    if (light[kReal] === undefined) {
-      // The constructor validated and copied the headers (light-response.ts).
-      return {
-        headLength: light[kHeadLength] ?? -1,
-        status: light[kStatus],
-        statusText: light[kStatusText],
-        headers: light[kHeaders],
-        body: light[kBody],
-      };
-    }
-    res = light[kReal];
+function fieldKind(name: string): Field {
+  // Only these lengths name a field the engine treats specially: one compare for most names.
+  switch (name.length) {
+    case 4:
+      return name === 'date' ? Field.Date : Field.Copy;
+    case 10:
+      return name === 'connection' ? Field.Connection : name === 'keep-alive' ? Field.Framing : Field.Copy;
+    case 12:
+      return name === 'content-type' ? Field.ContentType : name === 'x-request-id' ? Field.RequestId : Field.Copy;
+    case 14:
+      return name === 'content-length' ? Field.ContentLength : Field.Copy;
+    case 17:
+      return name === 'transfer-encoding' ? Field.Framing : Field.Copy;
+    default:
+      return Field.Copy;
   }
-  return { headLength: -1, status: res.status, statusText: res.statusText, headers: res.headers, body: res.body };
+}
+
+const CONNECTION_CLOSE = /(^|,)[ \t]*close[ \t]*(,|$)/i;
+const DIGITS = /^\d{1,15}$/;
+
+/** Per-call state of planResponse's header walk (one object, no closure per response). */
+class HeadBuilder {
+  head: string;
+  declared = -1;
+  close: boolean;
+  sawType = false;
+  sawDate = false;
+  sawId = false;
+
+  constructor(statusLine: string, close: boolean) {
+    this.head = statusLine;
+    this.close = close;
+  }
+
+  add(name: string, value: string): void {
+    switch (fieldKind(name)) {
+      case Field.ContentLength: {
+        const v = trimOws(value);
+        if (!DIGITS.test(v)) throw new ResponseHeaderError('invalid content-length from handler');
+        this.declared = Number(v);
+        return;
+      }
+      case Field.Framing:
+        return; // framing is the engine's (RFC 9112 §6.1)
+      case Field.Connection:
+        if (CONNECTION_CLOSE.test(value)) this.close = true;
+        return;
+      case Field.ContentType:
+        this.sawType = true;
+        break;
+      case Field.Date:
+        this.sawDate = true;
+        break;
+      case Field.RequestId:
+        this.sawId = true;
+        break;
+    }
+    this.head += name + ': ' + value + '\r\n';
+  }
 }
 
 /**
@@ -95,55 +141,40 @@ export function planResponse(
   keepAlive: boolean,
   requestId?: string,
 ): Plan {
-  const x = extract(res);
-  const status = x.status;
+  // The engine's light responses are read directly (their constructor validated and copied the
+  // headers, light-response.ts); anything else through the Response interface.
+  let headLength = -1;
+  let status: number;
+  let text: string | undefined;
+  let headers: LightHeaders | Headers | undefined;
+  let body: unknown;
+  const light = res as unknown as LightResponse;
+  if (kBody in light && light[kReal] === undefined) {
+    headLength = light[kHeadLength] ?? -1;
+    status = light[kStatus];
+    text = light[kStatusText];
+    headers = light[kHeaders];
+    body = light[kBody];
+  } else {
+    const r = kBody in light ? light[kReal]! : res;
+    status = r.status;
+    text = r.statusText;
+    headers = r.headers;
+    body = r.body;
+  }
+  const originalBody = body;
   // Any Response reaching here was checked by its constructor; this guards the one line that
   // user code could still split if a check were ever missed.
-  if (x.statusText && !REASON_PHRASE.test(x.statusText)) throw new ResponseHeaderError('invalid statusText');
-  let head = statusLine(status, x.statusText);
-  let declared = -1;
-  let close = !keepAlive;
-  let sawType = false;
-  let sawDate = false;
-  let sawId = false;
+  if (text && !REASON_PHRASE.test(text)) throw new ResponseHeaderError('invalid statusText');
+  const h = new HeadBuilder(statusLine(status, text), !keepAlive);
 
-  const add = (name: string, value: string) => {
-    const l = name.length;
-    const lower = l === 4 || l === 10 || l === 12 || l === 14 || l === 17 ? name.toLowerCase() : '';
-    switch (lower) {
-      case 'content-length': {
-        if (!/^\d{1,15}$/.test(trimOws(value))) throw new ResponseHeaderError('invalid content-length from handler');
-        declared = Number(trimOws(value));
-        return;
-      }
-      case 'transfer-encoding':
-      case 'keep-alive':
-        return; // framing is the engine's (RFC 9112 §6.1)
-      case 'connection':
-        if (/(^|,)[ \t]*close[ \t]*(,|$)/i.test(value)) close = true;
-        return;
-      case 'content-type':
-        sawType = true;
-        break;
-      case 'date':
-        sawDate = true;
-        break;
-      case 'x-request-id':
-        sawId = true;
-        break;
-    }
-    head += name + ': ' + value + '\r\n';
-  };
-
-  const src = x.headers;
-  if (src !== undefined && src !== null) {
-    if (src instanceof LightHeaders) {
-      const pairs = src[kPairs]();
-      for (let i = 0; i < pairs.length; i += 2) add(pairs[i]!, pairs[i + 1]!);
-    } else for (const [k, v] of src) add(k, v);
+  if (headers !== undefined && headers !== null) {
+    if (headers instanceof LightHeaders) {
+      const pairs = headers[kPairs]();
+      for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
+    } else for (const [k, v] of headers) h.add(k.toLowerCase(), v); // lowercase from undici; a look-alike may differ
   }
 
-  let body = x.body;
   let bytes: string | Uint8Array | null = null;
   let stream: ReadableStream<Uint8Array> | null = null;
   if (body !== null && body !== undefined) {
@@ -155,23 +186,26 @@ export function planResponse(
     else {
       // Blob, FormData, DataView…: let undici encode it, then pump its stream. A Blob's size is
       // exact, so it is the Content-Length even when its stream takes several turns (Node 24+).
-      if (declared < 0 && body instanceof Blob) declared = body.size;
+      if (h.declared < 0 && body instanceof Blob) h.declared = body.size;
       const real = (res as unknown as Record<symbol, () => Response>)[Symbol.for('foyer.toResponse')];
       const r = real !== undefined ? real.call(res) : res;
       for (const [k, v] of r.headers)
-        if (k === 'content-type' && !sawType) {
-          head += `content-type: ${v}\r\n`;
-          sawType = true;
+        if (k === 'content-type' && !h.sawType) {
+          h.head += `content-type: ${v}\r\n`;
+          h.sawType = true;
         }
       body = r.body;
       stream = body as ReadableStream<Uint8Array> | null;
     }
-    if (!sawType) {
-      const ct = defaultContentType(x.body);
-      if (ct !== undefined) head += `content-type: ${ct}\r\n`;
+    if (!h.sawType) {
+      const ct = defaultContentType(originalBody);
+      if (ct !== undefined) h.head += `content-type: ${ct}\r\n`;
     }
   }
 
+  let head = h.head;
+  const declared = h.declared;
+  let close = h.close;
   // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
@@ -197,7 +231,7 @@ export function planResponse(
   } else if (isHead) {
     // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have, or none; never a
     // 0 it does not know to be true.
-    const n = declared >= 0 ? declared : x.headLength;
+    const n = declared >= 0 ? declared : headLength;
     if (n >= 0) head += `content-length: ${n}\r\n`;
   } else {
     head += 'content-length: 0\r\n';
@@ -210,16 +244,20 @@ export function planResponse(
   }
 
   // The id the access log shows, for the client to quote (unless the handler set its own).
-  if (requestId !== undefined && !sawId) head += `x-request-id: ${requestId}\r\n`;
+  if (requestId !== undefined && !h.sawId) head += `x-request-id: ${requestId}\r\n`;
   if (close) head += 'connection: close\r\n';
   else if (minor === 0) head += 'connection: keep-alive\r\n';
-  if (!sawDate) head += dateLine();
+  if (!h.sawDate) head += dateLine();
   head += '\r\n';
   // Headers (undici's and ours) refuse CR, LF, NUL and code points above 0xFF but let other
   // controls through; node:http refuses those too, and so do we. A code point above 0xFF that
   // slipped past a check would lose its high byte in latin1 and could become a CR or LF
-  // (U+010D, U+010A): one scan of the head guards both.
-  if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
-  const headLatin1 = NON_ASCII.test(head);
+  // (U+010D, U+010A). One scan of the head guards both: it finds nothing in a plain ASCII head
+  // (nearly every one); what it finds is then told apart (obs-text is allowed, as latin1).
+  let headLatin1 = false;
+  if (NOT_PLAIN.test(head)) {
+    if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
+    headLatin1 = true;
+  }
   return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, size, status, close };
 }
