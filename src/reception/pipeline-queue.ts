@@ -218,14 +218,7 @@ export class PipelineQueue {
       if (!(err instanceof ResponseHeaderError)) throw err;
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
       discardBody(res);
-      const c = cannedError(new FoyerError('FOYER_BAD_RESPONSE_HEADER'), {
-        accept: ex.req?.headers.get('accept'),
-        close: !ex.keepAlive,
-        isHead: ex.isHead,
-      });
-      ex.status = c.status;
-      ex.bytes = c.bodyBytes;
-      this.#w.text(c.text);
+      this.#answerInstead(ex, 'FOYER_BAD_RESPONSE_HEADER');
       if (!ex.keepAlive) this.#endAfterWrite = true;
       this.#afterResponse(ex);
       return;
@@ -263,20 +256,25 @@ export class PipelineQueue {
     this.#afterResponse(ex);
   }
 
+  /** Writes the catalogue's rendering of `code` in place of a response that cannot be sent. */
+  #answerInstead(ex: Exchange, code: 'FOYER_BAD_RESPONSE_HEADER' | 'FOYER_INTERNAL'): void {
+    const c = cannedError(new FoyerError(code), {
+      accept: ex.req?.headers.get('accept'),
+      close: !ex.keepAlive,
+      isHead: ex.isHead,
+    });
+    ex.status = c.status;
+    ex.bytes = c.bodyBytes;
+    this.#w.text(c.text);
+  }
+
   #bodyFailed(ex: Exchange, err: unknown): void {
     this.#streaming = false;
     if (err instanceof BodyFailedEarly && !this.#owner.closed) {
       // Nothing of this response was written: answer 500 in its place and go on with the
       // requests behind it, as for a handler that threw.
       this.#cfg.log.error({ err: err.cause, url: ex.req?.url }, 'response body failed before its first byte');
-      const c = cannedError(new FoyerError('FOYER_INTERNAL'), {
-        accept: ex.req?.headers.get('accept'),
-        close: !ex.keepAlive,
-        isHead: ex.isHead,
-      });
-      ex.status = c.status;
-      ex.bytes = c.bodyBytes;
-      this.#w.text(c.text);
+      this.#answerInstead(ex, 'FOYER_INTERNAL');
       this.#afterResponse(ex);
       this.pump();
       this.#w.flush();
