@@ -15,13 +15,10 @@ export const REQUEST_ID = 1;
 
 /** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
 const MAX_DRAIN = 1024 * 1024;
-
 /** How long a response head may wait for the rest of a small response (see onData). */
 const HOLD_MS = 1;
-
 /** A response paused this long for its client goes to the overflow buffer from then on. */
 const SLOW_READER_MS = 100;
-
 /** An exchange still running after this many ms starts watching the client's abort signal. */
 const ABORT_WATCH_MS = 20;
 
@@ -107,8 +104,7 @@ export class Exchange implements ResponseEvents {
     }
   }
 
-  // Held HOLD_MS without END_REQUEST: over TCP, php-fpm is likely holding its last records back
-  // (see #nudge); nudge once and hold once more, so the response still goes out whole.
+  // Held HOLD_MS without END_REQUEST: over TCP php-fpm may hold its last records (see #nudge).
   readonly #deliverHeld = (): void => {
     if (!this.#settled && !this.#ended && this.#nudge()) {
       setTimeout(this.#deliverHeld, HOLD_MS);
@@ -118,14 +114,11 @@ export class Exchange implements ResponseEvents {
   };
 
   /**
-   * php-fpm never sets TCP_NODELAY on Linux (its fastcgi.c assigns `req->tcp` only on Windows), so
-   * Nagle holds the small records that end a response (the last body bytes, the empty STDOUT,
-   * END_REQUEST) until our ACK of the bulk arrives, and our kernel may delay that ACK by 40 ms:
-   * a 64 KiB page stalled about one time in ten over kept-alive TCP (measured; never over a unix
-   * socket). Any bytes we send carry the ACK at once. An empty STDIN record is the one harmless
-   * thing to send: php-fpm skips empty STDIN records before it reads the next BEGIN_REQUEST
-   * (fcgi_read_request), and STDIN is already ended, so the script cannot see it. Once per
-   * exchange, TCP only, and only after our own STDIN end was written.
+   * php-fpm never sets TCP_NODELAY on Linux (fastcgi.c sets `req->tcp` only on Windows): Nagle holds
+   * the records ending a response until our ACK, which our kernel may delay 40 ms (a 64 KiB page
+   * stalled one time in ten over kept-alive TCP; never over a unix socket). Bytes we send carry the
+   * ACK at once; an empty STDIN record is harmless (fcgi_read_request skips it, STDIN is over).
+   * Once per exchange, TCP only, after our own STDIN end was written.
    */
   #nudge(): boolean {
     if (this.#nudged || !this.#stdinDone || !this.#opts.keepConn || !this.#conn.tcp) return false;
