@@ -20,6 +20,20 @@ const servers: BenchServer[] = [
   { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
   { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
   { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
+  // FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: another checkout's CLI beside this one, same run (A/B).
+  ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
+    ? []
+    : [
+        {
+          label: 'foyer serve --app, baseline',
+          start: (o: Parameters<BenchServer['start']>[0]) =>
+            foyerCli(
+              ['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'],
+              o,
+              process.env.FOYER_BENCH_BASELINE_CLI,
+            ),
+        },
+      ]),
 ];
 
 // The CLI as it runs in production: an access log written to a file, the admin listener up, and a
