@@ -1,7 +1,8 @@
 // node:http under node:cluster with WORKERS workers (default 2): the peer for Foyer's --workers.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
-import { jsonBody, PLAINTEXT, port, ready } from './ready.ts';
+import { plainHandler } from './http-node-handler.ts';
+import { port, ready } from './ready.ts';
 
 const workers = Number(process.env.WORKERS ?? 2);
 if (cluster.isPrimary) {
@@ -15,20 +16,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  const plain = Buffer.from(PLAINTEXT);
-  const server = createServer((req, res) => {
-    if (req.url === '/plaintext') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': plain.length });
-      res.end(plain);
-    } else if (req.url === '/json') {
-      const body = JSON.stringify(jsonBody());
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    } else {
-      res.writeHead(404, { 'content-length': 0 });
-      res.end();
-    }
-  });
+  const server = createServer(plainHandler);
   server.keepAliveTimeout = 30_000;
   server.listen(port, '127.0.0.1');
   process.once('SIGTERM', () => server.close(() => process.exit(0)));
