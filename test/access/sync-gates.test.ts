@@ -3,19 +3,37 @@
 // the composed middleware refuses: the same table decisions, 403s and 429s, headers included, also
 // against the limit kept in a real Redis.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import bcrypt from 'bcryptjs';
 import fc from 'fast-check';
+import { basicAuth } from '../../src/access/basic-auth.ts';
 import { ipFilter } from '../../src/access/ip-filter.ts';
 import { rateLimit } from '../../src/access/rate-limit.ts';
 import { LocalRateTable, type RateLimitStore } from '../../src/access/rate-store.ts';
 import { RedisLink } from '../../src/access/redis-link.ts';
 import { redisRateStore } from '../../src/access/redis-rate-store.ts';
 import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
-import type { Handler, Middleware } from '../../src/types.ts';
+import type { Context, Handler, Middleware } from '../../src/types.ts';
 import { createContext } from '../../src/testing.ts';
 import { type PrivateRedis, skipWithoutRedis, startRedis } from './redis-server.ts';
 
-const app = toLoadedApp((req: Request) => new Response(`ok ${new URL(req.url).pathname}`));
+const app = toLoadedApp(
+  (req: Request, ctx: Context) => new Response(`ok ${new URL(req.url).pathname} ${ctx.remoteUser ?? '-'}`),
+);
+
+// Users for Basic auth under /private: one {SHA}, one bcrypt (cost 4: quick, still a real hash).
+const dir = mkdtempSync(join(tmpdir(), 'foyer-gates-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const htpasswd = join(dir, 'htpasswd');
+writeFileSync(
+  htpasswd,
+  `alice:{SHA}${createHash('sha1').update('secret').digest('base64')}\nbob:${bcrypt.hashSync('pw2', 4)}\n`,
+);
+const basic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
 
 /** A private table that decides in this process (as the single process's default store does). */
 function syncStore(): RateLimitStore {
@@ -46,8 +64,17 @@ function layers(store: RateLimitStore, o: Limits): Middleware[] {
       store,
       ...(o.byHeader ? { key: (req: Request) => req.headers.get('x-key') ?? undefined } : {}),
     }),
+    basicAuth({ file: htpasswd, paths: ['/private'], realm: 'gates' }),
   ];
 }
+
+/** The same layers without their gates: every request goes through the composed middleware. */
+const withoutGates = (layers: Middleware[]): Middleware[] =>
+  layers.map(
+    (l): Middleware =>
+      (req, ctx, next) =>
+        l(req, ctx, next),
+  );
 
 const pipeline = (access: Middleware[]): Handler => buildPipeline({ config: {}, app, access });
 
@@ -55,17 +82,20 @@ interface Call {
   address: string;
   path: string;
   key: string | undefined;
+  authorization: string | undefined;
 }
 
 /** Status, the access layers' headers and the body, whatever path answered. */
 async function outcome(handler: Handler, c: Call) {
-  const headers: Record<string, string> = c.key === undefined ? {} : { 'x-key': c.key };
+  const headers: Record<string, string> = {};
+  if (c.key !== undefined) headers['x-key'] = c.key;
+  if (c.authorization !== undefined) headers.authorization = c.authorization;
   const res = await handler(
     new Request(`http://127.0.0.1${c.path}`, { headers }),
     createContext({ remoteAddress: c.address }),
   );
   const h = (n: string) => res.headers.get(n);
-  return [res.status, h('retry-after'), h('ratelimit-policy'), h('ratelimit'), await res.text()];
+  return [res.status, h('retry-after'), h('ratelimit-policy'), h('ratelimit'), h('www-authenticate'), await res.text()];
 }
 
 const calls = fc.array(
@@ -79,8 +109,32 @@ const calls = fc.array(
       '2001:db8:1:1:ffff::9',
       '2001:db8:1:2::1',
     ),
-    path: fc.constantFrom('/', '/login', '/%6cogin', '/login/../login', '/admin', '/admin/x', '/%61dmin', '/other'),
+    path: fc.constantFrom(
+      '/',
+      '/login',
+      '/%6cogin',
+      '/login/../login',
+      '/admin',
+      '/admin/x',
+      '/%61dmin',
+      '/private',
+      '/private/x',
+      '/%70rivate',
+      '/other',
+    ),
     key: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+    authorization: fc.option(
+      fc.constantFrom(
+        basic('alice:secret'),
+        basic('alice:wrong'),
+        basic('bob:pw2'),
+        basic('mallory:x'),
+        basic('alice'),
+        'Basic !!!',
+        'Bearer x',
+      ),
+      { nil: undefined },
+    ),
   }),
   { maxLength: 24 },
 );
@@ -92,6 +146,21 @@ describe('access layers decided at once', () => {
     const out = handler(new Request('http://127.0.0.1/hello'), createContext({ remoteAddress: '192.0.2.1' }));
     assert.equal(typeof (out as Promise<Response>).then, 'undefined', 'a promise where a Response was due');
     assert.equal((out as Response).status, 200);
+  });
+
+  test('credentials verified once are then decided at once', async () => {
+    const handler = pipeline(layers(syncStore(), { burst: 5, dryRun: false, byHeader: false }));
+    const call = () =>
+      handler(
+        new Request('http://127.0.0.1/private', { headers: { authorization: basic('bob:pw2') } }),
+        createContext({ remoteAddress: '192.0.2.1' }),
+      );
+    const first = call();
+    assert.equal(typeof (first as Promise<Response>).then, 'function', 'a bcrypt hash is checked asynchronously');
+    assert.equal(await (await first).text(), 'ok /private bob');
+    const again = call();
+    assert.equal(typeof (again as Promise<Response>).then, 'undefined');
+    assert.equal(await (again as Response).text(), 'ok /private bob');
   });
 
   test('a layer that cannot decide at once sends the request through the middleware, from that layer on', async () => {
@@ -112,7 +181,7 @@ describe('access layers decided at once', () => {
     await fc.assert(
       fc.asyncProperty(limits, calls, async (o, seq) => {
         const now = pipeline(layers(syncStore(), o));
-        const later = pipeline(layers(asyncStore(), o));
+        const later = pipeline(withoutGates(layers(asyncStore(), o)));
         for (const c of seq) assert.deepEqual(await outcome(now, c), await outcome(later, c), JSON.stringify(c));
       }),
       { numRuns: 150 },
