@@ -210,6 +210,9 @@ export class PipelineQueue {
       return;
     }
     const res = ex.response!;
+    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
+    // send the body now, so the connection cannot be reused safely, and the head says so.
+    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     let plan: Plan;
     try {
       const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
@@ -226,9 +229,6 @@ export class PipelineQueue {
     if (plan.close) ex.keepAlive = false;
     ex.status = plan.status;
     ex.bytes = plan.size;
-    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
-    // send the body now, so the connection cannot be reused safely.
-    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     if (!ex.keepAlive) this.#endAfterWrite = true;
     if (plan.stream !== null) {
       // The pump writes the head once the body has shown whether it is whole, failed or slow.
