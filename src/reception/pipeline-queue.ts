@@ -107,8 +107,9 @@ export class PipelineQueue {
   }
 
   #respond(ex: Exchange, res: unknown, scheduleFlush = true): void {
-    if (ex.ready) {
-      // The engine already answered (a body framing error); drop the late response's stream.
+    if (ex.ready || this.#owner.closed) {
+      // The engine already answered (a body framing error), or the client left first: drop the
+      // late response's stream, so that what feeds it (a php-fpm child, a temp file) is let go.
       if (res instanceof NativeResponse) discardBody(res);
       return;
     }
@@ -361,10 +362,19 @@ export class PipelineQueue {
       this.flushed();
       if (this.#streamEx !== null) this.record(this.#streamEx);
     }
+    // The response being streamed: its handler learns the client left (an idle SSE stream would
+    // otherwise wait for its next event to find out), and its body is no longer waited for.
+    const streaming = this.#streamEx;
+    if (streaming !== null) {
+      streaming.ctx?.abort();
+      streaming.cancelBody?.();
+    }
     const q = this.#q;
     for (const ex of q) {
       ex.ctx?.abort();
       ex.body?.fail(new Error('client disconnected'));
+      // A pipelined response waiting its turn will never be written: release its body's source.
+      if (ex.response !== undefined && !ex.written) discardBody(ex.response);
       this.record(ex, CLIENT_CLOSED);
     }
     q.length = 0;
