@@ -85,6 +85,7 @@ export type FastCgiConfig = Pick<
   | 'responseBuffering'
   | 'responseMemory'
   | 'maxTempFileSize'
+  | 'maxTempTotal'
   | 'spoolDir'
 >;
 
@@ -269,6 +270,7 @@ export const configSpec: Spec = {
         responseBuffering: bool,
         responseMemory: uint,
         maxTempFileSize: uint,
+        maxTempTotal: uint,
         spoolDir: nonEmpty,
       } satisfies Record<keyof FastCgiConfig, Spec>,
     },

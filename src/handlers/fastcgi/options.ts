@@ -65,6 +65,8 @@ export interface FastCgiOptions {
   responseMemory?: number;
   /** … then in a private temp file up to this size; beyond it, backpressure. `0`: no temp file. Default 1 GiB (nginx's fastcgi_max_temp_file_size). */
   maxTempFileSize?: number;
+  /** Temp-file bytes of all the responses of this handler together; beyond it, backpressure. Default 1 GiB. */
+  maxTempTotal?: number;
   /** Directory of temp files (request and response buffers). Default `os.tmpdir()`. */
   spoolDir?: string;
   /** Extra FastCGI params (fixed, or per request); they override computed ones. */
@@ -113,6 +115,7 @@ export interface ResolvedFastCgiOptions {
   responseBuffering: boolean;
   responseMemory: number;
   maxTempFileSize: number;
+  maxTempTotal: number;
   spoolMemory: number;
   maxSpoolSize: number;
   spoolDir: string;
@@ -158,6 +161,7 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     responseBuffering: o.responseBuffering ?? true,
     responseMemory: nonNegative('responseMemory', o.responseMemory, 256 * 1024),
     maxTempFileSize: nonNegative('maxTempFileSize', o.maxTempFileSize, 1024 * 1024 * 1024),
+    maxTempTotal: nonNegative('maxTempTotal', o.maxTempTotal, 1024 * 1024 * 1024),
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),
     maxSpoolSize: nonNegative('maxSpoolSize', o.maxSpoolSize, 1024 * 1024 * 1024),
     spoolDir: o.spoolDir ?? tmpdir(),

@@ -54,4 +54,25 @@ describe('response overflow buffer', () => {
     b.dispose();
     assert.deepEqual(readdirSync(dir), []);
   });
+
+  test('the temp files of all buffers sharing a budget stay within it together, and give it back', async () => {
+    // 32 pipelined responses on one connection that reads nothing each spill to a temp file.
+    const budget = { used: 0, max: 10 };
+    const buffers = Array.from(
+      { length: 32 },
+      () => new ResponseBuffer({ memoryLimit: 2, maxFileSize: 4, dir, budget }),
+    );
+    const paused = buffers.map((b) => [b.push(Buffer.from('ab')), b.push(Buffer.from('cdef'))]);
+    assert.equal(budget.used, 8, 'two files of 4 bytes fit in 10');
+    assert.deepEqual(paused.slice(0, 3), [
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
+    assert.ok(paused.slice(2).every(([, ok]) => ok === false));
+    // Every byte is still handed out in order, whatever went where.
+    for (const b of buffers) assert.equal((await drain(b)).toString(), 'abcdef');
+    for (const b of buffers) b.dispose();
+    assert.equal(budget.used, 0);
+  });
 });

@@ -15,6 +15,18 @@ export interface ResponseBufferOptions {
   maxFileSize: number;
   /** Directory of the temp file. */
   dir: string;
+  /** Temp-file bytes of every buffer sharing this object (one gateway), and their bound. */
+  budget?: TempBudget;
+}
+
+/**
+ * One bound on the disk that all the response temp files of a gateway take together. Each request
+ * has its own bound, but a client that pipelines 32 requests and reads nothing makes 32 of them at
+ * once per connection: without a total, a few connections fill the disk.
+ */
+export interface TempBudget {
+  used: number;
+  readonly max: number;
 }
 
 const READ_SIZE = 64 * 1024;
@@ -54,7 +66,12 @@ export class ResponseBuffer {
       this.#memoryBytes += chunk.byteLength;
       return true;
     }
-    if (this.#tailBytes > 0 || this.#written + chunk.byteLength > this.#o.maxFileSize) {
+    const budget = this.#o.budget;
+    if (
+      this.#tailBytes > 0 ||
+      this.#written + chunk.byteLength > this.#o.maxFileSize ||
+      (budget !== undefined && budget.used + chunk.byteLength > budget.max)
+    ) {
       this.#tail.push(chunk);
       this.#tailBytes += chunk.byteLength;
       return false;
@@ -62,6 +79,7 @@ export class ResponseBuffer {
     const file = this.#openFile();
     const position = this.#written;
     this.#written += chunk.byteLength;
+    if (budget !== undefined) budget.used += chunk.byteLength;
     this.#writes = this.#writes.then(async () => {
       const h = await file;
       let done = 0;
@@ -127,6 +145,8 @@ export class ResponseBuffer {
     this.#memoryBytes = 0;
     this.#tail.length = 0;
     this.#tailBytes = 0;
+    // The file's space is given back when it is closed, just below.
+    if (this.#o.budget !== undefined) this.#o.budget.used -= this.#written;
     const file = this.#file;
     if (file !== undefined) {
       void this.#writes.finally(() => file.then((h) => h.close())).catch(() => {});
