@@ -83,6 +83,7 @@ export interface PipelineParts {
     responseMemory?: number;
     maxTempFileSize?: number;
     maxTempTotal?: number;
+    responseMemoryTotal?: number;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;

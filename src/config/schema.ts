@@ -86,6 +86,7 @@ export type FastCgiConfig = Pick<
   | 'responseMemory'
   | 'maxTempFileSize'
   | 'maxTempTotal'
+  | 'responseMemoryTotal'
   | 'spoolDir'
 >;
 
@@ -271,6 +272,7 @@ export const configSpec: Spec = {
         responseMemory: uint,
         maxTempFileSize: uint,
         maxTempTotal: uint,
+        responseMemoryTotal: uint,
         spoolDir: nonEmpty,
       } satisfies Record<keyof FastCgiConfig, Spec>,
     },

@@ -142,7 +142,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         memoryLimit: o.responseMemory,
         maxFileSize: o.maxTempFileSize,
         dir: o.spoolDir,
-        budget: { used: 0, max: o.maxTempTotal },
+        budget: { used: 0, max: o.maxTempTotal, memory: 0, memoryMax: o.responseMemoryTotal },
       }
     : undefined;
   // One dotfile rule for scripts and static files: `.git/x.php` is as private as `.git/config`.

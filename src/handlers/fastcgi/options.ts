@@ -63,6 +63,8 @@ export interface FastCgiOptions {
   responseBuffering?: boolean;
   /** Response bytes held in memory per request beyond the stream's own queue. Default 256 KiB. */
   responseMemory?: number;
+  /** … and by all the requests of this handler together; beyond it, the temp file. Default 64 MiB. */
+  responseMemoryTotal?: number;
   /** … then in a private temp file up to this size; beyond it, backpressure. `0`: no temp file. Default 1 GiB (nginx's fastcgi_max_temp_file_size). */
   maxTempFileSize?: number;
   /** Temp-file bytes of all the responses of this handler together; beyond it, backpressure. Default 1 GiB. */
@@ -114,6 +116,7 @@ export interface ResolvedFastCgiOptions {
   requestBuffering: boolean;
   responseBuffering: boolean;
   responseMemory: number;
+  responseMemoryTotal: number;
   maxTempFileSize: number;
   maxTempTotal: number;
   spoolMemory: number;
@@ -160,6 +163,7 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     requestBuffering: o.requestBuffering ?? true,
     responseBuffering: o.responseBuffering ?? true,
     responseMemory: nonNegative('responseMemory', o.responseMemory, 256 * 1024),
+    responseMemoryTotal: nonNegative('responseMemoryTotal', o.responseMemoryTotal, 64 * 1024 * 1024),
     maxTempFileSize: nonNegative('maxTempFileSize', o.maxTempFileSize, 1024 * 1024 * 1024),
     maxTempTotal: nonNegative('maxTempTotal', o.maxTempTotal, 1024 * 1024 * 1024),
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),

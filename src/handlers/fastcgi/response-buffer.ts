@@ -15,18 +15,21 @@ export interface ResponseBufferOptions {
   maxFileSize: number;
   /** Directory of the temp file. */
   dir: string;
-  /** Temp-file bytes of every buffer sharing this object (one gateway), and their bound. */
+  /** Bytes of every buffer sharing this object (one gateway), and their bounds. */
   budget?: TempBudget;
 }
 
 /**
- * One bound on the disk that all the response temp files of a gateway take together. Each request
- * has its own bound, but a client that pipelines 32 requests and reads nothing makes 32 of them at
- * once per connection: without a total, a few connections fill the disk.
+ * Bounds on what all the response buffers of a gateway hold together: temp-file bytes (`used`,
+ * `max`) and memory (`memory`, `memoryMax`). Each request has its own bounds, but a client that
+ * pipelines 32 requests and reads nothing fills 32 buffers at once per connection: without a
+ * total, a few hundred connections fill the disk or the heap.
  */
 export interface TempBudget {
   used: number;
   readonly max: number;
+  memory: number;
+  readonly memoryMax: number;
 }
 
 const READ_SIZE = 64 * 1024;
@@ -61,12 +64,18 @@ export class ResponseBuffer {
   push(chunk: Uint8Array): boolean {
     if (this.#disposed) return true;
     const inFile = this.#written - this.#read;
-    if (inFile === 0 && this.#tailBytes === 0 && this.#memoryBytes + chunk.byteLength <= this.#o.memoryLimit) {
+    const budget = this.#o.budget;
+    if (
+      inFile === 0 &&
+      this.#tailBytes === 0 &&
+      this.#memoryBytes + chunk.byteLength <= this.#o.memoryLimit &&
+      (budget === undefined || budget.memory + chunk.byteLength <= budget.memoryMax)
+    ) {
       this.#memory.push(chunk);
       this.#memoryBytes += chunk.byteLength;
+      if (budget !== undefined) budget.memory += chunk.byteLength;
       return true;
     }
-    const budget = this.#o.budget;
     if (
       this.#tailBytes > 0 ||
       this.#written + chunk.byteLength > this.#o.maxFileSize ||
@@ -102,6 +111,7 @@ export class ResponseBuffer {
       const memory = this.#memory.splice(0);
       const bytes = this.#memoryBytes;
       this.#memoryBytes = 0;
+      if (this.#o.budget !== undefined) this.#o.budget.memory -= bytes;
       return memory.length === 1 ? memory[0]! : Buffer.concat(memory, bytes);
     }
     const pending = this.#written - this.#read;
@@ -142,6 +152,7 @@ export class ResponseBuffer {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#memory.length = 0;
+    if (this.#o.budget !== undefined) this.#o.budget.memory -= this.#memoryBytes;
     this.#memoryBytes = 0;
     this.#tail.length = 0;
     this.#tailBytes = 0;
