@@ -20,10 +20,12 @@ const MAX_HOPS = 64;
 
 const UNREADABLE: Hop = { for: undefined };
 
-/** The rightmost MAX_HOPS hops, behind an unreadable one when some were cut off. */
-function keepRightmost(hops: Hop[]): Hop[] | undefined {
-  if (hops.length === 0) return undefined;
-  return hops.length <= MAX_HOPS ? hops : [UNREADABLE, ...hops.slice(-MAX_HOPS)];
+/** Reads the rightmost MAX_HOPS elements only (behind an unreadable hop when some were cut off). */
+function readRightmost(elements: string[], read: (element: string) => Hop): Hop[] | undefined {
+  if (elements.length === 0) return undefined;
+  const kept = elements.length <= MAX_HOPS ? elements : elements.slice(-MAX_HOPS);
+  const hops = kept.map(read);
+  return kept.length === elements.length ? hops : [UNREADABLE, ...hops];
 }
 
 /** Strips `[v6]:port`, `[v6]` and `v4:port` down to the address text. */
@@ -46,14 +48,11 @@ function stripPort(node: string): string | undefined {
 
 /** `X-Forwarded-For: client, proxy1, proxy2` (all lines joined in order) → hops, left to right. */
 export function parseXForwardedFor(values: readonly string[]): Hop[] | undefined {
-  const hops: Hop[] = [];
-  for (const value of values) {
-    for (const part of value.split(',')) {
-      const node = part.trim();
-      hops.push(node === '' ? UNREADABLE : { for: stripPort(node) });
-    }
-  }
-  return keepRightmost(hops);
+  const parts = values.length === 1 ? (values[0] as string).split(',') : values.flatMap((v) => v.split(','));
+  return readRightmost(parts, (part) => {
+    const node = part.trim();
+    return node === '' ? UNREADABLE : { for: stripPort(node) };
+  });
 }
 
 /**
@@ -79,14 +78,10 @@ function elements(value: string): string[] {
 
 /** RFC 7239 §4 `Forwarded` (all lines in order) → hops, left to right; a bad element is unreadable. */
 export function parseForwarded(values: readonly string[]): Hop[] | undefined {
-  const hops: Hop[] = [];
-  for (const value of values) {
-    for (const element of elements(value)) {
-      const parsed = parseElements(element);
-      hops.push(parsed?.length === 1 ? (parsed[0] as Hop) : UNREADABLE);
-    }
-  }
-  return keepRightmost(hops);
+  return readRightmost(values.flatMap(elements), (element) => {
+    const parsed = parseElements(element);
+    return parsed?.length === 1 ? (parsed[0] as Hop) : UNREADABLE;
+  });
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
