@@ -107,8 +107,9 @@ export class PipelineQueue {
   }
 
   #respond(ex: Exchange, res: unknown, scheduleFlush = true): void {
-    if (ex.ready) {
-      // The engine already answered (a body framing error); drop the late response's stream.
+    if (ex.ready || this.#owner.closed) {
+      // The engine already answered (a body framing error), or the client left first: drop the
+      // late response's stream, so that what feeds it (a php-fpm child, a temp file) is let go.
       if (res instanceof NativeResponse) discardBody(res);
       return;
     }
@@ -210,6 +211,9 @@ export class PipelineQueue {
       return;
     }
     const res = ex.response!;
+    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
+    // send the body now, so the connection cannot be reused safely, and the head says so.
+    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     let plan: Plan;
     try {
       const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
@@ -226,9 +230,6 @@ export class PipelineQueue {
     if (plan.close) ex.keepAlive = false;
     ex.status = plan.status;
     ex.bytes = plan.size;
-    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
-    // send the body now, so the connection cannot be reused safely.
-    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     if (!ex.keepAlive) this.#endAfterWrite = true;
     if (plan.stream !== null) {
       // The pump writes the head once the body has shown whether it is whole, failed or slow.
@@ -361,10 +362,19 @@ export class PipelineQueue {
       this.flushed();
       if (this.#streamEx !== null) this.record(this.#streamEx);
     }
+    // The response being streamed: its handler learns the client left (an idle SSE stream would
+    // otherwise wait for its next event to find out), and its body is no longer waited for.
+    const streaming = this.#streamEx;
+    if (streaming !== null) {
+      streaming.ctx?.abort();
+      streaming.cancelBody?.();
+    }
     const q = this.#q;
     for (const ex of q) {
       ex.ctx?.abort();
       ex.body?.fail(new Error('client disconnected'));
+      // A pipelined response waiting its turn will never be written: release its body's source.
+      if (ex.response !== undefined && !ex.written) discardBody(ex.response);
       this.record(ex, CLIENT_CLOSED);
     }
     q.length = 0;
