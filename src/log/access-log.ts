@@ -80,7 +80,7 @@ export class AccessLog {
     const p = this.#pending;
     const i = this.#count++;
     p.start[i] = tx.start;
-    p.time[i] = Date.now();
+    p.time[i] = tx.end;
     p.status[i] = tx.status;
     p.bytes[i] = tx.bytes;
     p.minor[i] = tx.minor;

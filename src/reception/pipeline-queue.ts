@@ -321,10 +321,11 @@ export class PipelineQueue {
   // ── transaction records ───────────────────────────────────────────────────────────────────
 
   /** Tells the observer once; `status` overrides (499 for a client that left first). */
-  record(ex: Exchange, status = 0): void {
+  record(ex: Exchange, status = 0, now = Date.now()): void {
     const onTx = this.#onTx;
     if (ex.recorded || onTx === undefined) return;
     ex.recorded = true;
+    ex.end = now;
     if (status !== 0) ex.status = status;
     else if (ex.clientGone) ex.status = CLIENT_CLOSED;
     try {
@@ -338,7 +339,9 @@ export class PipelineQueue {
   flushed(): void {
     const done = this.#done;
     if (done.length === 0) return;
-    for (let i = 0; i < done.length; i++) this.record(done[i]!);
+    // One clock read for every response of the write (they left together).
+    const now = Date.now();
+    for (let i = 0; i < done.length; i++) this.record(done[i]!, 0, now);
     done.length = 0;
   }
 

@@ -11,6 +11,8 @@ export const CLIENT_CLOSED = 499;
 export interface Transaction {
   /** Date.now() when the first byte of the request head was seen. */
   readonly start: number;
+  /** Date.now() when it was over (last byte handed to the socket, refused, or abandoned); read once per write batch. */
+  readonly end: number;
   /** Method as received; '' when the request line could not be read. */
   readonly method: string;
   /** Request-target exactly as received; '' when unreadable. */
