@@ -132,8 +132,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.#dispatch(head);
   }
 
-  refuse(code: ErrorCode): void {
-    this.#reject(code);
+  refuse(code: ErrorCode, head?: ParsedHead): void {
+    this.#reject(code, head);
   }
 
   bodyRead(ex: Exchange, bytes: number): void {
