@@ -347,7 +347,7 @@ export class PipelineQueue {
 
   // ── the connection's ends ─────────────────────────────────────────────────────────────────
 
-  /** The client half-closed: in-flight handlers' signals abort (their responses are still written). */
+  /** The client gave up waiting (see HALF_CLOSE_GRACE_MS): in-flight handlers' signals abort (responses are still written). */
   abortAll(reason: Error): void {
     for (const ex of this.#q) ex.ctx?.abort(reason);
   }
