@@ -39,8 +39,8 @@ const servers: BenchServer[] = [
 // The CLI as it runs in production: an access log written to a file, the admin listener up, and a
 // per-client rate limit far above what one load generator can send (so it decides every request and
 // never refuses one), against the engine alone.
-const production: BenchServer = {
-  label: 'foyer serve --app, production',
+const productionServer = (label: string, cli?: string): BenchServer => ({
+  label,
   start: async (o) => {
     const dir = mkdtempSync(join(tmpdir(), 'foyer-bench-prod-'));
     const admin = await freePort();
@@ -59,10 +59,17 @@ const production: BenchServer = {
         '100000',
       ],
       o,
+      cli,
     );
     return { ...running, stop: () => running.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
   },
-};
+});
+const production = productionServer('foyer serve --app, production');
+// FOYER_BENCH_BASELINE_CLI: the same production setup from another checkout's build, same run.
+const productionBaseline =
+  process.env.FOYER_BENCH_BASELINE_CLI === undefined
+    ? []
+    : [productionServer('foyer serve --app, production, baseline', process.env.FOYER_BENCH_BASELINE_CLI)];
 
 // Issue 13's goals: the CLI's pipeline nearly free against the engine alone; keep-alive ≥ 0.8× and
 // pipelined ≥ 0.4× the ceiling; ≥ 1.3× node:http keep-alive.
@@ -105,7 +112,7 @@ export const scenarios: Scenario[] = [
     name: 'app-production',
     description: 'GET /plaintext from a fetch app, keep-alive, access log file + admin listener + rate limit',
     path: '/plaintext',
-    servers: [production, servers[1]!, servers[0]!],
+    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
   {
@@ -113,7 +120,7 @@ export const scenarios: Scenario[] = [
     description: 'GET /plaintext from a fetch app, 16-deep pipelining, access log file + admin listener + rate limit',
     path: '/plaintext',
     pipelining: 16,
-    servers: [production, servers[1]!, servers[0]!],
+    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
 ];

@@ -6,6 +6,7 @@ import { prettyLine } from './pretty.ts';
 
 const tx = (over: Partial<Transaction> = {}): Transaction => ({
   start: 1_000,
+  end: 1_010,
   method: 'GET',
   target: '/a?b',
   minor: 1,

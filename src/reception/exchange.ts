@@ -22,6 +22,7 @@ export class Exchange implements Transaction {
 
   // Transaction record
   start = 0;
+  end = 0;
   method = '';
   target = '';
   rawLine = '';

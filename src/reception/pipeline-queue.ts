@@ -322,10 +322,11 @@ export class PipelineQueue {
   // ── transaction records ───────────────────────────────────────────────────────────────────
 
   /** Tells the observer once; `status` overrides (499 for a client that left first). */
-  record(ex: Exchange, status = 0): void {
+  record(ex: Exchange, status = 0, now = Date.now()): void {
     const onTx = this.#onTx;
     if (ex.recorded || onTx === undefined) return;
     ex.recorded = true;
+    ex.end = now;
     if (status !== 0) ex.status = status;
     else if (ex.clientGone) ex.status = CLIENT_CLOSED;
     try {
@@ -339,13 +340,15 @@ export class PipelineQueue {
   flushed(): void {
     const done = this.#done;
     if (done.length === 0) return;
-    for (let i = 0; i < done.length; i++) this.record(done[i]!);
+    // One clock read for every response of the write (they left together).
+    const now = Date.now();
+    for (let i = 0; i < done.length; i++) this.record(done[i]!, 0, now);
     done.length = 0;
   }
 
   // ── the connection's ends ─────────────────────────────────────────────────────────────────
 
-  /** The client half-closed: in-flight handlers' signals abort (their responses are still written). */
+  /** The client gave up waiting (see HALF_CLOSE_GRACE_MS): in-flight handlers' signals abort (responses are still written). */
   abortAll(reason: Error): void {
     for (const ex of this.#q) ex.ctx?.abort(reason);
   }
