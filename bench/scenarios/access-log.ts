@@ -2,21 +2,34 @@
 // server without one, in the same run. Goal (issue 10): at most 10% fewer requests per second.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { nodeServer } from '../lib/child-server.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
 
 const entry = new URL('../servers/http-foyer.ts', import.meta.url);
 const logFile = () => join(mkdtempSync(join(tmpdir(), 'foyer-bench-log-')), 'access.log');
 const servers: BenchServer[] = [
-  { label: 'foyer + access log', start: () => nodeServer(entry, { env: { FOYER_BENCH_ACCESS_LOG: logFile() } }) },
-  { label: 'foyer', start: () => nodeServer(entry) },
+  {
+    label: 'foyer + access log',
+    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile() } }),
+  },
+  { label: 'foyer', start: (o) => nodeServer(entry, o) },
   // The log without X-Request-Id on responses: what the id header costs on its own.
   {
     label: 'log, no X-Request-Id',
-    start: () => nodeServer(entry, { env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_REQUEST_ID: '0' } }),
+    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_REQUEST_ID: '0' } }),
   },
 ];
+// FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: that checkout's build (its dist/index.js) with the
+// log on, beside this one in the same run (an A/B of a change to the log's cost).
+const baselineCli = process.env.FOYER_BENCH_BASELINE_CLI;
+if (baselineCli !== undefined) {
+  const index = join(dirname(baselineCli), 'index.js');
+  servers.push({
+    label: 'baseline + access log',
+    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_INDEX: index } }),
+  });
+}
 const targets = [{ peer: 'foyer', min: 0.9 }];
 
 export const scenarios: Scenario[] = [

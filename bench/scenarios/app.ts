@@ -38,44 +38,38 @@ const servers: BenchServer[] = [
 
 // The CLI as it runs in production: an access log written to a file, the admin listener up, and a
 // per-client rate limit far above what one load generator can send (so it decides every request and
-// never refuses one), against the engine alone. `cliPath`: another checkout's build (the baseline row).
-function productionCli(label: string, cliPath?: string): BenchServer {
-  return {
-    label,
-    start: async (o) => {
-      const dir = mkdtempSync(join(tmpdir(), 'foyer-bench-prod-'));
-      const admin = await freePort();
-      const running = await foyerCli(
-        [
-          'bench/fixtures/app/public',
-          '--app',
-          'bench/fixtures/app/app.mjs',
-          '--access-log',
-          join(dir, 'access.log'),
-          '--admin',
-          `127.0.0.1:${admin}`,
-          '--rate-limit',
-          '100000000r/s',
-          '--rate-burst',
-          '100000',
-        ],
-        o,
-        cliPath,
-      );
-      return { ...running, stop: () => running.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
-    },
-  };
-}
-const production = productionCli('foyer serve --app, production');
-// FOYER_BENCH_BASELINE_CLI: the other checkout's CLI with the same production features, same run (A/B).
-const productionServers: BenchServer[] = [
-  production,
-  servers[1]!,
-  servers[0]!,
-  ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
+// never refuses one), against the engine alone.
+const productionServer = (label: string, cli?: string): BenchServer => ({
+  label,
+  start: async (o) => {
+    const dir = mkdtempSync(join(tmpdir(), 'foyer-bench-prod-'));
+    const admin = await freePort();
+    const running = await foyerCli(
+      [
+        'bench/fixtures/app/public',
+        '--app',
+        'bench/fixtures/app/app.mjs',
+        '--access-log',
+        join(dir, 'access.log'),
+        '--admin',
+        `127.0.0.1:${admin}`,
+        '--rate-limit',
+        '100000000r/s',
+        '--rate-burst',
+        '100000',
+      ],
+      o,
+      cli,
+    );
+    return { ...running, stop: () => running.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
+  },
+});
+const production = productionServer('foyer serve --app, production');
+// FOYER_BENCH_BASELINE_CLI: the same production setup from another checkout's build, same run.
+const productionBaseline =
+  process.env.FOYER_BENCH_BASELINE_CLI === undefined
     ? []
-    : [productionCli('foyer serve --app, production, baseline', process.env.FOYER_BENCH_BASELINE_CLI)]),
-];
+    : [productionServer('foyer serve --app, production, baseline', process.env.FOYER_BENCH_BASELINE_CLI)];
 
 // Issue 13's goals: the CLI's pipeline nearly free against the engine alone; keep-alive ≥ 0.8× and
 // pipelined ≥ 0.4× the ceiling; ≥ 1.3× node:http keep-alive.
@@ -119,7 +113,7 @@ export const scenarios: Scenario[] = [
     name: 'app-production',
     description: 'GET /plaintext from a fetch app, keep-alive, access log file + admin listener + rate limit',
     path: '/plaintext',
-    servers: productionServers,
+    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
   {
@@ -127,7 +121,7 @@ export const scenarios: Scenario[] = [
     description: 'GET /plaintext from a fetch app, 16-deep pipelining, access log file + admin listener + rate limit',
     path: '/plaintext',
     pipelining: 16,
-    servers: productionServers,
+    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
 ];

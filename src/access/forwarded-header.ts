@@ -1,5 +1,9 @@
-// Parsers for the forwarding headers a reverse proxy adds. Anything malformed yields undefined:
-// a header we cannot read is ignored (the peer's address stands), never an error.
+// Parsers for the forwarding headers a reverse proxy adds. Each element is read on its own: a
+// malformed one becomes an unreadable hop, never a reason to drop the whole header. The left part
+// of the header is whatever the client sent; the trusted proxy appends the real address on the
+// right. Dropping the header for junk on the left (`X-Forwarded-For: x`, 65 entries, an unclosed
+// quote) would make the client the proxy itself, and any rule that admits the proxy's address
+// would admit the client. Nothing here throws.
 
 export interface Hop {
   /** Normalisable address text (brackets and port removed), or undefined for `unknown`/obfuscated. */
@@ -8,8 +12,21 @@ export interface Hop {
   proto?: string;
 }
 
-/** Most hops a header may list before we stop reading it (a 16 KiB head bounds it anyway). */
+/**
+ * Hops kept, counted from the right (a 16 KiB head bounds the rest anyway). Past them the walk
+ * meets an unreadable hop: no real chain has 64 trusted proxies.
+ */
 const MAX_HOPS = 64;
+
+const UNREADABLE: Hop = { for: undefined };
+
+/** Reads the rightmost MAX_HOPS elements only (behind an unreadable hop when some were cut off). */
+function readRightmost(elements: string[], read: (element: string) => Hop): Hop[] | undefined {
+  if (elements.length === 0) return undefined;
+  const kept = elements.length <= MAX_HOPS ? elements : elements.slice(-MAX_HOPS);
+  const hops = kept.map(read);
+  return kept.length === elements.length ? hops : [UNREADABLE, ...hops];
+}
 
 /** Strips `[v6]:port`, `[v6]` and `v4:port` down to the address text. */
 function stripPort(node: string): string | undefined {
@@ -31,17 +48,40 @@ function stripPort(node: string): string | undefined {
 
 /** `X-Forwarded-For: client, proxy1, proxy2` (all lines joined in order) → hops, left to right. */
 export function parseXForwardedFor(values: readonly string[]): Hop[] | undefined {
-  const hops: Hop[] = [];
-  for (const value of values) {
-    for (const part of value.split(',')) {
-      const node = part.trim();
-      if (node === '' || hops.length >= MAX_HOPS) return undefined;
-      const addr = stripPort(node);
-      if (addr === undefined) return undefined;
-      hops.push({ for: addr });
+  const parts = values.length === 1 ? (values[0] as string).split(',') : values.flatMap((v) => v.split(','));
+  return readRightmost(parts, (part) => {
+    const node = part.trim();
+    return node === '' ? UNREADABLE : { for: stripPort(node) };
+  });
+}
+
+/**
+ * Splits a Forwarded value at its top-level commas, scanning from the right: the elements a
+ * trusted proxy appended are well-formed, so their boundaries are found whatever quotes the
+ * client left open further left (`for="` would otherwise swallow the proxy's element).
+ */
+function elements(value: string): string[] {
+  const out: string[] = [];
+  let end = value.length;
+  let quoted = false;
+  for (let i = value.length - 1; i >= 0; i--) {
+    const c = value[i];
+    if (c === '"' && !(quoted && value[i - 1] === '\\')) quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      out.push(value.slice(i + 1, end));
+      end = i;
     }
   }
-  return hops.length === 0 ? undefined : hops;
+  out.push(value.slice(0, end));
+  return out.reverse();
+}
+
+/** RFC 7239 §4 `Forwarded` (all lines in order) → hops, left to right; a bad element is unreadable. */
+export function parseForwarded(values: readonly string[]): Hop[] | undefined {
+  return readRightmost(values.flatMap(elements), (element) => {
+    const parsed = parseElements(element);
+    return parsed?.length === 1 ? (parsed[0] as Hop) : UNREADABLE;
+  });
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -49,61 +89,60 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * RFC 7239 §4: `Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8::1]:4711"`.
  * Values are tokens or quoted strings (§4 uses RFC 7230's grammar); parameter names are
- * case-insensitive; a parameter may appear once per element (§4).
+ * case-insensitive; a parameter may appear once per element (§4). Strict: undefined when
+ * anything is off. parseForwarded hands it one element at a time.
  */
-export function parseForwarded(values: readonly string[]): Hop[] | undefined {
+function parseElements(value: string): Hop[] | undefined {
   const hops: Hop[] = [];
-  for (const value of values) {
-    let i = 0;
-    const n = value.length;
-    let params = new Map<string, string>();
-    const endElement = (): boolean => {
-      if (params.size === 0 || hops.length >= MAX_HOPS) return false;
-      const forValue = params.get('for');
-      const proto = params.get('proto');
-      if (forValue === undefined) return false;
-      const lower = forValue.toLowerCase();
-      const addr = lower === 'unknown' || forValue.startsWith('_') ? undefined : stripPort(forValue);
-      if (addr === undefined && lower !== 'unknown' && !forValue.startsWith('_')) return false;
-      hops.push(proto === undefined ? { for: addr } : { for: addr, proto: proto.toLowerCase() });
-      params = new Map();
-      return true;
-    };
-    while (i < n) {
-      while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
-      const eq = value.indexOf('=', i);
-      if (eq < 0) return undefined;
-      const name = value.slice(i, eq).trim().toLowerCase();
-      if (!TOKEN.test(name) || params.has(name)) return undefined;
-      i = eq + 1;
-      let v: string;
-      if (value[i] === '"') {
-        let out = '';
+  let i = 0;
+  const n = value.length;
+  let params = new Map<string, string>();
+  const endElement = (): boolean => {
+    if (params.size === 0 || hops.length >= MAX_HOPS) return false;
+    const forValue = params.get('for');
+    const proto = params.get('proto');
+    if (forValue === undefined) return false;
+    const lower = forValue.toLowerCase();
+    const addr = lower === 'unknown' || forValue.startsWith('_') ? undefined : stripPort(forValue);
+    if (addr === undefined && lower !== 'unknown' && !forValue.startsWith('_')) return false;
+    hops.push(proto === undefined ? { for: addr } : { for: addr, proto: proto.toLowerCase() });
+    params = new Map();
+    return true;
+  };
+  while (i < n) {
+    while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
+    const eq = value.indexOf('=', i);
+    if (eq < 0) return undefined;
+    const name = value.slice(i, eq).trim().toLowerCase();
+    if (!TOKEN.test(name) || params.has(name)) return undefined;
+    i = eq + 1;
+    let v: string;
+    if (value[i] === '"') {
+      let out = '';
+      i++;
+      while (i < n && value[i] !== '"') {
+        if (value[i] === '\\') i++;
+        out += value[i] ?? '';
         i++;
-        while (i < n && value[i] !== '"') {
-          if (value[i] === '\\') i++;
-          out += value[i] ?? '';
-          i++;
-        }
-        if (i >= n) return undefined;
-        i++;
-        v = out;
-      } else {
-        const start = i;
-        while (i < n && value[i] !== ';' && value[i] !== ',' && value[i] !== ' ') i++;
-        v = value.slice(start, i);
-        if (!TOKEN.test(v) && !/^[0-9a-fA-F.:[\]]+$/.test(v)) return undefined;
       }
-      params.set(name, v);
-      while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
-      if (i >= n) break;
-      if (value[i] === ';') i++;
-      else if (value[i] === ',') {
-        if (!endElement()) return undefined;
-        i++;
-      } else return undefined;
+      if (i >= n) return undefined;
+      i++;
+      v = out;
+    } else {
+      const start = i;
+      while (i < n && value[i] !== ';' && value[i] !== ',' && value[i] !== ' ') i++;
+      v = value.slice(start, i);
+      if (!TOKEN.test(v) && !/^[0-9a-fA-F.:[\]]+$/.test(v)) return undefined;
     }
-    if (!endElement()) return undefined;
+    params.set(name, v);
+    while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
+    if (i >= n) break;
+    if (value[i] === ';') i++;
+    else if (value[i] === ',') {
+      if (!endElement()) return undefined;
+      i++;
+    } else return undefined;
   }
+  if (!endElement()) return undefined;
   return hops.length === 0 ? undefined : hops;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gcra, parseRate, type RateSpec } from './gcra.ts';
+import { countMapSteps } from '../../test/helpers/map-steps.ts';
 import { LocalRateTable } from './rate-store.ts';
 
 describe('GCRA with nginx limit_req nodelay semantics', () => {
@@ -66,5 +67,19 @@ describe('GCRA with nginx limit_req nodelay semantics', () => {
     const t = new LocalRateTable(100);
     for (let i = 0; i < 1000; i++) t.take(`k${i}`, { interval: 60_000, burst: 0 }, 0);
     assert.ok(t.size <= 100);
+  });
+
+  test('a full table of live keys takes a new key without walking the table', () => {
+    // A flood from many addresses fills the table; each further address must not cost a scan.
+    const t = new LocalRateTable(2000);
+    const spec = { interval: 60_000, burst: 0 };
+    for (let i = 0; i < 2000; i++) t.take(`k${i}`, spec, 0);
+    const steps = countMapSteps(() => {
+      for (let i = 2000; i < 2100; i++) t.take(`k${i}`, spec, 1);
+    });
+    assert.equal(t.size, 2000);
+    assert.ok(steps <= 200, `100 new keys walked ${steps} entries`);
+    // The least recently allowed went first; the newest are kept.
+    assert.equal(t.take('k2099', spec, 2).allowed, false);
   });
 });

@@ -65,7 +65,11 @@ export class SessionTable {
     e.expiresAt = now + ttlMs;
     this.#map.delete(id);
     this.#map.set(id, e);
-    if (++this.#ops % 1024 === 0 || this.#map.size > this.maxSessions) this.#sweep(now);
+    // Expired sessions are swept every 1024 saves (amortised: a few steps per save). A full table
+    // drops its least recently saved session, never a sweep per save: a flood of new sessions
+    // would otherwise cost each one a walk over the whole table.
+    if (++this.#ops % 1024 === 0) this.#sweep(now);
+    while (this.#map.size > this.maxSessions) this.#map.delete(this.#map.keys().next().value as string);
   }
 
   touch(id: string, ttlMs: number, now = Date.now()): void {
@@ -79,8 +83,6 @@ export class SessionTable {
 
   #sweep(now: number): void {
     for (const [id, e] of this.#map) if (e.expiresAt <= now) this.#map.delete(id);
-    // Still full: the least recently saved go first.
-    while (this.#map.size > this.maxSessions) this.#map.delete(this.#map.keys().next().value as string);
   }
 }
 

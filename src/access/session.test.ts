@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { countMapSteps } from '../../test/helpers/map-steps.ts';
 import { createContext } from '../testing.ts';
 import type { Context } from '../types.ts';
 import { getSession, session } from './session.ts';
@@ -108,6 +109,30 @@ describe('session lifecycle', () => {
       getSession(ctx).set('n', 1),
     );
     await assert.rejects(() => call(mw, good.cookie, () => {}), { status: 503 });
+  });
+
+  test('a full table stores a new session without walking the table, dropping the least recently saved', () => {
+    // Anonymous visitors that each get a session (a CSRF token) fill the table; each further one
+    // must cost a few steps, not a sweep over every live session.
+    const table = new SessionTable(2000);
+    const patch = (n: number) => ({ set: { csrf: n }, delete: [], createdAt: 0, replace: true });
+    for (let i = 0; i < 2000; i++) table.save(`s${i}`, patch(i), 1_800_000, 0);
+    const steps = countMapSteps(() => {
+      for (let i = 2000; i < 2100; i++) table.save(`s${i}`, patch(i), 1_800_000, 1);
+    });
+    assert.equal(table.size, 2000);
+    // One periodic sweep of expired sessions (every 1024 saves) may fall in this window.
+    assert.ok(steps <= 2000 + 200, `100 saves walked ${steps} entries`);
+    assert.equal(table.get('s0', 2), undefined);
+    assert.deepEqual(table.get('s2099', 2)?.data, { csrf: 2099 });
+  });
+
+  test('expired sessions are swept from a table that is not full', () => {
+    const table = new SessionTable();
+    const patch = { set: { a: 1 }, delete: [], createdAt: 0, replace: true };
+    for (let i = 0; i < 1000; i++) table.save(`old${i}`, patch, 1000, 0);
+    for (let i = 0; i < 24; i++) table.save(`new${i}`, patch, 1000, 5000);
+    assert.equal(table.size, 24);
   });
 
   test('getSession without the middleware is a programming error', () => {

@@ -36,9 +36,26 @@ describe('client address behind trusted proxies', () => {
   });
 
   test('a malformed X-Forwarded-For is ignored and the peer stands', () => {
-    for (const bad of ['', 'junk', '1.2.3.4,,5.6.7.8', '1.2.3.4:port', '[::1', '1.2.3.4 5.6.7.8', '999.1.1.1']) {
+    for (const bad of ['', 'junk', '1.2.3.4:port', '[::1', '1.2.3.4 5.6.7.8', '999.1.1.1', '1.2.3.4,']) {
       assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', bad)).remoteAddress, '10.0.0.2', bad);
     }
+  });
+
+  test("junk a client puts left of the proxy's entry never makes the client the proxy", () => {
+    // The proxy appends the address it saw; what the client sent stays on the left. Dropping the
+    // whole header for that junk would hand the client the proxy's own (trusted, allowed) address.
+    const junk = ['x', '', '1.2.3.4:port', '[::1', '<script>', 'unknown', Array(70).fill('10.0.0.9').join(', ')];
+    for (const left of junk) {
+      const xff = `${left}, 203.0.113.7`;
+      assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', xff)).remoteAddress, '203.0.113.7', xff);
+      const lines = h('x-forwarded-for', left, 'x-forwarded-for', '203.0.113.7, 10.0.0.3');
+      assert.equal(resolve('10.0.0.2', false, lines).remoteAddress, '203.0.113.7', `${left} / 203.0.113.7`);
+    }
+  });
+
+  test('more trusted hops than are read never fall back to a forged leftmost entry', () => {
+    const chain = ['6.6.6.6', ...Array(70).fill('10.0.0.9')].join(', ');
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', chain)).remoteAddress, '10.0.0.2');
   });
 
   test('reads IPv6 and ported forms, and IPv4-mapped peers as IPv4', () => {
@@ -110,6 +127,38 @@ describe('client address from RFC 7239 Forwarded', () => {
       'for="1.2.3.4',
     ]) {
       assert.equal(resolve('127.0.0.1', false, h('forwarded', bad)).remoteAddress, '127.0.0.1', bad);
+    }
+  });
+});
+
+describe('client address from RFC 7239 Forwarded', () => {
+  const resolve = trustProxy({ trust: ['10.0.0.0/8'], header: 'forwarded' });
+  const ask = (...values: string[]) =>
+    resolve(
+      '10.0.0.2',
+      false,
+      values.flatMap((v) => ['forwarded', v]),
+    );
+
+  test('takes the rightmost untrusted element, with its proto', () => {
+    const r = ask('for=6.6.6.6, for="203.0.113.7:4711";proto=https, for=10.0.0.3');
+    assert.deepEqual(r, { remoteAddress: '203.0.113.7', secure: true });
+    assert.equal(ask('for="[2001:db8::1]:80"').remoteAddress, '2001:db8::1');
+  });
+
+  test("junk a client puts left of the proxy's element never makes the client the proxy", () => {
+    const junk = ['for="', 'junk', 'for=1.2.3.4;for=5.6.7.8', 'proto=https', 'for="a\\"', '=,=', 'for=1.2.3.4 x'];
+    for (const left of junk) {
+      assert.equal(ask(`${left}, for=203.0.113.7`).remoteAddress, '203.0.113.7', left);
+      assert.equal(ask(left, 'for=203.0.113.7').remoteAddress, '203.0.113.7', `${left} / for=203.0.113.7`);
+    }
+    const many = Array(70).fill('for=10.0.0.9').join(', ');
+    assert.equal(ask(`${many}, for=203.0.113.7`).remoteAddress, '203.0.113.7');
+  });
+
+  test('an element that cannot be read where the client should be leaves the peer', () => {
+    for (const bad of ['for="', 'junk', 'for=_hidden', 'for=unknown', 'for=203.0.113.7, for="']) {
+      assert.equal(ask(bad).remoteAddress, '10.0.0.2', bad);
     }
   });
 });

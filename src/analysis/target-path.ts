@@ -18,8 +18,8 @@ export interface TargetPath {
   /** The decoded path ended with `/` (a directory was asked for). */
   trailingSlash: boolean;
   /**
-   * False when the path had an empty segment (`//admin/x`) or a dot segment (`/x/../admin`): the
-   * same resource under a second name. Every layer before the file handlers (an app's route guard,
+   * False when the path had an empty segment (`//admin/x`), a dot segment (`/x/../admin`) or an
+   * escaped unreserved character (`/%61dmin`): the same resource under a second name. Every layer before the file handlers (an app's route guard,
    * access rules) saw that other name, so files answer with a redirect to the canonical one
    * (`canonicalRedirect`) instead of serving it: the client's next request passes every layer
    * under the name they check. WHATWG URL parsing (what `req.url` holds) removes dot segments but
@@ -50,14 +50,20 @@ export function splitTarget(url: string): SplitTarget {
 }
 
 const ENCODED_SEPARATOR_OR_NUL = /%(?:2f|5c|00)/i;
+// RFC 3986 §2.3/§6.2.2.2: an escaped unreserved character (`%61` for `a`, `%7E` for `~`) names the
+// same resource as the character itself, but WHATWG keeps the escape in `req.url`: an app guard on
+// `/admin` never sees `/%61dmin` as its path, so the file layers must not serve it under that name.
+const ENCODED_UNRESERVED = /%(?:2[de]|3\d|4[1-9a-f]|5[\da]|5f|6[1-9a-f]|7[\da]|7e)/i;
 
 /** Decodes a raw path once and normalises its segments; returns a problem instead of throwing. */
 export function analysePath(rawPath: string): TargetPath | TargetProblem {
   if (rawPath.charCodeAt(0) !== 47) return 'bad-path';
   if (rawPath.includes('\\') || rawPath.includes('\0')) return 'bad-path';
   let decoded = rawPath;
+  let canonical = true;
   if (rawPath.includes('%')) {
     if (ENCODED_SEPARATOR_OR_NUL.test(rawPath)) return 'bad-path';
+    if (ENCODED_UNRESERVED.test(rawPath)) canonical = false;
     try {
       // decodeURIComponent rejects a malformed escape and any invalid UTF-8, including the
       // overlong forms (`%c0%ae` for `.`) that once slipped past byte-wise checks.
@@ -67,7 +73,6 @@ export function analysePath(rawPath: string): TargetPath | TargetProblem {
     }
   }
   const segments: string[] = [];
-  let canonical = true;
   let from = 1;
   const n = decoded.length;
   while (from <= n) {

@@ -83,6 +83,8 @@ export interface PipelineParts {
     responseBuffering?: boolean;
     responseMemory?: number;
     maxTempFileSize?: number;
+    maxTempTotal?: number;
+    responseMemoryTotal?: number;
   }) => Middleware;
   /** Connections to php-fpm: the children of a php-fpm that `--php spawn` started. */
   phpConnections?: number;

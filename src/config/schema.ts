@@ -85,6 +85,8 @@ export type FastCgiConfig = Pick<
   | 'responseBuffering'
   | 'responseMemory'
   | 'maxTempFileSize'
+  | 'maxTempTotal'
+  | 'responseMemoryTotal'
   | 'spoolDir'
 >;
 
@@ -269,6 +271,8 @@ export const configSpec: Spec = {
         responseBuffering: bool,
         responseMemory: uint,
         maxTempFileSize: uint,
+        maxTempTotal: uint,
+        responseMemoryTotal: uint,
         spoolDir: nonEmpty,
       } satisfies Record<keyof FastCgiConfig, Spec>,
     },

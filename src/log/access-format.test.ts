@@ -6,6 +6,7 @@ import { prettyLine } from './pretty.ts';
 
 const tx = (over: Partial<Transaction> = {}): Transaction => ({
   start: 1_000,
+  end: 1_010,
   method: 'GET',
   target: '/a?b',
   minor: 1,
@@ -77,4 +78,22 @@ test('pretty server log line: time, level, message, fields, then the stack inden
     false,
   );
   assert.match(line, /^\d\d:\d\d:\d\d ERROR handler failed url="http:\/\/x\/a b" err=boom\n {4}at f \(a\.ts:1\)\n$/);
+});
+
+test('pretty server log line: request data never reaches the terminal as control sequences', () => {
+  const esc = '\x1b]0;owned\x07\x1b[2J';
+  const line = prettyLine(
+    JSON.stringify({
+      level: 50,
+      time: 0,
+      msg: `bad id ${esc}`,
+      id: `x${esc}`,
+      word: 'a\u009b31m',
+      err: { message: `no ${esc}`, stack: `Error: no\n    at ${esc}` },
+    }),
+    false,
+  );
+  assert.doesNotMatch(line, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, JSON.stringify(line));
+  assert.match(line, /bad id \\u001b\]0;owned/);
+  assert.match(line, /word="a\\u009b31m"/);
 });

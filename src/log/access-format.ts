@@ -65,10 +65,15 @@ export class LocalTime {
   }
 }
 
-/** nginx's $request: the request line as received; for a refusal, what could be read of it. */
-export function requestLine(tx: Transaction): string {
-  if (tx.minor < 0) return tx.rawLine;
-  return `${tx.method} ${tx.target} HTTP/1.${tx.minor}`;
+/**
+ * nginx's $request, escaped: the request line as received; for a refusal, what could be read of
+ * it. Its parts are escaped one by one (the escape is per character, so the bytes are the same)
+ * rather than joined first: scanning a joined string would make V8 flatten it, a copy per line.
+ */
+function escapedRequestLine(tx: Transaction): string {
+  const minor = tx.minor;
+  if (minor < 0) return dash(tx.rawLine || undefined);
+  return `${nginxEscape(tx.method)} ${nginxEscape(tx.target)}${minor === 1 ? ' HTTP/1.1' : minor === 0 ? ' HTTP/1.0' : ` HTTP/1.${minor}`}`;
 }
 
 function clientAddress(tx: Transaction): string {
@@ -76,9 +81,11 @@ function clientAddress(tx: Transaction): string {
 }
 
 function commonPrefix(tx: Transaction, time: LocalTime, now: number): string {
+  const ctx = tx.ctx;
+  const user = ctx?.remoteUser;
   return (
-    `${clientAddress(tx) || '-'} - ${dash(tx.ctx?.remoteUser)} [${time.format(now)}] ` +
-    `"${dash(requestLine(tx) || undefined)}" ${tx.status} ${tx.bytes}`
+    `${(ctx === undefined ? tx.peer : ctx.remoteAddress) || '-'} - ${user === undefined ? '-' : nginxEscape(user)} ` +
+    `[${time.format(now)}] "${escapedRequestLine(tx)}" ${tx.status} ${tx.bytes}`
   );
 }
 

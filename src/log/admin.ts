@@ -20,12 +20,32 @@ export interface AdminSources {
 const text = (body: string, status = 200, type = 'text/plain; charset=utf-8') =>
   new Response(body, { status, headers: { 'content-type': type, 'cache-control': 'no-store' } });
 
-export function adminFetch(src: AdminSources, log?: Logger): (req: Request) => Promise<Response> {
+/** Hosts a browser names when it really talks to this machine's loopback (WHATWG-serialised). */
+function loopbackName(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** True for a listener address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return loopbackName(host === '::1' ? '[::1]' : host.toLowerCase());
+}
+
+export function adminFetch(
+  src: AdminSources,
+  log?: Logger,
+  opts: { loopbackOnly?: boolean } = {},
+): (req: Request) => Promise<Response> {
   return async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return errorResponse(new FoyerError('FOYER_METHOD_NOT_ALLOWED', undefined, { allow: 'GET, HEAD' }), req);
     }
     const url = new URL(req.url);
+    // DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise read /status and
+    // /metrics through the visitor's browser. On loopback, only loopback names are answered (as
+    // Caddy's admin endpoint does); a listener on another address is reached by any name.
+    if (opts.loopbackOnly === true && !loopbackName(url.hostname)) {
+      return errorResponse(new FoyerError('FOYER_FORBIDDEN', 'admin: Host is not a loopback name'), req);
+    }
     try {
       switch (url.pathname) {
         case '/health':
@@ -56,7 +76,7 @@ export async function serveAdmin(address: AdminAddress, src: AdminSources, log: 
   return serve({
     port: address.port,
     host: address.host,
-    fetch: adminFetch(src, log),
+    fetch: adminFetch(src, log, { loopbackOnly: isLoopbackHost(address.host) }),
     logger: log,
     overrideGlobals: false,
   });

@@ -1,9 +1,10 @@
 // Prometheus metrics (prom-client). Two registries per process: `registry` holds the foyer_*
 // figures, which the primary sums across workers (same names and labels add up); `processRegistry`
 // holds the process metrics labelled with the worker id, so they stay per worker. The request
-// path pays for one counter increment and two histogram observations, in the transaction hook.
+// path only adds to plain counts (request-counts.ts); prom-client reads them when scraped.
 import client from 'prom-client';
 import type { Transaction } from '../reception/transaction.ts';
+import { DURATION_BUCKETS, PlainHistogram, registerHistogram, SIZE_BUCKETS, StatusCounts } from './request-counts.ts';
 
 /** What a serving process can report about itself; read when metrics or status are asked for. */
 export interface LiveFigures {
@@ -34,40 +35,41 @@ function followingCounter(name: string, help: string, registers: client.Registry
   });
 }
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
-
 export class Metrics {
   readonly registry = new client.Registry();
   readonly processRegistry = new client.Registry();
   /** Requests completed by this process (also the status page's figure). */
   requests = 0;
-  readonly #requests: client.Counter<'method' | 'status'>;
-  readonly #children = new Map<string, client.Counter.Internal>();
-  readonly #duration: client.Histogram;
-  readonly #size: client.Histogram;
+  readonly #byStatus = new StatusCounts();
+  readonly #duration = new PlainHistogram(DURATION_BUCKETS);
+  readonly #size = new PlainHistogram(SIZE_BUCKETS);
   #sources: LiveFigures | undefined;
 
   constructor(worker = 0) {
     const registers = [this.registry];
-    this.#requests = new client.Counter({
+    const self = this;
+    const seen = new Map<string, number>();
+    new client.Counter({
       name: 'foyer_http_requests_total',
       help: 'Requests completed, by method and status (499: the client left first)',
       labelNames: ['method', 'status'],
       registers,
+      collect() {
+        self.#byStatus.forEach((method, status, n) => {
+          const key = `${method} ${status}`;
+          const before = seen.get(key);
+          if (before !== n) this.inc({ method, status }, n - (before ?? 0));
+          seen.set(key, n);
+        });
+      },
     });
-    this.#duration = new client.Histogram({
-      name: 'foyer_http_request_duration_seconds',
-      help: 'From the first byte of the request head to the last byte of the response',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    this.#size = new client.Histogram({
-      name: 'foyer_http_response_size_bytes',
-      help: 'Response body bytes sent',
-      buckets: [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
-      registers,
-    });
-    const self = this;
+    registerHistogram(
+      this.registry,
+      'foyer_http_request_duration_seconds',
+      'From the first byte of the request head to the last byte of the response',
+      this.#duration,
+    );
+    registerHistogram(this.registry, 'foyer_http_response_size_bytes', 'Response body bytes sent', this.#size);
     followingCounter(
       'foyer_connections_accepted_total',
       'Client connections accepted',
@@ -158,15 +160,8 @@ export class Metrics {
   /** The transaction hook. */
   readonly record = (tx: Transaction): void => {
     this.requests++;
-    const method = METHODS.has(tx.method) ? tx.method : tx.method === '' ? 'NONE' : 'OTHER';
-    const key = `${method} ${tx.status}`;
-    let c = this.#children.get(key);
-    if (c === undefined) {
-      c = this.#requests.labels(method, String(tx.status));
-      this.#children.set(key, c);
-    }
-    c.inc();
-    this.#duration.observe(Math.max(0, Date.now() - tx.start) / 1000);
+    this.#byStatus.add(tx.method, tx.status);
+    this.#duration.observe(Math.max(0, tx.end - tx.start) / 1000);
     this.#size.observe(tx.bytes);
   };
 

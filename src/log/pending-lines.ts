@@ -40,6 +40,7 @@ export class Pending {
 /** A Transaction read back from the columns, one line at a time, for the formatter. */
 export class Row implements Transaction {
   start = 0;
+  end = 0;
   method = '';
   target = '';
   minor = 0;
@@ -57,6 +58,7 @@ export class Row implements Transaction {
 
   load(p: Pending, i: number): void {
     this.start = p.start[i]!;
+    this.end = p.time[i]!;
     this.method = p.method[i]!;
     this.target = p.target[i]!;
     this.minor = p.minor[i]!;

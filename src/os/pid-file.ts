@@ -1,9 +1,26 @@
 // `--pid-file FILE`: the primary's (or single process's) pid, for `foyer reload` and init scripts.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 
-/** Writes this process's pid; returns the function that removes the file again (only if still ours). */
+/**
+ * Writes this process's pid; returns the function that removes the file again (only if still ours).
+ * The primary runs as root: a symlink planted where the pid file goes (`/tmp/foyer.pid` →
+ * `/etc/shadow`) must not make it truncate another file, so a symlink is refused (O_NOFOLLOW, CWE-59).
+ */
 export function writePidFile(file: string): () => void {
-  writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+  let fd: number;
+  try {
+    fd = openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error(`the pid file ${file} is a symbolic link: refusing to write through it`);
+    throw err;
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
   return () => {
     try {
       if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });

@@ -51,8 +51,11 @@ export async function pumpBody(
   plan: Plan,
   out: WriteBatch,
   isClosed: () => boolean,
-  /** Body bytes handed to the socket so far, for the transaction log. */
-  tally: { bytes: number },
+  /**
+   * Body bytes handed to the socket so far, for the transaction log; `cancelBody` is set while
+   * the body is read, so that a connection that closes can stop a stream waiting for its source.
+   */
+  tally: { bytes: number; cancelBody?: (() => void) | undefined },
 ): Promise<void> {
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
@@ -60,6 +63,9 @@ export async function pumpBody(
   } catch (err) {
     throw new BodyFailedEarly(err); // locked or used
   }
+  tally.cancelBody = () => {
+    reader.cancel().catch(() => {});
+  };
   const gathered: Uint8Array[] = [];
   let size = 0;
   let done = false;

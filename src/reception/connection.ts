@@ -27,6 +27,7 @@ import { type ReaderOwner, RequestReader } from './request-reader.ts';
 import { expectsContinue, persists, refusal, wantsUpgrade } from './request-admission.ts';
 import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts';
 import { cannedError } from './canned-error.ts';
+import { HALF_CLOSE_GRACE_MS } from './transaction.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 
 export type { ConnectionConfig, ErrorHandler, FetchHandler, UpgradeHandler } from './connection-config.ts';
@@ -48,6 +49,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   readonly #rd: RequestReader;
 
   #requests = 0;
+  /** Date.now() after the last read was handled: tells a half-close from a client that gave up (HALF_CLOSE_GRACE_MS). */
+  #lastInputAt = 0;
 
   #paused = 0;
   #readEnded = false;
@@ -115,6 +118,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     // A stream that just started sends its head with its first chunk (see body-pump.ts).
     if (this.#out.streaming) this.#w.flushSoon();
     else this.#w.flush();
+    // After the work on this read: a FIN that came with it is seen at once, however long that took.
+    this.#lastInputAt = Date.now();
   }
 
   #parse(): void {
@@ -132,8 +137,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.#dispatch(head);
   }
 
-  refuse(code: ErrorCode): void {
-    this.#reject(code);
+  refuse(code: ErrorCode, head?: ParsedHead): void {
+    this.#reject(code, head);
   }
 
   bodyRead(ex: Exchange, bytes: number): void {
@@ -310,12 +315,15 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #onEnd(): void {
     this.#readEnded = true;
-    // A FIN cannot tell a half-close from a client that left. Like nginx (which logs 499), the
-    // in-flight requests' signals abort so upstream work can stop; a response that is produced
-    // anyway is still written, for the client that only half-closed.
-    this.#out.abortAll(new Error('client closed its side of the connection'));
+    // The rule is in transaction.ts (HALF_CLOSE_GRACE_MS): a FIN with the request's last bytes is
+    // a half-close (served, logged with its status); after a silence, the client gave up: the
+    // in-flight signals abort (499). A response produced anyway is still written.
+    if (Date.now() - this.#lastInputAt >= HALF_CLOSE_GRACE_MS)
+      this.#out.abortAll(new Error('client closed its side of the connection'));
     const bodyEx = this.#rd.framing.ex;
     if (bodyEx !== null) {
+      // A request whose body never came whole was not sent: its client is gone whatever the timing.
+      bodyEx.ctx?.abort(new Error('client closed the connection before the body was complete'));
       bodyEx.body?.fail(new Error('client closed the connection before the body was complete'));
       this.#rd.framing.stop();
       this.#rd.stopParsing = true;

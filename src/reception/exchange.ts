@@ -17,9 +17,12 @@ export class Exchange implements Transaction {
   expectContinue = false;
   continueWanted = false;
   continueSent = false;
+  /** Stops the response body being written (set by the body pump while it reads one). */
+  cancelBody: (() => void) | undefined = undefined;
 
   // Transaction record
   start = 0;
+  end = 0;
   method = '';
   target = '';
   rawLine = '';

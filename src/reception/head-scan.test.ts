@@ -73,4 +73,17 @@ describe('head scan', () => {
     assert.ok(s.scan(all, 0, all.length) > 0);
     assert.equal(s.startedAt, first);
   });
+  test('a head over the limit is 414 when its request line is too long, 431 when its fields are, however it is cut', () => {
+    const longLine = `GET /${'a'.repeat(17_000)} HTTP/1.1\r\nHost: a\r\n\r\n`;
+    const longFields = `GET / HTTP/1.1\r\nHost: a\r\n${'X-A: b\r\n'.repeat(3000)}\r\n`;
+    const lineJustUnder = `GET /${'a'.repeat(8000)} HTTP/1.1\r\n${'X-A: b\r\n'.repeat(1500)}\r\n`;
+    fc.assert(
+      fc.property(fc.array(fc.nat(30_000), { maxLength: 4 }), (cuts) => {
+        assert.equal(scanInPieces(longLine, cuts).error, 'FOYER_URI_TOO_LONG');
+        assert.equal(scanInPieces(longFields, cuts).error, 'FOYER_HEADERS_TOO_LARGE');
+        assert.equal(scanInPieces(lineJustUnder, cuts).error, 'FOYER_HEADERS_TOO_LARGE');
+      }),
+      { numRuns: 50 },
+    );
+  });
 });

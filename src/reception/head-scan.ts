@@ -39,13 +39,24 @@ export class HeadScan {
       if ((lineEnd < 0 || lineEnd >= end) && end - pos > limits.maxRequestLineSize + 2) {
         return this.#refuse('FOYER_URI_TOO_LONG');
       }
-      if (end - pos > limits.maxHeaderSize) return this.#refuse('FOYER_HEADERS_TOO_LARGE');
+      if (end - pos > limits.maxHeaderSize) return this.#refuse(this.#tooLarge(buf, pos, end));
       this.#scanned = end - pos;
       return 0;
     }
-    if (he - pos > limits.maxHeaderSize) return this.#refuse('FOYER_HEADERS_TOO_LARGE');
+    if (he - pos > limits.maxHeaderSize) return this.#refuse(this.#tooLarge(buf, pos, he));
     this.#scanned = 0;
     return he;
+  }
+
+  /**
+   * A head over maxHeaderSize: 414 when its request line alone is over maxRequestLineSize (RFC
+   * 9112 §3, RFC 9110 §15.5.15), else 431 (RFC 6585 §5): the status names the part that is too long.
+   */
+  #tooLarge(buf: Buffer, pos: number, end: number): ErrorCode {
+    const lf = buf.indexOf(LF, pos);
+    const lineEnd = lf < 0 || lf >= end ? end : lf;
+    // The line without its CRLF, as the parser counts it.
+    return lineEnd - pos - 1 > this.#limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_HEADERS_TOO_LARGE';
   }
 
   #refuse(code: ErrorCode): number {

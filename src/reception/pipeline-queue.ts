@@ -107,8 +107,9 @@ export class PipelineQueue {
   }
 
   #respond(ex: Exchange, res: unknown, scheduleFlush = true): void {
-    if (ex.ready) {
-      // The engine already answered (a body framing error); drop the late response's stream.
+    if (ex.ready || this.#owner.closed) {
+      // The engine already answered (a body framing error), or the client left first: drop the
+      // late response's stream, so that what feeds it (a php-fpm child, a temp file) is let go.
       if (res instanceof NativeResponse) discardBody(res);
       return;
     }
@@ -210,6 +211,9 @@ export class PipelineQueue {
       return;
     }
     const res = ex.response!;
+    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
+    // send the body now, so the connection cannot be reused safely, and the head says so.
+    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     let plan: Plan;
     try {
       const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
@@ -226,9 +230,6 @@ export class PipelineQueue {
     if (plan.close) ex.keepAlive = false;
     ex.status = plan.status;
     ex.bytes = plan.size;
-    // RFC 9110 §10.1.1: the client was told to wait for 100 and never got it: it may or may not
-    // send the body now, so the connection cannot be reused safely.
-    if (ex.expectContinue && !ex.continueSent) ex.keepAlive = false;
     if (!ex.keepAlive) this.#endAfterWrite = true;
     if (plan.stream !== null) {
       // The pump writes the head once the body has shown whether it is whole, failed or slow.
@@ -321,10 +322,11 @@ export class PipelineQueue {
   // ── transaction records ───────────────────────────────────────────────────────────────────
 
   /** Tells the observer once; `status` overrides (499 for a client that left first). */
-  record(ex: Exchange, status = 0): void {
+  record(ex: Exchange, status = 0, now = Date.now()): void {
     const onTx = this.#onTx;
     if (ex.recorded || onTx === undefined) return;
     ex.recorded = true;
+    ex.end = now;
     if (status !== 0) ex.status = status;
     else if (ex.clientGone) ex.status = CLIENT_CLOSED;
     try {
@@ -338,13 +340,15 @@ export class PipelineQueue {
   flushed(): void {
     const done = this.#done;
     if (done.length === 0) return;
-    for (let i = 0; i < done.length; i++) this.record(done[i]!);
+    // One clock read for every response of the write (they left together).
+    const now = Date.now();
+    for (let i = 0; i < done.length; i++) this.record(done[i]!, 0, now);
     done.length = 0;
   }
 
   // ── the connection's ends ─────────────────────────────────────────────────────────────────
 
-  /** The client half-closed: in-flight handlers' signals abort (their responses are still written). */
+  /** The client gave up waiting (see HALF_CLOSE_GRACE_MS): in-flight handlers' signals abort (responses are still written). */
   abortAll(reason: Error): void {
     for (const ex of this.#q) ex.ctx?.abort(reason);
   }
@@ -361,10 +365,19 @@ export class PipelineQueue {
       this.flushed();
       if (this.#streamEx !== null) this.record(this.#streamEx);
     }
+    // The response being streamed: its handler learns the client left (an idle SSE stream would
+    // otherwise wait for its next event to find out), and its body is no longer waited for.
+    const streaming = this.#streamEx;
+    if (streaming !== null) {
+      streaming.ctx?.abort();
+      streaming.cancelBody?.();
+    }
     const q = this.#q;
     for (const ex of q) {
       ex.ctx?.abort();
       ex.body?.fail(new Error('client disconnected'));
+      // A pipelined response waiting its turn will never be written: release its body's source.
+      if (ex.response !== undefined && !ex.written) discardBody(ex.response);
       this.record(ex, CLIENT_CLOSED);
     }
     q.length = 0;

@@ -15,13 +15,17 @@ export interface ReaderOwner {
   pipelineFull(): boolean;
   /** A complete, valid head: the owner starts its exchange (and its body's framing, if any). */
   headParsed(head: ParsedHead): void;
-  /** The input is not a valid request: the owner answers with `code` and stops reading. */
-  refuse(code: ErrorCode): void;
+  /** The input is not a valid request: the owner answers with `code` and stops reading; `head`: what was parsed of it, for the log. */
+  refuse(code: ErrorCode, head?: ParsedHead): void;
   /** The body of `ex` broke its framing: the owner fails it and stops reading. */
   bodyBroken(ex: Exchange, code: ErrorCode): void;
   /** `bytes` of the body of `ex` were read (its framing is done when `framing.ex` is null). */
   bodyRead(ex: Exchange, bytes: number): void;
 }
+
+// Refusals decided once the request line was read: the log shows its method, target and protocol
+// and the fields before the refusal (a Content-Length over the body limit, a method not implemented).
+const REFUSED_AFTER_LINE: ReadonlySet<ErrorCode> = new Set(['FOYER_BODY_TOO_LARGE', 'FOYER_METHOD_NOT_IMPLEMENTED']);
 
 export class RequestReader {
   readonly input = new InputBuffer();
@@ -105,7 +109,8 @@ export class RequestReader {
       }
       const head = new ParsedHead();
       if (parseHead(buf, scan.start, he, limits, head, this.#knownHost) < 0) {
-        owner.refuse(head.error ?? 'FOYER_BAD_REQUEST');
+        const code = head.error ?? 'FOYER_BAD_REQUEST';
+        owner.refuse(code, REFUSED_AFTER_LINE.has(code) ? head : undefined);
         return;
       }
       input.consumed(he);

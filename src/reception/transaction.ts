@@ -8,9 +8,27 @@ import type { Context } from '../types.ts';
 /** Status logged for a request whose client went away before its response was sent (as nginx). */
 export const CLIENT_CLOSED = 499;
 
+/**
+ * When is a client gone? One rule, decided by the connection, that every handler (app, FastCGI,
+ * static) reads through `ctx.signal` / `ctx.aborted` and the log reads as 499:
+ *  - a reset, or the socket closing, before a response was handed over: gone;
+ *  - a FIN that arrives with the request's last bytes (within this many ms of the read that
+ *    brought them was handled): a half-close, a client that sent everything and waits for the
+ *    answer (`nc`, HTTP/1.0 tools, scripts; RFC 9112 §9.6 lets a client close its sending side):
+ *    served, logged with its status;
+ *  - a FIN after the client was silent that long: a client that gave up waiting: gone. TCP cannot
+ *    tell a full close from a half-close (a write is the only probe), so the wait is the sign,
+ *    as for nginx, which sees a FIN as a new event only once it is waiting on its upstream.
+ * The margin covers the event loop's own delay between a read and the FIN behind it (measured
+ * 3-22 ms on a loaded 2-core machine); clients that give up do so after seconds, not milliseconds.
+ */
+export const HALF_CLOSE_GRACE_MS = 100;
+
 export interface Transaction {
   /** Date.now() when the first byte of the request head was seen. */
   readonly start: number;
+  /** Date.now() when it was over (last byte handed to the socket, refused, or abandoned); read once per write batch. */
+  readonly end: number;
   /** Method as received; '' when the request line could not be read. */
   readonly method: string;
   /** Request-target exactly as received; '' when unreadable. */

@@ -52,4 +52,12 @@ describe('client address on the wire', () => {
       assert.equal(r.remote, '127.0.0.1', h);
     }
   });
+
+  test("junk left of the proxy's entry does not turn the client into the proxy", async () => {
+    // A proxy that appends to what the client sent: the client must stay the entry it added.
+    for (const left of ['x', '1.2.3.4:port', Array(70).fill('1.1.1.1').join(',')]) {
+      const r = await ask(trusting.address.port, `X-Forwarded-For: ${left}, 192.0.2.7\r\n`);
+      assert.equal(r.remote, '192.0.2.7', left.slice(0, 20));
+    }
+  });
 });

@@ -133,6 +133,7 @@ describe('access log file', () => {
     const log = new AccessLog({ path: fifo, batchBytes: 1024, maxBuffered: 16 * 1024 });
     const tx: Transaction = {
       start: Date.now(),
+      end: Date.now(),
       method: 'GET',
       target: `/${'x'.repeat(100)}`,
       minor: 1,

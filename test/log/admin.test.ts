@@ -89,6 +89,23 @@ describe('admin listener', () => {
     assert.deepEqual(s.workers[0]!.fastcgi, [{ open: 4, idle: 1, waiting: 2 }]);
   });
 
+  test('on loopback, answers loopback names only: a rebound DNS name cannot read it from a browser', async () => {
+    const port = Number(new URL(admin).port);
+    const ask = async (host: string) => {
+      const r = await exchange(port, `GET /status?format=json HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      return Number(r.text.slice(9, 12));
+    };
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`, '127.0.0.2'])
+      assert.equal(await ask(host), 200, host);
+    for (const host of [
+      `attacker.example:${port}`,
+      'attacker.example',
+      `10.0.0.1:${port}`,
+      'localhost.attacker.example',
+    ])
+      assert.equal(await ask(host), 403, host);
+  });
+
   test('unknown paths are 404, other methods 405', async () => {
     assert.equal((await fetch(`${admin}/nope`)).status, 404);
     assert.equal((await fetch(`${admin}/metrics`, { method: 'POST' })).status, 405);

@@ -96,8 +96,12 @@ describe('the CLI with --workers 2: access log, metrics, status, health', () => 
     await ask('GET /ok?t=200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     await ask('GET /boom?t=500 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     await ask('GET /t=400 HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n');
-    await ask('POST /upload?t=413 HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n');
+    await ask(
+      'POST /upload?t=413 HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\nContent-Length: 99999999\r\nUser-Agent: ua-413\r\n\r\n',
+    );
     await ask(`GET /t=414${'a'.repeat(9000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    // A request line over the whole head's limit (16 KiB) arriving with its head: still 414.
+    await ask(`GET /t=414big${'a'.repeat(17_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
     await ask(`GET /t=431 HTTP/1.1\r\nHost: x\r\n${'X-A: b\r\n'.repeat(200)}\r\n`);
     // Heads and bodies that stop coming: cut after the 1 s limits (--limit).
     await ask('GET /t=408h HTTP/1.1\r\nHost: x\r\n', 2500);
@@ -120,6 +124,7 @@ describe('the CLI with --workers 2: access log, metrics, status, health', () => 
       ['t=400', 400],
       ['t=413', 413],
       ['t=414', 414],
+      ['t=414big', 414],
       ['t=431', 431],
       ['t=408h', 408],
       ['t=408b', 408],
@@ -132,6 +137,10 @@ describe('the CLI with --workers 2: access log, metrics, status, health', () => 
       assert.match(found[0]!.slice(0, 300), COMBINED_START, mark);
       assert.equal(Number(/" (\d{3}) \d+ "/.exec(found[0]!)?.[1]), status, found[0]);
     }
+    // A 413 decided on Content-Length is logged with what its head carried.
+    const tooLarge = fresh.find((l) => l.includes('t=413'));
+    assert.match(tooLarge ?? '', /"POST \/upload\?t=413 HTTP\/1\.1" 413 \d+ "http:\/\/r\/" "ua-413"$/);
+    assert.match(await metrics(), /^foyer_http_requests_total\{method="POST",status="413"\} [1-9]/m);
   });
 
   test('a bounded load: one whole line per request, and /metrics sums both workers', async () => {

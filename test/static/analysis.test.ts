@@ -42,6 +42,25 @@ describe('path analysis', () => {
     for (const raw of ['/', '/a/b', '/a/b/', '/a%20b/c.php', '/.well-known/x'])
       assert.equal(ok(raw).canonical, true, raw);
   });
+  test('marks an escaped unreserved character as a second name, redirected to the plain one', () => {
+    // WHATWG keeps `%61` in req.url, so an app guard on /admin never sees /%61dmin as /admin.
+    const cases: Array<[string, string]> = [
+      ['/%61dmin/secret', '/admin/secret'],
+      ['/admin/secre%74', '/admin/secret'],
+      ['/%41%5A%7a%30%39', '/AZz09'],
+      ['/a%2Db%5fc%7Ed', '/a-b_c~d'],
+      ['/x%2ephp', '/x.php'],
+    ];
+    for (const [raw, location] of cases) {
+      const r = ok(raw);
+      assert.equal(r.canonical, false, raw);
+      assert.equal(canonicalLocation(r, ''), location, raw);
+      assert.equal(ok(location).canonical, true, location);
+    }
+    // Escapes of reserved or non-ASCII characters are the only spelling: they stay canonical.
+    for (const raw of ['/a%20b', '/caf%C3%A9', '/a%3Bb', '/a%40b', '/a%25b', '/%21', '/a%2Bb'])
+      assert.equal(ok(raw).canonical, true, raw);
+  });
   test('rejects dot-dot that climbs above the root, encoded or not', () => {
     for (const raw of ['/..', '/../etc/passwd', '/%2e%2e/x', '/a/../../x', '/.%2e/x']) {
       assert.equal(analysePath(raw), 'bad-path', raw);

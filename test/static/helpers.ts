@@ -121,7 +121,7 @@ export const TRAVERSAL_BATTERY: Array<[string, number[]]> = [
   ['/../pub-secret/key.txt', [400]],
   ['/%2e%2e/pub-secret/key.txt', [400]],
   ['/.env', [403]],
-  ['/%2eenv', [403]],
+  ['/%2eenv', [308, 403]], // 308 to /.env (an escaped `.` is a second name), which is 403
   ['/sub/%2e%2e/.env', [308, 403]], // 308 to /.env in-process; over the wire req.url is /.env already
   ['http://127.0.0.1/../outside.txt', [400]],
 ];

@@ -117,6 +117,8 @@ describe('request bodies', () => {
     );
     assert.deepEqual(statuses(r.text), [200]);
     assert.equal(r.closed, true);
+    // RFC 9110 §10.1.1: the server says it will close, so the client sends no request after it.
+    assert.match(r.text, /\r\nconnection: close\r\n/i);
   });
 
   test('answers 417 to an expectation it does not know', async () => {

@@ -2,10 +2,16 @@
 // unmodified Hono app (basicAuth) and in a Foyer App holds for every spelling of that path, sent
 // as raw bytes (a URL library would normalise them away before the server saw them).
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Hono } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { App } from '../../src/handlers/app/app.ts';
+import { compose } from '../../src/handlers/app/compose.ts';
+import { staticFiles } from '../../src/handlers/static/index.ts';
+import type { Middleware } from '../../src/types.ts';
 import type { Server } from '../../src/server.ts';
 import { exchange, firstResponse } from '../helpers/raw-client.ts';
 import { start } from '../helpers/loopback-server.ts';
@@ -84,3 +90,35 @@ for (const [name, make] of [
     });
   });
 }
+
+describe('a guard written on new URL(req.url).pathname, in front of static files', () => {
+  // The guard sees exactly what WHATWG makes of the target; the file layer must not serve a file
+  // under a spelling the guard could not recognise (an escaped letter: `/%61dmin` is `/admin`).
+  let server: Server;
+  let root: string;
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'foyer-guard-'));
+    mkdirSync(join(root, 'admin'));
+    writeFileSync(join(root, 'admin', 'secret.txt'), 'the secret\n');
+    const guard: Middleware = (req, _ctx, next) =>
+      new URL(req.url).pathname.startsWith('/admin') ? new Response('no', { status: 401 }) : next();
+    server = await start(compose(guard, staticFiles(root)));
+  });
+  after(async () => {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  for (const target of [...SPELLINGS.map((s) => `${s}.txt`), '/admin/secre%74.txt', '/%41dmin/secret.txt']) {
+    test(`the file is never served for ${target}`, async () => {
+      const r = await exchange(
+        server.address.port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+        { quietMs: 10_000 },
+      );
+      const res = firstResponse(r.text);
+      assert.doesNotMatch(res.body, /the secret/, `${target} → ${res.status}`);
+      if (res.status === 308) assert.match(r.text, /\r\nlocation: \/admin\/secret\.txt\r\n/i);
+    });
+  }
+});

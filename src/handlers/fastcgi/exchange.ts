@@ -71,7 +71,7 @@ export class Exchange implements ResponseEvents {
   #begin(): void {
     const opts = this.#opts;
     // A body still arriving may take long to send: watch the client from the start.
-    if (opts.bodyStreams === true && this.#watchAbort(true)) return;
+    if (opts.bodyStreams === true && this.#watchAbort()) return;
     // The read timeout runs once the request is fully sent (nginx's fastcgi_read_timeout); a slow
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
@@ -278,18 +278,15 @@ export class Exchange implements ResponseEvents {
   }
 
   /** Starts watching the client's abort signal; true when it has already fired (exchange failed). */
-  #watchAbort(atStart = false): boolean {
+  #watchAbort(): boolean {
     if (this.#abortWatched) return false;
     this.#abortWatched = true;
     const source = this.#opts.abortSource;
     if (source === undefined || this.#finished) return false;
     const signal = source.signal;
+    // The connection decides when a client is gone, one rule for every handler and the log
+    // (reception/transaction.ts, HALF_CLOSE_GRACE_MS): a half-close never aborts the signal.
     if (signal.aborted) {
-      // The whole request had arrived and the client's FIN came with it or just after (`nc`,
-      // HTTP/1.0 tools, scripts that half-close once they have sent everything): a half-close by
-      // a client waiting for the answer, not a client gone. Like nginx, which notices a FIN only
-      // as a new event once it is talking to the upstream, only a later close aborts the script.
-      if (!atStart) return false;
       this.#onAbort();
       return true;
     }

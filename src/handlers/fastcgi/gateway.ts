@@ -138,7 +138,12 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       : { root: sendRoot, fs, serve: staticFiles(sendRoot, { dotfiles: 'allow', fallthrough: false, fs }) };
   const extraParams = options.params;
   const responseBuffer = o.responseBuffering
-    ? { memoryLimit: o.responseMemory, maxFileSize: o.maxTempFileSize, dir: o.spoolDir }
+    ? {
+        memoryLimit: o.responseMemory,
+        maxFileSize: o.maxTempFileSize,
+        dir: o.spoolDir,
+        budget: { used: 0, max: o.maxTempTotal, memory: 0, memoryMax: o.responseMemoryTotal },
+      }
     : undefined;
   // One dotfile rule for scripts and static files: `.git/x.php` is as private as `.git/config`.
   const dotfiles: DotfilePolicy =

@@ -63,8 +63,12 @@ export interface FastCgiOptions {
   responseBuffering?: boolean;
   /** Response bytes held in memory per request beyond the stream's own queue. Default 256 KiB. */
   responseMemory?: number;
+  /** … and by all the requests of this handler together; beyond it, the temp file. Default 64 MiB. */
+  responseMemoryTotal?: number;
   /** … then in a private temp file up to this size; beyond it, backpressure. `0`: no temp file. Default 1 GiB (nginx's fastcgi_max_temp_file_size). */
   maxTempFileSize?: number;
+  /** Temp-file bytes of all the responses of this handler together; beyond it, backpressure. Default 1 GiB. */
+  maxTempTotal?: number;
   /** Directory of temp files (request and response buffers). Default `os.tmpdir()`. */
   spoolDir?: string;
   /** Extra FastCGI params (fixed, or per request); they override computed ones. */
@@ -112,7 +116,9 @@ export interface ResolvedFastCgiOptions {
   requestBuffering: boolean;
   responseBuffering: boolean;
   responseMemory: number;
+  responseMemoryTotal: number;
   maxTempFileSize: number;
+  maxTempTotal: number;
   spoolMemory: number;
   maxSpoolSize: number;
   spoolDir: string;
@@ -157,7 +163,9 @@ export function resolveOptions(o: FastCgiOptions): ResolvedFastCgiOptions {
     requestBuffering: o.requestBuffering ?? true,
     responseBuffering: o.responseBuffering ?? true,
     responseMemory: nonNegative('responseMemory', o.responseMemory, 256 * 1024),
+    responseMemoryTotal: nonNegative('responseMemoryTotal', o.responseMemoryTotal, 64 * 1024 * 1024),
     maxTempFileSize: nonNegative('maxTempFileSize', o.maxTempFileSize, 1024 * 1024 * 1024),
+    maxTempTotal: nonNegative('maxTempTotal', o.maxTempTotal, 1024 * 1024 * 1024),
     spoolMemory: nonNegative('spoolMemory', o.spoolMemory, 1024 * 1024),
     maxSpoolSize: nonNegative('maxSpoolSize', o.maxSpoolSize, 1024 * 1024 * 1024),
     spoolDir: o.spoolDir ?? tmpdir(),

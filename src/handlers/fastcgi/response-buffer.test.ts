@@ -54,4 +54,40 @@ describe('response overflow buffer', () => {
     b.dispose();
     assert.deepEqual(readdirSync(dir), []);
   });
+
+  test('the temp files of all buffers sharing a budget stay within it together, and give it back', async () => {
+    // 32 pipelined responses on one connection that reads nothing each spill to a temp file.
+    const budget = { used: 0, max: 10, memory: 0, memoryMax: 1_000 };
+    const buffers = Array.from(
+      { length: 32 },
+      () => new ResponseBuffer({ memoryLimit: 2, maxFileSize: 4, dir, budget }),
+    );
+    const paused = buffers.map((b) => [b.push(Buffer.from('ab')), b.push(Buffer.from('cdef'))]);
+    assert.equal(budget.used, 8, 'two files of 4 bytes fit in 10');
+    assert.deepEqual(paused.slice(0, 3), [
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
+    assert.ok(paused.slice(2).every(([, ok]) => ok === false));
+    // Every byte is still handed out in order, whatever went where.
+    for (const b of buffers) assert.equal((await drain(b)).toString(), 'abcdef');
+    for (const b of buffers) b.dispose();
+    assert.equal(budget.used, 0);
+  });
+
+  test('the memory of all buffers sharing a budget stays within it together: the rest goes to the temp file', async () => {
+    const budget = { used: 0, max: 1_000, memory: 0, memoryMax: 6 };
+    const buffers = Array.from(
+      { length: 4 },
+      () => new ResponseBuffer({ memoryLimit: 4, maxFileSize: 100, dir, budget }),
+    );
+    for (const b of buffers) assert.equal(b.push(Buffer.from('abc')), true);
+    assert.equal(budget.memory, 6, 'two buffers in memory');
+    assert.equal(budget.used, 6, 'two in temp files');
+    for (const b of buffers) assert.equal((await drain(b)).toString(), 'abc');
+    assert.equal(budget.memory, 0);
+    for (const b of buffers) b.dispose();
+    assert.equal(budget.used, 0);
+  });
 });

@@ -15,6 +15,21 @@ export interface ResponseBufferOptions {
   maxFileSize: number;
   /** Directory of the temp file. */
   dir: string;
+  /** Bytes of every buffer sharing this object (one gateway), and their bounds. */
+  budget?: TempBudget;
+}
+
+/**
+ * Bounds on what all the response buffers of a gateway hold together: temp-file bytes (`used`,
+ * `max`) and memory (`memory`, `memoryMax`). Each request has its own bounds, but a client that
+ * pipelines 32 requests and reads nothing fills 32 buffers at once per connection: without a
+ * total, a few hundred connections fill the disk or the heap.
+ */
+export interface TempBudget {
+  used: number;
+  readonly max: number;
+  memory: number;
+  readonly memoryMax: number;
 }
 
 const READ_SIZE = 64 * 1024;
@@ -49,12 +64,23 @@ export class ResponseBuffer {
   push(chunk: Uint8Array): boolean {
     if (this.#disposed) return true;
     const inFile = this.#written - this.#read;
-    if (inFile === 0 && this.#tailBytes === 0 && this.#memoryBytes + chunk.byteLength <= this.#o.memoryLimit) {
+    const budget = this.#o.budget;
+    if (
+      inFile === 0 &&
+      this.#tailBytes === 0 &&
+      this.#memoryBytes + chunk.byteLength <= this.#o.memoryLimit &&
+      (budget === undefined || budget.memory + chunk.byteLength <= budget.memoryMax)
+    ) {
       this.#memory.push(chunk);
       this.#memoryBytes += chunk.byteLength;
+      if (budget !== undefined) budget.memory += chunk.byteLength;
       return true;
     }
-    if (this.#tailBytes > 0 || this.#written + chunk.byteLength > this.#o.maxFileSize) {
+    if (
+      this.#tailBytes > 0 ||
+      this.#written + chunk.byteLength > this.#o.maxFileSize ||
+      (budget !== undefined && budget.used + chunk.byteLength > budget.max)
+    ) {
       this.#tail.push(chunk);
       this.#tailBytes += chunk.byteLength;
       return false;
@@ -62,6 +88,7 @@ export class ResponseBuffer {
     const file = this.#openFile();
     const position = this.#written;
     this.#written += chunk.byteLength;
+    if (budget !== undefined) budget.used += chunk.byteLength;
     this.#writes = this.#writes.then(async () => {
       const h = await file;
       let done = 0;
@@ -84,6 +111,7 @@ export class ResponseBuffer {
       const memory = this.#memory.splice(0);
       const bytes = this.#memoryBytes;
       this.#memoryBytes = 0;
+      if (this.#o.budget !== undefined) this.#o.budget.memory -= bytes;
       return memory.length === 1 ? memory[0]! : Buffer.concat(memory, bytes);
     }
     const pending = this.#written - this.#read;
@@ -124,9 +152,12 @@ export class ResponseBuffer {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#memory.length = 0;
+    if (this.#o.budget !== undefined) this.#o.budget.memory -= this.#memoryBytes;
     this.#memoryBytes = 0;
     this.#tail.length = 0;
     this.#tailBytes = 0;
+    // The file's space is given back when it is closed, just below.
+    if (this.#o.budget !== undefined) this.#o.budget.used -= this.#written;
     const file = this.#file;
     if (file !== undefined) {
       void this.#writes.finally(() => file.then((h) => h.close())).catch(() => {});
