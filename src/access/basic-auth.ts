@@ -4,11 +4,12 @@
 // per-process random key (the cache never holds a password), and emptied when the file changes.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
-import type { Middleware } from '../types.ts';
+import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
+import { withGate } from './sync-gate.ts';
 
 export interface BasicAuthOptions {
   /** An htpasswd file (bcrypt, apr1 or {SHA} entries), reloaded when it changes. */
@@ -122,6 +123,17 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       };
       return found instanceof Promise ? found.then(check) : check(found);
     },
+    /**
+     * The same verdict when it needs no waiting: false for a user the file does not have, true for
+     * credentials verified before, undefined when only verify() can tell (a password hash to check,
+     * or the file's periodic look, which verify() then joins).
+     */
+    verifyNow(c: Credentials): boolean | undefined {
+      const found = file.lookup(c.user);
+      if (found instanceof Promise) return undefined;
+      if (found === undefined) return false;
+      return cache.has(c, file.generation) ? true : undefined;
+    },
   };
 }
 
@@ -129,7 +141,26 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
 export function basicAuth(options: BasicAuthOptions): Middleware {
   const auth = basicAuthChecker(options, options.log);
   const header = challenge(auth.realm);
-  return async (req, ctx, next) => {
+  const refuse = (ctx: Context, credentials: Credentials | undefined): never => {
+    if (credentials !== undefined) {
+      // Never the password; the user name is cut short and logged as data (JSON-escaped by pino).
+      ctx.log.warn({ user: credentials.user.slice(0, 64), remote: ctx.remoteAddress }, 'basic auth failed');
+    }
+    throw new FoyerError('FOYER_UNAUTHORIZED', 'credentials missing or invalid', { 'www-authenticate': header });
+  };
+  // Decided at once for unprotected paths, missing or malformed credentials, unknown users and
+  // credentials verified before; a password still to hash goes through the middleware below.
+  const gate = (req: Request, ctx: Context): true | undefined => {
+    if (!auth.protects(req.url)) return true;
+    const credentials = parseBasicAuth(req.headers.get('authorization'));
+    if (credentials === undefined) return refuse(ctx, undefined);
+    const ok = auth.verifyNow(credentials);
+    if (ok === undefined) return undefined;
+    if (!ok) return refuse(ctx, credentials);
+    ctx.remoteUser = credentials.user;
+    return true;
+  };
+  return withGate(async (req, ctx, next) => {
     if (!auth.protects(req.url)) return next();
     const credentials = parseBasicAuth(req.headers.get('authorization'));
     let ok = credentials === undefined ? false : auth.verify(credentials);
@@ -138,10 +169,6 @@ export function basicAuth(options: BasicAuthOptions): Middleware {
       ctx.remoteUser = credentials.user;
       return next();
     }
-    if (credentials !== undefined) {
-      // Never the password; the user name is cut short and logged as data (JSON-escaped by pino).
-      ctx.log.warn({ user: credentials.user.slice(0, 64), remote: ctx.remoteAddress }, 'basic auth failed');
-    }
-    throw new FoyerError('FOYER_UNAUTHORIZED', 'credentials missing or invalid', { 'www-authenticate': header });
-  };
+    return refuse(ctx, credentials);
+  }, gate);
 }

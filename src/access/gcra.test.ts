@@ -53,6 +53,16 @@ describe('GCRA with nginx limit_req nodelay semantics', () => {
     assert.equal(t.take('k', spec, 100).allowed, true);
   });
 
+  test('a full table forgets the client allowed least recently, however often the newest one came back', () => {
+    const t = new LocalRateTable(2);
+    const spec = { interval: 60_000, burst: 10 };
+    for (const k of ['a', 'b', 'b', 'b', 'a', 'a', 'c']) assert.equal(t.take(k, spec, 0).allowed, true, k);
+    assert.equal(t.size, 2);
+    // `a` is remembered (its fourth request leaves 7 of 11), `b` was dropped (a new key again: 10 left).
+    assert.equal(t.take('a', spec, 0).remaining, 7);
+    assert.equal(t.take('b', spec, 0).remaining, 10);
+  });
+
   test('the table stays within its bound', () => {
     const t = new LocalRateTable(100);
     for (let i = 0; i < 1000; i++) t.take(`k${i}`, { interval: 60_000, burst: 0 }, 0);

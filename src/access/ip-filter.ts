@@ -2,10 +2,11 @@
 // (the global lists, then each rule whose path matches) must let the address through: a deny
 // that covers it refuses it (deny wins), and a layer with any allow refuses what it does not cover.
 // A path rule can therefore narrow access below a path, never widen it. Refusals are 403.
-import type { Middleware } from '../types.ts';
+import type { Context, Middleware } from '../types.ts';
 import { FoyerError } from '../util/errors.ts';
 import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
+import { withGate } from './sync-gate.ts';
 
 export interface IpRules {
   /** CIDRs (or a bare address, `*`, `loopback`, `private`) let in; once any is given, others are refused. */
@@ -59,9 +60,14 @@ export function ipDecider(options: IpFilterOptions): (address: string, url: stri
 /** Middleware refusing with 403 the addresses the rules keep out (ctx.remoteAddress: after trusted proxies). */
 export function ipFilter(options: IpFilterOptions): Middleware {
   const decide = ipDecider(options);
-  return (req, ctx, next) => {
-    if (decide(ctx.remoteAddress, req.url)) return next();
+  // Always decided at once: the middleware and the pipeline's synchronous path run this same gate.
+  const gate = (req: Request, ctx: Context): true => {
+    if (decide(ctx.remoteAddress, req.url)) return true;
     ctx.log.debug({ remote: ctx.remoteAddress }, 'address refused by access rules');
     throw new FoyerError('FOYER_FORBIDDEN', 'address refused by access rules');
   };
+  return withGate((req, ctx, next) => {
+    gate(req, ctx);
+    return next();
+  }, gate);
 }

@@ -8,6 +8,7 @@ import { parseRate, type RateDecision, type RateSpec } from './gcra.ts';
 import { clientKey, normaliseIp } from './ip-address.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 import { memoryRateStore, type RateLimitStore } from './rate-store.ts';
+import { withGate } from './sync-gate.ts';
 
 export type RateKey = (req: Request, ctx: Context) => string | undefined;
 
@@ -62,7 +63,23 @@ function rateLimitField(name: string, d: RateDecision): string {
   return `"${name}";r=${d.remaining};t=${Math.ceil(d.resetMs / 1000)}`;
 }
 
-const ipKey: RateKey = (_req, ctx) => clientKey(normaliseIp(ctx.remoteAddress) ?? ctx.remoteAddress);
+/**
+ * The client address as the key (IPv6 by /64). The last address's key is remembered: a connection's
+ * requests, and a busy client's, come with the same address, and a pure function of it needs no
+ * second computing (nothing of a request is kept, only the last input and output).
+ */
+function ipKeyOf(): RateKey {
+  let lastAddress: string | undefined;
+  let lastKey = '';
+  return (_req, ctx) => {
+    const address = ctx.remoteAddress;
+    if (address !== lastAddress) {
+      lastKey = clientKey(normaliseIp(address) ?? address);
+      lastAddress = address;
+    }
+    return lastKey;
+  };
+}
 
 /** Logs at most one line per second per limiter, counting what it skipped (a flood must not flood the log). */
 function throttledLog(): (ctx: Context, fields: Record<string, unknown>, msg: string) => void {
@@ -87,22 +104,47 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const global = policy(options, `${name}`, name);
   const rules = (options.rules ?? []).map((r, i) => policy(r, `${name}.${i}`, name, compileMatch(r.path)));
   const store = options.store ?? memoryRateStore();
-  const keyOf = options.key === undefined || options.key === 'ip' ? ipKey : options.key;
+  const keyOf = options.key === undefined || options.key === 'ip' ? ipKeyOf() : options.key;
   const report = throttledLog();
   const storeFailed = throttledLog();
 
+  const policyOf = (req: Request): Policy => {
+    if (rules.length === 0) return global;
+    const path = requestPath(req.url);
+    return rules.find((r) => applies(r.test as (p: string) => boolean, path)) ?? global;
+  };
+  // The table's key for a policy and a client, built once for the same pair in a row: the same
+  // string object then keeps its hash for the table's lookups.
+  let lastPolicy: Policy | undefined;
+  let lastKey = '';
+  let lastId = '';
+  const idOf = (p: Policy, key: string): string => {
+    if (p !== lastPolicy || key !== lastKey) {
+      lastId = `${p.id}:${key}`;
+      lastPolicy = p;
+      lastKey = key;
+    }
+    return lastId;
+  };
+
+  /** Throws the 429 when `d` refuses (and this is not a dry run); logs what was over either way. */
+  const enforce = (p: Policy, key: string, d: RateDecision, ctx: Context): void => {
+    if (d.allowed) return;
+    report(ctx, { key, policy: p.header, dryRun: options.dryRun === true }, 'rate limit exceeded');
+    if (options.dryRun === true) return;
+    throw new FoyerError('FOYER_TOO_MANY_REQUESTS', 'rate limit exceeded', {
+      'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
+      'ratelimit-policy': p.header,
+      ratelimit: rateLimitField(name, d),
+    });
+  };
+  const unavailable = (ctx: Context, err: unknown): void => {
+    storeFailed(ctx, { err: (err as Error).message }, 'rate limiter unavailable: request let through');
+  };
+
   /** The decision made: refuse (429), or pass on and add the RateLimit fields when asked. */
   const apply = (p: Policy, key: string, d: RateDecision, ctx: Context, next: Next): Promise<Response> => {
-    if (!d.allowed) {
-      report(ctx, { key, policy: p.header, dryRun: options.dryRun === true }, 'rate limit exceeded');
-      if (options.dryRun !== true) {
-        throw new FoyerError('FOYER_TOO_MANY_REQUESTS', 'rate limit exceeded', {
-          'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
-          'ratelimit-policy': p.header,
-          ratelimit: rateLimitField(name, d),
-        });
-      }
-    }
+    enforce(p, key, d, ctx);
     if (options.headers !== true) return next();
     return next().then((res) => {
       try {
@@ -114,38 +156,57 @@ export function rateLimit(options: RateLimitOptions): Middleware {
       return res;
     });
   };
-  const unavailable = (ctx: Context, err: unknown, next: Next): Promise<Response> => {
-    storeFailed(ctx, { err: (err as Error).message }, 'rate limiter unavailable: request let through');
-    return next();
+
+  /**
+   * The whole decision at once when the table lives in this process (the middleware below runs this
+   * same code); nothing is taken when it cannot decide: a remote or cross-process store, or RateLimit
+   * fields to add to the response afterwards.
+   */
+  const gate = (req: Request, ctx: Context): true | undefined => {
+    const takeNow = store.takeNow;
+    if (takeNow === undefined || options.headers === true) return undefined;
+    const p = policyOf(req);
+    const key = keyOf(req, ctx);
+    if (key === undefined) return true;
+    let d: RateDecision;
+    try {
+      d = takeNow.call(store, idOf(p, key), p.spec);
+    } catch (err) {
+      unavailable(ctx, err);
+      return true;
+    }
+    enforce(p, key, d, ctx);
+    return true;
   };
 
-  return (req, ctx, next) => {
+  const middleware: Middleware = (req, ctx, next) => {
     try {
-      let p = global;
-      if (rules.length > 0) {
-        const path = requestPath(req.url);
-        p = rules.find((r) => applies(r.test as (p: string) => boolean, path)) ?? global;
-      }
+      if (gate(req, ctx) === true) return next();
+      const p = policyOf(req);
       const key = keyOf(req, ctx);
       if (key === undefined) return next();
-      const id = `${p.id}:${key}`;
-      // A table in this process decides synchronously: no promise hops before the app runs.
+      const id = idOf(p, key);
       if (store.takeNow !== undefined) {
         let d: RateDecision;
         try {
           d = store.takeNow(id, p.spec);
         } catch (err) {
-          return unavailable(ctx, err, next);
+          unavailable(ctx, err);
+          return next();
         }
         return apply(p, key, d, ctx, next);
       }
       return store.take(id, p.spec).then(
         (d) => apply(p, key, d, ctx, next),
-        (err: unknown) => unavailable(ctx, err, next),
+        (err: unknown) => {
+          unavailable(ctx, err);
+          return next();
+        },
       );
     } catch (err) {
       // As an async middleware would: every failure is a rejected promise.
       return Promise.reject(err);
     }
   };
+  return withGate(middleware, gate);
 }

@@ -16,12 +16,19 @@ export interface RateLimitStore {
 /** A bounded in-memory table of TATs: when full, the least recently allowed key is dropped. */
 export class LocalRateTable {
   readonly #tats = new Map<string, number>();
+  /** The key allowed last: when present, it is already the last in the Map's order. */
+  #newest: string | undefined;
   constructor(readonly maxKeys = 100_000) {}
 
   take(key: string, spec: RateSpec, now = Date.now()): RateDecision {
     const { tat, decision } = gcra(this.#tats.get(key), now, spec);
     if (decision.allowed) {
-      this.#tats.delete(key); // re-insert: Map order is then least recently allowed first
+      // Re-insert: Map order is then least recently allowed first. The same client again (every
+      // request of a busy one) is already last: a delete and set would only churn the table.
+      if (key !== this.#newest) {
+        this.#tats.delete(key);
+        this.#newest = key;
+      }
       this.#tats.set(key, tat);
       // Over the bound: the least recently allowed key goes. It is the likeliest to have expired,
       // and an expired key is indistinguishable from a new one, so forgetting it changes nothing.

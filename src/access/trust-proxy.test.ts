@@ -162,3 +162,49 @@ describe('client address from RFC 7239 Forwarded', () => {
     }
   });
 });
+
+describe('client address decided request by request', () => {
+  test('a resolver reused over many requests answers each as a fresh one would', () => {
+    const addr = fc.constantFrom(
+      '10.0.0.2',
+      '::ffff:10.0.0.2',
+      '127.0.0.1',
+      '::1',
+      '203.0.113.9',
+      '2001:db8::7',
+      'junk',
+    );
+    // Few distinct lines, so that a request often repeats the last one's, alone or among others.
+    const line = fc.constantFrom(
+      '203.0.113.9',
+      '203.0.113.9, 10.0.0.3',
+      '10.9.9.9, 10.0.0.3',
+      '2001:db8::7',
+      'for=203.0.113.9;proto=https',
+      'for="[2001:db8::7]:443", for=10.0.0.3',
+      'for=unknown',
+      'junk',
+    );
+    const request = fc.record({
+      peer: addr,
+      secure: fc.boolean(),
+      headers: fc.array(
+        fc.tuple(fc.constantFrom('x-forwarded-for', 'X-Forwarded-For', 'forwarded', 'x-forwarded-proto'), line),
+        { maxLength: 3 },
+      ),
+    });
+    for (const header of ['x-forwarded-for', 'forwarded'] as const) {
+      const options = { trust: ['10.0.0.0/8', 'loopback'], header };
+      fc.assert(
+        fc.property(fc.array(request, { maxLength: 12 }), (seq) => {
+          const reused = trustProxy(options);
+          for (const r of seq) {
+            const pairs = r.headers.flat();
+            assert.deepEqual(reused(r.peer, r.secure, pairs), trustProxy(options)(r.peer, r.secure, pairs));
+          }
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});

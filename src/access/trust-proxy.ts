@@ -58,13 +58,34 @@ function forwardedProto(headers: readonly string[]): boolean | undefined {
 export function trustProxy(options: TrustProxyOptions): ClientResolver {
   const trusted = cidrList(options.trust);
   const useForwarded = options.header === 'forwarded';
+  const name = useForwarded ? 'forwarded' : 'x-forwarded-for';
+  // The last peer's and the last single forwarding line's answers, remembered: a kept-alive
+  // connection (a proxy's above all) brings the same peer request after request, and a client the
+  // same line. Both are pure functions of that text and of the fixed trusted list.
+  let lastPeer: string | undefined;
+  let lastPeerIp = '';
+  let lastPeerTrusted = false;
+  let lastLine: string | undefined;
+  let lastClient: { ip: string; hop: Hop } | undefined;
   return (peer, secure, headers) => {
-    const peerIp = normaliseIp(peer) ?? peer;
-    if (!listHas(trusted, peerIp)) return { remoteAddress: peerIp, secure };
-    const hops = useForwarded
-      ? parseForwarded(headerValues(headers, 'forwarded'))
-      : parseXForwardedFor(headerValues(headers, 'x-forwarded-for'));
-    const client = hops === undefined ? undefined : pickClient(hops, trusted);
+    if (peer !== lastPeer) {
+      lastPeerIp = normaliseIp(peer) ?? peer;
+      lastPeerTrusted = listHas(trusted, lastPeerIp);
+      lastPeer = peer;
+    }
+    const peerIp = lastPeerIp;
+    if (!lastPeerTrusted) return { remoteAddress: peerIp, secure };
+    const lines = headerValues(headers, name);
+    let client: { ip: string; hop: Hop } | undefined;
+    if (lines.length === 1 && lines[0] === lastLine) client = lastClient;
+    else {
+      const hops = useForwarded ? parseForwarded(lines) : parseXForwardedFor(lines);
+      client = hops === undefined ? undefined : pickClient(hops, trusted);
+      if (lines.length === 1) {
+        lastLine = lines[0];
+        lastClient = client;
+      }
+    }
     let scheme: boolean | undefined;
     if (useForwarded) scheme = client?.hop.proto === 'https' ? true : client?.hop.proto === 'http' ? false : undefined;
     else scheme = forwardedProto(headers);

@@ -1,6 +1,7 @@
 // Builds the server's request pipeline from settings: [compression] → application → static files
 // (or PHP through FastCGI) → 404, with one error boundary around all of it. Used by the CLI; the
 // same order nginx uses for `try_files` with an upstream, with the app first like Caddy's routes.
+import { gateOf } from '../access/sync-gate.ts';
 import { respondToError } from '../handlers/app/error-response.ts';
 import { type Composed, compose } from '../handlers/app/compose.ts';
 import { type Compressor, compress, compressor } from '../handlers/app/compress.ts';
@@ -160,17 +161,30 @@ function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Contex
   };
 }
 
-/** The access layers in front of everything else: they answer first, or pass on to `inner`. */
+/**
+ * The access layers in front of everything else: they answer first, or pass on to `inner`. Each
+ * layer's gate decides at once where it can (access/sync-gate.ts), so that a request let through
+ * reaches `inner` with no promise in between, and a synchronous answer stays synchronous; from the
+ * first layer that cannot tell, the request goes through the middleware as composed.
+ */
 function guarded(access: Middleware[], inner: Stage): Stage {
-  const guards = compose(...access);
-  return (req, ctx) =>
-    guards(req, ctx, (r = req) => {
+  const gates = access.map(gateOf);
+  const tails = access.map((_, i) => compose(...access.slice(i)));
+  const through = (i: number, req: Request, ctx: Context): Promise<Response> =>
+    (tails[i] as Composed)(req, ctx, (r = req) => {
       try {
         return Promise.resolve(inner(r, ctx));
       } catch (err) {
         return Promise.reject(err);
       }
     });
+  return (req, ctx) => {
+    for (let i = 0; i < gates.length; i++) {
+      const gate = gates[i];
+      if (gate === undefined || gate(req, ctx) !== true) return through(i, req, ctx);
+    }
+    return inner(req, ctx);
+  };
 }
 
 export function buildPipeline({ config, app, fastcgi, phpConnections, access, onLayer }: PipelineParts): Handler {
