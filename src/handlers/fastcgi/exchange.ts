@@ -24,6 +24,8 @@ const ABORT_WATCH_MS = 20;
 
 export class Exchange implements ResponseEvents {
   readonly reader: ResponseReader;
+  /** Some bytes of the response (any record) arrived. */
+  received = false;
   readonly #conn: FastCgiConnection;
   readonly #opts: ExchangeOptions;
   #resolve!: (r: ExchangeResult) => void;
@@ -84,6 +86,7 @@ export class Exchange implements ResponseEvents {
   // --- socket events, forwarded by the connection ---
 
   onData(data: Buffer): void {
+    this.received = true;
     this.#timer?.refresh();
     this.#inRead = true;
     try {
@@ -128,9 +131,10 @@ export class Exchange implements ResponseEvents {
     return true;
   }
 
-  onClose(err: Error | undefined): void {
+  /** `neverRead`: the backend provably did not read the request (connection.ts, #peerEnded). */
+  onClose(err: Error | undefined, neverRead = false): void {
     const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
-    this.#fail(new FastCgiError('closed', message, { ...this.#state(), cause: err }));
+    this.#fail(new FastCgiError('closed', message, { ...this.#state(), neverRead, cause: err }));
   }
 
   // --- response records (ResponseEvents) ---
