@@ -5,6 +5,7 @@ import type { CgiHead } from './cgi-headers.ts';
 import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
+import { requestHeadText } from './request-head-text.ts';
 import { encodeRequestHead, encodeStdinEnd, pumpStdin, socketSink } from './request-writer.ts';
 import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
 import { ResponseBuffer } from './response-buffer.ts';
@@ -78,12 +79,12 @@ export class Exchange implements ResponseEvents {
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
     if (opts.body === null) this.#startTimer();
-    const head = encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, opts.body === null);
-    this.#conn.socket.write(head, this.#onWritten);
+    const noBody = opts.body === null;
+    const text = requestHeadText(REQUEST_ID, opts.keepConn, opts.params, noBody);
+    if (text !== undefined) this.#conn.socket.write(text, 'latin1', this.#onWritten);
+    else this.#conn.socket.write(encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, noBody), this.#onWritten);
     if (opts.body !== null) this.#pump(opts.body);
   }
-
-  // --- socket events, forwarded by the connection ---
 
   onData(data: Buffer): void {
     this.received = true;
@@ -136,8 +137,6 @@ export class Exchange implements ResponseEvents {
     const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
     this.#fail(new FastCgiError('closed', message, { ...this.#state(), neverRead, cause: err }));
   }
-
-  // --- response records (ResponseEvents) ---
 
   onHead(head: CgiHead): void {
     this.#head = head;
@@ -197,9 +196,8 @@ export class Exchange implements ResponseEvents {
     this.#closeStream(c);
   };
 
-  // Closed once: the enqueue of onEnd may run #pull at once (a reader waiting), which closes the
-  // stream first; a second close() would throw, and building that error costs more than the
-  // rest of a 64 KiB exchange's bookkeeping (seen in the profile of php-64k).
+  // Closed once: onEnd's enqueue may run #pull (which closes) first; a second close() throws, and
+  // building that error cost more than a 64 KiB exchange's bookkeeping (php-64k's profile).
   #closeStream(c: ReadableStreamDefaultController<Uint8Array>): void {
     if (this.#streamClosed) return;
     this.#streamClosed = true;
@@ -235,8 +233,6 @@ export class Exchange implements ResponseEvents {
   onError(err: Error): void {
     this.#fail(new FastCgiError('protocol', err.message, { ...this.#state(), cause: err }));
   }
-
-  // --- internals ---
 
   #state(): { requestWritten: boolean; responseStarted: boolean } {
     return { requestWritten: this.#requestWritten, responseStarted: this.reader.stdoutBytes > 0 };

@@ -166,15 +166,20 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         // Caddy php_server: a directory's index.php runs at the canonical URL with a slash.
         return new Response(null, { status: 308, headers: { location: r.location + search } });
     }
-    const stderr = new StderrLog(ctx.log, o.stderrLimit, r.scriptName);
+    // Made on the first STDERR record: most requests have none.
+    let stderr: StderrLog | undefined;
+    const onStderr = (chunk: Uint8Array): void =>
+      (stderr ??= new StderrLog(ctx.log, o.stderrLimit, r.scriptName)).push(chunk);
+    const onDone = (): void => stderr?.flush();
     let body: BodySource | undefined;
     try {
       // Before a pool connection is taken: a slow upload holds nothing of php-fpm's.
-      body = await prepareBody(
+      const prepared = prepareBody(
         req,
         { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir },
         !o.requestBuffering,
       );
+      body = prepared instanceof Promise ? await prepared : prepared;
       const { contentLength, open } = body;
       const params = buildParams({
         req,
@@ -194,7 +199,9 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       const mode = body.streamed ? 'settled' : 'any';
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
-        const conn = await pool.acquire(attempt > 0 ? 'fresh' : mode);
+        const conn =
+          (attempt === 0 && mode === 'any' ? pool.takeIdle() : undefined) ??
+          (await pool.acquire(attempt > 0 ? 'fresh' : mode));
         const reused = conn.exchanges > 0;
         try {
           result = await conn.exchange({
@@ -204,8 +211,8 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             readTimeout: o.readTimeout,
             abortSource: ctx,
             bodyStreams: body.streamed,
-            onStderr: (chunk) => stderr.push(chunk),
-            onDone: () => stderr.flush(),
+            onStderr,
+            onDone,
             highWaterMark: o.highWaterMark,
             responseBuffer,
             maxHeadSize: o.maxHeadSize,
@@ -215,9 +222,10 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
           ctx.log.debug({ script: r.scriptName }, 'fastcgi: reused connection was closed, retrying on a fresh one');
         }
       }
-      return await toResponse(result, req, ctx, sendfileConfig);
+      const response = toResponse(result, req, ctx, sendfileConfig);
+      return response instanceof Promise ? await response : response;
     } catch (err) {
-      stderr.flush();
+      stderr?.flush();
       body?.dispose();
       if (err instanceof FastCgiError) {
         if (err.failure !== 'aborted') upstreamErrors[err.failure]++;
