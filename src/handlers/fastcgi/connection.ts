@@ -31,6 +31,8 @@ export class FastCgiConnection {
   readonly #unix: boolean;
   #closed = false;
   #current: Exchange | undefined;
+  /** One timer for the connection's lifetime, re-armed by each exchange (Exchange's phase one). */
+  #watch: NodeJS.Timeout | undefined;
   // One decoder for the connection's lifetime: the padding of a request's last record may arrive
   // after END_REQUEST was handled, and must not be read as the next request's header.
   readonly #decoder: RecordDecoder;
@@ -78,6 +80,17 @@ export class FastCgiConnection {
     const ex = new Exchange(this, opts);
     this.#current = ex;
     return ex.start();
+  }
+
+  /** Arms (or re-arms) the watch timer for the running exchange: `onWatch` in `ms`. */
+  armWatch(ms: number): void {
+    // Kept referenced, as a timer per exchange was: an exchange waiting holds the process (20 ms idle at most).
+    if (this.#watch === undefined) this.#watch = setTimeout(FastCgiConnection.#watchFired, ms, this);
+    else this.#watch.refresh();
+  }
+
+  static #watchFired(conn: FastCgiConnection): void {
+    conn.#current?.onWatch();
   }
 
   /** Feeds response bytes to the decoder (called by the running exchange); throws on bad records. */
@@ -141,6 +154,7 @@ export class FastCgiConnection {
   #gone(err?: Error, destroySocket = true, neverRead = false): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#watch !== undefined) clearTimeout(this.#watch);
     if (destroySocket) this.socket.destroy();
     const current = this.#current;
     this.#current = undefined;
