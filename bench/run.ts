@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAutocannon } from './lib/autocannon.ts';
-import { buildFoyer } from './lib/build.ts';
+import { buildBenchServers, buildFoyer } from './lib/build.ts';
 import { groupCpuSeconds } from './lib/cpu.ts';
 import { repoRoot, which } from './lib/child-server.ts';
 import { probe, rawRequest } from './lib/raw-request.ts';
@@ -141,7 +141,8 @@ let foyerFrom = 'TypeScript sources through tsx (--source)';
 if (!flags.source) {
   try {
     process.env.FOYER_BENCH_INDEX = await buildFoyer();
-    foyerFrom = 'compiled with tsc, as npm run build';
+    process.env.FOYER_BENCH_SERVERS = await buildBenchServers();
+    foyerFrom = 'compiled with tsc, as npm run build; every server entry compiled too (plain node, no tsx)';
   } catch (err) {
     fail(`cannot build Foyer for the bench (use --source to run the sources): ${(err as Error).message}`);
   }

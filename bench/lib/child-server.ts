@@ -1,9 +1,9 @@
 // Starts servers under test in child processes, so that the load generator and the server never
 // share an event loop or a CPU scheduler slot with the harness.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from './types.ts';
 
@@ -61,17 +61,32 @@ export interface NodeServerOptions {
   args?: string[];
   /** Extra node flags, e.g. ['--max-old-space-size=512']. */
   nodeFlags?: string[];
+  /** Run the TypeScript entry through tsx even when compiled servers exist (it loads .ts files by URL). */
+  tsx?: boolean;
 }
 
 /**
- * Runs a Node entry (TypeScript through tsx) that listens on 127.0.0.1 port `process.env.PORT`
- * and prints `BENCH_READY <origin>` on stdout once listening.
+ * The command line for a server entry: its compiled copy under plain node when the harness
+ * compiled the servers (FOYER_BENCH_SERVERS, see build.ts), else the TypeScript through tsx.
+ */
+function entryArgs(path: string, options: NodeServerOptions): string[] {
+  const compiled = process.env.FOYER_BENCH_SERVERS;
+  if (compiled !== undefined && options.tsx !== true && path.endsWith('.ts')) {
+    const js = join(compiled, relative(repoRoot, path)).replace(/\.ts$/, '.js');
+    if (existsSync(js)) return [...(options.nodeFlags ?? []), js];
+  }
+  return ['--import', 'tsx', ...(options.nodeFlags ?? []), path];
+}
+
+/**
+ * Runs a Node entry (compiled, or TypeScript through tsx: see entryArgs) that listens on 127.0.0.1
+ * port `process.env.PORT` and prints `BENCH_READY <origin>` on stdout once listening.
  */
 export function nodeServer(entry: string | URL, options: NodeServerOptions = {}): Promise<RunningServer> {
   const path = entry instanceof URL ? fileURLToPath(entry) : entry;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ...(options.nodeFlags ?? []), path, ...(options.args ?? [])],
+    [...entryArgs(path, options), ...(options.args ?? [])],
     {
       cwd: repoRoot,
       env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...options.env },

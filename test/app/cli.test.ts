@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { SERVE_OPTIONS } from '../../src/config/flags.ts';
 import { SERVE_HELP } from '../../src/config/help.ts';
+import { readyLine } from '../helpers/ready-line.ts';
 import { makeTestCertificate, NO_OPENSSL } from '../helpers/test-certificate.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,26 +41,13 @@ async function serveUntilReady(
   logLevel = 'silent',
 ): Promise<{ child: ChildProcess; origin: string; lines: () => string[]; output: () => string }> {
   const child = start(['serve', '--port', '0', '--log-level', logLevel, ...args], cwd);
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += c));
-  const origin = await new Promise<string>((resolve, reject) => {
-    // Generous on a loaded machine; a server that missed it is killed, or the test file never ends.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`not ready: ${stderr}`));
-    }, 30_000);
-    child.stdout?.on('data', (c) => {
-      stdout += c;
-      const m = /^foyer listening on (https?:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return { child, origin, lines: () => stdout.split('\n').filter(Boolean), output: () => stdout + stderr };
+  const ready = await readyLine(child, 30_000);
+  return {
+    child,
+    origin: ready.origin,
+    lines: () => ready.stdout().split('\n').filter(Boolean),
+    output: () => ready.stdout() + ready.stderr(),
+  };
 }
 
 /** A client that asks for compression, as browsers and fetch() do: the app's responses go through it. */

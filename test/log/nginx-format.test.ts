@@ -4,91 +4,42 @@
 // fast-check's: quotes, backslashes, tabs, UTF-8 and other high bytes in Referer and User-Agent,
 // every RFC 3986 character in the target, HEAD and HTTP/1.0.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Server } from '../../src/server.ts';
 import { exchange } from '../helpers/raw-client.ts';
-import { sleep, start } from '../helpers/loopback-server.ts';
-
-const NGINX = '/usr/sbin/nginx';
-const skip = existsSync(NGINX) ? false : `nginx is not installed at ${NGINX} (apt-get install nginx-light)`;
+import { start } from '../helpers/loopback-server.ts';
+import { type RunningNginx, skipWithoutNginx, startNginx } from '../helpers/nginx.ts';
 
 let dir: string;
-let nginx: ChildProcess | undefined;
-let nginxPort = 0;
+let nginx: RunningNginx | undefined;
 let foyer: Server;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function untilAccepting(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error('nginx did not start');
-}
-
-async function startNginx(format: string): Promise<void> {
-  nginxPort = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  log_format common '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent';
+async function startNginxFor(format: string): Promise<number> {
+  nginx = await startNginx(
+    (port) => `  log_format common '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent';
   access_log ${dir}/nginx-${format}.log ${format};
   server {
-    listen 127.0.0.1:${nginxPort};
+    listen 127.0.0.1:${port};
     location / { default_type text/plain; return 200 "hello"; }
-  }
-}
-`,
+  }`,
   );
-  nginx = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: 'ignore' });
-  await untilAccepting(nginxPort);
+  return nginx.port;
 }
 
 async function stopNginx(): Promise<void> {
-  if (nginx === undefined || nginx.exitCode !== null) return;
-  const exited = new Promise((r) => nginx!.once('exit', r));
-  nginx.kill('SIGQUIT');
-  await exited;
+  await nginx?.stop();
+  nginx = undefined;
 }
 
 /** Sends each request to nginx and to Foyer; returns both logs' lines without the time field. */
 async function bothLogs(format: 'combined' | 'common', requests: Buffer[]): Promise<[string[], string[]]> {
   const path = join(dir, `foyer-${format}-${Date.now()}.log`);
   foyer = await start(() => new Response('hello'), { accessLog: { path, format } });
-  await startNginx(format);
+  const nginxPort = await startNginxFor(format);
   try {
     for (const raw of requests) {
       await exchange(nginxPort, raw, { quietMs: 30 });
@@ -126,7 +77,7 @@ const NASTY: Buffer[] = [
   Buffer.from('POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc'),
 ];
 
-describe('access log formats against nginx', { skip }, () => {
+describe('access log formats against nginx', { skip: skipWithoutNginx }, () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'foyer-nginx-log-'));
     mkdirSync(join(dir, 'logs'));

@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readyLine } from '../helpers/ready-line.ts';
 
 export const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -42,32 +43,12 @@ export async function startFoyer(args: string[], options: { cwd?: string; listen
     command = '/bin/sh';
   }
   const child = spawn(command, argv, { cwd: options.cwd ?? fixtures, stdio });
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += c));
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`not ready in 60 s: ${stderr}`));
-    }, 60_000);
-    child.stdout?.on('data', (c) => {
-      stdout += c;
-      const m = /foyer listening on (https?:\/\/[^\s]+)\n/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code} before ready: ${stderr}`));
-    });
-  });
+  const ready = await readyLine(child);
   return {
     child,
-    origin,
+    origin: ready.origin,
     pid: child.pid as number,
-    log: () => stderr,
+    log: () => ready.stderr(),
     async stop(signal = 'SIGTERM', ms = 20_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');

@@ -75,6 +75,21 @@ function hostName(host: string | null): string | undefined {
   return colon >= 0 ? host.slice(0, colon) : host;
 }
 
+/**
+ * The query as the client sent it (RFC 3875 §4.1.7), as nginx's $args: WHATWG serialisation
+ * escapes some characters (`'` becomes `%27`), which would change what an app that reads
+ * QUERY_STRING itself sees, and break a signature computed over it. PHP decodes both alike into
+ * $_GET. The engine's parser let only visible ASCII into the target.
+ */
+function queryString(req: Request, search: string): string {
+  const raw = rawTarget(req);
+  if (raw?.startsWith('/')) {
+    const q = raw.indexOf('?');
+    return q < 0 ? '' : raw.slice(q + 1);
+  }
+  return search.length > 1 ? search.slice(1) : '';
+}
+
 function requestUri(req: Request, url: () => URL): string {
   const raw = rawTarget(req);
   if (raw?.startsWith('/')) return raw;
@@ -118,7 +133,7 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
   let parsed: URL | undefined;
   const url = (): URL => (parsed ??= new URL(req.url));
   const secure = ctx.secure;
-  const query = p.search.length > 1 ? p.search.slice(1) : '';
+  const query = queryString(req, p.search);
   const root = p.documentRoot;
   const out: Array<[string, string | Uint8Array]> = [
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
