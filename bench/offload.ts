@@ -43,7 +43,10 @@ interface Row {
 }
 
 async function measure(mode: 'inline' | 'offload'): Promise<Row> {
-  const server = await nodeServer(new URL('./servers/offload-foyer.ts', import.meta.url), { env: { MODE: mode }, tsx: true });
+  const server = await nodeServer(new URL('./servers/offload-foyer.ts', import.meta.url), {
+    env: { MODE: mode },
+    tsx: true,
+  });
   try {
     await load(server, '/heavy', 2); // warm-up: threads up, code hot
     await load(server, '/trivial', 4);

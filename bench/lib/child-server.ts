@@ -84,16 +84,12 @@ function entryArgs(path: string, options: NodeServerOptions): string[] {
  */
 export function nodeServer(entry: string | URL, options: NodeServerOptions = {}): Promise<RunningServer> {
   const path = entry instanceof URL ? fileURLToPath(entry) : entry;
-  const child = spawn(
-    process.execPath,
-    [...entryArgs(path, options), ...(options.args ?? [])],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
+  const child = spawn(process.execPath, [...entryArgs(path, options), ...(options.args ?? [])], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   return attach(child, path, READY);
 }
 
