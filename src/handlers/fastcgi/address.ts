@@ -40,7 +40,8 @@ export function netSocketFactory(upstream: Upstream, connectTimeout: number): So
     new Promise<Duplex>((resolve, reject) => {
       const socket =
         upstream.kind === 'unix'
-          ? netConnect({ path: upstream.path })
+          ? // allowHalfOpen: a recycled php-fpm child's half-close is probed before we close (connection.ts).
+            netConnect({ path: upstream.path, allowHalfOpen: true })
           : netConnect({ host: upstream.host, port: upstream.port });
       const timer =
         connectTimeout > 0

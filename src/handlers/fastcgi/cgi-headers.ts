@@ -48,38 +48,75 @@ export function findHeadEnd(buf: Uint8Array, from = 0): [number, number] | undef
   return undefined;
 }
 
+/** One validated header line: its field, or its Status code. */
+interface Field {
+  name: string;
+  value: string;
+  lower: string;
+  /** The code of a `Status` line, 0 otherwise. */
+  status: number;
+}
+
+function parseLine(line: string): Field {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new CgiHeaderError('header line without a field name');
+  const name = line.slice(0, colon);
+  // A space or tab before the colon, or a folded continuation line, fails the token test.
+  if (!TOKEN.test(name)) throw new CgiHeaderError('invalid header field name');
+  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  if (BAD_VALUE.test(value)) throw new CgiHeaderError('control character in header value');
+  const lower = name.toLowerCase();
+  let status = 0;
+  if (lower === 'status') {
+    // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase.
+    const m = /^([1-9]\d\d)(?:[ \t].*)?$/.exec(value);
+    const code = m ? Number(m[1]) : Number.NaN;
+    if (!(code >= 200 && code <= 599)) throw new CgiHeaderError('invalid Status');
+    status = code;
+  } else if (lower === 'content-length' && !/^\d{1,15}$/.test(value)) {
+    throw new CgiHeaderError('invalid Content-Length');
+  } else if (lower === 'location' && value === '') throw new CgiHeaderError('empty Location');
+  return { name, value, lower, status };
+}
+
+// PHP sends the same few lines with every response (`Content-type: text/html; charset=UTF-8`):
+// each distinct valid line is checked once and remembered. Bounded in count and length, since the
+// lines are the application's; never Set-Cookie (one user's session would sit in memory). A line
+// is a pure function of its text, so nothing of one response reaches another.
+const MAX_KNOWN_LINES = 256;
+const MAX_KNOWN_LENGTH = 256;
+const knownLines = new Map<string, Field>();
+
+function fieldOf(line: string): Field {
+  let f = knownLines.get(line);
+  if (f === undefined) {
+    f = parseLine(line);
+    if (knownLines.size < MAX_KNOWN_LINES && line.length <= MAX_KNOWN_LENGTH && f.lower !== 'set-cookie')
+      knownLines.set(line, f);
+  }
+  return f;
+}
+
 /** Parses and validates the head (bytes before the empty line). Throws CgiHeaderError. */
 export function parseCgiHead(head: Uint8Array): CgiHead {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
   const headers: Array<[string, string]> = [];
   let status: number | undefined;
   let location = false;
-  for (let line of text.split('\n')) {
-    if (line.endsWith('\r')) line = line.slice(0, -1);
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
     if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new CgiHeaderError('header line without a field name');
-    const name = line.slice(0, colon);
-    // A space or tab before the colon, or a folded continuation line, fails the token test.
-    if (!TOKEN.test(name)) throw new CgiHeaderError('invalid header field name');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (BAD_VALUE.test(value)) throw new CgiHeaderError('control character in header value');
-    const lower = name.toLowerCase();
-    if (lower === 'status') {
-      // RFC 3875 §6.3.3: Status = 3digit SP reason-phrase.
-      const m = /^([1-9]\d\d)(?:[ \t].*)?$/.exec(value);
-      const code = m ? Number(m[1]) : Number.NaN;
-      if (!(code >= 200 && code <= 599)) throw new CgiHeaderError('invalid Status');
-      status = code;
+    const f = fieldOf(line);
+    if (f.status !== 0) {
+      status = f.status;
       continue;
     }
-    if (HOP_BY_HOP.has(lower)) continue;
-    if (lower === 'content-length' && !/^\d{1,15}$/.test(value)) throw new CgiHeaderError('invalid Content-Length');
-    if (lower === 'location') {
-      if (value === '') throw new CgiHeaderError('empty Location');
-      location = true;
-    }
-    headers.push([name, value]);
+    if (HOP_BY_HOP.has(f.lower)) continue;
+    if (f.lower === 'location') location = true;
+    headers.push([f.name, f.value]);
   }
   // RFC 3875 §6.2.3–§6.2.4: a redirect without Status is a 302 (what PHP's header() sends too).
   return { status: status ?? (location ? 302 : 200), headers };

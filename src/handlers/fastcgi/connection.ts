@@ -2,6 +2,7 @@
 // connection at a time (it answers CANT_MPX_CONN otherwise, §5.5), so a connection is either idle
 // or running exactly one exchange (exchange.ts); with KEEP_CONN (§5.1) it returns to the pool
 // afterwards. The socket is injected (net, unix, or an in-memory fake): nothing here dials.
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
 import { Exchange, REQUEST_ID } from './exchange.ts';
@@ -24,12 +25,14 @@ export class FastCgiConnection {
   /** Exchanges started on this connection; > 0 before a new one means "reused". */
   exchanges = 0;
   lastUsed = Date.now();
-  /** When the socket went away (ms since epoch), 0 while open. */
-  closedAt = 0;
   /** A TCP connection (Nagle applies on php-fpm's side, see Exchange's nudge); false for unix and fakes. */
   readonly tcp: boolean;
+  /** A real unix socket: the kernel can tell a half-closed peer from a gone one (see #peerEnded). */
+  readonly #unix: boolean;
   #closed = false;
   #current: Exchange | undefined;
+  /** One timer for the connection's lifetime, re-armed by each exchange (Exchange's phase one). */
+  #watch: NodeJS.Timeout | undefined;
   // One decoder for the connection's lifetime: the padding of a request's last record may arrive
   // after END_REQUEST was handled, and must not be read as the next request's header.
   readonly #decoder: RecordDecoder;
@@ -39,6 +42,7 @@ export class FastCgiConnection {
     this.#hooks = hooks;
     const family = (socket as { remoteFamily?: string }).remoteFamily;
     this.tcp = family === 'IPv4' || family === 'IPv6';
+    this.#unix = socket instanceof Socket && !this.tcp;
     // Records while idle (other than a record's trailing padding) break the protocol.
     const idle: RecordSink = { onStream: () => this.destroy(), onRecord: () => this.destroy() };
     this.#decoder = new RecordDecoder({
@@ -55,7 +59,7 @@ export class FastCgiConnection {
       }
     });
     socket.on('error', (err: Error) => this.#gone(err));
-    socket.on('end', () => this.#gone());
+    socket.on('end', () => this.#peerEnded());
     socket.on('close', () => this.#gone());
   }
 
@@ -76,6 +80,17 @@ export class FastCgiConnection {
     const ex = new Exchange(this, opts);
     this.#current = ex;
     return ex.start();
+  }
+
+  /** Arms (or re-arms) the watch timer for the running exchange: `onWatch` in `ms`. */
+  armWatch(ms: number): void {
+    // Kept referenced, as a timer per exchange was: an exchange waiting holds the process (20 ms idle at most).
+    if (this.#watch === undefined) this.#watch = setTimeout(FastCgiConnection.#watchFired, ms, this);
+    else this.#watch.refresh();
+  }
+
+  static #watchFired(conn: FastCgiConnection): void {
+    conn.#current?.onWatch();
   }
 
   /** Feeds response bytes to the decoder (called by the running exchange); throws on bad records. */
@@ -110,14 +125,40 @@ export class FastCgiConnection {
     });
   }
 
-  #gone(err?: Error, destroySocket = true): void {
+  /**
+   * The backend half-closed. php-fpm half-closes a kept connection in one place: fcgi_close() with
+   * keep and force off (main/fastcgi.c), reached by a child at pm.max_requests after the
+   * END_REQUEST of its last request. It calls shutdown(SHUT_WR), then reads and discards whatever
+   * comes until we close, and exits: a request written meanwhile is never parsed. A child that read
+   * the request and then died (crash, kill) closed the whole socket instead. Over a unix socket the
+   * kernel tells the two apart at once, with no clock involved: a write to a peer that is gone
+   * fails with EPIPE, a write to one that only shut its sending side succeeds. So an exchange that
+   * has received nothing yet probes with ABORT_REQUEST (harmless if anyone reads it, §5.4), and a
+   * probe that went through proves the request never ran (FastCgiError.neverRead). Over TCP a write
+   * to a closed peer also succeeds locally (the RST comes later): no proof, the exchange just fails.
+   * The socket is opened with allowHalfOpen (address.ts), or node would have ended our side already.
+   */
+  #peerEnded(): void {
+    const current = this.#current;
+    if (this.#closed || current === undefined || !this.#unix || current.received) {
+      this.#gone();
+      return;
+    }
+    try {
+      this.socket.write(encodeAbortRequest(REQUEST_ID), (err?: Error | null) => this.#gone(undefined, true, !err));
+    } catch {
+      this.#gone();
+    }
+  }
+
+  #gone(err?: Error, destroySocket = true, neverRead = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.closedAt = Date.now();
+    if (this.#watch !== undefined) clearTimeout(this.#watch);
     if (destroySocket) this.socket.destroy();
     const current = this.#current;
     this.#current = undefined;
-    current?.onClose(err);
+    current?.onClose(err, neverRead);
     this.#hooks.onClose(this);
   }
 }

@@ -25,16 +25,22 @@ export class FastCgiError extends Error {
   readonly requestWritten: boolean;
   /** True once any byte of the response arrived. */
   readonly responseStarted: boolean;
+  /**
+   * True when the backend provably never read the request: it half-closed a kept connection and
+   * was still draining it (php-fpm's fcgi_close after pm.max_requests; see connection.ts).
+   */
+  readonly neverRead: boolean;
 
   constructor(
     failure: FastCgiFailure,
     message: string,
-    state: { requestWritten?: boolean; responseStarted?: boolean; cause?: unknown } = {},
+    state: { requestWritten?: boolean; responseStarted?: boolean; neverRead?: boolean; cause?: unknown } = {},
   ) {
     super(message, state.cause === undefined ? undefined : { cause: state.cause });
     this.name = 'FastCgiError';
     this.failure = failure;
     this.requestWritten = state.requestWritten ?? false;
     this.responseStarted = state.responseStarted ?? false;
+    this.neverRead = state.neverRead ?? false;
   }
 }

@@ -1,6 +1,18 @@
-// What one FastCGI exchange is given and what it hands back (exchange.ts runs it).
+// What one FastCGI exchange is given and what it hands back (exchange.ts runs it), and its tunables.
 import type { Params } from './name-value.ts';
 import type { ResponseBufferOptions } from './response-buffer.ts';
+
+// Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
+export const REQUEST_ID = 1;
+
+/** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
+export const MAX_DRAIN = 1024 * 1024;
+/** How long a response head may wait for the rest of a small response (see Exchange.onData). */
+export const HOLD_MS = 1;
+/** A response paused this long for its client goes to the overflow buffer from then on. */
+export const SLOW_READER_MS = 100;
+/** An exchange still running after this many ms starts watching the client's abort signal. */
+export const ABORT_WATCH_MS = 20;
 
 export interface ExchangeOptions {
   params: Params;

@@ -5,25 +5,26 @@ import type { CgiHead } from './cgi-headers.ts';
 import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
-import { encodeRequestHead, encodeStdinEnd, pumpStdin, socketSink } from './request-writer.ts';
-import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
+import { requestHeadText } from './request-head-text.ts';
+import { encodeRequestHead, encodeStdinEnd, sendStdin } from './request-writer.ts';
+import {
+  ABORT_WATCH_MS,
+  type ExchangeOptions,
+  type ExchangeResult,
+  HOLD_MS,
+  MAX_DRAIN,
+  REQUEST_ID,
+  SLOW_READER_MS,
+} from './exchange-options.ts';
 import { ResponseBuffer } from './response-buffer.ts';
 import { ResponseReader, type ResponseEvents } from './response-reader.ts';
 
-// Requests are never multiplexed, so every exchange may use id 1 (§3.3 reserves 0).
-export const REQUEST_ID = 1;
-
-/** Discarded response bytes tolerated after a cancel before the connection is dropped instead. */
-const MAX_DRAIN = 1024 * 1024;
-/** How long a response head may wait for the rest of a small response (see onData). */
-const HOLD_MS = 1;
-/** A response paused this long for its client goes to the overflow buffer from then on. */
-const SLOW_READER_MS = 100;
-/** An exchange still running after this many ms starts watching the client's abort signal. */
-const ABORT_WATCH_MS = 20;
+export { REQUEST_ID } from './exchange-options.ts';
 
 export class Exchange implements ResponseEvents {
   readonly reader: ResponseReader;
+  /** Some bytes of the response (any record) arrived. */
+  received = false;
   readonly #conn: FastCgiConnection;
   readonly #opts: ExchangeOptions;
   #resolve!: (r: ExchangeResult) => void;
@@ -40,6 +41,7 @@ export class Exchange implements ResponseEvents {
   #discarded = 0;
   #timer: NodeJS.Timeout | undefined;
   #signal: AbortSignal | undefined;
+  #abortListener: (() => void) | undefined;
   #abortWatched = false;
   #timerPhaseOne = false;
   // The head is delivered once the read that carried it is processed: when END_REQUEST came in
@@ -76,14 +78,15 @@ export class Exchange implements ResponseEvents {
     // upload is the engine's body timeout's business, a backend that stops reading is caught by
     // the drain wait of the body pump.
     if (opts.body === null) this.#startTimer();
-    const head = encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, opts.body === null);
-    this.#conn.socket.write(head, this.#onWritten);
+    const noBody = opts.body === null;
+    const text = requestHeadText(REQUEST_ID, opts.keepConn, opts.params, noBody);
+    if (text !== undefined) this.#conn.socket.write(text, 'latin1', this.#onWritten);
+    else this.#conn.socket.write(encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, noBody), this.#onWritten);
     if (opts.body !== null) this.#pump(opts.body);
   }
 
-  // --- socket events, forwarded by the connection ---
-
   onData(data: Buffer): void {
+    this.received = true;
     this.#timer?.refresh();
     this.#inRead = true;
     try {
@@ -95,31 +98,27 @@ export class Exchange implements ResponseEvents {
     if (this.#settled) this.#flushRead();
     else if (this.#ended || this.#pendingBytes > this.#opts.highWaterMark) this.#deliver();
     else if (this.#head !== undefined && !this.#holdScheduled) {
-      // The rest of a response usually follows within microseconds (php-fpm writes the body,
-      // then END_REQUEST after the script's shutdown): hold the head for HOLD_MS, and a response
-      // that completes meanwhile goes out as bytes with a Content-Length, in one write, instead of
-      // a chunked stream. A flush() from PHP reaches the client HOLD_MS later at most.
+      // The rest usually follows within microseconds (the body, then END_REQUEST after the script's
+      // shutdown): hold the head HOLD_MS, so that a response complete meanwhile goes out as bytes
+      // with a Content-Length in one write, not a chunked stream (a PHP flush() waits HOLD_MS at most).
       this.#holdScheduled = true;
-      setTimeout(this.#deliverHeld, HOLD_MS);
+      setTimeout(Exchange.#held, HOLD_MS, this);
     }
   }
 
   // Held HOLD_MS without END_REQUEST: over TCP php-fpm may hold its last records (see #nudge).
-  readonly #deliverHeld = (): void => {
-    if (!this.#settled && !this.#ended && this.#nudge()) {
-      setTimeout(this.#deliverHeld, HOLD_MS);
+  static #held(ex: Exchange): void {
+    if (!ex.#settled && !ex.#ended && ex.#nudge()) {
+      setTimeout(Exchange.#held, HOLD_MS, ex);
       return;
     }
-    this.#deliver();
-  };
+    ex.#deliver();
+  }
 
-  /**
-   * php-fpm never sets TCP_NODELAY on Linux (fastcgi.c sets `req->tcp` only on Windows): Nagle holds
-   * the records ending a response until our ACK, which our kernel may delay 40 ms (a 64 KiB page
-   * stalled one time in ten over kept-alive TCP; never over a unix socket). Bytes we send carry the
-   * ACK at once; an empty STDIN record is harmless (fcgi_read_request skips it, STDIN is over).
-   * Once per exchange, TCP only, after our own STDIN end was written.
-   */
+  // php-fpm never sets TCP_NODELAY on Linux: Nagle holds the records ending a response until our
+  // ACK, which our kernel may delay 40 ms (a 64 KiB page stalled one time in ten over kept-alive
+  // TCP). Bytes we send carry the ACK at once; an empty STDIN record is harmless (fcgi_read_request
+  // skips it). Once per exchange, TCP only, after our own STDIN end was written.
   #nudge(): boolean {
     if (this.#nudged || !this.#stdinDone || !this.#opts.keepConn || !this.#conn.tcp) return false;
     if (this.#finished || this.#conn.closed) return false;
@@ -128,12 +127,11 @@ export class Exchange implements ResponseEvents {
     return true;
   }
 
-  onClose(err: Error | undefined): void {
+  /** `neverRead`: the backend provably did not read the request (connection.ts, #peerEnded). */
+  onClose(err: Error | undefined, neverRead = false): void {
     const message = err ? `backend connection failed: ${err.message}` : 'backend closed the connection';
-    this.#fail(new FastCgiError('closed', message, { ...this.#state(), cause: err }));
+    this.#fail(new FastCgiError('closed', message, { ...this.#state(), neverRead, cause: err }));
   }
-
-  // --- response records (ResponseEvents) ---
 
   onHead(head: CgiHead): void {
     this.#head = head;
@@ -170,32 +168,29 @@ export class Exchange implements ResponseEvents {
       this.#pausedByUs = true;
       this.#conn.socket.pause();
       if (overflow === undefined && this.#opts.responseBuffer !== undefined && this.#slowTimer === undefined)
-        this.#slowTimer = setTimeout(this.#onSlowReader, SLOW_READER_MS);
+        this.#slowTimer = setTimeout(Exchange.#onSlowReader, SLOW_READER_MS, this);
     }
   }
 
-  // Paused for SLOW_READER_MS: the client is slow, so php-fpm is read at its own pace from now on,
-  // into the overflow buffer (memory, then a temp file; full → paused again), and its child goes
-  // back when the script ends. A fast client never gets here and costs what backpressure costs.
-  readonly #onSlowReader = (): void => {
-    this.#slowTimer = undefined;
-    if (!this.#pausedByUs || this.#finished || this.#discarding) return;
-    this.#overflow = new ResponseBuffer(this.#opts.responseBuffer!);
-    this.#resumeSocket();
-  };
+  // Paused SLOW_READER_MS: a slow client. php-fpm is read at its own pace into the overflow buffer
+  // (memory, then a temp file; full → paused again), its child back when the script ends.
+  static #onSlowReader(ex: Exchange): void {
+    ex.#slowTimer = undefined;
+    if (!ex.#pausedByUs || ex.#finished || ex.#discarding) return;
+    ex.#overflow = new ResponseBuffer(ex.#opts.responseBuffer!);
+    ex.#resumeSocket();
+  }
 
   /** The stream wants more: the overflow first, then php-fpm's socket. */
-  readonly #pull = async (c: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
+  async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const overflow = this.#overflow;
     if (overflow !== undefined && !(await overflow.feed(c))) return;
     if (!this.#ended) return this.#resumeSocket();
     overflow?.dispose();
     this.#closeStream(c);
-  };
+  }
 
-  // Closed once: the enqueue of onEnd may run #pull at once (a reader waiting), which closes the
-  // stream first; a second close() would throw, and building that error costs more than the
-  // rest of a 64 KiB exchange's bookkeeping (seen in the profile of php-64k).
+  // Closed once: onEnd's enqueue may run #pull (which closes) first; a second close() throws (costly).
   #closeStream(c: ReadableStreamDefaultController<Uint8Array>): void {
     if (this.#streamClosed) return;
     this.#streamClosed = true;
@@ -232,8 +227,6 @@ export class Exchange implements ResponseEvents {
     this.#fail(new FastCgiError('protocol', err.message, { ...this.#state(), cause: err }));
   }
 
-  // --- internals ---
-
   #state(): { requestWritten: boolean; responseStarted: boolean } {
     return { requestWritten: this.#requestWritten, responseStarted: this.reader.stdoutBytes > 0 };
   }
@@ -242,11 +235,20 @@ export class Exchange implements ResponseEvents {
     if (!err) this.#requestWritten = true;
   };
 
-  readonly #onAbort = (): void => {
+  #onAbort(): void {
     this.#fail(new FastCgiError('aborted', 'client went away', this.#state()), true);
-  };
+  }
 
-  readonly #onTimeout = (): void => {
+  static #timeout(ex: Exchange): void {
+    ex.#onTimeout();
+  }
+
+  /** The connection's watch timer fired, ABORT_WATCH_MS after this exchange armed it. */
+  onWatch(): void {
+    if (this.#timerPhaseOne && this.#timer === undefined) this.#onTimeout();
+  }
+
+  #onTimeout(): void {
     if (this.#timerPhaseOne) {
       // Phase one of the timer: the exchange is not a quick one, watch the client from now on.
       this.#timerPhaseOne = false;
@@ -254,7 +256,7 @@ export class Exchange implements ResponseEvents {
       const rt = this.#opts.readTimeout;
       if (rt === 0) return;
       if (rt > ABORT_WATCH_MS) {
-        this.#timer = setTimeout(this.#onTimeout, rt - ABORT_WATCH_MS);
+        this.#timer = setTimeout(Exchange.#timeout, rt - ABORT_WATCH_MS, this);
         return;
       }
     }
@@ -264,16 +266,18 @@ export class Exchange implements ResponseEvents {
       return;
     }
     this.#fail(new FastCgiError('timeout', 'backend read timeout', this.#state()), true);
-  };
+  }
 
   #startTimer(): void {
     if (this.#finished) return;
     const rt = this.#opts.readTimeout;
     if (!this.#abortWatched) {
       this.#timerPhaseOne = true;
-      this.#timer = setTimeout(this.#onTimeout, rt > 0 ? Math.min(rt, ABORT_WATCH_MS) : ABORT_WATCH_MS);
+      // Phase one on the connection's own timer, re-armed per exchange: no timer per request.
+      if (rt === 0 || rt >= ABORT_WATCH_MS) this.#conn.armWatch(ABORT_WATCH_MS);
+      else this.#timer = setTimeout(Exchange.#timeout, rt, this);
     } else if (rt > 0) {
-      this.#timer = setTimeout(this.#onTimeout, rt);
+      this.#timer = setTimeout(Exchange.#timeout, rt, this);
     }
   }
 
@@ -291,7 +295,8 @@ export class Exchange implements ResponseEvents {
       return true;
     }
     this.#signal = signal;
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#abortListener = () => this.#onAbort();
+    signal.addEventListener('abort', this.#abortListener, { once: true });
     return false;
   }
 
@@ -324,10 +329,9 @@ export class Exchange implements ResponseEvents {
           this.#controller = c;
           for (const chunk of pending) c.enqueue(chunk);
         },
-        pull: this.#pull,
+        pull: (c) => this.#pull(c),
         cancel: () => {
-          // The consumer stopped reading (HEAD, a client gone): drain a little to keep the
-          // connection, drop it if the rest is large.
+          // The consumer stopped reading (HEAD, a client gone): drain a little to keep the connection.
           this.#discarding = true;
           this.#overflow?.dispose();
           this.#resumeSocket();
@@ -340,9 +344,10 @@ export class Exchange implements ResponseEvents {
 
   #finish(reusable: boolean): void {
     this.#finished = true;
+    this.#timerPhaseOne = false;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#slowTimer) clearTimeout(this.#slowTimer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#abortListener !== undefined) this.#signal?.removeEventListener('abort', this.#abortListener);
     if (this.#pausedByUs) this.#conn.socket.resume();
     this.#conn.release(reusable && this.#opts.keepConn && this.#stdinDone);
     this.#opts.onDone?.();
@@ -350,8 +355,7 @@ export class Exchange implements ResponseEvents {
 
   #fail(err: Error, abort = false): void {
     if (this.#finished) return;
-    // §5.4: tell the application; php-fpm only notices once the script writes, and the
-    // connection's state is unknown from here, so it is closed rather than reused.
+    // §5.4: tell the application (php-fpm notices once the script writes); the connection is closed.
     if (abort) this.#conn.abort();
     this.#finish(false);
     if (!this.#settled) {
@@ -366,31 +370,29 @@ export class Exchange implements ResponseEvents {
   }
 
   #pump(body: AsyncIterable<Uint8Array>): void {
-    const socket = this.#conn.socket;
-    const gone = (): boolean => this.#conn.closed || this.#finished;
-    const sink = socketSink(socket, this.#opts.readTimeout, gone, () => {
-      this.#fail(new FastCgiError('timeout', 'backend stopped reading the request body', this.#state()), true);
-    });
-    const write = sink.write;
-    sink.write = (data) => {
-      this.#requestWritten = true;
-      return write(data);
-    };
-    pumpStdin(REQUEST_ID, body, sink, this.#signal)
-      .then(() => {
-        if (gone()) return;
-        socket.write(encodeStdinEnd(REQUEST_ID));
+    sendStdin(REQUEST_ID, this.#conn.socket, body, {
+      stallTimeout: this.#opts.readTimeout,
+      gone: () => this.#conn.closed || this.#finished,
+      signal: this.#signal,
+      onWrite: () => {
+        this.#requestWritten = true;
+      },
+      onStall: () =>
+        this.#fail(new FastCgiError('timeout', 'backend stopped reading the request body', this.#state()), true),
+    }).then(
+      (ended) => {
+        if (!ended) return;
         this.#stdinDone = true;
         this.#startTimer();
-      })
-      .catch((err: unknown) => {
+      },
+      (err: unknown) => {
         if (this.#finished) return;
         const e = err instanceof Error ? err : new Error(String(err));
-        const failure = new FastCgiError('aborted', `request body failed: ${e.message}`, {
-          ...this.#state(),
-          cause: e,
-        });
-        this.#fail(failure, true);
-      });
+        this.#fail(
+          new FastCgiError('aborted', `request body failed: ${e.message}`, { ...this.#state(), cause: e }),
+          true,
+        );
+      },
+    );
   }
 }

@@ -51,26 +51,20 @@ function newErrorCounts(): Record<UpstreamErrorKind, number> {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-/** A kept-alive connection closing this soon after its last response was a recycled child's. */
-const RECYCLE_WINDOW_MS = 50;
-
 /**
  * May a failed exchange on a reused connection run again on a fresh one? Only when php-fpm closed
  * it without a byte of response and the body can be sent again, and then when (1) nothing of the
- * request reached the socket; or (2) the method is idempotent (RFC 9110 §9.2.2); or (3) the close
- * came within RECYCLE_WINDOW_MS of the previous response: a child ending at pm.max_requests closes
- * its connection 1-2 ms after END_REQUEST (tens of ms on a loaded machine) without reading what was
- * written meanwhile, so the script never ran. The residual risk is a child that read the request
- * and died without a byte of output within that window: its script would run twice. nginx instead
- * answers 502 to every POST that meets a recycled child. (Over TCP a write to a peer that already
- * closed still "succeeds" locally, so "written" alone cannot tell.)
+ * request reached the socket; or (2) the backend provably never read it (`neverRead`: a child
+ * recycled by pm.max_requests half-closed and was draining the connection, see connection.ts); or
+ * (3) the method is idempotent (RFC 9110 §9.2.2). A POST that met a child which may have read it
+ * is never sent twice: it is a 502 (what nginx answers to every POST that meets a recycled child).
+ * No clock is involved: under load a recycled child's FIN comes tens of ms late, and a child that
+ * crashed may close as quickly as one that recycled.
  */
-function retryable(err: unknown, method: string, body: BodySource, closedAfterIdleMs: number): boolean {
+function retryable(err: unknown, method: string, body: BodySource): boolean {
   if (!(err instanceof FastCgiError) || err.failure !== 'closed' || err.responseStarted) return false;
   if (body.streamed && body.consumed()) return false;
-  return (
-    !err.requestWritten || IDEMPOTENT.has(method) || (closedAfterIdleMs >= 0 && closedAfterIdleMs <= RECYCLE_WINDOW_MS)
-  );
+  return !err.requestWritten || err.neverRead || IDEMPOTENT.has(method);
 }
 
 export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
@@ -177,15 +171,20 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
         // Caddy php_server: a directory's index.php runs at the canonical URL with a slash.
         return new Response(null, { status: 308, headers: { location: r.location + search } });
     }
-    const stderr = new StderrLog(ctx.log, o.stderrLimit, r.scriptName);
+    // Made on the first STDERR record: most requests have none.
+    let stderr: StderrLog | undefined;
+    const onStderr = (chunk: Uint8Array): void =>
+      (stderr ??= new StderrLog(ctx.log, o.stderrLimit, r.scriptName)).push(chunk);
+    const onDone = (): void => stderr?.flush();
     let body: BodySource | undefined;
     try {
       // Before a pool connection is taken: a slow upload holds nothing of php-fpm's.
-      body = await prepareBody(
+      const prepared = prepareBody(
         req,
         { memoryLimit: o.spoolMemory, maxSize: o.maxSpoolSize, dir: o.spoolDir },
         !o.requestBuffering,
       );
+      body = prepared instanceof Promise ? await prepared : prepared;
       const { contentLength, open } = body;
       const params = buildParams({
         req,
@@ -205,9 +204,10 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       const mode = body.streamed ? 'settled' : 'any';
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
-        const conn = await pool.acquire(attempt > 0 ? 'fresh' : mode);
+        const conn =
+          (attempt === 0 && mode === 'any' ? pool.takeIdle() : undefined) ??
+          (await pool.acquire(attempt > 0 ? 'fresh' : mode));
         const reused = conn.exchanges > 0;
-        const idleSince = conn.lastUsed;
         try {
           result = await conn.exchange({
             params,
@@ -216,20 +216,21 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
             readTimeout: o.readTimeout,
             abortSource: ctx,
             bodyStreams: body.streamed,
-            onStderr: (chunk) => stderr.push(chunk),
-            onDone: () => stderr.flush(),
+            onStderr,
+            onDone,
             highWaterMark: o.highWaterMark,
             responseBuffer,
             maxHeadSize: o.maxHeadSize,
           });
         } catch (err) {
-          if (!(attempt === 0 && reused && retryable(err, req.method, body, conn.closedAt - idleSince))) throw err;
+          if (!(attempt === 0 && reused && retryable(err, req.method, body))) throw err;
           ctx.log.debug({ script: r.scriptName }, 'fastcgi: reused connection was closed, retrying on a fresh one');
         }
       }
-      return await toResponse(result, req, ctx, sendfileConfig);
+      const response = toResponse(result, req, ctx, sendfileConfig);
+      return response instanceof Promise ? await response : response;
     } catch (err) {
-      stderr.flush();
+      stderr?.flush();
       body?.dispose();
       if (err instanceof FastCgiError) {
         if (err.failure !== 'aborted') upstreamErrors[err.failure]++;

@@ -50,6 +50,21 @@ export function headerVariable(name: string): string | undefined {
   return `HTTP_${lower.replace(/-/g, '_').toUpperCase()}`;
 }
 
+// The same few header names come with every request: their variable names are remembered (a pure
+// function of the name, so nothing of one request reaches another), up to a bound, since names
+// are the client's choice. `null`: not passed on.
+const MAX_KNOWN_NAMES = 256;
+const knownVariables = new Map<string, string | null>();
+
+function variableFor(name: string): string | undefined {
+  let v = knownVariables.get(name);
+  if (v === undefined) {
+    v = headerVariable(name) ?? null;
+    if (knownVariables.size < MAX_KNOWN_NAMES) knownVariables.set(name, v);
+  }
+  return v ?? undefined;
+}
+
 function hostName(host: string | null): string | undefined {
   if (!host) return undefined;
   if (host.startsWith('[')) {
@@ -154,7 +169,7 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
     if (type !== null) out.push(['CONTENT_TYPE', headerBytes(type)]);
   }
   for (const [name, value] of requestFields(req.headers)) {
-    const variable = headerVariable(name);
+    const variable = variableFor(name);
     if (variable !== undefined) out.push([variable, headerBytes(value)]);
   }
   if (p.extra !== undefined) {

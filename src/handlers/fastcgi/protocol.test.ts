@@ -1,6 +1,7 @@
 // Unit tests of the protocol layers: records and padding, name-value pairs, the request writer,
 // the incremental decoder under arbitrary splits, and the CGI head parser.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { describe, test } from 'node:test';
 import { parseUpstream } from './address.ts';
 import { findHeadEnd, parseCgiHead } from './cgi-headers.ts';
@@ -175,6 +176,41 @@ describe('CGI response head', () => {
     assert.throws(() => parseCgiHead(Buffer.from('Status: 99\r\n')));
     assert.throws(() => parseCgiHead(Buffer.from('Status: 101 Switching\r\n')));
     assert.throws(() => parseCgiHead(Buffer.from('Content-Length: 1x\r\n')));
+  });
+});
+
+describe('CGI response head, lines remembered', () => {
+  test('a line seen before gives the same field again, a refused line is refused again, similar lines stay apart', () => {
+    const lines = fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          'Content-type: text/html; charset=UTF-8',
+          'Status: 404 Not Found',
+          'X-A: 1',
+          'X-A: 2',
+          'x-a:  2 ',
+        ),
+        fc.string({ unit: fc.constantFrom('X', '-', ':', ' ', '\t', 'a', '1', '\x01', '\r'), maxLength: 12 }),
+      ),
+      { maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(lines, (ls) => {
+        const head = Buffer.from(ls.map((l) => `${l}\r\n`).join(''), 'latin1');
+        const outcome = () => {
+          try {
+            return parseCgiHead(head);
+          } catch (err) {
+            return (err as Error).message;
+          }
+        };
+        assert.deepEqual(outcome(), outcome());
+      }),
+      { numRuns: 300 },
+    );
+    assert.deepEqual(parseCgiHead(Buffer.from('X-A: 1\r\n')).headers, [['X-A', '1']]);
+    assert.deepEqual(parseCgiHead(Buffer.from('X-A: 2\r\n')).headers, [['X-A', '2']]);
+    assert.throws(() => parseCgiHead(Buffer.from('X-A: 1\r\nF\x01oo: bar\r\n')));
   });
 });
 

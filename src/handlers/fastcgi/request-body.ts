@@ -32,14 +32,26 @@ const NONE: BodySource = {
   dispose: () => {},
 };
 
-/** `stream`: send large Content-Length bodies as they arrive instead of buffering them first. */
-export async function prepareBody(req: Request, spool: SpoolOptions, stream = false): Promise<BodySource> {
+/**
+ * `stream`: send large Content-Length bodies as they arrive instead of buffering them first.
+ * A request without a body is answered synchronously (no promise for the common GET).
+ */
+export function prepareBody(req: Request, spool: SpoolOptions, stream = false): BodySource | Promise<BodySource> {
   const declared = req.headers.get('content-length');
   const contentLength = declared !== null && /^\d+$/.test(declared) ? Number(declared) : -1;
   // arrayBuffer() lets the engine hand over its buffered bytes without building a stream.
   if (contentLength >= 0 && contentLength <= BUFFERED_BODY) return buffered(req, contentLength);
   const body = req.body;
   if (body === null) return NONE;
+  return streamedOrSpooled(body, contentLength, spool, stream);
+}
+
+async function streamedOrSpooled(
+  body: ReadableStream<Uint8Array>,
+  contentLength: number,
+  spool: SpoolOptions,
+  stream: boolean,
+): Promise<BodySource> {
   if (contentLength >= 0 && stream) {
     let touched = false;
     return {

@@ -149,3 +149,36 @@ export async function pumpStdin(
   }
   return sent;
 }
+
+export interface StdinOptions {
+  /** Longest wait for the socket to drain, ms (0 = none); then `onStall` and a rejection. */
+  stallTimeout: number;
+  /** The exchange is over or its connection closed: stop. */
+  gone(): boolean;
+  signal: AbortSignal | undefined;
+  /** Called before each write (some of the request reached the socket). */
+  onWrite(): void;
+  onStall(): void;
+}
+
+/**
+ * Sends a request body as STDIN records, then the empty record that ends it. Resolves true once
+ * that end is written, false when the exchange went away meanwhile; rejects if the body failed.
+ */
+export async function sendStdin(
+  requestId: number,
+  socket: Duplex,
+  body: AsyncIterable<Uint8Array>,
+  o: StdinOptions,
+): Promise<boolean> {
+  const sink = socketSink(socket, o.stallTimeout, o.gone, o.onStall);
+  const write = sink.write;
+  sink.write = (data) => {
+    o.onWrite();
+    return write(data);
+  };
+  await pumpStdin(requestId, body, sink, o.signal);
+  if (o.gone()) return false;
+  socket.write(encodeStdinEnd(requestId));
+  return true;
+}

@@ -6,6 +6,9 @@ import { CgiHeaderError, findHeadEnd, parseCgiHead } from './cgi-headers.ts';
 import { FastCgiProtocolError, type RecordSink } from './record-decoder.ts';
 import { decodeEndRequest, END_REQUEST, GET_VALUES_RESULT, STDERR, UNKNOWN_TYPE } from './record.ts';
 
+/** Shared, never written: the head collected so far is empty (no Buffer per request for it). */
+const NO_HEAD_YET = Buffer.alloc(0);
+
 export interface ResponseEvents {
   onHead(head: CgiHead): void;
   onBody(chunk: Uint8Array): void;
@@ -19,7 +22,7 @@ export class ResponseReader implements RecordSink {
   readonly #requestId: number;
   readonly #events: ResponseEvents;
   readonly #maxHeadSize: number;
-  #head: Buffer | undefined = Buffer.alloc(0);
+  #head: Buffer | undefined = NO_HEAD_YET;
   #headScanned = 0;
   #ended = false;
   #failed = false;

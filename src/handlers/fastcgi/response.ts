@@ -21,13 +21,16 @@ export interface SendfileConfig {
   fs: FileSystem;
 }
 
-/** Turns the backend's head and body into the client's Response. Throws FastCgiError (→ 502). */
-export async function toResponse(
+/**
+ * Turns the backend's head and body into the client's Response. Throws FastCgiError (→ 502).
+ * Synchronous but for X-Sendfile: no promise per request where none is needed.
+ */
+export function toResponse(
   result: ExchangeResult,
   req: Request,
   ctx: Context,
   sendfileConfig: SendfileConfig | undefined,
-): Promise<Response> {
+): Response | Promise<Response> {
   // A plain list (already validated by parseCgiHead): cheaper than a Headers object, and the
   // engine serialises it as is.
   const headers: Array<[string, string]> = [];
