@@ -80,18 +80,30 @@ function parseLine(line: string): Field {
 }
 
 // PHP sends the same few lines with every response (`Content-type: text/html; charset=UTF-8`):
-// each distinct valid line is checked once and remembered. Bounded in count and length, since the
-// lines are the application's; never Set-Cookie (one user's session would sit in memory). A line
-// is a pure function of its text, so nothing of one response reaches another.
+// each distinct valid line is checked once and remembered. Only fields that name a fixed policy
+// are remembered: a Location, Set-Cookie or ETag carries one user's URL, session or version (a
+// reset token would sit in memory), and would fill the table with lines never seen again. Bounded
+// in count and length, since the lines are the application's. A line is a pure function of its
+// text, so nothing of one response reaches another.
 const MAX_KNOWN_LINES = 256;
 const MAX_KNOWN_LENGTH = 256;
+const REMEMBERED_FIELDS = new Set([
+  'content-type',
+  'cache-control',
+  'pragma',
+  'vary',
+  'x-powered-by',
+  'x-content-type-options',
+  'x-frame-options',
+  'content-language',
+]);
 const knownLines = new Map<string, Field>();
 
 function fieldOf(line: string): Field {
   let f = knownLines.get(line);
   if (f === undefined) {
     f = parseLine(line);
-    if (knownLines.size < MAX_KNOWN_LINES && line.length <= MAX_KNOWN_LENGTH && f.lower !== 'set-cookie')
+    if (knownLines.size < MAX_KNOWN_LINES && line.length <= MAX_KNOWN_LENGTH && REMEMBERED_FIELDS.has(f.lower))
       knownLines.set(line, f);
   }
   return f;

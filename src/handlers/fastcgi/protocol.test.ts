@@ -186,11 +186,12 @@ describe('CGI response head, lines remembered', () => {
         fc.constantFrom(
           'Content-type: text/html; charset=UTF-8',
           'Status: 404 Not Found',
+          'Vary: 1',
+          'Vary: 2',
+          'vary:  2 ',
           'X-A: 1',
-          'X-A: 2',
-          'x-a:  2 ',
         ),
-        fc.string({ unit: fc.constantFrom('X', '-', ':', ' ', '\t', 'a', '1', '\x01', '\r'), maxLength: 12 }),
+        fc.string({ unit: fc.constantFrom('V', 'a', 'r', 'y', '-', ':', ' ', '\t', '1', '\x01', '\r'), maxLength: 12 }),
       ),
       { maxLength: 6 },
     );
@@ -208,8 +209,8 @@ describe('CGI response head, lines remembered', () => {
       }),
       { numRuns: 300 },
     );
-    assert.deepEqual(parseCgiHead(Buffer.from('X-A: 1\r\n')).headers, [['X-A', '1']]);
-    assert.deepEqual(parseCgiHead(Buffer.from('X-A: 2\r\n')).headers, [['X-A', '2']]);
+    assert.deepEqual(parseCgiHead(Buffer.from('Vary: 1\r\n')).headers, [['Vary', '1']]);
+    assert.deepEqual(parseCgiHead(Buffer.from('Vary: 2\r\n')).headers, [['Vary', '2']]);
     assert.throws(() => parseCgiHead(Buffer.from('X-A: 1\r\nF\x01oo: bar\r\n')));
   });
 });
