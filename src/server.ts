@@ -56,7 +56,8 @@ export interface ServeOptions {
   /** Called once per request when it is over: after its last byte, or refused, timed out, abandoned. */
   onTransaction?: TransactionHook;
   /**
-   * `X-Request-Id` on every response (default: on when an access log is written). `trust(peer)`
+   * `X-Request-Id` on every response (default: on when a json access log is written, the format whose
+   * lines carry the id). `trust(peer)`
    * says whose incoming X-Request-Id is kept (a trusted proxy's); others get a generated id.
    */
   requestId?: boolean | { header?: boolean; trust?: (peer: string) => boolean };
@@ -114,7 +115,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
       ? undefined
       : new AccessLog(typeof options.accessLog === 'string' ? { path: options.accessLog } : options.accessLog);
   const rid = options.requestId;
-  const requestIdHeader = typeof rid === 'object' ? rid.header !== false : (rid ?? accessLog !== undefined);
+  // By default the id goes out as X-Request-Id only when the log's lines carry it (json), so that a
+  // client can quote an id the operator will find; combined and common lines have no id field.
+  const requestIdHeader = typeof rid === 'object' ? rid.header !== false : (rid ?? accessLog?.format === 'json');
   const config: ConnectionConfig = {
     limits,
     fetch: options.fetch,

@@ -42,7 +42,7 @@ export interface FoyerConfig {
   logFormat?: LogFormat;
   /** Admin listener (/metrics, /status, /health), e.g. '127.0.0.1:2019'. Off by default. */
   admin?: string;
-  /** Send X-Request-Id on responses. Default: true when an access log is written. */
+  /** Send X-Request-Id on responses. Default: true when a json access log (whose lines carry the id) is written. */
   requestId?: boolean;
   // Process model (src/os/): workers, reload, recycling, privileges.
   /** Worker processes under a supervising primary; `auto` = one per core. Default 1 (a single process). */

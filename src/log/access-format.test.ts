@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { Transaction } from '../reception/transaction.ts';
 import { createFormatter, LocalTime, nginxEscape } from './access-format.ts';
 import { prettyLine } from './pretty.ts';
@@ -30,6 +31,75 @@ test('nginx escaping: quote, backslash, controls, DEL and high bytes become \\xH
     ["'`$<>", "'`$<>"],
   ];
   for (const [input, want] of table) assert.equal(nginxEscape(input), want, JSON.stringify(input));
+});
+
+test('nginx escaping equals the per-character rule on any string (the regex pre-check misses nothing)', () => {
+  const rule = (s: string) =>
+    [...s]
+      .flatMap((ch) => ch.split(''))
+      .map((u) => {
+        const c = u.charCodeAt(0);
+        return c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f
+          ? `\\x${(c & 0xff).toString(16).toUpperCase().padStart(2, '0')}`
+          : u;
+      })
+      .join('');
+  const unit = fc.oneof(
+    fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom('"', '\\', '\x00', '\x1f', '\x20', '\x7e', '\x7f', '\x80', '\xff', 'a'),
+  );
+  fc.assert(
+    fc.property(fc.string({ unit, maxLength: 30 }), (s) => assert.equal(nginxEscape(s), rule(s))),
+    { numRuns: 5000 },
+  );
+});
+
+test('a formatter that reuses parts of the previous line writes what a fresh one writes, line after line', () => {
+  // Small pools, so that values repeat, change back and change one at a time, as on a connection.
+  const pick = <T>(...xs: T[]) => fc.constantFrom(...xs);
+  const ctxOf = (remoteAddress: string, remoteUser: string | undefined) =>
+    ({ remoteAddress, remoteUser, requestId: 'i' }) as unknown as Transaction['ctx'];
+  const one = fc.record({
+    fields: pick<string[]>(
+      [],
+      ['Referer', 'r'],
+      ['User-Agent', 'u'],
+      ['referer', 'r', 'user-agent', 'u"'],
+      ['User-Agent', ''],
+    ),
+    ctx: pick(
+      undefined,
+      ctxOf('10.0.0.2', undefined),
+      ctxOf('10.0.0.2', 'ann'),
+      ctxOf('', 'bob'),
+      ctxOf('10.0.0.3', undefined),
+    ),
+    peer: pick('10.0.0.1', ''),
+    target: pick('/a', '/b"'),
+    status: pick(200, 404),
+    minor: pick(1, 0, -1),
+    rawLine: pick('', 'BAD'),
+    // Same second, the next second, back in time.
+    at: pick(1_796_000_000_000, 1_796_000_000_999, 1_796_000_001_000, 1_795_999_999_999),
+  });
+  fc.assert(
+    fc.property(pick('combined' as const, 'common' as const), fc.array(one, { maxLength: 12 }), (format, steps) => {
+      const reused = createFormatter(format);
+      for (const st of steps) {
+        const t = tx({
+          fields: st.fields,
+          ctx: st.ctx,
+          peer: st.peer,
+          target: st.target,
+          status: st.status,
+          minor: st.minor,
+          rawLine: st.rawLine,
+        });
+        assert.equal(reused(t, st.at), createFormatter(format)(t, st.at));
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('$time_local has the day, month name, time and UTC offset of the local zone', () => {

@@ -48,8 +48,10 @@ export class PipelineQueue {
   #streamEx: Exchange | null = null;
   /** The exchange just written closes the connection: nothing behind it is written. */
   #endAfterWrite = false;
-  /** Responses queued in the write batch, recorded once it is handed to the socket. */
-  readonly #done: Exchange[] = [];
+  /** Responses queued in the write batch, recorded once it is handed to the socket. The slots are
+   * reused: `length = 0` is a runtime call per flush and gives the backing store up. */
+  readonly #done: (Exchange | null)[] = [];
+  #doneCount = 0;
 
   constructor(w: WriteBatch, owner: PipelineOwner, cfg: ConnectionConfig) {
     this.#w = w;
@@ -287,7 +289,7 @@ export class PipelineQueue {
   }
 
   #afterResponse(ex: Exchange): void {
-    if (this.#onTx !== undefined) this.#done.push(ex);
+    if (this.#onTx !== undefined) this.#done[this.#doneCount++] = ex;
     const body = ex.body;
     if (body !== null && !body.complete) {
       // The handler answered without reading everything: read the rest and drop it, so the next
@@ -338,12 +340,17 @@ export class PipelineQueue {
 
   /** The write batch reached the socket: the responses in it are over. */
   flushed(): void {
+    const n = this.#doneCount;
+    if (n === 0) return;
+    this.#doneCount = 0;
     const done = this.#done;
-    if (done.length === 0) return;
     // One clock read for every response of the write (they left together).
     const now = Date.now();
-    for (let i = 0; i < done.length; i++) this.record(done[i]!, 0, now);
-    done.length = 0;
+    for (let i = 0; i < n; i++) {
+      const ex = done[i]!;
+      done[i] = null;
+      this.record(ex, 0, now);
+    }
   }
 
   // ── the connection's ends ─────────────────────────────────────────────────────────────────
