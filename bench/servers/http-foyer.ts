@@ -9,7 +9,7 @@ const server = await serve({
   logLevel: 'warn',
   // The access-log scenario runs this server twice, with and without a log file.
   ...(process.env.FOYER_BENCH_ACCESS_LOG ? { accessLog: process.env.FOYER_BENCH_ACCESS_LOG } : {}),
-  ...(process.env.FOYER_BENCH_REQUEST_ID === '0' ? { requestId: false } : {}),
+  ...(process.env.FOYER_BENCH_REQUEST_ID === '1' ? { requestId: true } : {}),
   fetch(req) {
     // The path without building a URL object: req.url is absolute, the path starts after the authority.
     const url = req.url;
