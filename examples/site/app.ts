@@ -100,8 +100,8 @@ const account = new App()
 
 const app = new App()
   // Middleware: the request id (the engine's, or a trusted proxy's) kept for the app's own use. With
-  // an access log on (`npm start` passes --access-log -), the engine also sends it as X-Request-Id on
-  // every response, errors and static files included; without one, the app's responses carry it here.
+  // a json access log or `requestId: true`, the engine also sends it as X-Request-Id on every
+  // response, errors and static files included; otherwise the app's responses carry it here.
   .use(async (req, ctx, next) => {
     const id = ctx.requestId;
     ctx.set(REQUEST_ID, id);
