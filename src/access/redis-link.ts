@@ -1,8 +1,9 @@
 // One ioredis connection for the access layer's shared state (rate limits, sessions), set up to
 // fail fast rather than queue: when Redis is gone, callers get an error at once and fall back;
 // ioredis keeps reconnecting in the background. Losing and regaining Redis is logged once each.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
+import { ioredis } from '../util/redis-modules.ts';
 
 export interface RedisLinkOptions {
   /** `redis://[:password@]host:port/db`, `rediss://…` for TLS, or `unix:/path`. */
@@ -38,6 +39,7 @@ export class RedisLink {
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
       lazyConnect: false,
     };
+    const { Redis } = ioredis();
     this.client = options.url.startsWith('unix:')
       ? new Redis({ ...common, path: options.url.slice(5) })
       : new Redis(options.url, common);

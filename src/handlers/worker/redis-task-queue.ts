@@ -3,9 +3,10 @@
 // dispatched before any consumer starts are not lost); each instance hears, through BullMQ's
 // event stream, the outcome of the tasks it dispatched. Payloads and results are JSON here.
 import { randomUUID } from 'node:crypto';
-import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../log/logger.ts';
+import { bullmq, ioredis } from '../../util/redis-modules.ts';
 import { deferred, type Deferred } from './deferred.ts';
 import { taskError } from './task-failure.ts';
 import type { TaskRunner } from './task-runner.ts';
@@ -40,7 +41,8 @@ export class RedisTaskQueue implements TaskQueue {
     concurrency: number,
   ) {
     // BullMQ's blocking commands need maxRetriesPerRequest: null; Worker and QueueEvents duplicate it.
-    this.#connection = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: false });
+    const { Queue, QueueEvents, Worker } = bullmq();
+    this.#connection = new (ioredis().Redis)(options.url, { maxRetriesPerRequest: null, lazyConnect: false });
     const connection = this.#connection;
     const report = (what: string) => (err: Error) => options.log?.warn({ err, queue: options.name }, what);
     this.#connection.on('error', report('task queue: redis error'));
