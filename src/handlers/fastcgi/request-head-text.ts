@@ -43,7 +43,10 @@ export function requestHeadText(
   params: Params,
   noBody: boolean,
 ): string | undefined {
-  let content = '';
+  // One join builds the content flat: `+=` made a rope of some hundred pieces that V8 then
+  // flattened for the ASCII check (string adds and the flatten were a tenth of a hello.php
+  // request's instructions in callgrind).
+  const parts: string[] = [];
   let bytes = false;
   for (let i = 0; i < params.length; i++) {
     const pair = params[i]!;
@@ -54,12 +57,14 @@ export function requestHeadText(
       value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
       bytes = true;
     }
-    content += lengthText(name.length) + lengthText(value.length) + name + value;
+    parts.push(lengthText(name.length), lengthText(value.length), name, value);
   }
+  const content = parts.join('');
   const size = content.length;
   if (size === 0 || size > MAX_CONTENT) return undefined;
-  // Strings must be ASCII: with no byte values, one scan of the whole content checks them all.
-  if (bytes ? params.some(notAscii) : NON_ASCII.test(content)) return undefined;
+  // Strings must be ASCII. With no byte values, the content's UTF-8 length equals its length
+  // exactly when every char is below 0x80: one native count, no regular expression.
+  if (bytes ? params.some(notAscii) : Buffer.byteLength(content, 'utf8') !== size) return undefined;
   const pad = paddingFor(size);
   const end = header(PARAMS, requestId, 0, 0) + (noBody ? header(STDIN, requestId, 0, 0) : '');
   return begin(requestId, keepConn) + header(PARAMS, requestId, size, pad) + content + PADDING[pad] + end;
