@@ -43,10 +43,7 @@ export function requestHeadText(
   params: Params,
   noBody: boolean,
 ): string | undefined {
-  // One join builds the content flat: `+=` made a rope of some hundred pieces that V8 then
-  // flattened for the ASCII check (string adds and the flatten were a tenth of a hello.php
-  // request's instructions in callgrind).
-  const parts: string[] = [];
+  let content = '';
   let bytes = false;
   for (let i = 0; i < params.length; i++) {
     const pair = params[i]!;
@@ -57,13 +54,14 @@ export function requestHeadText(
       value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
       bytes = true;
     }
-    parts.push(lengthText(name.length), lengthText(value.length), name, value);
+    content += lengthText(name.length) + lengthText(value.length) + name + value;
   }
-  const content = parts.join('');
   const size = content.length;
   if (size === 0 || size > MAX_CONTENT) return undefined;
-  // Strings must be ASCII. With no byte values, the content's UTF-8 length equals its length
-  // exactly when every char is below 0x80: one native count, no regular expression.
+  // Strings must be ASCII. With no byte values, the content's UTF-8 length is its length exactly
+  // when every char is below 0x80: one native count over the content, which V8 flattens once (the
+  // write then copies it flat). In callgrind a regular expression here cost twice the count, a
+  // charCodeAt loop over every param five times, and Array#join more than the string adds.
   if (bytes ? params.some(notAscii) : Buffer.byteLength(content, 'utf8') !== size) return undefined;
   const pad = paddingFor(size);
   const end = header(PARAMS, requestId, 0, 0) + (noBody ? header(STDIN, requestId, 0, 0) : '');
