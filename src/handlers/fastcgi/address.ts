@@ -1,6 +1,6 @@
 // Upstream addresses as users write them: `127.0.0.1:9000`, `tcp://host:port`, `[::1]:9000`,
 // `unix:/run/php/php-fpm.sock` (also `unix:///path`). And the default socket factory: node:net.
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
 import { FoyerConfigError } from '../../util/errors.ts';
@@ -34,55 +34,15 @@ export function formatUpstream(u: Upstream): string {
 /** Opens a connected socket; the pool calls it for every new connection. */
 export type SocketFactory = () => Promise<Duplex>;
 
-/**
- * Where a socket made by netSocketFactory delivers its reads: a function set on the socket under
- * this key (connection.ts sets it). Such a socket emits no 'data': net's `onread` reads into one
- * buffer per socket, reused read after read, so the bytes passed are BORROWED until the function
- * returns, and whatever is kept must be copied. This skips the Readable machinery (a fresh
- * ArrayBuffer, push, 'data', maybeReadMore) on every read from php-fpm. Returning false pauses
- * reading, as does socket.pause(); 'end', 'error' and 'close' come as usual.
- */
-export const BORROWED_READS = Symbol('foyer.fastcgi.borrowedReads');
-
-/** The read buffer of one php-fpm connection: a whole FastCGI record (8 + 65535 + 255 bytes) fits. */
-const READ_BUFFER_SIZE = 64 * 1024;
-
-type ReadHook = (chunk: Buffer) => boolean | undefined;
-type BorrowingSocket = Socket & { [BORROWED_READS]?: ReadHook };
-
-/** net's `onread` for one socket (`holder.socket` is set once net made it). */
-function borrowingOnread(holder: { socket?: BorrowingSocket }): {
-  buffer: Buffer;
-  callback(n: number, buf: Buffer): boolean;
-} {
-  return {
-    buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
-    callback(n: number, buf: Buffer): boolean {
-      const socket = holder.socket!;
-      const hook = socket[BORROWED_READS];
-      // php-fpm speaks only when spoken to: bytes before a connection took the socket break the protocol.
-      if (hook === undefined) {
-        socket.destroy();
-        return false;
-      }
-      return hook(buf.subarray(0, n)) !== false;
-    },
-  };
-}
-
 /** The default factory: node:net to a TCP or unix address, with a connect timeout. */
 export function netSocketFactory(upstream: Upstream, connectTimeout: number): SocketFactory {
   return () =>
     new Promise<Duplex>((resolve, reject) => {
-      const holder: { socket?: BorrowingSocket } = {};
-      const onread = borrowingOnread(holder);
-      const socket: BorrowingSocket =
+      const socket =
         upstream.kind === 'unix'
           ? // allowHalfOpen: a recycled php-fpm child's half-close is probed before we close (connection.ts).
-            netConnect({ path: upstream.path, allowHalfOpen: true, onread })
-          : netConnect({ host: upstream.host, port: upstream.port, onread });
-      socket[BORROWED_READS] = undefined;
-      holder.socket = socket;
+            netConnect({ path: upstream.path, allowHalfOpen: true })
+          : netConnect({ host: upstream.host, port: upstream.port });
       const timer =
         connectTimeout > 0
           ? setTimeout(() => {

@@ -4,7 +4,6 @@
 // afterwards. The socket is injected (net, unix, or an in-memory fake): nothing here dials.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BORROWED_READS } from './address.ts';
 import { FastCgiError } from './errors.ts';
 import { Exchange, REQUEST_ID } from './exchange.ts';
 import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
@@ -30,8 +29,6 @@ export class FastCgiConnection {
   readonly tcp: boolean;
   /** A real unix socket: the kernel can tell a half-closed peer from a gone one (see #peerEnded). */
   readonly #unix: boolean;
-  /** Reads come in a buffer reused by the next read (address.ts, BORROWED_READS): keep copies only. */
-  readonly borrowed: boolean;
   #closed = false;
   #current: Exchange | undefined;
   /** One timer for the connection's lifetime, re-armed by each exchange (Exchange's phase one). */
@@ -52,22 +49,15 @@ export class FastCgiConnection {
       onStream: (type, id, fragment) => (this.#current?.reader ?? idle).onStream(type, id, fragment),
       onRecord: (type, id, content) => (this.#current?.reader ?? idle).onRecord(type, id, content),
     });
-    const onData = (data: Buffer): void => {
+    socket.on('data', (data: Buffer) => {
       const current = this.#current;
-      if (current !== undefined) {
-        current.onData(data);
-        return;
-      }
+      if (current !== undefined) return current.onData(data);
       try {
         this.#decoder.push(data);
       } catch {
         this.destroy();
       }
-    };
-    // A socket from netSocketFactory lends its reads (address.ts): what is kept is copied.
-    this.borrowed = BORROWED_READS in socket;
-    if (this.borrowed) (socket as Duplex & { [BORROWED_READS]?: (d: Buffer) => void })[BORROWED_READS] = onData;
-    else socket.on('data', onData);
+    });
     socket.on('error', (err: Error) => this.#gone(err));
     socket.on('end', () => this.#peerEnded());
     socket.on('close', () => this.#gone());

@@ -31,7 +31,6 @@ export interface ExchangeOptions {
   abortSource?: { readonly signal: AbortSignal };
   /** The body streams from the client while it is sent: watch the client from the start. */
   bodyStreams?: boolean;
-  /** STDERR bytes; valid only during the call (the socket's read buffer may be reused, address.ts). */
   onStderr(chunk: Uint8Array): void;
   /** Called once when the exchange is over, whatever the outcome. */
   onDone?(): void;

@@ -143,9 +143,8 @@ export class Exchange implements ResponseEvents {
       if (this.#discarded > MAX_DRAIN) this.#fail(new FastCgiError('aborted', 'response discarded'));
       return;
     }
-    // Fragments of one socket read are gathered and handed on together (fewer stream reads). A
-    // borrowed read's bytes are overwritten by the next read: the body keeps a copy.
-    this.#pending.push(this.#conn.borrowed ? Buffer.from(chunk) : chunk);
+    // Fragments of one socket read are gathered and handed on together (fewer stream reads).
+    this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (!this.#inRead) this.#flushRead();
   }

@@ -1,8 +1,9 @@
-// The default socket factory reads php-fpm's bytes into one buffer per socket that the next read
-// overwrites (net's `onread`, address.ts): whatever the client still has to receive must have been
-// copied. A backend on a real unix socket writes each response in pieces of distinct bytes, a read
-// apart or 5 ms apart, over one kept connection: every body must come back exactly as written,
-// whether it was held and handed over as bytes or streamed and read late.
+// A response arrives over several socket reads: held and handed over as bytes when it completes
+// within the hold, streamed otherwise. A backend on a real unix socket writes each response in
+// pieces of distinct bytes, a read apart or 5 ms apart, over one kept connection, and the bodies
+// are read late (after the next requests' reads): every body must come back exactly as written.
+// (It also guards a read path that reuses its buffer, such as net's `onread`: seen red when the
+// kept fragments were not copied.)
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,7 +16,7 @@ import { END_REQUEST, encodeRecords, STDIN, STDOUT } from '../../src/handlers/fa
 import { RecordDecoder } from '../../src/handlers/fastcgi/record-decoder.ts';
 import { call, text } from './helpers.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'foyer-fcgi-borrowed-'));
+const dir = mkdtempSync(join(tmpdir(), 'foyer-fcgi-pieces-'));
 writeFileSync(join(dir, 'app.php'), '<?php');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,7 +30,7 @@ function endRequest(): Buffer {
   return encodeRecords(END_REQUEST, 1, body);
 }
 
-/** A backend answering its n-th request with `pieces` STDOUT pieces, `gapMs` apart (0: a macrotask). */
+/** A backend answering with `pieces` STDOUT records, `gapMs` apart (0: a timer tick; < 0: see answer). */
 function backend(pieces: number, size: number, gapMs: number): Promise<net.Server> {
   let n = 0;
   const server = net.createServer((socket) => {
@@ -44,12 +45,25 @@ function backend(pieces: number, size: number, gapMs: number): Promise<net.Serve
     socket.on('error', () => {});
   });
   async function answer(socket: net.Socket, k: number): Promise<void> {
-    socket.write(encodeRecords(STDOUT, 1, Buffer.from('Content-Type: text/plain\r\n\r\n')));
-    for (let p = 0; p < pieces; p++) {
-      socket.write(encodeRecords(STDOUT, 1, piece(k, p, size)));
+    const head = encodeRecords(STDOUT, 1, Buffer.from('Content-Type: text/plain\r\n\r\n'));
+    const records = Array.from({ length: pieces }, (_, p) => encodeRecords(STDOUT, 1, piece(k, p, size)));
+    const end = Buffer.concat([encodeRecords(STDOUT, 1, Buffer.alloc(0)), endRequest()]);
+    if (gapMs < 0) {
+      // Several records in one read: the head and body pieces, then (-1) the end at once, or (-2)
+      // the end 5 ms later (a stream that starts with several pieces in hand).
+      socket.write(Buffer.concat([head, ...records, ...(gapMs === -1 ? [end] : [])]));
+      if (gapMs === -2) {
+        await sleep(5);
+        socket.write(end);
+      }
+      return;
+    }
+    socket.write(head);
+    for (const record of records) {
+      socket.write(record);
       await sleep(gapMs);
     }
-    socket.write(Buffer.concat([encodeRecords(STDOUT, 1, Buffer.alloc(0)), endRequest()]));
+    socket.write(end);
   }
   return new Promise((resolve) => server.listen(join(dir, `b-${pieces}-${gapMs}.sock`), () => resolve(server)));
 }
@@ -58,8 +72,11 @@ for (const [pieces, size, gapMs] of [
   [4, 100, 0],
   [6, 3000, 5],
   [3, 40_000, 0],
+  [5, 1000, -1],
+  [5, 1000, -2],
 ] as const) {
-  test(`responses read in pieces come back byte for byte (${pieces} × ${size} bytes, ${gapMs} ms apart)`, async () => {
+  const how = gapMs === -1 ? 'in one write' : gapMs === -2 ? 'in one write, the end 5 ms later' : `${gapMs} ms apart`;
+  test(`responses read in pieces come back byte for byte (${pieces} × ${size} bytes, ${how})`, async () => {
     const server = await backend(pieces, size, gapMs);
     const path = server.address() as string;
     const php = fastcgi({ upstream: `unix:${path}`, root: dir, maxConnections: 1 });
