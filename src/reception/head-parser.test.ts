@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { findHeadEnd, ParsedHead, parseHead } from './head-parser.ts';
 import { defaultLimits } from './limits.ts';
 
@@ -193,5 +194,78 @@ describe('host validation across requests', () => {
       assert.equal(h.connectionClose, false, `Connection: ${JSON.stringify(ws)}close is not close`);
     }
     assert.equal(ok('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \t chunked \t\r\n\r\n').chunked, true);
+  });
+
+  test("parses a head exactly the same with or without the connection's previous head", () => {
+    // Heads from a small alphabet, so that the previous head often repeats a target, a name or a
+    // value at the same position, and often nearly does (one byte or one length apart).
+    const word = fc.constantFrom(
+      'a',
+      'ab',
+      'aB',
+      'Host',
+      'host',
+      'User-Agent',
+      'x',
+      'X',
+      '1',
+      '12',
+      'close',
+      'chunked',
+    );
+    const value = fc.array(word, { maxLength: 3 }).map((w) => w.join(' '));
+    const field = fc.tuple(
+      fc.constantFrom(
+        'Host',
+        'host',
+        'Hast',
+        'User-Agent',
+        'X-A',
+        'X-B',
+        'x-a',
+        'Content-Length',
+        'Connection',
+        'Transfer-Encoding',
+      ),
+      value,
+    );
+    const head = fc.record({
+      target: fc.constantFrom('/', '/a', '/b', '/a?x', '/A', '*'),
+      minor: fc.constantFrom(0, 1),
+      fields: fc.array(field, { maxLength: 5 }),
+    });
+    const bytes = (h: { target: string; minor: number; fields: [string, string][] }) =>
+      Buffer.from(
+        `GET ${h.target} HTTP/1.${h.minor}\r\n${h.fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`,
+        'latin1',
+      );
+    fc.assert(
+      fc.property(head, head, (before, now) => {
+        const prev = new ParsedHead();
+        const pb = bytes(before);
+        const prevOk = parseHead(pb, 0, pb.length, defaultLimits, prev) > 0;
+        const buf = bytes(now);
+        const plain = new ParsedHead();
+        const reused = new ParsedHead();
+        const a = parseHead(buf, 0, buf.length, defaultLimits, plain);
+        const b = prevOk
+          ? parseHead(buf, 0, buf.length, defaultLimits, reused, prev.host, prev)
+          : parseHead(buf, 0, buf.length, defaultLimits, reused);
+        assert.equal(b, a);
+        assert.deepEqual({ ...reused }, { ...plain });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("reuses the previous head's strings only where the bytes are the same", () => {
+    const first = new ParsedHead();
+    const b1 = Buffer.from('GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: one\r\nX-Y: v\r\n\r\n', 'latin1');
+    assert.ok(parseHead(b1, 0, b1.length, defaultLimits, first) > 0);
+    const second = new ParsedHead();
+    const b2 = Buffer.from('GET /b HTTP/1.1\r\nHost: h\r\nUser-Agent: onf\r\nX-Y: v\r\n\r\n', 'latin1');
+    assert.ok(parseHead(b2, 0, b2.length, defaultLimits, second, first.host, first) > 0);
+    assert.equal(second.target, '/b');
+    assert.deepEqual(second.headers, ['Host', 'h', 'User-Agent', 'onf', 'X-Y', 'v']);
   });
 });

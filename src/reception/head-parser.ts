@@ -82,11 +82,22 @@ function bytesAre(buf: Buffer, s: number, len: number, text: string): boolean {
   return true;
 }
 
-function fieldName(buf: Buffer, s: number, e: number): string {
+function fieldName(buf: Buffer, s: number, e: number, prev: string | undefined): string {
   const len = e - s;
+  if (prev !== undefined && prev.length === len && bytesAre(buf, s, len, prev)) return prev;
   const known = COMMON_NAMES[len];
   if (known !== undefined)
     for (let k = 0; k < known.length; k++) if (bytesAre(buf, s, len, known[k]!)) return known[k]!;
+  return latin1(buf, s, e);
+}
+
+/**
+ * buf[s..e) as a string: `prev` itself when it has exactly these bytes. Clients repeat their
+ * fields from one request to the next on a connection (User-Agent, Accept, Cookie …); comparing
+ * bytes costs less than making a string (a pure function of the bytes: the result is the same).
+ */
+function textOr(buf: Buffer, s: number, e: number, prev: string | undefined): string {
+  if (prev !== undefined && prev.length === e - s && bytesAre(buf, s, e - s, prev)) return prev;
   return latin1(buf, s, e);
 }
 
@@ -168,7 +179,14 @@ function parseConnection(value: string, out: ParsedHead): void {
 }
 
 /** Parses the request line; returns the index of the first header line, or -1. */
-function parseRequestLine(buf: Buffer, start: number, end: number, limits: Limits, out: ParsedHead): number {
+function parseRequestLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  limits: Limits,
+  out: ParsedHead,
+  prevTarget: string | undefined,
+): number {
   let i = start;
   while (i < end && TCHAR[buf[i]!] === 1) i++;
   if (i === start || buf[i] !== SP) return fail(out, 'FOYER_BAD_METHOD');
@@ -200,7 +218,7 @@ function parseRequestLine(buf: Buffer, start: number, end: number, limits: Limit
   out.targetAsIs = asIs;
   if (i === ts || buf[i] !== SP)
     return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
-  out.target = latin1(buf, ts, i);
+  out.target = textOr(buf, ts, i, prevTarget);
 
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF (RFC 9112 §2.3).
   const v = i + 1;
@@ -251,12 +269,15 @@ export function parseHead(
   out: ParsedHead,
   /** A Host value already validated on this connection (clients repeat it on every request). */
   knownHost?: string,
+  /** The connection's previous head: its strings are reused where the bytes repeat them (see textOr). */
+  prev?: ParsedHead,
 ): number {
-  let i = parseRequestLine(buf, start, end, limits, out);
+  let i = parseRequestLine(buf, start, end, limits, out, prev?.target);
   if (i < 0) return i;
   if (classifyTarget(out) < 0) return -1;
 
   const headers = out.headers;
+  const before: readonly string[] | undefined = prev?.headers;
   let count = 0;
   let hostSeen = false;
   let teValue: string | undefined;
@@ -283,7 +304,11 @@ export function parseHead(
     i += 2;
     if (++count > limits.maxHeaderCount) return fail(out, 'FOYER_HEADERS_TOO_LARGE');
 
-    const name = fieldName(buf, ns, ne);
+    // The previous head's field at the same position: most clients send theirs in one order.
+    const at = 2 * (count - 1);
+    const prevName = before !== undefined && at < before.length ? before[at] : undefined;
+    const prevValue = prevName !== undefined ? before![at + 1] : undefined;
+    const name = fieldName(buf, ns, ne, prevName);
     const len = ne - ns;
     let value: string;
     switch (len) {
@@ -296,12 +321,12 @@ export function parseHead(
           value =
             knownHost !== undefined && knownHost.length === ve - vs && bytesAre(buf, vs, ve - vs, knownHost)
               ? knownHost
-              : latin1(buf, vs, ve);
+              : textOr(buf, vs, ve, prevValue);
           if (value !== knownHost && !isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
           out.host = value;
           break;
         }
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         break;
       case 14:
         if (nameIs(buf, ns, len, 'content-length')) {
@@ -312,26 +337,26 @@ export function parseHead(
           if (out.contentLength >= 0 && out.contentLength !== n) return fail(out, 'FOYER_BAD_CONTENT_LENGTH');
           out.contentLength = n;
         }
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         break;
       case 17:
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'transfer-encoding')) teValue = teValue === undefined ? value : `${teValue}, ${value}`;
         break;
       case 10:
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'connection')) parseConnection(value, out);
         break;
       case 6:
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'expect')) out.expect = out.expect === undefined ? value : `${out.expect}, ${value}`;
         break;
       case 7:
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'upgrade')) out.upgrade = value;
         break;
       default:
-        value = latin1(buf, vs, ve);
+        value = textOr(buf, vs, ve, prevValue);
     }
     headers.push(name, value);
   }

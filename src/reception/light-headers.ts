@@ -18,6 +18,24 @@ function checkName(name: string): string {
   return n;
 }
 
+/**
+ * Valid names already seen, lowercased: apps build their responses from a handful of literal
+ * names, and a lookup costs less than checking and lowercasing each again. A pure function of the
+ * name (no request's state), bounded: once full, names are checked as before.
+ */
+const LOWER_NAMES = new Map<string, string>();
+const MAX_LOWER_NAMES = 256;
+
+function lowerName(name: string): string {
+  if (typeof name !== 'string') return checkName(name).toLowerCase();
+  let n = LOWER_NAMES.get(name);
+  if (n === undefined) {
+    n = checkName(name).toLowerCase();
+    if (LOWER_NAMES.size < MAX_LOWER_NAMES) LOWER_NAMES.set(name, n);
+  }
+  return n;
+}
+
 // Fetch §header value normalize: strip leading and trailing HTTP whitespace (HTAB, SP, CR, LF).
 // Then Fetch's header value: a ByteString (no code point above 0xFF: WebIDL) without NUL, CR or LF.
 // Other controls pass here as they do in undici; the serializer refuses them on the wire
@@ -101,7 +119,7 @@ export class LightHeaders {
   }
 
   append(name: string, value: string): void {
-    const n = checkName(name).toLowerCase();
+    const n = lowerName(name);
     const v = normalizeValue(value);
     this.#lower();
     this.#list.push(n, v);

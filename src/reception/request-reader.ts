@@ -37,8 +37,8 @@ export class RequestReader {
   ignoreInput = false;
   readonly #owner: ReaderOwner;
   readonly #limits: Limits;
-  /** The previous request's Host, to parse a repeat of it without work. */
-  #knownHost: string | undefined = undefined;
+  /** The previous request's head: a repeat of its Host, target or fields is parsed without new strings. */
+  #prev: ParsedHead | undefined = undefined;
   #parsing = false;
 
   constructor(owner: ReaderOwner, limits: Limits) {
@@ -108,13 +108,14 @@ export class RequestReader {
         break;
       }
       const head = new ParsedHead();
-      if (parseHead(buf, scan.start, he, limits, head, this.#knownHost) < 0) {
+      const prev = this.#prev;
+      if (parseHead(buf, scan.start, he, limits, head, prev?.host, prev) < 0) {
         const code = head.error ?? 'FOYER_BAD_REQUEST';
         owner.refuse(code, REFUSED_AFTER_LINE.has(code) ? head : undefined);
         return;
       }
       input.consumed(he);
-      this.#knownHost = head.host;
+      this.#prev = head;
       owner.headParsed(head);
     }
   }

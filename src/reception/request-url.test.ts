@@ -147,4 +147,27 @@ describe('req.url against new URL()', () => {
       { numRuns: 3000 },
     );
   });
+
+  test('one connection builds each URL as a fresh one would, whatever came before on it', () => {
+    const target = fc.constantFrom('/', '/a', '/a/../b', '/%2e%2e/x', '/../x', '/a?q', '*', 'http://h.example/p', '/a');
+    const host = fc.constantFrom('a.example', 'A.example', 'a.example:80', 'b.example:8080', 'bad host', undefined);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(target, host), { minLength: 1, maxLength: 8 }), (seq) => {
+        const urls = new RequestUrls(ORIGIN, '127.0.0.1:8080');
+        for (const [t, h] of seq) {
+          const head = new ParsedHead();
+          const buf = Buffer.from(
+            `GET ${t} HTTP/1.${h === undefined ? 0 : 1}\r\n${h === undefined ? '' : `Host: ${h}\r\n`}\r\n`,
+            'latin1',
+          );
+          if (parseHead(buf, 0, buf.length, defaultLimits, head) < 0) continue;
+          const fresh = new RequestUrls(ORIGIN, '127.0.0.1:8080');
+          const want = fresh.build(head);
+          assert.equal(urls.build(head), want, `${h} ${t}`);
+          assert.equal(urls.refused, fresh.refused);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -69,6 +69,10 @@ export class RequestUrls {
   readonly #defaultPort: string;
   #rawHost: string | undefined = undefined;
   #host: string | undefined = undefined;
+  /** The last origin-form URL built and what it was built from: clients repeat targets too. */
+  #lastHost: string | undefined = undefined;
+  #lastTarget: string | undefined = undefined;
+  #lastUrl = '';
   /** What the last refused build() refused: the Host or the target. */
   refused: 'host' | 'target' = 'target';
 
@@ -102,10 +106,18 @@ export class RequestUrls {
         const host = this.#normalHost(head.host || this.#defaultHost);
         this.refused = host === undefined ? 'host' : 'target';
         if (host === undefined) return undefined;
+        // The same string as last time (a pure function of host and target), already flattened by
+        // whoever parsed it: no concatenation, and no copy when the app calls `new URL(req.url)`.
+        if (head.target === this.#lastTarget && host === this.#lastHost) return this.#lastUrl;
         // Concatenation, never `new URL(target, base)`: a target `//admin/x` is a path, not an authority.
         const url = this.#origin + host + head.target;
-        if (head.targetAsIs) return url;
-        return climbsAboveRoot(head.target, 0) ? undefined : parse(url);
+        const built = head.targetAsIs ? url : climbsAboveRoot(head.target, 0) ? undefined : parse(url);
+        if (built !== undefined) {
+          this.#lastHost = host;
+          this.#lastTarget = head.target;
+          this.#lastUrl = built;
+        }
+        return built;
       }
       case Form.Absolute: {
         this.refused = 'target';

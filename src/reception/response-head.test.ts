@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { LightHeaders } from './light-headers.ts';
 import { kHeaders, LightResponse } from './light-response.ts';
 import { planResponse, ResponseHeaderError } from './response-head.ts';
@@ -26,5 +27,67 @@ describe('planResponse', () => {
     const plan = planResponse(new Light('x', { headers: { 'x-a': 'caf\u00e9' } }), false, 1, true);
     assert.ok(plan.headLatin1);
     assert.match(plan.head, /x-a: caf\u00e9\r\n/);
+  });
+
+  // The rule the wire follows, applied to the finished head: planResponse may skip the scan only
+  // where it would find nothing, so its verdict must equal this one for any mix of parts.
+  test('decides latin1 and refusal exactly as a scan of the whole head would', () => {
+    const ch = fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }),
+      fc.constantFrom(0x09, 0x01, 0x1b, 0x7f, 0x80, 0xe9, 0xff),
+    );
+    const text = fc.array(ch, { maxLength: 6 }).map((cs) => String.fromCharCode(...cs));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('x-a', 'content-type', 'x-b'), text), { maxLength: 3 }),
+        fc.oneof(fc.constant(''), text),
+        fc.option(fc.constantFrom('abc-1', 'id:\u00e9'), { nil: undefined }),
+        fc.boolean(),
+        (fields, statusText, requestId, light) => {
+          const init = { status: 200, statusText, headers: fields };
+          let res: Response;
+          try {
+            res = light ? new Light('body', init) : new Response('body', init);
+          } catch {
+            return; // refused by the constructor: never reaches the serializer
+          }
+          let plan: ReturnType<typeof planResponse> | undefined;
+          try {
+            plan = planResponse(res, false, 1, true, requestId);
+          } catch (err) {
+            assert.ok(err instanceof ResponseHeaderError);
+          }
+          // The verdict of a scan over the whole finished head.
+          const head = plan?.head;
+          if (head === undefined) return;
+          assert.equal(plan!.headLatin1, /[^\t\r\n\x20-\x7e]/.test(head), JSON.stringify(head));
+          assert.equal(/[^\t\r\n\x20-\x7e\x80-\xff]/.test(head), false);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  test('refuses exactly the heads a scan of the whole head refuses', () => {
+    const values = ['ok', 'caf\u00e9', 'a\u0001b', 'a\u007fb', '\u00ff\u001b'];
+    for (const v of values)
+      for (const where of ['value', 'statusText'] as const)
+        for (const light of [true, false]) {
+          const init = where === 'value' ? { headers: { 'x-a': v } } : { statusText: v };
+          let res: Response;
+          try {
+            res = light ? new Light('x', init) : new Response('x', init);
+          } catch {
+            continue;
+          }
+          const bad = /[^\t\x20-\x7e\x80-\xff]/.test(v);
+          if (bad)
+            assert.throws(
+              () => planResponse(res, false, 1, true),
+              ResponseHeaderError,
+              `${where} ${JSON.stringify(v)}`,
+            );
+          else assert.equal(planResponse(res, false, 1, true).headLatin1, v !== 'ok', `${where} ${JSON.stringify(v)}`);
+        }
   });
 });

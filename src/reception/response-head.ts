@@ -24,6 +24,19 @@ const NOT_PLAIN = /[^\t\r\n\x20-\x7e]/;
 /** Anything but field-value characters and the CRLFs between lines (RFC 9110 §5.5, RFC 9112 §4). */
 const NOT_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 
+/**
+ * Visible ASCII, SP and HTAB only: a head made of such parts needs no scan (see the end of
+ * planResponse). A loop over a short value costs less than a regex over the whole head, which
+ * must first flatten the concatenated string.
+ */
+function isPlain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7e || (c < 0x20 && c !== 0x09)) return false;
+  }
+  return true;
+}
+
 const statusLines: string[] = [];
 function statusLine(status: number, text: string | undefined): string {
   if (text) return `HTTP/1.1 ${status} ${text}\r\n`;
@@ -58,7 +71,7 @@ export interface Plan {
 }
 
 /** How the serializer treats a handler's header (names arrive lowercase from both Headers kinds). */
-const enum Field {
+enum Field {
   Copy = 0,
   ContentLength = 1,
   Framing = 2,
@@ -97,10 +110,13 @@ class HeadBuilder {
   sawType = false;
   sawDate = false;
   sawId = false;
+  /** Every part added so far is visible ASCII, SP or HTAB (the engine's own parts always are). */
+  plain: boolean;
 
-  constructor(statusLine: string, close: boolean) {
+  constructor(statusLine: string, close: boolean, plain: boolean) {
     this.head = statusLine;
     this.close = close;
+    this.plain = plain;
   }
 
   add(name: string, value: string): void {
@@ -126,6 +142,7 @@ class HeadBuilder {
         this.sawId = true;
         break;
     }
+    if (this.plain && !(isPlain(value) && isPlain(name))) this.plain = false;
     this.head += name + ': ' + value + '\r\n';
   }
 }
@@ -166,7 +183,7 @@ export function planResponse(
   // Any Response reaching here was checked by its constructor; this guards the one line that
   // user code could still split if a check were ever missed.
   if (text && !REASON_PHRASE.test(text)) throw new ResponseHeaderError('invalid statusText');
-  const h = new HeadBuilder(statusLine(status, text), !keepAlive);
+  const h = new HeadBuilder(statusLine(status, text), !keepAlive, !text || isPlain(text));
 
   if (headers !== undefined && headers !== null) {
     if (headers instanceof LightHeaders) {
@@ -193,6 +210,7 @@ export function planResponse(
         if (k === 'content-type' && !h.sawType) {
           h.head += `content-type: ${v}\r\n`;
           h.sawType = true;
+          if (!isPlain(v)) h.plain = false;
         }
       body = r.body;
       stream = body as ReadableStream<Uint8Array> | null;
@@ -244,7 +262,11 @@ export function planResponse(
   }
 
   // The id the access log shows, for the client to quote (unless the handler set its own).
-  if (requestId !== undefined && !h.sawId) head += `x-request-id: ${requestId}\r\n`;
+  let plain = h.plain;
+  if (requestId !== undefined && !h.sawId) {
+    head += `x-request-id: ${requestId}\r\n`;
+    if (!isPlain(requestId)) plain = false;
+  }
   if (close) head += 'connection: close\r\n';
   else if (minor === 0) head += 'connection: keep-alive\r\n';
   if (!h.sawDate) head += dateLine();
@@ -253,9 +275,10 @@ export function planResponse(
   // controls through; node:http refuses those too, and so do we. A code point above 0xFF that
   // slipped past a check would lose its high byte in latin1 and could become a CR or LF
   // (U+010D, U+010A). One scan of the head guards both: it finds nothing in a plain ASCII head
-  // (nearly every one); what it finds is then told apart (obs-text is allowed, as latin1).
+  // (nearly every one); what it finds is then told apart (obs-text is allowed, as latin1). A head
+  // whose every part was seen plain above (nearly every one) needs no scan at all.
   let headLatin1 = false;
-  if (NOT_PLAIN.test(head)) {
+  if (!plain && NOT_PLAIN.test(head)) {
     if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
     headLatin1 = true;
   }
