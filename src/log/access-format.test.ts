@@ -102,6 +102,48 @@ test('a formatter that reuses parts of the previous line writes what a fresh one
   );
 });
 
+test('combined and common lines are printable ASCII whatever the request holds (the log writes them a byte per char)', () => {
+  const any = fc.string({
+    unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    maxLength: 20,
+  });
+  fc.assert(
+    fc.property(
+      fc.constantFrom('combined' as const, 'common' as const),
+      fc.record({
+        method: any,
+        target: any,
+        rawLine: any,
+        peer: any,
+        ua: any,
+        ref: any,
+        address: any,
+        user: fc.option(any, { nil: undefined }),
+      }),
+      fc.constantFrom(-1, 0, 1),
+      (format, v, minor) => {
+        const ctx = { remoteAddress: v.address, remoteUser: v.user, requestId: 'i' } as unknown as Transaction['ctx'];
+        for (const c of [ctx, undefined]) {
+          const line = createFormatter(format)(
+            tx({
+              method: v.method,
+              target: v.target,
+              rawLine: v.rawLine,
+              peer: v.peer,
+              minor,
+              ctx: c,
+              fields: ['User-Agent', v.ua, 'Referer', v.ref],
+            }),
+            1_796_000_000_000,
+          );
+          assert.match(line, /^[\x20-\x7e]*\n$/);
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
 test('$time_local has the day, month name, time and UTC offset of the local zone', () => {
   const t = new LocalTime().format(Date.UTC(2026, 10, 30, 11, 5, 9));
   assert.match(t, /^\d\d\/(Nov|Dec)\/2026:\d\d:\d\d:09 [+-]\d{4}$/);

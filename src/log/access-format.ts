@@ -6,7 +6,11 @@ import { fieldValue, type Transaction } from '../reception/transaction.ts';
 export type AccessLogFormat = 'combined' | 'common' | 'json';
 export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'common', 'json'];
 
-/** `now`: Date.now() when the line is written; `worker`: the worker's id (0 for a single process). */
+/**
+ * `now`: Date.now() when the line is written; `worker`: the worker's id (0 for a single process).
+ * Combined and common lines are ASCII (every byte outside printable ASCII is escaped); json lines
+ * may hold UTF-8.
+ */
 export type LineFormatter = (tx: Transaction, now: number) => string;
 
 // nginx's ngx_http_log_escape: '"', '\', bytes below 0x20 and from 0x7F up become \xHH (uppercase).
@@ -111,7 +115,9 @@ class NginxLines {
       this.#second = second;
       this.#address = address;
       this.#user = user;
-      this.#head = `${address} - ${user === undefined ? '-' : nginxEscape(user)} [${this.#time.format(now)}] "`;
+      // The address is an IP literal (the socket's, or one the trusted-proxy rules parsed); escaped
+      // all the same, so that a combined or common line is ASCII whatever it holds.
+      this.#head = `${nginxEscape(address)} - ${user === undefined ? '-' : nginxEscape(user)} [${this.#time.format(now)}] "`;
     }
     const middle = `${escapedRequestLine(tx)}" ${tx.status} ${tx.bytes}`;
     if (!this.#combined) return `${this.#head}${middle}\n`;

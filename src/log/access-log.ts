@@ -30,11 +30,15 @@ export interface AccessLogOptions {
 type Destination = ReturnType<typeof pino.destination>;
 /** Buffer's own UTF-8 writer, without Buffer#write's argument handling (measured: most of its cost per line). */
 type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
+/** Buffer's own one-byte writer: it copies a joined string's pieces without flattening it first. */
+type Latin1Writer = { latin1Write(s: string, offset: number, length: number): number };
 
 export class AccessLog {
   readonly path: string;
   readonly format: AccessLogFormat;
   readonly #format: LineFormatter;
+  /** Lines are ASCII (combined, common): written one byte per char, without UTF-8 encoding. */
+  readonly #ascii: boolean;
   readonly #dest: Destination;
   readonly #batchBytes: number;
   readonly #interval: number;
@@ -58,6 +62,7 @@ export class AccessLog {
     this.#buf = Buffer.allocUnsafe(this.#size);
     this.format = opts.format ?? 'combined';
     this.#format = createFormatter(this.format, opts.worker ?? 0);
+    this.#ascii = this.format !== 'json';
     const toStdout = opts.path === '-';
     this.#dest = pino.destination({
       dest: toStdout ? 1 : opts.path,
@@ -85,13 +90,16 @@ export class AccessLog {
     if (this.#closed) return;
     const line = this.#format(tx, tx.end);
     // A UTF-16 unit is at most 3 UTF-8 bytes; a line never spans two batches (two writes).
-    const room = line.length * 3;
+    const room = this.#ascii ? line.length : line.length * 3;
     if (this.#at + room > this.#buf.length) {
       this.#writeBatch();
       // A line longer than a batch (a huge escaped target or header) gets a buffer of its own.
       if (room > this.#buf.length) this.#buf = Buffer.allocUnsafe(room);
     }
-    this.#at += (this.#buf as unknown as Utf8Writer).utf8Write(line, this.#at, this.#buf.length - this.#at);
+    const buf = this.#buf;
+    this.#at += this.#ascii
+      ? (buf as unknown as Latin1Writer).latin1Write(line, this.#at, buf.length - this.#at)
+      : (buf as unknown as Utf8Writer).utf8Write(line, this.#at, buf.length - this.#at);
     this.#lines++;
     if (this.#at >= this.#batchBytes) this.#writeBatch();
     else if (this.#timer === undefined) {
