@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { Transaction } from '../reception/transaction.ts';
-import { createFormatter, LocalTime, nginxEscape } from './access-format.ts';
+import { createFormatter, createLineWriter, LocalTime, nginxEscape } from './access-format.ts';
 import { prettyLine } from './pretty.ts';
 
 const tx = (over: Partial<Transaction> = {}): Transaction => ({
@@ -137,6 +137,22 @@ test('combined and common lines are printable ASCII whatever the request holds (
             1_796_000_000_000,
           );
           assert.match(line, /^[\x20-\x7e]*\n$/);
+          // The writer's count is the length of what it appended (the log sizes its batches by it).
+          const out: string[] = ['before'];
+          const n = createLineWriter(format)(
+            tx({
+              method: v.method,
+              target: v.target,
+              rawLine: v.rawLine,
+              peer: v.peer,
+              minor,
+              ctx: c,
+              fields: ['User-Agent', v.ua, 'Referer', v.ref],
+            }),
+            1_796_000_000_000,
+            out,
+          );
+          assert.equal(n, out.join('').length - 'before'.length);
         }
       },
     ),

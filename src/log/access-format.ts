@@ -12,6 +12,13 @@ export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'comm
  * may hold UTF-8.
  */
 export type LineFormatter = (tx: Transaction, now: number) => string;
+/**
+ * Appends a line to `out` as pieces (joined in order, they are the line, its newline included) and
+ * returns its length in UTF-16 units. The access log joins a whole batch of pieces at once: no
+ * string is built per line, and nothing is flattened or encoded per line (measured: those joins and
+ * copies were most of a line's cost).
+ */
+export type LineWriter = (tx: Transaction, now: number, out: string[]) => number;
 
 // nginx's ngx_http_log_escape: '"', '\', bytes below 0x20 and from 0x7F up become \xHH (uppercase).
 // Header values reach us as latin1 (one char per byte), so a char code is the byte nginx sees.
@@ -67,26 +74,23 @@ export class LocalTime {
   }
 }
 
-/**
- * nginx's $request, escaped: the request line as received; for a refusal, what could be read of
- * it. Its parts are escaped one by one (the escape is per character, so the bytes are the same)
- * rather than joined first: scanning a joined string would make V8 flatten it, a copy per line.
- */
-function escapedRequestLine(tx: Transaction): string {
-  const minor = tx.minor;
-  if (minor < 0) return dash(tx.rawLine || undefined);
-  return `${nginxEscape(tx.method)} ${nginxEscape(tx.target)}${minor === 1 ? ' HTTP/1.1' : minor === 0 ? ' HTTP/1.0' : ` HTTP/1.${minor}`}`;
-}
-
 function clientAddress(tx: Transaction): string {
   return tx.ctx?.remoteAddress ?? tx.peer;
 }
 
+/** `200 `: the status and the space after it, made once per status. */
+const STATUS_PIECES: string[] = [];
+function statusPiece(status: number): string {
+  if (status >= 0 && status < 1000) return (STATUS_PIECES[status] ??= `${status} `);
+  return `${status} `;
+}
+
 /**
- * nginx's combined and common lines. A line is joined from few pieces: the part before the request
- * line (client, user, second) and the part after the byte count (referer, user agent) repeat from
- * one request to the next on a connection, so each is kept as made and reused while its values
- * are equal (measured: string joins and the flattening they cost are most of a line's price).
+ * nginx's combined and common lines, as pieces. The part before the request line (client, user,
+ * second) and the part after the byte count (referer, user agent) repeat from one request to the
+ * next on a connection, so each is kept as made and reused while its values are equal. The request
+ * line is escaped part by part (the escape is per character, so the bytes are the same as
+ * escaping the joined line), and nothing is joined here.
  */
 class NginxLines {
   readonly #combined: boolean;
@@ -106,7 +110,7 @@ class NginxLines {
     this.#combined = combined;
   }
 
-  line(tx: Transaction, now: number): string {
+  readonly append: LineWriter = (tx, now, out) => {
     const ctx = tx.ctx;
     const address = (ctx === undefined ? tx.peer : ctx.remoteAddress) || '-';
     const user = ctx?.remoteUser;
@@ -119,8 +123,30 @@ class NginxLines {
       // all the same, so that a combined or common line is ASCII whatever it holds.
       this.#head = `${nginxEscape(address)} - ${user === undefined ? '-' : nginxEscape(user)} [${this.#time.format(now)}] "`;
     }
-    const middle = `${escapedRequestLine(tx)}" ${tx.status} ${tx.bytes}`;
-    if (!this.#combined) return `${this.#head}${middle}\n`;
+    const head = this.#head;
+    let n = head.length;
+    out.push(head);
+    const minor = tx.minor;
+    if (minor < 0) {
+      // A refusal: what could be read of its request line.
+      const raw = dash(tx.rawLine || undefined);
+      out.push(raw, '" ');
+      n += raw.length + 2;
+    } else {
+      const method = nginxEscape(tx.method);
+      const target = nginxEscape(tx.target);
+      const version = minor === 1 ? ' HTTP/1.1" ' : minor === 0 ? ' HTTP/1.0" ' : ` HTTP/1.${minor}" `;
+      out.push(method, ' ', target, version);
+      n += method.length + 1 + target.length + version.length;
+    }
+    const status = statusPiece(tx.status);
+    const bytes = String(tx.bytes);
+    out.push(status, bytes);
+    n += status.length + bytes.length;
+    if (!this.#combined) {
+      out.push('\n');
+      return n + 1;
+    }
     const referer = fieldValue(tx.fields, 'referer');
     const agent = fieldValue(tx.fields, 'user-agent');
     if (!this.#tailMade || referer !== this.#referer || agent !== this.#agent) {
@@ -129,8 +155,9 @@ class NginxLines {
       this.#agent = agent;
       this.#tail = ` "${dash(referer)}" "${dash(agent)}"\n`;
     }
-    return this.#head + middle + this.#tail;
-  }
+    out.push(this.#tail);
+    return n + this.#tail.length;
+  };
 }
 
 /** Splits a refused request's raw line into method, target and protocol where it has them. */
@@ -140,31 +167,47 @@ function lineParts(tx: Transaction): [string, string, string] {
   return [p[0] ?? '', p[1] ?? '', p.slice(2).join(' ')];
 }
 
-export function createFormatter(format: AccessLogFormat, worker = 0): LineFormatter {
-  switch (format) {
-    case 'common':
-    case 'combined': {
-      const lines = new NginxLines(format === 'combined');
-      return (tx, now) => lines.line(tx, now);
-    }
-    case 'json':
-      return (tx, now) => {
-        const [method, url, protocol] = lineParts(tx);
-        return `${JSON.stringify({
-          time: now,
-          reqId: tx.ctx?.requestId,
-          remoteAddress: clientAddress(tx),
-          remoteUser: tx.ctx?.remoteUser,
-          method,
-          url: text(url),
-          protocol,
-          statusCode: tx.status,
-          bytes: tx.bytes,
-          responseTime: now - tx.start,
-          referer: text(fieldValue(tx.fields, 'referer')),
-          userAgent: text(fieldValue(tx.fields, 'user-agent')),
-          worker,
-        })}\n`;
-      };
+/** The access log's writer for a format: pieces appended to a batch (see LineWriter). */
+export function createLineWriter(format: AccessLogFormat, worker = 0): LineWriter {
+  if (format === 'json') {
+    const json = jsonLine(worker);
+    return (tx, now, out) => {
+      const line = json(tx, now);
+      out.push(line);
+      return line.length;
+    };
   }
+  return new NginxLines(format === 'combined').append;
+}
+
+/** A line as one string (tests, tools): the writer's pieces joined. */
+export function createFormatter(format: AccessLogFormat, worker = 0): LineFormatter {
+  if (format === 'json') return jsonLine(worker);
+  const write = createLineWriter(format, worker);
+  return (tx, now) => {
+    const out: string[] = [];
+    write(tx, now, out);
+    return out.join('');
+  };
+}
+
+function jsonLine(worker: number): LineFormatter {
+  return (tx, now) => {
+    const [method, url, protocol] = lineParts(tx);
+    return `${JSON.stringify({
+      time: now,
+      reqId: tx.ctx?.requestId,
+      remoteAddress: clientAddress(tx),
+      remoteUser: tx.ctx?.remoteUser,
+      method,
+      url: text(url),
+      protocol,
+      statusCode: tx.status,
+      bytes: tx.bytes,
+      responseTime: now - tx.start,
+      referer: text(fieldValue(tx.fields, 'referer')),
+      userAgent: text(fieldValue(tx.fields, 'user-agent')),
+      worker,
+    })}\n`;
+  };
 }

@@ -4,14 +4,14 @@
 // workers appending to one file, lines land whole and never interleave. A stuck disk fills the
 // writer's bounded buffer and further batches are dropped and counted, never queued without end.
 // reopen() (SIGUSR1, logrotate) reopens the path; with O_APPEND, copytruncate works as well.
-// A line is formatted and encoded into the current batch's Buffer as soon as its request is over
-// (after its last byte was handed to the socket): nothing of the request (its header strings) is
-// kept until the batch is written, so nothing of it survives a young-generation collection.
-// Measured with callgrind: a line built as one string and encoded by Buffer's native writer costs
-// less than copying it byte by byte from JavaScript (a char loop runs ~3-4 ns per character here).
+// A line is made as soon as its request is over (after its last byte was handed to the socket),
+// as pieces appended to the batch (access-format.ts): nothing of the request but those strings is
+// kept until the batch is written, and the batch is joined and encoded once. Measured with
+// callgrind: building each line as a string and encoding it on its own cost most of the log, and
+// copying bytes from JavaScript costs more still (a char loop runs ~3-4 ns per character here).
 import { pino } from 'pino';
 import type { Transaction } from '../reception/transaction.ts';
-import { type AccessLogFormat, createFormatter, type LineFormatter } from './access-format.ts';
+import { type AccessLogFormat, createLineWriter, type LineWriter } from './access-format.ts';
 
 export interface AccessLogOptions {
   /** File path (appended to, created with its directory), or '-' for standard output. */
@@ -28,24 +28,19 @@ export interface AccessLogOptions {
 }
 
 type Destination = ReturnType<typeof pino.destination>;
-/** Buffer's own UTF-8 writer, without Buffer#write's argument handling (measured: most of its cost per line). */
-type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
-/** Buffer's own one-byte writer: it copies a joined string's pieces without flattening it first. */
-type Latin1Writer = { latin1Write(s: string, offset: number, length: number): number };
 
 export class AccessLog {
   readonly path: string;
   readonly format: AccessLogFormat;
-  readonly #format: LineFormatter;
-  /** Lines are ASCII (combined, common): written one byte per char, without UTF-8 encoding. */
+  readonly #write: LineWriter;
+  /** Lines are ASCII (combined, common): encoded one byte per char, not as UTF-8. */
   readonly #ascii: boolean;
   readonly #dest: Destination;
   readonly #batchBytes: number;
   readonly #interval: number;
-  readonly #size: number;
-  /** The batch being filled: whole lines from 0 to #at. */
-  #buf: Buffer;
-  #at = 0;
+  /** The batch being filled: the pieces of whole lines, and their length in UTF-16 units. */
+  readonly #parts: string[] = [];
+  #chars = 0;
   #lines = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
   #closed = false;
@@ -57,11 +52,8 @@ export class AccessLog {
     this.path = opts.path;
     this.#batchBytes = opts.batchBytes ?? 32 * 1024;
     this.#interval = opts.flushInterval ?? 250;
-    // Room for a full batch plus the line that crosses batchBytes (a line runs about 100-200 bytes).
-    this.#size = Math.max(this.#batchBytes * 2, 64 * 1024);
-    this.#buf = Buffer.allocUnsafe(this.#size);
     this.format = opts.format ?? 'combined';
-    this.#format = createFormatter(this.format, opts.worker ?? 0);
+    this.#write = createLineWriter(this.format, opts.worker ?? 0);
     this.#ascii = this.format !== 'json';
     const toStdout = opts.path === '-';
     this.#dest = pino.destination({
@@ -85,23 +77,18 @@ export class AccessLog {
     this.#dest.on('error', () => {});
   }
 
-  /** The transaction hook: the line is final now (bytes sent and duration), written into the batch. */
+  /** The transaction hook: the line is final now (bytes sent and duration), added to the batch. */
   readonly record = (tx: Transaction): void => {
     if (this.#closed) return;
-    const line = this.#format(tx, tx.end);
-    // A UTF-16 unit is at most 3 UTF-8 bytes; a line never spans two batches (two writes).
-    const room = this.#ascii ? line.length : line.length * 3;
-    if (this.#at + room > this.#buf.length) {
-      this.#writeBatch();
-      // A line longer than a batch (a huge escaped target or header) gets a buffer of its own.
-      if (room > this.#buf.length) this.#buf = Buffer.allocUnsafe(room);
-    }
-    const buf = this.#buf;
-    this.#at += this.#ascii
-      ? (buf as unknown as Latin1Writer).latin1Write(line, this.#at, buf.length - this.#at)
-      : (buf as unknown as Utf8Writer).utf8Write(line, this.#at, buf.length - this.#at);
+    const parts = this.#parts;
+    const from = parts.length;
+    const n = this.#write(tx, tx.end, parts);
+    // A line as long as a batch (a huge escaped target or header) leaves in a write of its own, so
+    // that a write of several lines stays under the writer's maxWrite and is never split in two.
+    if (n >= this.#batchBytes && this.#lines > 0) this.#writeBatch(from);
+    this.#chars += n;
     this.#lines++;
-    if (this.#at >= this.#batchBytes) this.#writeBatch();
+    if (this.#chars >= this.#batchBytes) this.#writeBatch();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -111,20 +98,26 @@ export class AccessLog {
     }
   };
 
-  /** Hands the batch's whole lines to the writer (one write(2)) and starts a new batch. */
-  #writeBatch(): void {
+  /**
+   * Hands the batch's whole lines (its pieces before `end`; all by default) to the writer as one
+   * write(2); the pieces after `end` (one line) stay for the next batch.
+   */
+  #writeBatch(end = -1): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#lines === 0) return;
-    const full = this.#buf.subarray(0, this.#at);
-    const n = this.#lines;
-    // The writer keeps the batch by reference until written: the next one needs a fresh Buffer.
-    this.#buf = Buffer.allocUnsafe(this.#size);
-    this.#at = 0;
+    const parts = this.#parts;
+    if (this.#lines === 0 || parts.length === 0) return;
+    const kept = end < 0 ? undefined : parts.splice(end);
+    const text = parts.join('');
+    const lines = this.#lines;
+    parts.length = 0;
+    if (kept !== undefined) for (const p of kept) parts.push(p);
+    this.#chars = 0;
     this.#lines = 0;
-    this.#hand(full, n);
+    // The writer keeps the Buffer by reference until it is written.
+    this.#hand(Buffer.from(text, this.#ascii ? 'latin1' : 'utf8'), lines);
   }
 
   #hand(batch: Buffer, n: number): void {

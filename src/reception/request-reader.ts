@@ -27,6 +27,9 @@ export interface ReaderOwner {
 // and the fields before the refusal (a Content-Length over the body limit, a method not implemented).
 const REFUSED_AFTER_LINE: ReadonlySet<ErrorCode> = new Set(['FOYER_BODY_TOO_LARGE', 'FOYER_METHOD_NOT_IMPLEMENTED']);
 
+/** The largest head whose strings are kept for the next request's repeats (see head-parser textOr). */
+const PREV_HEAD_MAX = 4096;
+
 export class RequestReader {
   readonly input = new InputBuffer();
   readonly framing = new BodyFraming();
@@ -115,7 +118,8 @@ export class RequestReader {
         return;
       }
       input.consumed(he);
-      this.#prev = head;
+      // Kept while the connection lives (idle keep-alive included): only a head of common size.
+      this.#prev = he - scan.start <= PREV_HEAD_MAX ? head : undefined;
       owner.headParsed(head);
     }
   }

@@ -91,3 +91,38 @@ describe('planResponse', () => {
         }
   });
 });
+
+describe('responses that are not what they claim (a native Response with getters, look-alike headers)', () => {
+  const refused = (res: Response) => assert.throws(() => planResponse(res, false, 1, true), ResponseHeaderError);
+  /** A native Response whose `name` answers `get()`: what a subclass with a getter can do. */
+  const withGetter = (name: string, get: () => unknown) =>
+    Object.defineProperty(new globalThis.Response('x'), name, { get }) as Response;
+
+  test('a status that is not a three-digit integer is refused', () => {
+    for (const bad of ['200\u010a6.6.6.6 - x', '200 OK\r\nx: y', 99, 1000, 200.5, Number.NaN])
+      refused(withGetter('status', () => bad));
+  });
+
+  test('a CR or LF in a look-alike header name or value is refused (the head scan allows CRLF between lines)', () => {
+    const pairs: [unknown, unknown][] = [
+      ['x-a', 'a\r\nset-cookie: sid=attacker'],
+      ['x-a: b\r\nset-cookie', 'sid=attacker'],
+      ['x-a', { toString: () => 'a\u0001\u010d\u010aset-cookie: sid=attacker' }],
+      ['x-a', 'nul\0'],
+    ];
+    for (const pair of pairs) refused(withGetter('headers', () => new Map([pair])));
+  });
+
+  test('a statusText is read once: the text checked is the text written', () => {
+    let n = 0;
+    const text = { toString: () => (n++ === 0 ? 'Fine' : 'Fine\r\nset-cookie: x=1') };
+    const plan = planResponse(
+      withGetter('statusText', () => text),
+      false,
+      1,
+      true,
+    );
+    assert.equal(plan.head.split('\r\n')[0], 'HTTP/1.1 200 Fine');
+    assert.equal(n, 1);
+  });
+});

@@ -23,6 +23,9 @@ import { trimOws } from '../util/ows.ts';
 const NOT_PLAIN = /[^\t\r\n\x20-\x7e]/;
 /** Anything but field-value characters and the CRLFs between lines (RFC 9110 §5.5, RFC 9112 §4). */
 const NOT_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
+/** A field name (RFC 9110 §5.1, token) and a field value's characters (§5.5: no CR, LF or NUL). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Visible ASCII, SP and HTAB only: a head made of such parts needs no scan (see the end of
@@ -30,6 +33,8 @@ const NOT_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
  * must first flatten the concatenated string.
  */
 function isPlain(s: string): boolean {
+  // Only a string is known: anything else becomes text later, possibly different text (a getter).
+  if (typeof s !== 'string') return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c > 0x7e || (c < 0x20 && c !== 0x09)) return false;
@@ -175,9 +180,13 @@ export function planResponse(
   } else {
     const r = kBody in light ? light[kReal]! : res;
     status = r.status;
-    text = r.statusText;
+    // Read once as a string: a look-alike's getter or toString could answer differently each time.
+    text = r.statusText === undefined || r.statusText === null ? undefined : String(r.statusText);
     headers = r.headers;
     body = r.body;
+    // The status goes into the status line as is: only a three-digit number (RFC 9110 §15).
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999)
+      throw new ResponseHeaderError('invalid status');
   }
   const originalBody = body;
   // Any Response reaching here was checked by its constructor; this guards the one line that
@@ -189,7 +198,15 @@ export function planResponse(
     if (headers instanceof LightHeaders) {
       const pairs = headers[kPairs]();
       for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
-    } else for (const [k, v] of headers) h.add(k.toLowerCase(), v); // lowercase from undici; a look-alike may differ
+    } else
+      for (const [k, v] of headers) {
+        // undici's Headers validated these; a look-alike (a Map, a subclass's getter) did not, and a
+        // CR or LF inside a value would pass the head scan below (it allows the CRLFs between lines).
+        const name = String(k).toLowerCase();
+        const value = String(v);
+        if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) throw new ResponseHeaderError('invalid response header');
+        h.add(name, value);
+      }
   }
 
   let bytes: string | Uint8Array | null = null;
@@ -208,6 +225,7 @@ export function planResponse(
       const r = real !== undefined ? real.call(res) : res;
       for (const [k, v] of r.headers)
         if (k === 'content-type' && !h.sawType) {
+          if (typeof v !== 'string' || !FIELD_VALUE.test(v)) throw new ResponseHeaderError('invalid response header');
           h.head += `content-type: ${v}\r\n`;
           h.sawType = true;
           if (!isPlain(v)) h.plain = false;

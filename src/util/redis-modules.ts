@@ -5,7 +5,11 @@
 // synchronous.
 import { createRequire } from 'node:module';
 
-const load = createRequire(import.meta.url);
+// Made on first use, not at import: in a CommonJS bundle `import.meta.url` is empty, and a require
+// made at import would stop Foyer from loading at all, Redis or not. Bundlers do not follow this
+// require: a bundled deployment that uses Redis keeps ioredis and bullmq installed (external).
+let load: NodeJS.Require | undefined;
+const required = (name: string): unknown => (load ??= createRequire(import.meta.url))(name);
 
-export const ioredis = (): typeof import('ioredis') => load('ioredis') as typeof import('ioredis');
-export const bullmq = (): typeof import('bullmq') => load('bullmq') as typeof import('bullmq');
+export const ioredis = (): typeof import('ioredis') => required('ioredis') as typeof import('ioredis');
+export const bullmq = (): typeof import('bullmq') => required('bullmq') as typeof import('bullmq');

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import autocannon from 'autocannon';
+import { createFormatter } from '../../src/log/access-format.ts';
 import { AccessLog } from '../../src/log/access-log.ts';
 import type { Transaction } from '../../src/reception/transaction.ts';
 import { exchange, firstResponse } from '../helpers/raw-client.ts';
@@ -119,6 +120,35 @@ describe('access log file', () => {
       readLines(path).map((l) => COMBINED.exec(l)![4]),
       ['GET /new HTTP/1.1'],
     );
+  });
+
+  test('batches hold whole lines in order; a line longer than a batch is written on its own', async () => {
+    const path = join(dir, 'batches.log');
+    const log = new AccessLog({ path, batchBytes: 256 });
+    const tx = (target: string, ua: string): Transaction => ({
+      start: 0,
+      end: 1_796_000_000_000,
+      method: 'GET',
+      target,
+      minor: 1,
+      rawLine: '',
+      status: 200,
+      bytes: target.length,
+      fields: ['User-Agent', ua],
+      ctx: undefined,
+      peer: '127.0.0.1',
+    });
+    const txs = [
+      ...Array.from({ length: 7 }, (_, i) => tx(`/small/${i}`, 'a')),
+      tx(`/${'"'.repeat(300)}`, 'b'), // escaped: 1,200 bytes, several batches long
+      ...Array.from({ length: 7 }, (_, i) => tx(`/after/${i}`, i % 2 ? 'c' : 'a')),
+      tx('/x', 'é'.repeat(100)),
+    ];
+    for (const t of txs) log.record(t);
+    await log.close();
+    const want = txs.map((t) => createFormatter('combined')(t, t.end)).join('');
+    assert.equal(readFileSync(path, 'latin1'), want);
+    assert.equal(log.lines, txs.length);
   });
 
   test('a destination that does not take lines drops them and counts them; memory stays bounded', async (t) => {
