@@ -204,7 +204,8 @@ export function planResponse(
         // CR or LF inside a value would pass the head scan below (it allows the CRLFs between lines).
         const name = String(k).toLowerCase();
         const value = String(v);
-        if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) throw new ResponseHeaderError('invalid response header');
+        if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value))
+          throw new ResponseHeaderError('invalid response header');
         h.add(name, value);
       }
   }
