@@ -21,17 +21,19 @@ function checkName(name: string): string {
 /**
  * Valid names already seen, lowercased: apps build their responses from a handful of literal
  * names, and a lookup costs less than checking and lowercasing each again. A pure function of the
- * name (no request's state), bounded: once full, names are checked as before.
+ * name (no request's state), bounded by count and by a name's length (a name taken from a request
+ * could be 16 KiB): once full, or for a long name, names are checked as before.
  */
 const LOWER_NAMES = new Map<string, string>();
 const MAX_LOWER_NAMES = 256;
+const MAX_LOWER_NAME_LENGTH = 64;
 
 function lowerName(name: string): string {
   if (typeof name !== 'string') return checkName(name).toLowerCase();
   let n = LOWER_NAMES.get(name);
   if (n === undefined) {
     n = checkName(name).toLowerCase();
-    if (LOWER_NAMES.size < MAX_LOWER_NAMES) LOWER_NAMES.set(name, n);
+    if (LOWER_NAMES.size < MAX_LOWER_NAMES && name.length <= MAX_LOWER_NAME_LENGTH) LOWER_NAMES.set(name, n);
   }
   return n;
 }

@@ -112,7 +112,8 @@ export class RequestUrls {
         // Concatenation, never `new URL(target, base)`: a target `//admin/x` is a path, not an authority.
         const url = this.#origin + host + head.target;
         const built = head.targetAsIs ? url : climbsAboveRoot(head.target, 0) ? undefined : parse(url);
-        if (built !== undefined) {
+        // Kept while the connection lives: only a URL of common length.
+        if (built !== undefined && built.length <= 2048) {
           this.#lastHost = host;
           this.#lastTarget = head.target;
           this.#lastUrl = built;
