@@ -9,16 +9,11 @@ export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'comm
 /**
  * `now`: Date.now() when the line is written; `worker`: the worker's id (0 for a single process).
  * Combined and common lines are ASCII (every byte outside printable ASCII is escaped); json lines
- * may hold UTF-8.
+ * may hold UTF-8. The line ends with its newline. It is made by concatenation, so V8 holds it as a
+ * rope of its pieces until the access log encodes a whole batch: nothing is copied per line
+ * (measured: joining an array of pieces cost twice as much, and encoding each line on its own more).
  */
 export type LineFormatter = (tx: Transaction, now: number) => string;
-/**
- * Appends a line to `out` as pieces (joined in order, they are the line, its newline included) and
- * returns its length in UTF-16 units. The access log joins a whole batch of pieces at once: no
- * string is built per line, and nothing is flattened or encoded per line (measured: those joins and
- * copies were most of a line's cost).
- */
-export type LineWriter = (tx: Transaction, now: number, out: string[]) => number;
 
 // nginx's ngx_http_log_escape: '"', '\', bytes below 0x20 and from 0x7F up become \xHH (uppercase).
 // Header values reach us as latin1 (one char per byte), so a char code is the byte nginx sees.
@@ -78,19 +73,32 @@ function clientAddress(tx: Transaction): string {
   return tx.ctx?.remoteAddress ?? tx.peer;
 }
 
-/** `200 `: the status and the space after it, made once per status. */
-const STATUS_PIECES: string[] = [];
-function statusPiece(status: number): string {
-  if (status >= 0 && status < 1000) return (STATUS_PIECES[status] ??= `${status} `);
-  return `${status} `;
+/**
+ * A string made by concatenation is a rope in V8; this makes it flat (ToNumber flattens its argument,
+ * the trick pino's flatstr used), so that a part reused for many lines is copied as one piece when a
+ * batch is encoded, not walked node by node each time.
+ */
+function flat(s: string): string {
+  Number(s);
+  return s;
+}
+
+/** `" HTTP/1.1" 200 `: the version's end of the request line, the status and a space, made once each. */
+const statusPiece = (status: number): string => `${status} `;
+
+const VERSION_STATUS: string[][] = [[], []];
+function versionStatus(minor: number, status: number): string {
+  if ((minor === 0 || minor === 1) && status >= 0 && status < 1000)
+    return (VERSION_STATUS[minor]![status] ??= ` HTTP/1.${minor}" ${status} `);
+  return ` HTTP/1.${minor}" ${status} `;
 }
 
 /**
- * nginx's combined and common lines, as pieces. The part before the request line (client, user,
- * second) and the part after the byte count (referer, user agent) repeat from one request to the
- * next on a connection, so each is kept as made and reused while its values are equal. The request
- * line is escaped part by part (the escape is per character, so the bytes are the same as
- * escaping the joined line), and nothing is joined here.
+ * nginx's combined and common lines. The part before the request line (client, user, second) and
+ * the part after the byte count (referer, user agent) repeat from one request to the next on a
+ * connection, so each is kept as made and reused while its values are equal. The request line is
+ * escaped part by part (the escape is per character, so the bytes are the same as escaping the
+ * joined line).
  */
 class NginxLines {
   readonly #combined: boolean;
@@ -105,12 +113,18 @@ class NginxLines {
   #referer: string | undefined = undefined;
   #agent: string | undefined = undefined;
   #tail = '';
+  // The last method and target seen, escaped (the method followed by its space): a value repeats
+  // often (a method nearly always), and comparing costs less than the escape's test.
+  #method = '';
+  #methodSp = ' ';
+  #target = '';
+  #targetEscaped = '';
 
   constructor(combined: boolean) {
     this.#combined = combined;
   }
 
-  readonly append: LineWriter = (tx, now, out) => {
+  readonly line: LineFormatter = (tx, now) => {
     const ctx = tx.ctx;
     const address = (ctx === undefined ? tx.peer : ctx.remoteAddress) || '-';
     const user = ctx?.remoteUser;
@@ -121,42 +135,38 @@ class NginxLines {
       this.#user = user;
       // The address is an IP literal (the socket's, or one the trusted-proxy rules parsed); escaped
       // all the same, so that a combined or common line is ASCII whatever it holds.
-      this.#head = `${nginxEscape(address)} - ${user === undefined ? '-' : nginxEscape(user)} [${this.#time.format(now)}] "`;
+      this.#head = flat(
+        `${nginxEscape(address)} - ${user === undefined ? '-' : nginxEscape(user)} [${this.#time.format(now)}] "`,
+      );
     }
-    const head = this.#head;
-    let n = head.length;
-    out.push(head);
+    let line: string;
     const minor = tx.minor;
     if (minor < 0) {
       // A refusal: what could be read of its request line.
-      const raw = dash(tx.rawLine || undefined);
-      out.push(raw, '" ');
-      n += raw.length + 2;
+      line = `${this.#head}${dash(tx.rawLine || undefined)}" ${statusPiece(tx.status)}`;
     } else {
-      const method = nginxEscape(tx.method);
-      const target = nginxEscape(tx.target);
-      const version = minor === 1 ? ' HTTP/1.1" ' : minor === 0 ? ' HTTP/1.0" ' : ` HTTP/1.${minor}" `;
-      out.push(method, ' ', target, version);
-      n += method.length + 1 + target.length + version.length;
+      const { method, target } = tx;
+      if (method !== this.#method) {
+        this.#method = method;
+        this.#methodSp = `${nginxEscape(method)} `;
+      }
+      if (target !== this.#target) {
+        this.#target = target;
+        this.#targetEscaped = nginxEscape(target);
+      }
+      line = this.#head + this.#methodSp + this.#targetEscaped + versionStatus(minor, tx.status);
     }
-    const status = statusPiece(tx.status);
-    const bytes = String(tx.bytes);
-    out.push(status, bytes);
-    n += status.length + bytes.length;
-    if (!this.#combined) {
-      out.push('\n');
-      return n + 1;
-    }
+    line += tx.bytes;
+    if (!this.#combined) return `${line}\n`;
     const referer = fieldValue(tx.fields, 'referer');
     const agent = fieldValue(tx.fields, 'user-agent');
     if (!this.#tailMade || referer !== this.#referer || agent !== this.#agent) {
       this.#tailMade = true;
       this.#referer = referer;
       this.#agent = agent;
-      this.#tail = ` "${dash(referer)}" "${dash(agent)}"\n`;
+      this.#tail = flat(` "${dash(referer)}" "${dash(agent)}"\n`);
     }
-    out.push(this.#tail);
-    return n + this.#tail.length;
+    return line + this.#tail;
   };
 }
 
@@ -167,28 +177,10 @@ function lineParts(tx: Transaction): [string, string, string] {
   return [p[0] ?? '', p[1] ?? '', p.slice(2).join(' ')];
 }
 
-/** The access log's writer for a format: pieces appended to a batch (see LineWriter). */
-export function createLineWriter(format: AccessLogFormat, worker = 0): LineWriter {
-  if (format === 'json') {
-    const json = jsonLine(worker);
-    return (tx, now, out) => {
-      const line = json(tx, now);
-      out.push(line);
-      return line.length;
-    };
-  }
-  return new NginxLines(format === 'combined').append;
-}
-
-/** A line as one string (tests, tools): the writer's pieces joined. */
+/** The line formatter for a format, built once (it keeps what repeats between lines). */
 export function createFormatter(format: AccessLogFormat, worker = 0): LineFormatter {
   if (format === 'json') return jsonLine(worker);
-  const write = createLineWriter(format, worker);
-  return (tx, now) => {
-    const out: string[] = [];
-    write(tx, now, out);
-    return out.join('');
-  };
+  return new NginxLines(format === 'combined').line;
 }
 
 function jsonLine(worker: number): LineFormatter {
