@@ -83,9 +83,10 @@ function flat(s: string): string {
   return s;
 }
 
-/** `" HTTP/1.1" 200 `: the version's end of the request line, the status and a space, made once each. */
+/** `200 `: a refusal's status and the space after it (refusals are rare: made each time). */
 const statusPiece = (status: number): string => `${status} `;
 
+/** ` HTTP/1.1" 200 `: the end of the request line, the status and a space, made once each. */
 const VERSION_STATUS: string[][] = [[], []];
 function versionStatus(minor: number, status: number): string {
   if ((minor === 0 || minor === 1) && status >= 0 && status < 1000)
