@@ -12,7 +12,10 @@ import type { ParsedHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
 import type { RequestBody } from './request-body.ts';
 import { RequestUrls } from './request-url.ts';
-import { fieldValue } from './transaction.ts';
+import { FieldFinder } from './transaction.ts';
+
+/** Shared by every connection of the process (one thread): it only remembers a spelling. */
+const REQUEST_ID_FIELD = new FieldFinder('x-request-id');
 
 export class ExchangeBuilder {
   readonly #cfg: ConnectionConfig;
@@ -75,7 +78,7 @@ export class ExchangeBuilder {
     if (this.#describes) this.describe(ex, head, start);
     const trust = this.#cfg.trustRequestId;
     if (trust !== undefined) {
-      const id = acceptableRequestId(fieldValue(head.headers, 'x-request-id'));
+      const id = acceptableRequestId(REQUEST_ID_FIELD.value(head.headers));
       if (id !== undefined && trust(this.#init.remoteAddress)) ctx.adoptRequestId(id);
     }
     return ex;
