@@ -187,8 +187,14 @@ function parseRequestLine(
   out: ParsedHead,
   prevTarget: string | undefined,
 ): number {
+  // The tables as locals: an imported binding is loaded (and checked for initialisation) on every
+  // use, inside the per-byte loops too (seen in the optimized code).
+  const tchar = TCHAR;
+  const pathAsIs = PATH_AS_IS;
+  const queryAsIs = QUERY_AS_IS;
+  const targetByte = TARGET;
   let i = start;
-  while (i < end && TCHAR[buf[i]!] === 1) i++;
+  while (i < end && tchar[buf[i]!] === 1) i++;
   if (i === start || buf[i] !== SP) return fail(out, 'FOYER_BAD_METHOD');
   out.method = knownMethod(buf, start, i) ?? latin1(buf, start, i);
 
@@ -198,20 +204,20 @@ function parseRequestLine(
   for (; i < end; i++) {
     const c = buf[i]!;
     if (query < 0) {
-      if (PATH_AS_IS[c] === 1) {
+      if (pathAsIs[c] === 1) {
         // A dot segment (`/.`, `/..`, `/%2e`) is resolved by URL parsers: not as is.
         if (c === 0x2e /* . */) {
           if (buf[i - 1] === 0x2f) asIs = false;
         } else if (c === 0x25 /* % */ && buf[i + 1] === 0x32 && (buf[i + 2]! | 0x20) === 0x65) asIs = false;
         continue;
       }
-      if (TARGET[c] !== 1) break;
+      if (targetByte[c] !== 1) break;
       if (c === 0x3f /* ? */) query = i;
       // RFC 3986 has no `\`; WHATWG would read it as `/` and change what the path names.
       else if (c === 0x5c /* \ */) return fail(out, 'FOYER_BAD_TARGET');
       else asIs = false;
-    } else if (QUERY_AS_IS[c] !== 1) {
-      if (TARGET[c] !== 1) break;
+    } else if (queryAsIs[c] !== 1) {
+      if (targetByte[c] !== 1) break;
       asIs = false;
     }
   }
@@ -277,6 +283,8 @@ export function parseHead(
   if (classifyTarget(out) < 0) return -1;
 
   const headers = out.headers;
+  const tchar = TCHAR; // locals, as in parseRequestLine
+  const fieldValue = FIELD_VALUE;
   const before: readonly string[] | undefined = prev?.headers;
   let count = 0;
   let hostSeen = false;
@@ -290,14 +298,14 @@ export function parseHead(
     }
     // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected with 400.
     const ns = i;
-    while (TCHAR[buf[i]!] === 1) i++;
+    while (tchar[buf[i]!] === 1) i++;
     const ne = i;
     // RFC 9112 §5.1: no whitespace between field name and colon.
     if (ne === ns || buf[i] !== COLON) return fail(out, 'FOYER_BAD_HEADER');
     i++;
     while (buf[i] === SP || buf[i] === HTAB) i++;
     const vs = i;
-    while (FIELD_VALUE[buf[i]!] === 1) i++;
+    while (fieldValue[buf[i]!] === 1) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
     let ve = i;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
