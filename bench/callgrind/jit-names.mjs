@@ -3,8 +3,9 @@
 // which JavaScript function each address range holds. Usage:
 //   callgrind_annotate --threshold=99 OUT | node bench/callgrind/jit-names.mjs /tmp/perf-PID.map N
 // prints each function's instructions per request (N: the requests measured), JIT code named.
-// The map names what was compiled at the end of the run: a function recompiled inside the window
-// keeps only its last code's name (compare runs made with the same warm-up, see steady.sh).
+// An address is named by the code that covered it last in the run: code replaced inside the
+// measured window is counted under its successor's name (compare runs made with the same warm-up,
+// see steady.sh).
 import { readFileSync } from 'node:fs';
 
 const [mapFile, perRequest] = process.argv.slice(2);
@@ -13,26 +14,30 @@ if (!mapFile || !(n > 0)) {
   console.error('usage: callgrind_annotate OUT | node jit-names.mjs /tmp/perf-PID.map REQUESTS');
   process.exit(2);
 }
+// The map only grows: when V8 frees code and reuses its memory, a later line covers addresses an
+// earlier one named. The last line that covers an address is the code there now.
 const ranges = readFileSync(mapFile, 'latin1')
   .split('\n')
   .filter(Boolean)
   .map((l) => {
     const [start, size, ...name] = l.split(' ');
     return { start: BigInt(`0x${start}`), end: BigInt(`0x${start}`) + BigInt(`0x${size}`), name: name.join(' ') };
-  })
-  .sort((a, b) => (a.start < b.start ? -1 : 1));
+  });
 
+const named = new Map();
 function nameOf(addr) {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = ranges[mid];
-    if (addr < r.start) hi = mid - 1;
-    else if (addr >= r.end) lo = mid + 1;
-    else return r.name;
+  if (!named.has(addr)) {
+    let name;
+    for (let i = ranges.length - 1; i >= 0; i--) {
+      const r = ranges[i];
+      if (addr >= r.start && addr < r.end) {
+        name = r.name;
+        break;
+      }
+    }
+    named.set(addr, name);
   }
-  return undefined;
+  return named.get(addr);
 }
 
 const totals = new Map();

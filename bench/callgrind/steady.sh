@@ -8,13 +8,14 @@
 # time, e.g. the socket write, is not counted). Output in $CG_DIR (default /tmp/foyer-callgrind). Use warm-ups
 # of 30,000 (keep-alive) to 100,000 (pipelined ×16) so that TurboFan no longer compiles in the window, and
 # compare only runs made alone (two valgrinds at once slow each other enough for timers to fire differently).
-# CG_OPTS: more valgrind options (e.g. --dump-instr=yes for annotate-jit.mjs).
+# CG_OPTS: more valgrind options, split at spaces, never globbed (e.g. --dump-instr=yes for annotate-jit.mjs).
 set -euo pipefail
 label=$1; warm=$2; n=$3; depth=$4; shift 5
 here=$(dirname "$(readlink -f "$0")")
 d=${CG_DIR:-/tmp/foyer-callgrind}; mkdir -p "$d"
 out=$d/$label-$depth.out; rm -f "$out" "$d/$label.stdout"
-valgrind --tool=callgrind ${CG_OPTS:-} --instr-atstart=no --callgrind-out-file="$out" "$@" >"$d/$label.stdout" 2>"$d/$label.stderr" &
+read -ra cg_opts <<< "${CG_OPTS:-}"
+valgrind --tool=callgrind "${cg_opts[@]}" --instr-atstart=no --callgrind-out-file="$out" "$@" >"$d/$label.stdout" 2>"$d/$label.stderr" &
 vpid=$!
 for _ in $(seq 1 400); do grep -qE "listening on|BENCH_READY|ready" "$d/$label.stdout" && break; sleep 0.5; done
 port=$(grep -oE "127.0.0.1:[0-9]+" "$d/$label.stdout" | head -1 | cut -d: -f2 || true)

@@ -50,7 +50,7 @@ const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 /** nginx's $time_local, `30/Nov/2026:11:21:22 +0000`, cached per second (a line per request). */
 export class LocalTime {
-  #second = -1;
+  #second = Number.NaN; // no second equals it: the first call makes the text
   #text = '';
 
   format(now: number): string {
@@ -103,17 +103,19 @@ class NginxLines {
   readonly #time = new LocalTime();
   readonly #refererField = new FieldFinder('referer');
   readonly #agentField = new FieldFinder('user-agent');
-  #second = -1;
-  #address = '';
+  // Before the first line, keys no value can equal (NaN, undefined), so the first line makes every
+  // part whatever it holds.
+  #second = Number.NaN;
+  #address: string | undefined = undefined;
   #user: string | undefined = undefined;
   #head = '';
-  #method = '';
-  #target = '';
+  #method: string | undefined = undefined;
+  #target: string | undefined = undefined;
   #methodTarget = '';
-  #minor = -1;
-  #status = -1;
+  #minor = Number.NaN;
+  #status = Number.NaN;
   #request = '';
-  #bytes = -1;
+  #bytes = Number.NaN;
   #referer: string | undefined = undefined;
   #agent: string | undefined = undefined;
   #tail = '';
@@ -148,7 +150,7 @@ class NginxLines {
         this.#method = method;
         this.#target = target;
         this.#methodTarget = `${nginxEscape(method)} ${nginxEscape(target)}`;
-        this.#minor = -1; // the request part is made again below
+        this.#minor = Number.NaN; // the request part is made again below
       }
       if (minor !== this.#minor || status !== this.#status) {
         this.#minor = minor;
@@ -164,7 +166,6 @@ class NginxLines {
       referer = this.#refererField.value(tx.fields);
       agent = this.#agentField.value(tx.fields);
     }
-    // (-1 bytes before the first line: never a size, so the first line makes its tail.)
     if (bytes !== this.#bytes || referer !== this.#referer || agent !== this.#agent) {
       this.#bytes = bytes;
       this.#referer = referer;
