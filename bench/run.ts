@@ -231,6 +231,7 @@ for (const [index, scenario] of scenarios.entries()) {
         if (cpuBefore !== undefined && cpuAfter !== undefined && sample.requests > 0) {
           sample.cpuPerRequest = (cpuAfter - cpuBefore) / sample.requests;
         }
+        sample.round = round;
         results[i]!.samples.push(sample);
         process.stderr.write(
           `  ${scenario.name} run ${round + 1}/${runs} ${results[i]!.label}: ${Math.round(sample.requestsPerSecond)} req/s\n`,

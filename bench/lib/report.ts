@@ -23,6 +23,23 @@ function medianCpu(samples: Sample[]): number | undefined {
   return values[Math.floor((values.length - 1) / 2)];
 }
 
+/**
+ * The median over rounds of subject ÷ server, each from one round's pair of samples. A shared
+ * machine's speed drifts over minutes; samples of one round are close in time, so their ratio
+ * cancels the drift that the ratio of the two medians keeps. Undefined with fewer than 3 pairs.
+ */
+export function pairedRatio(subject: Sample[], server: Sample[]): number | undefined {
+  const ratios: number[] = [];
+  for (const s of subject) {
+    const o = server.find((x) => x.round !== undefined && x.round === s.round);
+    if (o !== undefined && o.requestsPerSecond > 0) ratios.push(s.requestsPerSecond / o.requestsPerSecond);
+  }
+  if (ratios.length < 3) return undefined;
+  ratios.sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 === 1 ? ratios[mid] : (ratios[mid - 1]! + ratios[mid]!) / 2;
+}
+
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) + ' ms';
 const spread = (samples: Sample[]) => {
@@ -49,6 +66,7 @@ export function formatTable(
     'mean',
     'CPU µs/req',
     `${subject.label} ÷ server`,
+    'paired',
     'p99 ratio',
     'CPU ratio',
     ...(scenario.ceiling ? ['÷ ceiling'] : []),
@@ -65,7 +83,10 @@ export function formatTable(
       notes.push(`  ${r.label}: ${r.failed ?? 'no sample'}`);
       continue;
     }
-    const ratio = subjectMedian ? subjectMedian.requestsPerSecond / m.requestsPerSecond : Number.NaN;
+    const ofMedians = subjectMedian ? subjectMedian.requestsPerSecond / m.requestsPerSecond : Number.NaN;
+    const paired = pairedRatio(subject.samples, r.samples);
+    // The target is judged on the paired ratio when there are enough rounds (see pairedRatio).
+    const ratio = paired ?? ofMedians;
     const p99Ratio = subjectMedian ? subjectMedian.p99 / m.p99 : Number.NaN;
     const target = scenario.targets?.find((t) => t.peer === r.label);
     const goals: string[] = [];
@@ -85,7 +106,8 @@ export function formatTable(
       ms(m.p99),
       ms(m.mean),
       cpu === undefined ? '—' : (cpu * 1e6).toFixed(1),
-      Number.isFinite(ratio) ? ratio.toFixed(2) : '—',
+      Number.isFinite(ofMedians) ? ofMedians.toFixed(2) : '—',
+      paired === undefined ? '—' : paired.toFixed(2),
       Number.isFinite(p99Ratio) ? p99Ratio.toFixed(2) : '—',
       Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '—',
       ...(scenario.ceiling
@@ -99,7 +121,7 @@ export function formatTable(
       notes.push(`  ${r.label}: ${errs} socket errors/timeouts, ${bad} bad statuses over ${r.samples.length} run(s)`);
   }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8, ...(scenario.ceiling ? [9] : [])]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, ...(scenario.ceiling ? [10] : [])]);
   const lines = rows.map((row) =>
     row
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
@@ -112,7 +134,8 @@ export function formatTable(
     `${meta.connections} connections, pipelining ${scenario.pipelining ?? 1}, ${meta.duration} s × ${meta.runs} run(s)` +
     `${meta.runs > 1 ? ' (median)' : ''}, ${meta.tool}`;
   const p99Note =
-    "  (p99 ratio: subject's p99 ÷ server's, below 1: the subject's tail is shorter; CPU ratio: server's CPU per" +
+    "  (paired: the median over rounds of one round's subject ÷ server, which the target is judged on from 3 runs;" +
+    " p99 ratio: subject's p99 ÷ server's, below 1: the subject's tail is shorter; CPU ratio: server's CPU per" +
     " request ÷ subject's, above 1: the subject needs less CPU per request" +
     (scenario.ceiling ? `; ÷ ceiling: server's req/s ÷ ${scenario.ceiling}'s` : '') +
     ')';

@@ -70,6 +70,8 @@ export interface Sample {
   durationSeconds: number;
   /** Server CPU seconds (user + system, whole process group) per request; undefined if unknown. */
   cpuPerRequest?: number;
+  /** Which interleaved round measured it (0-based): samples of one round were taken minutes apart at most. */
+  round?: number;
 }
 
 export interface LoadOptions {
