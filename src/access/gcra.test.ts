@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { gcra, parseRate, type RateSpec } from './gcra.ts';
 import { countMapSteps } from '../../test/helpers/map-steps.ts';
 import { LocalRateTable } from './rate-store.ts';
@@ -81,5 +82,42 @@ describe('GCRA with nginx limit_req nodelay semantics', () => {
     assert.ok(steps <= 200, `100 new keys walked ${steps} entries`);
     // The least recently allowed went first; the newest are kept.
     assert.equal(t.take('k2099', spec, 2).allowed, false);
+  });
+
+  test('the table decides as a plain one that re-inserts every allowed key (its newest key kept aside changes nothing)', () => {
+    // The reference: every allowed key is deleted and set again, so the Map's order is least
+    // recently allowed first, and the first key goes when the table is over its bound.
+    class Plain {
+      readonly tats = new Map<string, number>();
+      constructor(readonly maxKeys: number) {}
+      take(key: string, spec: RateSpec, now: number) {
+        const { tat, decision } = gcra(this.tats.get(key), now, spec);
+        if (decision.allowed) {
+          this.tats.delete(key);
+          this.tats.set(key, tat);
+          if (this.tats.size > this.maxKeys) this.tats.delete(this.tats.keys().next().value as string);
+        }
+        return decision;
+      }
+    }
+    const step = fc.record({
+      key: fc.constantFrom('a', 'b', 'c', 'd'),
+      dt: fc.constantFrom(0, 0, 0, 10, 50, 100, 1000),
+      burst: fc.constantFrom(0, 1, 3),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(step, { maxLength: 60 }), (maxKeys, steps) => {
+        const table = new LocalRateTable(maxKeys);
+        const plain = new Plain(maxKeys);
+        let now = 0;
+        for (const s of steps) {
+          now += s.dt;
+          const spec = { interval: 100, burst: s.burst };
+          assert.deepEqual(table.take(s.key, spec, now), plain.take(s.key, spec, now));
+          assert.equal(table.size, plain.tats.size);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
