@@ -217,10 +217,14 @@ for (const [index, scenario] of scenarios.entries()) {
     for (const url of urls) if (url) await load(options(url, warmup)).catch(() => undefined);
   }
   // Interleaved rounds, so that a burst of outside load hurts every server alike; each round starts
-  // one server further along, so that no server is always the one measured first.
+  // one server further along, and every other cycle of rounds goes the other way round, so that no
+  // server is always the one measured first or right after another (balanced for an even count of
+  // runs that is a multiple of the servers', e.g. 2 servers and 4 runs: A B, B A, A B reversed …).
   for (let round = 0; round < runs; round++) {
+    const backwards = Math.floor(round / urls.length) % 2 === 1;
     for (let k = 0; k < urls.length; k++) {
-      const i = (k + round) % urls.length;
+      const step = (k + round) % urls.length;
+      const i = backwards ? urls.length - 1 - step : step;
       const url = urls[i];
       if (!url) continue;
       try {

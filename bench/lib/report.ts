@@ -24,21 +24,27 @@ function medianCpu(samples: Sample[]): number | undefined {
 }
 
 /**
- * The median over rounds of subject ÷ server, each from one round's pair of samples. A shared
+ * Subject ÷ server per interleaved round, from each round's pair of samples, sorted. A shared
  * machine's speed drifts over minutes; samples of one round are close in time, so their ratio
- * cancels the drift that the ratio of the two medians keeps. Undefined with fewer than 3 pairs.
+ * cancels the drift that the ratio of the two medians keeps.
  */
-export function pairedRatio(subject: Sample[], server: Sample[]): number | undefined {
+export function pairedRatios(subject: Sample[], server: Sample[]): number[] {
   const ratios: number[] = [];
   for (const s of subject) {
     const o = server.find((x) => x.round !== undefined && x.round === s.round);
     if (o !== undefined && o.requestsPerSecond > 0) ratios.push(s.requestsPerSecond / o.requestsPerSecond);
   }
-  if (ratios.length < 3) return undefined;
-  ratios.sort((a, b) => a - b);
-  const mid = ratios.length >> 1;
-  return ratios.length % 2 === 1 ? ratios[mid] : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return ratios.sort((a, b) => a - b);
 }
+
+/** The median of sorted values (the mean of the two middle ones for an even count). */
+function middle(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Fewer paired rounds than this and no paired ratio is given (nor a target judged, see formatTable). */
+const MIN_PAIRS = 3;
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) + ' ms';
@@ -84,14 +90,20 @@ export function formatTable(
       continue;
     }
     const ofMedians = subjectMedian ? subjectMedian.requestsPerSecond / m.requestsPerSecond : Number.NaN;
-    const paired = pairedRatio(subject.samples, r.samples);
-    // The target is judged on the paired ratio when there are enough rounds (see pairedRatio).
-    const ratio = paired ?? ofMedians;
+    const pairs = pairedRatios(subject.samples, r.samples);
+    const paired = pairs.length >= MIN_PAIRS ? middle(pairs) : undefined;
+    // With several runs a target is judged on the paired ratio only: a run that failed must not
+    // turn the verdict over to the ratio of medians, which can flatter the subject (the peer's
+    // median of two is its worse run). With one or two runs, the ratio of medians, as always.
+    const judged = meta.runs >= MIN_PAIRS ? paired : ofMedians;
+    const ratio = judged ?? Number.NaN;
     const p99Ratio = subjectMedian ? subjectMedian.p99 / m.p99 : Number.NaN;
     const target = scenario.targets?.find((t) => t.peer === r.label);
     const goals: string[] = [];
-    if (target?.min !== undefined && Number.isFinite(ratio)) {
-      goals.push(`req/s ≥ ${target.min.toFixed(2)}× ${ratio >= target.min ? '✓' : '✗'}`);
+    if (target?.min !== undefined) {
+      if (Number.isFinite(ratio)) goals.push(`req/s ≥ ${target.min.toFixed(2)}× ${ratio >= target.min ? '✓' : '✗'}`);
+      else if (r !== subject)
+        goals.push(`req/s ≥ ${target.min.toFixed(2)}×: not judged, under ${MIN_PAIRS} paired rounds`);
     }
     if (target?.maxP99Ratio !== undefined && Number.isFinite(p99Ratio)) {
       goals.push(`p99 ≤ ${target.maxP99Ratio.toFixed(2)}× ${p99Ratio <= target.maxP99Ratio ? '✓' : '✗'}`);
@@ -107,7 +119,9 @@ export function formatTable(
       ms(m.mean),
       cpu === undefined ? '—' : (cpu * 1e6).toFixed(1),
       Number.isFinite(ofMedians) ? ofMedians.toFixed(2) : '—',
-      paired === undefined ? '—' : paired.toFixed(2),
+      paired === undefined
+        ? '—'
+        : `${paired.toFixed(2)} (${pairs[0]!.toFixed(2)}–${pairs[pairs.length - 1]!.toFixed(2)})`,
       Number.isFinite(p99Ratio) ? p99Ratio.toFixed(2) : '—',
       Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '—',
       ...(scenario.ceiling
@@ -115,6 +129,7 @@ export function formatTable(
         : []),
       targetText,
     ]);
+    if (r.failed !== undefined) notes.push(`  ${r.label}: a run failed: ${r.failed}`);
     const errs = r.samples.reduce((n, s) => n + s.errors, 0);
     const bad = r.samples.reduce((n, s) => n + s.badStatus, 0);
     if (errs || bad)
@@ -134,7 +149,8 @@ export function formatTable(
     `${meta.connections} connections, pipelining ${scenario.pipelining ?? 1}, ${meta.duration} s × ${meta.runs} run(s)` +
     `${meta.runs > 1 ? ' (median)' : ''}, ${meta.tool}`;
   const p99Note =
-    "  (paired: the median over rounds of one round's subject ÷ server, which the target is judged on from 3 runs;" +
+    "  (paired: the median, and in brackets the range, over rounds of one round's subject ÷ server; from 3 runs the" +
+    ' target is judged on it;' +
     " p99 ratio: subject's p99 ÷ server's, below 1: the subject's tail is shorter; CPU ratio: server's CPU per" +
     " request ÷ subject's, above 1: the subject needs less CPU per request" +
     (scenario.ceiling ? `; ÷ ceiling: server's req/s ÷ ${scenario.ceiling}'s` : '') +

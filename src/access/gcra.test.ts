@@ -102,11 +102,11 @@ describe('GCRA with nginx limit_req nodelay semantics', () => {
     }
     const step = fc.record({
       key: fc.constantFrom('a', 'b', 'c', 'd'),
-      dt: fc.constantFrom(0, 0, 0, 10, 50, 100, 1000),
+      dt: fc.constantFrom(0, 0, 0, 10, 50, 100, 1000, -50), // a clock stepping back too
       burst: fc.constantFrom(0, 1, 3),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(step, { maxLength: 60 }), (maxKeys, steps) => {
+      fc.property(fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 60 }), (maxKeys, steps) => {
         const table = new LocalRateTable(maxKeys);
         const plain = new Plain(maxKeys);
         let now = 0;
