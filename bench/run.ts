@@ -219,7 +219,7 @@ for (const [index, scenario] of scenarios.entries()) {
   // Interleaved rounds, so that a burst of outside load hurts every server alike; each round starts
   // one server further along, and every other cycle of rounds goes the other way round, so that no
   // server is always the one measured first or right after another (balanced for an even count of
-  // runs that is a multiple of the servers', e.g. 2 servers and 4 runs: A B, B A, A B reversed …).
+  // runs that is a multiple of the servers', e.g. 2 servers and 4 runs: A B, B A, B A, A B).
   for (let round = 0; round < runs; round++) {
     const backwards = Math.floor(round / urls.length) % 2 === 1;
     for (let k = 0; k < urls.length; k++) {

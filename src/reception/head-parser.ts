@@ -284,7 +284,7 @@ export function parseHead(
 
   const headers = out.headers;
   const tchar = TCHAR; // locals, as in parseRequestLine
-  const fieldValue = FIELD_VALUE;
+  const valueByte = FIELD_VALUE;
   const before: readonly string[] | undefined = prev?.headers;
   let count = 0;
   let hostSeen = false;
@@ -305,7 +305,7 @@ export function parseHead(
     i++;
     while (buf[i] === SP || buf[i] === HTAB) i++;
     const vs = i;
-    while (fieldValue[buf[i]!] === 1) i++;
+    while (valueByte[buf[i]!] === 1) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
     let ve = i;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
