@@ -2,6 +2,7 @@
 // (same escaping, `-` for missing values), and `json` (one object per line, pino's field names
 // where pino has them). A format is a function from a transaction to a line, built once.
 import { FieldFinder, type Transaction } from '../reception/transaction.ts';
+import { flat } from '../util/flat-string.ts';
 
 export type AccessLogFormat = 'combined' | 'common' | 'json';
 export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'common', 'json'];
@@ -71,16 +72,6 @@ export class LocalTime {
 
 function clientAddress(tx: Transaction): string {
   return tx.ctx?.remoteAddress ?? tx.peer;
-}
-
-/**
- * A string made by concatenation is a rope in V8; this makes it flat (ToNumber flattens its argument,
- * the trick pino's flatstr used), so that a part reused for many lines is copied as one piece when a
- * batch is encoded, not walked node by node each time.
- */
-function flat(s: string): string {
-  Number(s);
-  return s;
 }
 
 /** `200 `: a refusal's status and the space after it (refusals are rare: made each time). */

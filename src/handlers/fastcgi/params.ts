@@ -135,26 +135,29 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
   const secure = ctx.secure;
   const query = queryString(req, p.search);
   const root = p.documentRoot;
+  // The server's variables first, then the script's, then the request's: a head then starts with
+  // pairs the last one had (request-head-text.ts keeps their text). PHP's $_SERVER does not depend
+  // on the order.
   const out: Array<[string, string | Uint8Array]> = [
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
     ['SERVER_SOFTWARE', p.serverSoftware],
     ['SERVER_PROTOCOL', 'HTTP/1.1'],
-    ['REQUEST_METHOD', req.method],
     ['REQUEST_SCHEME', secure ? 'https' : 'http'],
-    // The URI as the client sent it, undecoded (front controllers route on it), query included.
-    ['REQUEST_URI', requestUri(req, url)],
-    ['DOCUMENT_URI', p.scriptName + p.pathInfo],
     ['DOCUMENT_ROOT', root],
-    ['SCRIPT_NAME', p.scriptName],
-    ['SCRIPT_FILENAME', p.scriptFilename],
-    ['QUERY_STRING', query],
-    ['REMOTE_ADDR', ctx.remoteAddress],
-    ['REMOTE_PORT', String(ctx.remotePort)],
     ['SERVER_ADDR', ctx.localAddress],
     ['SERVER_PORT', String(ctx.localPort || (url().port ? Number(url().port) : secure ? 443 : 80))],
     ['SERVER_NAME', p.serverName ?? hostName(req.headers.get('host')) ?? (url().hostname || ctx.localAddress)],
     // php-cgi refuses to run without it when cgi.force_redirect is on (the default).
     ['REDIRECT_STATUS', '200'],
+    ['SCRIPT_NAME', p.scriptName],
+    ['SCRIPT_FILENAME', p.scriptFilename],
+    ['DOCUMENT_URI', p.scriptName + p.pathInfo],
+    ['REQUEST_METHOD', req.method],
+    ['REMOTE_ADDR', ctx.remoteAddress],
+    ['REMOTE_PORT', String(ctx.remotePort)],
+    // The URI as the client sent it, undecoded (front controllers route on it), query included.
+    ['REQUEST_URI', requestUri(req, url)],
+    ['QUERY_STRING', query],
   ];
   if (secure) out.push(['HTTPS', 'on']);
   // RFC 3875 §4.1.1, §4.1.11: the user Basic auth accepted (only Foyer's basicAuth sets it).

@@ -6,6 +6,7 @@
 // Only for the usual case: every string param is ASCII (then its UTF-8 bytes are its chars), and
 // the params fit one record. Anything else returns undefined and goes the Buffer way.
 import type { Params } from './name-value.ts';
+import { flat } from '../../util/flat-string.ts';
 import { BEGIN_REQUEST, FLAG_KEEP_CONN, MAX_CONTENT, PARAMS, paddingFor, ROLE_RESPONDER, STDIN } from './record.ts';
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -36,6 +37,54 @@ function begin(requestId: number, keepConn: boolean): string {
   );
 }
 
+/**
+ * What the last heads held at each position of their params: the pair and its encoded text, and the
+ * text of every pair up to it joined. The gateway lists the same variables in the same order for
+ * every request, most of them with the same values (the server's, the script's), so a head is
+ * mostly pieces already made: in callgrind, making each pair's text again (four string adds and
+ * a rope of four nodes per pair) was the largest part of the gateway's own work. Nothing here
+ * changes what a head is (a pure function of the params). Values that may carry a secret or a
+ * token (cookies, credentials, the request's own target) are never kept.
+ */
+const MAX_SLOTS = 64;
+/** The name last seen at each position, whether its pairs are kept, and the kept pair and text. */
+const slotName: (string | undefined)[] = [];
+const slotKept: boolean[] = [];
+const slotValue: (string | undefined)[] = [];
+const slotText: string[] = [];
+/** slotJoined[i]: the texts of slots 0..i joined, kept only while every one of them is kept. */
+const slotJoined: string[] = [];
+/** slotJoined[i] was flattened since it was made. */
+const slotJoinedFlat: boolean[] = [];
+const NOT_KEPT = new Set(['REQUEST_URI', 'QUERY_STRING', 'PATH_INFO', 'PATH_TRANSLATED', 'REMOTE_USER']);
+
+function pairText(name: string, value: string): string {
+  return lengthText(name.length) + lengthText(value.length) + name + value;
+}
+
+/** Slot i now holds `name` and `value`: keeps them and their text where they may be kept. */
+function keepSlot(i: number, name: string, value: string, text: string): boolean {
+  if (slotName[i] !== name) {
+    slotName[i] = name;
+    slotKept[i] = !NOT_KEPT.has(name) && !name.startsWith('HTTP_');
+  }
+  if (!slotKept[i]) {
+    slotValue[i] = undefined;
+    slotText[i] = '';
+    slotJoined[i] = '';
+    return false;
+  }
+  slotValue[i] = value;
+  slotText[i] = flat(text);
+  return true;
+}
+
+/** Slots 0..i, all kept, joined into `joined`. */
+function join(i: number, joined: string): void {
+  slotJoined[i] = joined;
+  slotJoinedFlat[i] = false;
+}
+
 /** The head as latin1 text, or undefined when it needs the Buffer encoder (see above). */
 export function requestHeadText(
   requestId: number,
@@ -45,6 +94,9 @@ export function requestHeadText(
 ): string | undefined {
   let content = '';
   let bytes = false;
+  // Every slot so far is kept (and so is the join), and every one equals its kept pair.
+  let keptSoFar = true;
+  let sameSoFar = true;
   for (let i = 0; i < params.length; i++) {
     const pair = params[i]!;
     const name = pair[0];
@@ -54,7 +106,29 @@ export function requestHeadText(
       value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
       bytes = true;
     }
-    content += lengthText(name.length) + lengthText(value.length) + name + value;
+    if (i >= MAX_SLOTS) {
+      content += pairText(name, value);
+      continue;
+    }
+    if (slotName[i] === name && slotValue[i] === value) {
+      if (sameSoFar) content = slotJoined[i]!;
+      else {
+        content += slotText[i]!;
+        if (keptSoFar) join(i, content);
+      }
+      continue;
+    }
+    // The kept join this head starts with is about to be a piece of a longer string: flattened
+    // (in place, once) it is copied as one piece from now on, not walked pair by pair.
+    if (sameSoFar && i > 0 && !slotJoinedFlat[i - 1]) {
+      flat(content);
+      slotJoinedFlat[i - 1] = true;
+    }
+    sameSoFar = false;
+    const text = pairText(name, value);
+    content += text;
+    if (keepSlot(i, name, value, text) && keptSoFar) join(i, content);
+    else keptSoFar = false;
   }
   const size = content.length;
   if (size === 0 || size > MAX_CONTENT) return undefined;
