@@ -3,7 +3,10 @@
 // The connection calls it once a head is complete (see findHeadEnd); it never sees partial input.
 import type { ErrorCode } from '../util/errors.ts';
 import { isValidAuthority } from './authority.ts';
-import { COLON, CR, FIELD_VALUE, HTAB, LF, PATH_AS_IS, QUERY_AS_IS, SP, TARGET, TCHAR } from './char-tables.ts';
+import { FIELD_VALUE, PATH_AS_IS, QUERY_AS_IS, TARGET, TCHAR } from './char-tables.ts';
+// Byte values (CR, LF, SP, HTAB, colon) are written as literals here: an imported binding is loaded
+// and checked for initialisation at every use, per field and inside the per-byte loops (seen in the
+// optimized code), where a literal is an immediate operand.
 import type { Limits } from './limits.ts';
 import { isImplementedMethod, knownMethod } from './methods.ts';
 import { trimOws } from '../util/ows.ts';
@@ -120,18 +123,18 @@ function nameIs(buf: Buffer, s: number, len: number, name: string): boolean {
  */
 export function findHeadEnd(buf: Buffer, start: number, from: number, end: number): number {
   const first = Math.max(from, start);
-  let i = buf.indexOf(LF, first);
+  let i = buf.indexOf(0x0a /* LF */, first);
   while (i >= 0 && i < end) {
-    if (i === start || buf[i - 1] !== CR) return -1;
-    if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
-    i = buf.indexOf(LF, i + 1);
+    if (i === start || buf[i - 1] !== 0x0d /* CR */) return -1;
+    if (i - 3 >= start && buf[i - 2] === 0x0a /* LF */ && buf[i - 3] === 0x0d /* CR */) return i + 1;
+    i = buf.indexOf(0x0a /* LF */, i + 1);
   }
   // Still incomplete: a CR followed by anything but LF can never become valid, so say so now
   // rather than wait for the headers timeout.
-  let c = buf.indexOf(CR, first);
+  let c = buf.indexOf(0x0d /* CR */, first);
   while (c >= 0 && c + 1 < end) {
-    if (buf[c + 1] !== LF) return -1;
-    c = buf.indexOf(CR, c + 1);
+    if (buf[c + 1] !== 0x0a /* LF */) return -1;
+    c = buf.indexOf(0x0d /* CR */, c + 1);
   }
   return 0;
 }
@@ -195,7 +198,7 @@ function parseRequestLine(
   const targetByte = TARGET;
   let i = start;
   while (i < end && tchar[buf[i]!] === 1) i++;
-  if (i === start || buf[i] !== SP) return fail(out, 'FOYER_BAD_METHOD');
+  if (i === start || buf[i] !== 0x20 /* SP */) return fail(out, 'FOYER_BAD_METHOD');
   out.method = knownMethod(buf, start, i) ?? latin1(buf, start, i);
 
   const ts = ++i;
@@ -222,7 +225,7 @@ function parseRequestLine(
     }
   }
   out.targetAsIs = asIs;
-  if (i === ts || buf[i] !== SP)
+  if (i === ts || buf[i] !== 0x20 /* SP */)
     return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
   out.target = textOr(buf, ts, i, prevTarget);
 
@@ -233,7 +236,7 @@ function parseRequestLine(
   const major = buf[v + 5]! - 0x30;
   const minor = buf[v + 7]! - 0x30;
   if (major < 0 || major > 9 || buf[v + 6] !== 0x2e || minor < 0 || minor > 9) return fail(out, 'FOYER_BAD_VERSION');
-  if (buf[v + 8] !== CR || buf[v + 9] !== LF) return fail(out, 'FOYER_BAD_VERSION');
+  if (buf[v + 8] !== 0x0d /* CR */ || buf[v + 9] !== 0x0a /* LF */) return fail(out, 'FOYER_BAD_VERSION');
   if (v + 10 - start - 2 > limits.maxRequestLineSize) return fail(out, 'FOYER_URI_TOO_LONG');
   if (major !== 1) return fail(out, 'FOYER_VERSION_NOT_SUPPORTED');
   out.minor = minor === 0 ? 0 : 1;
@@ -291,8 +294,8 @@ export function parseHead(
   let teValue: string | undefined;
   for (;;) {
     const c = buf[i];
-    if (c === CR) {
-      if (buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
+    if (c === 0x0d /* CR */) {
+      if (buf[i + 1] !== 0x0a /* LF */) return fail(out, 'FOYER_BAD_HEADER');
       i += 2;
       break;
     }
@@ -301,14 +304,14 @@ export function parseHead(
     while (tchar[buf[i]!] === 1) i++;
     const ne = i;
     // RFC 9112 §5.1: no whitespace between field name and colon.
-    if (ne === ns || buf[i] !== COLON) return fail(out, 'FOYER_BAD_HEADER');
+    if (ne === ns || buf[i] !== 0x3a /* COLON */) return fail(out, 'FOYER_BAD_HEADER');
     i++;
-    while (buf[i] === SP || buf[i] === HTAB) i++;
+    while (buf[i] === 0x20 /* SP */ || buf[i] === 0x09 /* HTAB */) i++;
     const vs = i;
     while (valueByte[buf[i]!] === 1) i++;
-    if (buf[i] !== CR || buf[i + 1] !== LF) return fail(out, 'FOYER_BAD_HEADER');
+    if (buf[i] !== 0x0d /* CR */ || buf[i + 1] !== 0x0a /* LF */) return fail(out, 'FOYER_BAD_HEADER');
     let ve = i;
-    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    while (ve > vs && (buf[ve - 1] === 0x20 /* SP */ || buf[ve - 1] === 0x09) /* HTAB */) ve--;
     i += 2;
     if (++count > limits.maxHeaderCount) return fail(out, 'FOYER_HEADERS_TOO_LARGE');
 
