@@ -113,6 +113,7 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #receive(chunk: Buffer): void {
     if (this.#closed || this.#rd.ignoreInput) return;
+    this.#rd.scan.receivedAt = Date.now();
     this.#rd.input.push(chunk);
     this.#parse();
     // A stream that just started sends its head with its first chunk (see body-pump.ts).
