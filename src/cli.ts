@@ -26,6 +26,7 @@ import { runPrimary } from './os/primary.ts';
 import { countingFetch, runWorker } from './os/worker-process.ts';
 import { checkIdentity, dropPrivileges, lookupIds, runningAsRoot } from './os/privileges.ts';
 import { inheritedListenFd } from './os/socket-activation.ts';
+import { tuneJit } from './os/jit-tuning.ts';
 import { signalReload, writePidFile } from './os/pid-file.ts';
 
 const VERSION = '0.1.0';
@@ -315,6 +316,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// The server's own process only (see jit-tuning.ts); the other commands exit at once.
+if (process.argv[2] === 'serve') tuneJit();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
   // Listening sockets are closed by now; anything left (a stray timer in a user app) must not keep

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, nodeServer } from '../lib/child-server.ts';
 import { foyerCli } from '../lib/foyer-cli.ts';
+import { INLINE_BUDGET, INLINE_BUDGET_FLAG } from '../../src/os/jit-tuning.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
 
 const entry = (name: string) => new URL(`../servers/${name}.ts`, import.meta.url);
@@ -15,7 +16,17 @@ const servers: BenchServer[] = [
     label: 'foyer serve --app',
     start: (o) => foyerCli(['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'], o),
   },
-  { label: 'serve({ fetch })', start: (o) => nodeServer(entry('app-engine'), o) },
+  // The engine alone runs with the inlining budget `foyer serve` sets for itself (src/os/jit-tuning.ts),
+  // so that CLI ÷ engine is what the CLI's pipeline costs, not a difference of V8 settings. The
+  // peers run as their users run them, with V8's defaults.
+  {
+    label: 'serve({ fetch })',
+    start: (o) =>
+      nodeServer(entry('app-engine'), {
+        ...o,
+        nodeFlags: [...(o?.nodeFlags ?? []), `${INLINE_BUDGET_FLAG}=${INLINE_BUDGET}`],
+      }),
+  },
   { label: 'node:net ceiling', start: (o) => nodeServer(entry('app-ceiling'), o) },
   { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
   { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
