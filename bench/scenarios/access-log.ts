@@ -3,25 +3,39 @@
 // `access-log-cli*`: the same pair as users run it, `foyer serve --app` with the app of the `app`
 // scenarios (new URL(req.url)), with `--access-log FILE` and without. The plaintext pair is the
 // stricter figure: its requests cost less, so the same line is a larger share of each.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { nodeServer } from '../lib/child-server.ts';
 import { foyerCli } from '../lib/foyer-cli.ts';
-import type { BenchServer, Scenario } from '../lib/types.ts';
+import type { BenchServer, RunningServer, Scenario } from '../lib/types.ts';
 
 const entry = new URL('../servers/http-foyer.ts', import.meta.url);
-const logFile = () => join(mkdtempSync(join(tmpdir(), 'foyer-bench-log-')), 'access.log');
+/** Starts a server with a fresh log file; the file and its folder go when the server stops. */
+async function withLog(start: (file: string) => Promise<RunningServer>): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'foyer-bench-log-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const running = await start(join(dir, 'access.log'));
+    return { ...running, stop: () => running.stop().finally(remove) };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
 const servers: BenchServer[] = [
   {
     label: 'foyer + access log',
-    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile() } }),
+    start: (o) => withLog((file) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: file } })),
   },
   { label: 'foyer', start: (o) => nodeServer(entry, o) },
   // The log with X-Request-Id on responses (off by default with combined lines): what the id header costs.
   {
     label: 'log + X-Request-Id',
-    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_REQUEST_ID: '1' } }),
+    start: (o) =>
+      withLog((file) =>
+        nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: file, FOYER_BENCH_REQUEST_ID: '1' } }),
+      ),
   },
 ];
 // FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: that checkout's build (its dist/index.js) with the
@@ -31,14 +45,18 @@ if (baselineCli !== undefined) {
   const index = join(dirname(baselineCli), 'index.js');
   servers.push({
     label: 'baseline + access log',
-    start: (o) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: logFile(), FOYER_BENCH_INDEX: index } }),
+    start: (o) =>
+      withLog((file) => nodeServer(entry, { ...o, env: { FOYER_BENCH_ACCESS_LOG: file, FOYER_BENCH_INDEX: index } })),
   });
 }
 const targets = [{ peer: 'foyer', min: 0.9 }];
 
 const app = ['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'];
 const cliServers: BenchServer[] = [
-  { label: 'foyer serve --app + access log', start: (o) => foyerCli([...app, '--access-log', logFile()], o) },
+  {
+    label: 'foyer serve --app + access log',
+    start: (o) => withLog((file) => foyerCli([...app, '--access-log', file], o)),
+  },
   { label: 'foyer serve --app', start: (o) => foyerCli(app, o) },
 ];
 const cliTargets = [{ peer: 'foyer serve --app', min: 0.9 }];

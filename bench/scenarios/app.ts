@@ -18,7 +18,8 @@ const servers: BenchServer[] = [
   },
   // The engine alone runs with the inlining budget `foyer serve` sets for itself (src/os/jit-tuning.ts),
   // so that CLI ÷ engine is what the CLI's pipeline costs, not a difference of V8 settings. The
-  // peers run as their users run them, with V8's defaults.
+  // peers run as their users run them, with V8's defaults (so do the ceiling and the last row), so
+  // the CLI's ratios to them include what the budget gives `foyer serve`.
   {
     label: 'serve({ fetch })',
     start: (o) =>
@@ -31,6 +32,8 @@ const servers: BenchServer[] = [
   { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
   { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
   { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
+  // The engine as a library user runs it: serve() never changes its host's V8 settings.
+  { label: 'serve({ fetch }), V8 defaults', start: (o) => nodeServer(entry('app-engine'), o) },
   // FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: another checkout's CLI beside this one, same run (A/B).
   ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
     ? []

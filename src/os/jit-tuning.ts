@@ -12,14 +12,25 @@ import { setFlagsFromString } from 'node:v8';
 export const INLINE_BUDGET_FLAG = '--max-inlined-bytecode-size-cumulative';
 export const INLINE_BUDGET = 4000;
 
+/** A node option as written (`--a_b=1`, `-a-b`) → `a-b`, its name with dashes. */
+function optionName(arg: string): string {
+  return arg.replace(/^--?/, '').split('=')[0]!.replace(/_/g, '-');
+}
+
 /**
- * Whether to raise the budget: not when the command line already sets it (`node
- * --max-inlined-bytecode-size-cumulative=N foyer …`: that value stands), nor with FOYER_JIT_TUNING=off.
+ * Whether to raise the budget: not when node's command line already sets it (`node
+ * --max-inlined-bytecode-size-cumulative=N …`: that value stands), not when V8's flags are frozen
+ * after start (`--freeze-flags-after-init`: changing one then aborts the process), and not with
+ * FOYER_JIT_TUNING=off (or 0, false).
  */
 export function jitTuningWanted(execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  if (env.FOYER_JIT_TUNING === 'off') return false;
-  const spelled = INLINE_BUDGET_FLAG.slice(2);
-  return !execArgv.some((a) => a.replace(/_/g, '-').startsWith(`--${spelled}`));
+  const setting = env.FOYER_JIT_TUNING?.toLowerCase();
+  if (setting === 'off' || setting === '0' || setting === 'false') return false;
+  const budget = optionName(INLINE_BUDGET_FLAG);
+  return !execArgv.some((a) => {
+    const name = optionName(a);
+    return name === budget || name === 'freeze-flags-after-init';
+  });
 }
 
 /** Called once at startup, before any request's code is optimized. Returns whether it set the budget. */

@@ -284,6 +284,9 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       process.nextTick(() =>
         this.guard(() => {
           if (this.#paused === 0 && !this.#closed) {
+            // Input read before the pause begins its heads now: the time reading stopped is the
+            // server's, not the client's, and must not count against its headers timeout.
+            this.#rd.scan.receivedAt = 0;
             this.#parse();
             this.#w.flush();
           }

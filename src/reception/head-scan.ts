@@ -15,9 +15,10 @@ export class HeadScan {
   /** When the first byte of the pending head arrived. */
   startedAt = 0;
   /**
-   * When the connection's last read arrived (Date.now(), set by the connection per read; 0: not
-   * known, the clock is read). Every head that begins in a read began when it arrived: pipelined
-   * heads read together share one clock read, not one each (~110 instructions per request).
+   * When the connection's last read arrived (Date.now(), set by the connection per read; 0: now,
+   * the clock is read, as when parsing resumes after a pause). Every head that begins in a read
+   * began when it arrived: pipelined heads read together share one clock read, not one each (~110
+   * instructions per request).
    */
   receivedAt = 0;
   /** Why the last scan() returned -1. */

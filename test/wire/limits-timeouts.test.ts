@@ -177,3 +177,42 @@ describe('slow readers', () => {
     }
   });
 });
+
+describe('the headers timeout and a full pipeline', () => {
+  test('time the server spent not reading (a full pipeline) does not count against the next head', async () => {
+    // One request at a time: the second head waits, half read, while the first is answered, far
+    // longer than the headers timeout; its rest comes once the first response is out.
+    const s = await start(
+      async (req) => {
+        if (new URL(req.url).pathname === '/1') await sleep(1200);
+        return new Response('ok');
+      },
+      { limits: { maxPipelinedRequests: 1, headersTimeout: 400 } },
+    );
+    try {
+      const { socket } = await RawConnection.open(s.address.port);
+      let text = '';
+      let sent = false;
+      const done = new Promise<void>((resolve) => {
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (!sent && text.includes('\r\n\r\nok')) {
+            sent = true;
+            setTimeout(() => socket.write('st: x\r\n\r\n'), 100);
+          }
+          if ((text.match(/HTTP\/1\.1 /g) ?? []).length >= 2) resolve();
+        });
+        socket.on('close', () => resolve());
+      });
+      socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHo');
+      await done;
+      socket.destroy();
+      assert.deepEqual(
+        (text.match(/HTTP\/1\.1 \d+/g) ?? []).map((l) => l.slice(9)),
+        ['200', '200'],
+      );
+    } finally {
+      await s.close(500);
+    }
+  });
+});

@@ -40,11 +40,12 @@ function begin(requestId: number, keepConn: boolean): string {
 /**
  * What the last heads held at each position of their params: the pair and its encoded text, and the
  * text of every pair up to it joined. The gateway lists the same variables in the same order for
- * every request, most of them with the same values (the server's, the script's), so a head is
- * mostly pieces already made: in callgrind, making each pair's text again (four string adds and
- * a rope of four nodes per pair) was the largest part of the gateway's own work. Nothing here
- * changes what a head is (a pure function of the params). Values that may carry a secret or a
- * token (cookies, credentials, the request's own target) are never kept.
+ * every request, the server's and the script's first, with the same values, so a head mostly
+ * begins with pieces already made: in callgrind, making each pair's text again (four string adds
+ * and a rope of four nodes per pair) was the largest part of the gateway's own work. Nothing here
+ * changes what a head is (a pure function of the params). Only the server's and the script's
+ * variables are kept (KEPT): nothing a client sends (the target, PATH_INFO, fields, its address)
+ * and no variable an application adds stays in memory after its request.
  */
 const MAX_SLOTS = 64;
 /** The name last seen at each position, whether its pairs are kept, and the kept pair and text. */
@@ -56,7 +57,21 @@ const slotText: string[] = [];
 const slotJoined: string[] = [];
 /** slotJoined[i] was flattened since it was made. */
 const slotJoinedFlat: boolean[] = [];
-const NOT_KEPT = new Set(['REQUEST_URI', 'QUERY_STRING', 'PATH_INFO', 'PATH_TRANSLATED', 'REMOTE_USER']);
+const KEPT = new Set([
+  'GATEWAY_INTERFACE',
+  'SERVER_SOFTWARE',
+  'SERVER_PROTOCOL',
+  'REQUEST_SCHEME',
+  'DOCUMENT_ROOT',
+  'SERVER_ADDR',
+  'SERVER_PORT',
+  'SERVER_NAME',
+  'REDIRECT_STATUS',
+  'HTTPS',
+  'SCRIPT_NAME',
+  'SCRIPT_FILENAME',
+  'REQUEST_METHOD',
+]);
 
 function pairText(name: string, value: string): string {
   return lengthText(name.length) + lengthText(value.length) + name + value;
@@ -66,7 +81,7 @@ function pairText(name: string, value: string): string {
 function keepSlot(i: number, name: string, value: string, text: string): boolean {
   if (slotName[i] !== name) {
     slotName[i] = name;
-    slotKept[i] = !NOT_KEPT.has(name) && !name.startsWith('HTTP_');
+    slotKept[i] = KEPT.has(name);
   }
   if (!slotKept[i]) {
     slotValue[i] = undefined;
@@ -77,6 +92,16 @@ function keepSlot(i: number, name: string, value: string, text: string): boolean
   slotValue[i] = value;
   slotText[i] = flat(text);
   return true;
+}
+
+/** Forgets every kept pair (for tests: each property run starts from nothing). */
+export function forgetKeptParams(): void {
+  slotName.length = 0;
+  slotKept.length = 0;
+  slotValue.length = 0;
+  slotText.length = 0;
+  slotJoined.length = 0;
+  slotJoinedFlat.length = 0;
 }
 
 /** Slots 0..i, all kept, joined into `joined`. */
@@ -130,6 +155,9 @@ export function requestHeadText(
     if (keepSlot(i, name, value, text) && keptSoFar) join(i, content);
     else keptSoFar = false;
   }
+  // A shorter list than the last: the joins kept past its end were made with pairs it may have
+  // changed. The position after it now matches nothing, so a longer head makes them again.
+  if (params.length < MAX_SLOTS) slotValue[params.length] = undefined;
   const size = content.length;
   if (size === 0 || size > MAX_CONTENT) return undefined;
   // Strings must be ASCII. With no byte values, the content's UTF-8 length is its length exactly
