@@ -1,0 +1,123 @@
+// The access log's writer on its own: order and completeness under a backlog, whole lines per
+// write, a destination that fails (a full disk, a path that cannot be opened), standard output
+// through a pipe that is read slowly.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AppendWriter } from './append-writer.ts';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'foyer-append-writer-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const line = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\n`;
+
+describe('AppendWriter', () => {
+  test('a backlog goes out in order and whole, however large (the buffer grows for it)', async () => {
+    const path = join(dir, 'sub', 'backlog.log'); // the folder is made
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 24, bufferBytes: 1000 });
+    let want = '';
+    // Queued faster than written: the first batch waits for the file to open, the rest pile up.
+    for (let i = 0; i < 3000; i++) {
+      const text = line(i) + line(i + 1);
+      want += text;
+      w.write(text, 2);
+    }
+    await w.idle();
+    await w.close();
+    assert.equal(readFileSync(path, 'latin1'), want);
+    assert.equal(w.lines, 6000);
+    assert.equal(w.dropped, 0);
+  });
+
+  test('utf8 text is written as UTF-8; latin1 text one byte per char', async () => {
+    const path = join(dir, 'utf8.log');
+    const w = new AppendWriter({ path, encoding: 'utf8', maxPending: 1 << 20, bufferBytes: 64 });
+    const text = `${'é€😀 '.repeat(40)}\n`.repeat(5);
+    w.write(text, 5);
+    await w.close();
+    assert.equal(readFileSync(path, 'utf8'), text);
+  });
+
+  test('text beyond maxPending is dropped whole and counted, never queued', async () => {
+    const path = join(dir, 'bounded.log');
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1000, bufferBytes: 1000 });
+    // The file is not open yet: everything waits, up to the bound.
+    for (let i = 0; i < 100; i++) w.write(`${'y'.repeat(99)}\n`, 1);
+    assert.equal(w.lines, 10);
+    assert.equal(w.dropped, 90);
+    await w.close();
+    assert.equal(readFileSync(path, 'latin1'), `${'y'.repeat(99)}\n`.repeat(10));
+  });
+
+  test('a full disk: the writes fail, their lines are counted as dropped, nothing throws', async (t) => {
+    if (!existsSync('/dev/full')) return t.skip('/dev/full is not available');
+    const w = new AppendWriter({ path: '/dev/full', encoding: 'latin1', maxPending: 1 << 20, bufferBytes: 1 << 16 });
+    w.write('a\nb\n', 2);
+    await w.idle();
+    w.write('c\n', 1);
+    await w.close();
+    assert.equal(w.dropped, 3);
+    assert.equal(w.lines, 0);
+    assert.equal(w.lastError?.code, 'ENOSPC');
+  });
+
+  test('a path that cannot be opened drops what waited; reopen() once it can be opened writes again', async () => {
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, '');
+    const path = join(blocker, 'x.log'); // its folder is a file: ENOTDIR, EEXIST
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 20, bufferBytes: 1 << 16 });
+    w.write('lost\n', 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(w.lastError, 'the open error is kept');
+    assert.equal(w.dropped, 1);
+    rmSync(blocker);
+    w.write('kept\n', 1);
+    w.reopen();
+    await new Promise((r) => setTimeout(r, 50));
+    await w.close();
+    assert.equal(readFileSync(path, 'latin1'), 'kept\n');
+  });
+
+  test("'-': standard output, through a pipe read slowly, receives every line whole and in order", async () => {
+    const n = 20_000; // ~1.4 MB: many times a pipe's buffer
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { AppendWriter } from ${JSON.stringify(new URL('./append-writer.ts', import.meta.url).href)};
+         const w = new AppendWriter({ path: '-', encoding: 'latin1', maxPending: 1 << 26, bufferBytes: 1 << 17 });
+         for (let i = 0; i < ${n}; i++) w.write('line ' + i + ' ' + 'z'.repeat(60) + '\\n', 1);
+         await w.close();
+         process.stderr.write(JSON.stringify({ lines: w.lines, dropped: w.dropped }));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const chunks: Buffer[] = [];
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    // Read a chunk, then nothing for a while: the child's writes fill the pipe and wait.
+    child.stdout.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (chunks.length % 8 === 0) {
+        child.stdout.pause();
+        setTimeout(() => child.stdout.resume(), 5);
+      }
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, err);
+    const lines = Buffer.concat(chunks).toString('latin1').split('\n');
+    assert.equal(lines.pop(), '');
+    assert.equal(lines.length, n);
+    for (let i = 0; i < n; i++) assert.equal(lines[i], `line ${i} ${'z'.repeat(60)}`);
+    assert.deepEqual(JSON.parse(err), { lines: n, dropped: 0 });
+  });
+});
