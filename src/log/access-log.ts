@@ -52,8 +52,9 @@ export class AccessLog {
       // Combined and common lines are ASCII (escaped): one byte per char. JSON may hold UTF-8.
       encoding: this.format === 'json' ? 'utf8' : 'latin1',
       maxPending: opts.maxBuffered ?? 8 * 1024 * 1024,
-      // A batch and a line more (a line as long as a batch leaves alone).
-      bufferBytes: Math.max(this.#batchBytes * 2, 64 * 1024),
+      // A batch and a line more (a line as long as a batch leaves alone), in bytes: a JSON line's
+      // char may take 3 (a buffer too small is grown for a batch, then let go).
+      bufferBytes: Math.max(this.#batchBytes * (this.format === 'json' ? 6 : 2), 64 * 1024),
     });
   }
 

@@ -3,7 +3,7 @@
 // through a pipe that is read slowly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -84,6 +84,74 @@ describe('AppendWriter', () => {
     assert.equal(readFileSync(path, 'latin1'), 'kept\n');
   });
 
+  test('a reopen that fails keeps writing to the file it had; close() counts what it could not write', async () => {
+    const folder = join(dir, 'rotating');
+    mkdirSync(folder);
+    const path = join(folder, 'a.log');
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 20, bufferBytes: 1 << 16 });
+    await new Promise((r) => setTimeout(r, 50)); // opened (idle() does not wait for an open)
+    w.write('before\n', 1);
+    await w.idle();
+    // The rotation goes wrong: the folder moves away and a file stands where it was (ENOTDIR).
+    renameSync(folder, `${folder}.moved`);
+    writeFileSync(folder, '');
+    w.reopen();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(w.lastError, 'the failed open is kept');
+    for (let i = 0; i < 10; i++) w.write(`after ${i}\n`, 1);
+    await w.close();
+    assert.equal(
+      readFileSync(join(`${folder}.moved`, 'a.log'), 'latin1'),
+      `before\n${Array.from({ length: 10 }, (_, i) => `after ${i}\n`).join('')}`,
+    );
+    assert.deepEqual([w.lines, w.dropped], [11, 0]);
+
+    // Never opened: what waited is dropped, and counted as such when the log closes.
+    const never = new AppendWriter({
+      path: join(folder, 'x.log'),
+      encoding: 'latin1',
+      maxPending: 1 << 20,
+      bufferBytes: 64,
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) never.write('lost\n', 1);
+    await never.close();
+    assert.deepEqual([never.lines, never.dropped], [0, 5]);
+  });
+
+  test('a write cut short by the file size limit: the lines it wrote count, the cut line is ended', async (t) => {
+    // RLIMIT_FSIZE (ulimit -f, in 1024-byte blocks) stops the write part-way with EFBIG, as a disk that
+    // fills up does with ENOSPC. Node ignores SIGXFSZ.
+    const file = join(dir, 'limited.log');
+    const script = `import { AppendWriter } from ${JSON.stringify(new URL('./append-writer.ts', import.meta.url).href)};
+      const w = new AppendWriter({ path: ${JSON.stringify(file)}, encoding: 'latin1', maxPending: 1 << 24, bufferBytes: 1 << 16 });
+      await new Promise((r) => setTimeout(r, 50));
+      let t = ''; for (let i = 0; i < 1500; i++) t += 'line ' + String(i).padStart(4, '0') + ' ' + 'y'.repeat(89) + '\\n';
+      w.write(t, 1500);
+      await w.idle();
+      process.stdout.write(JSON.stringify({ lines: w.lines, dropped: w.dropped, code: w.lastError?.code }));`;
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 100 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    if (code !== 0 && /ulimit/.test(err)) return t.skip(`ulimit -f is not allowed here: ${err}`);
+    assert.equal(code, 0, err);
+    const r = JSON.parse(out) as { lines: number; dropped: number; code: string };
+    const text = readFileSync(file, 'latin1');
+    const whole = text.split('\n').filter((l) => l.length === 99).length;
+    assert.equal(r.code, 'EFBIG');
+    assert.equal(r.lines, whole, 'lines counts exactly the lines in the file');
+    assert.equal(r.lines + r.dropped, 1500);
+  });
+
   test("'-': standard output, through a pipe read slowly, receives every line whole and in order", async () => {
     const n = 20_000; // ~1.4 MB: many times a pipe's buffer
     const child = spawn(
@@ -119,5 +187,41 @@ describe('AppendWriter', () => {
     assert.equal(lines.length, n);
     for (let i = 0; i < n; i++) assert.equal(lines[i], `line ${i} ${'z'.repeat(60)}`);
     assert.deepEqual(JSON.parse(err), { lines: n, dropped: 0 });
+  });
+
+  test("'-' shared by two processes (workers on one pipe): every line arrives whole", async () => {
+    const writer = `import { AppendWriter } from ${JSON.stringify(new URL('./append-writer.ts', import.meta.url).href)};
+      process.stdout; // as the CLI does: node makes a pipe on fd 1 non-blocking
+      const id = process.argv[1];
+      const w = new AppendWriter({ path: '-', encoding: 'latin1', maxPending: 1 << 24, bufferBytes: 1 << 16 });
+      for (let b = 0; b < 10; b++) {
+        let text = '';
+        for (let i = 0; i < 150; i++) text += id + ' ' + b + ' ' + i + ' ' + 'x'.repeat(200) + '\\n';
+        w.write(text, 150);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await w.close();`;
+    const node = `"${process.execPath}" --import tsx --input-type=module -e "$0"`;
+    const child = spawn('bash', ['-c', `${node} A & ${node} B & wait`, writer], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const chunks: Buffer[] = [];
+    // A slow reader at first (a busy log shipper): both writers' batches wait on a full pipe.
+    child.stdout.pause();
+    setTimeout(() => {
+      child.stdout.on('data', (d: Buffer) => {
+        chunks.push(d);
+        child.stdout.pause();
+        setTimeout(() => child.stdout.resume(), 2);
+      });
+      child.stdout.resume();
+    }, 500);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, err);
+    const lines = Buffer.concat(chunks).toString('latin1').split('\n');
+    assert.equal(lines.pop(), '');
+    const bad = lines.filter((l) => !/^[AB] \d \d{1,3} x{200}$/.test(l));
+    assert.deepEqual(bad.slice(0, 3), []);
+    assert.equal(lines.length, 3000);
   });
 });

@@ -11,10 +11,14 @@
 //    never cut) and counted.
 //  - With O_APPEND, a write(2) to a regular file lands in one piece at the file's end, so lines from
 //    several processes appending to one file never interleave; after copytruncate they start at 0.
+//  - Standard output that is a pipe or a socket (Docker, systemd, a log shipper) takes writes of
+//    whole lines of at most PIPE_BUF bytes, the size a pipe writes atomically: workers sharing it
+//    never mix their lines.
 //  - reopen() (logrotate) opens the path again once the write in flight is done; the lines in it
-//    went to the old file, the next ones go to the new one.
-//  - A failed write drops its lines (counted, the error kept in `lastError`); the server goes on.
-import { close, mkdir, open, write, writeSync } from 'node:fs';
+//    went to the old file, the next ones go to the new one. A reopen that fails keeps the old file.
+//  - A failed write drops the lines it did not write (counted, the error kept in `lastError`); a
+//    line it cut is ended by the next write's first byte. The server goes on.
+import { close, fstatSync, mkdir, open, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AppendWriterOptions {
@@ -22,7 +26,7 @@ export interface AppendWriterOptions {
   path: string;
   /** How text becomes bytes: latin1 for text of one byte per char (nginx's escaped lines), else utf8. */
   encoding: 'latin1' | 'utf8';
-  /** Bytes that may wait while the destination is slow; more is dropped. */
+  /** Bytes that may wait (being written, or queued behind) while the destination is slow; more is dropped. */
   maxPending: number;
   /** Each of the two buffers' size; one grows for a backlog, and is let go once written. */
   bufferBytes: number;
@@ -31,6 +35,8 @@ export interface AppendWriterOptions {
 const STDOUT = 1;
 /** A non-blocking standard output that is full (EAGAIN) is tried again after this many ms. */
 const RETRY_MS = 10;
+/** Writes to a pipe or socket of at most this many bytes are atomic (POSIX PIPE_BUF on Linux). */
+const PIPE_BUF = 4096;
 
 export class AppendWriter {
   readonly #path: string;
@@ -42,10 +48,16 @@ export class AppendWriter {
   #writing = false;
   #reopenWanted = false;
   #closed = false;
+  /** Standard output is a pipe or socket: writes are cut at lines to PIPE_BUF so workers' lines never mix. */
+  #pipe = false;
+  /** A failed write left part of a line in the file: the next write starts with a newline to end it. */
+  #cut = false;
   /** The buffer being filled, how many bytes of it are, and how many lines they hold. */
   #fill: Buffer | undefined = undefined;
   #filled = 0;
   #filledLines = 0;
+  /** Bytes of the write in flight: they wait too (maxPending bounds both buffers together). */
+  #inFlight = 0;
   /** The other buffer, back from its write. */
   #spare: Buffer | undefined = undefined;
   /** Callers of idle() waiting for everything to be written. */
@@ -60,15 +72,20 @@ export class AppendWriter {
     this.#latin1 = opts.encoding === 'latin1';
     this.#maxPending = opts.maxPending;
     this.#bufferBytes = opts.bufferBytes;
-    if (opts.path === '-') this.#fd = STDOUT;
-    else this.#open();
+    if (opts.path === '-') {
+      this.#fd = STDOUT;
+      try {
+        const st = fstatSync(STDOUT);
+        this.#pipe = st.isFIFO() || st.isSocket();
+      } catch {}
+    } else this.#open();
   }
 
   /** Queues `text` (`lines` whole lines, each ending with its newline). */
   write(text: string, lines: number): void {
     const size = this.#latin1 ? text.length : Buffer.byteLength(text, 'utf8');
     const filled = this.#filled;
-    if (this.#closed || filled + size > this.#maxPending) {
+    if (this.#closed || this.#inFlight + filled + size > this.#maxPending) {
       this.dropped += lines;
       return;
     }
@@ -110,10 +127,12 @@ export class AppendWriter {
     else this.#open();
   }
 
-  /** Writes what is queued now, synchronously (at exit); skipped while a write is in flight. */
+  /** Writes what is queued now, synchronously (at exit), even ahead of a write still in flight. */
   flushSync(): void {
     const fill = this.#fill;
-    if (this.#writing || this.#fd < 0 || fill === undefined || this.#filled === 0) return;
+    // A write in flight is not waited for (it cannot be): what queued behind it is written now, and
+    // may land before it. Skipping it lost every line of the last batch at exit.
+    if (this.#fd < 0 || fill === undefined || this.#filled === 0) return;
     const n = this.#filled;
     const lines = this.#filledLines;
     this.#filled = 0;
@@ -131,6 +150,11 @@ export class AppendWriter {
     // A destination still opening (a FIFO waiting for its reader) gets its lines once it opens.
     while (this.#opening || !this.#isIdle()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     this.#closed = true;
+    // Lines still waiting with nothing open (a failed open) are lost: count them.
+    if (this.#filled > 0)
+      this.#failed(this.lastError ?? new Error('closed before the log could be opened'), this.#filledLines);
+    this.#filled = 0;
+    this.#filledLines = 0;
     const fd = this.#fd;
     this.#fd = -1;
     if (fd >= 0 && fd !== STDOUT) await new Promise<void>((resolve) => close(fd, () => resolve()));
@@ -144,12 +168,15 @@ export class AppendWriter {
       open(path, 'a', (err, fd) => {
         this.#opening = false;
         if (err) {
-          // Nothing can be written until the next reopen(): what waits is dropped, memory stays bounded.
-          if (this.#fd >= 0 && this.#fd !== STDOUT) close(this.#fd, () => {});
-          this.#fd = -1;
-          this.#failed(err, this.#filledLines);
-          this.#filled = 0;
-          this.#filledLines = 0;
+          this.lastError = err;
+          // A reopen that failed (EMFILE, EACCES, ENOSPC…) keeps the descriptor that works: the log
+          // goes on in the old file rather than stopping until the next SIGUSR1.
+          if (this.#fd < 0) {
+            // Nothing can be written until the next reopen(): what waits is dropped, memory stays bounded.
+            this.#failed(err, this.#filledLines);
+            this.#filled = 0;
+            this.#filledLines = 0;
+          }
         } else if (this.#closed) close(fd, () => {});
         else {
           const old = this.#fd;
@@ -188,23 +215,49 @@ export class AppendWriter {
     this.#filled = 0;
     this.#filledLines = 0;
     this.#writing = true;
+    this.#inFlight = n;
+    if (this.#cut) {
+      // Rare (after a failed partial write): end the cut line so that it does not swallow this one.
+      const b = Buffer.allocUnsafe(n + 1);
+      b[0] = 0x0a;
+      buf.copy(b, 1, 0, n);
+      this.#send(b, 0, n + 1, lines);
+      return;
+    }
     this.#send(buf, 0, n, lines);
   }
 
   #send(buf: Buffer, from: number, to: number, lines: number): void {
-    write(this.#fd, buf, from, to - from, null, (err, wrote) => {
+    let end = to;
+    if (this.#pipe && to - from > PIPE_BUF) {
+      // Whole lines, at most PIPE_BUF bytes: atomic on a pipe (never cut, never mixed with another
+      // worker's write); a line longer than that goes alone.
+      const nl = buf.lastIndexOf(0x0a, from + PIPE_BUF - 1);
+      end = nl >= from ? nl + 1 : Math.min(to, buf.indexOf(0x0a, from) + 1 || to);
+    }
+    write(this.#fd, buf, from, end - from, null, (err, wrote) => {
       if (err) {
         if (err.code === 'EAGAIN') {
           setTimeout(() => this.#send(buf, from, to, lines), RETRY_MS);
           return;
         }
-        this.#failed(err, lines);
-      } else if (from + wrote < to) {
-        // A short write (a pipe, a signal): the rest follows.
-        this.#send(buf, from + wrote, to, lines);
-        return;
+        // Only the lines not written in full are lost; a part of a line left in the file is ended by
+        // the next write.
+        let lost = 0;
+        for (let i = buf.indexOf(0x0a, from); i >= 0 && i < to; i = buf.indexOf(0x0a, i + 1)) lost++;
+        if (from > 0 && buf[from - 1] !== 0x0a) this.#cut = true;
+        this.#failed(err, Math.min(lost, lines));
+      } else {
+        // The newline that ends a cut line (see #next) is out.
+        if (from === 0 && wrote > 0) this.#cut = false;
+        if (from + wrote < to) {
+          // A short write (a pipe, a signal), or the next piece for a pipe: the rest follows.
+          this.#send(buf, from + wrote, to, lines);
+          return;
+        }
       }
       this.#writing = false;
+      this.#inFlight = 0;
       // A buffer grown for a backlog is let go: the backlog's memory does not stay.
       if (buf.length <= this.#bufferBytes) this.#spare = buf;
       this.#continue();
