@@ -215,4 +215,42 @@ describe('the headers timeout and a full pipeline', () => {
       await s.close(500);
     }
   });
+
+  test('an empty line split before the next head is timed from its own arrival, not the last head', async () => {
+    // RFC 9112 §2.2 lets a client send CRLF before a request line; its CR may come alone. The wait
+    // after the first response is longer than the headers timeout (the connection was idle, not
+    // slow), so timing the lone CR from the previous head's start would answer 408 at once.
+    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 400, keepAliveTimeout: 5000 } });
+    try {
+      const { socket } = await RawConnection.open(s.address.port);
+      let text = '';
+      let closed = false;
+      let wake = () => {};
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        wake();
+      });
+      socket.on('close', () => {
+        closed = true;
+        wake();
+      });
+      const answered = async (n: number) => {
+        while (!closed && (text.match(/HTTP\/1\.1 /g) ?? []).length < n) await new Promise<void>((r) => (wake = r));
+      };
+      socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(1);
+      await sleep(700);
+      socket.write('\r');
+      await sleep(200);
+      socket.write('\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(2);
+      socket.destroy();
+      assert.deepEqual(
+        (text.match(/HTTP\/1\.1 \d+/g) ?? []).map((l) => l.slice(9)),
+        ['200', '200'],
+      );
+    } finally {
+      await s.close(500);
+    }
+  });
 });
