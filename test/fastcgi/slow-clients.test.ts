@@ -14,6 +14,7 @@ import { type FastCgiMiddleware, fastcgi } from '../../src/handlers/fastcgi/inde
 import type { PhpFpmProcess } from '../../src/handlers/fastcgi/php-fpm.ts';
 import { type Server, serve } from '../../src/server.ts';
 import { parseResponses, RawConnection, rawExchange } from '../helpers/raw-client.ts';
+import { waitFor } from '../process/helpers.ts';
 import { call, docroot, json, skipWithoutPhpFpm, startPhpFpm } from './helpers.ts';
 
 const POOL = 2;
@@ -165,9 +166,13 @@ describe('slow clients against a small php-fpm pool', { skip: skipWithoutPhpFpm 
       const reader = a.res!.body!.getReader();
       const first = await reader.read();
       let total = first.value?.byteLength ?? 0;
-      // PHP finishes while nothing more is read: its output waits in memory and the temp file.
-      await pause(300);
-      assert.equal(small.stats.idle, 1, 'the php-fpm connection went back to the pool');
+      // PHP finishes while nothing more is read: its output waits in memory and the temp file. (Waited
+      // for, not timed: a loaded machine may take seconds to run the script.)
+      await waitFor(
+        'the php-fpm connection back in the pool',
+        () => (small.stats.idle === 1 ? true : undefined),
+        20_000,
+      );
       assert.equal(openFilesIn(dir).length, 1, 'the overflow went to one temp file');
       assert.deepEqual(readdirSync(dir), [], 'with no name left on disk');
       const hash = createHash('md5').update(first.value!);
@@ -180,15 +185,16 @@ describe('slow clients against a small php-fpm pool', { skip: skipWithoutPhpFpm 
       assert.equal(total, 2 * 1024 * 1024);
       const chunk = '0123456789abcdef'.repeat(4096);
       assert.equal(hash.digest('hex'), createHash('md5').update(chunk.repeat(32)).digest('hex'));
-      await pause(50);
-      assert.deepEqual(openFilesIn(dir), []);
+      await waitFor('the temp file closed', () => (openFilesIn(dir).length === 0 ? true : undefined), 20_000);
       // A client that leaves mid-way: the buffer and its file go too.
       const b = await call(small, '/big.php?mb=2');
-      await pause(300);
-      assert.equal(openFilesIn(dir).length, 1);
+      await waitFor(
+        'a temp file for the second response',
+        () => (openFilesIn(dir).length === 1 ? true : undefined),
+        20_000,
+      );
       await b.res!.body!.cancel();
-      await pause(50);
-      assert.deepEqual(openFilesIn(dir), []);
+      await waitFor('its temp file closed', () => (openFilesIn(dir).length === 0 ? true : undefined), 20_000);
     } finally {
       small.close();
       rmSync(dir, { recursive: true, force: true });
