@@ -164,7 +164,7 @@ export function requestHeadText(
   // when every char is below 0x80: one native count over the content, which V8 flattens once (the
   // write then copies it flat). In callgrind a regular expression here cost twice the count, a
   // charCodeAt loop over every param five times, and Array#join more than the string adds.
-  if (bytes ? params.some(notAscii) : Buffer.byteLength(content, 'utf8') !== size) return undefined;
+  if (bytes ? params.some(notAscii) : Buffer.byteLength(flat(content), 'utf8') !== size) return undefined;
   const pad = paddingFor(size);
   const end = header(PARAMS, requestId, 0, 0) + (noBody ? header(STDIN, requestId, 0, 0) : '');
   return begin(requestId, keepConn) + header(PARAMS, requestId, size, pad) + content + PADDING[pad] + end;
