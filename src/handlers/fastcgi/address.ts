@@ -36,28 +36,25 @@ export type SocketFactory = () => Promise<Duplex>;
 
 /**
  * Every php-fpm socket of the process reads into one buffer (node's `onread`), and what a read
- * brought leaves it at once as the socket's 'data'. Without it node allocates 64 KiB for each read,
- * then a second buffer of the read's size, each with its malloc and free: 1.6k instructions per
- * read of a small page (callgrind). Here:
- *  - a small read is copied out (under 4 KiB, into Buffer's shared pool);
- *  - a read of half the buffer or more is handed over as it is, and the next read gets a new buffer
- *    (no copy of a large response; a kept read never holds more than twice its bytes).
+ * brought is copied out at once (under 4 KiB into Buffer's shared pool) as the socket's 'data'.
+ * Without it node allocates 64 KiB for each read, then a second buffer of the read's size, each with
+ * its malloc and free: 1.6k instructions per read of a small page (callgrind).
+ * The buffer itself is never handed over: a socket's handle keeps the buffer it was last given and
+ * reads into it natively before any JavaScript runs, so a read on any other socket would overwrite
+ * what was handed over (a review found another request's records inside a response body).
  */
-const READ_SIZE = 64 * 1024;
-let readBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
+const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 
 function readInto(socket: () => Socket): OnReadOpts {
   return {
-    buffer: () => readBuffer,
+    // The buffer itself, not a function returning it: node would call the function and rebind the
+    // handle's buffer on every read (4k instructions more per request, callgrind).
+    buffer: readBuffer,
     // php-fpm never speaks first (FastCGI §3.2: the web server begins every request): bytes before
     // a connection listens break the protocol, as bytes on an idle connection do (connection.ts).
     // True: go on reading (the socket's pause() still stops it).
     callback: (n, buf) => {
-      let data: Buffer;
-      if (n >= READ_SIZE / 2) {
-        data = Buffer.from(buf.buffer, buf.byteOffset, n);
-        readBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
-      } else data = Buffer.from(buf.subarray(0, n)); // copied before the next read reuses the buffer
+      const data = Buffer.from(buf.subarray(0, n)); // copied before any socket's next read reuses it
       const s = socket();
       if (!s.emit('data', data)) s.destroy();
       return true;
