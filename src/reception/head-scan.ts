@@ -36,11 +36,9 @@ export class HeadScan {
     // RFC 9112 §2.2: ignore empty lines before a request-line.
     while (pos + 1 < end && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
     this.start = pos;
-    if (pos >= end) return 0;
-    // A head (or a lone CR, the start of an empty line before one) has begun: it is timed from now.
-    if (this.#scanned === 0) this.startedAt = this.receivedAt || Date.now();
-    if (buf[pos] === CR && pos + 1 === end) return 0;
+    if (pos >= end || (buf[pos] === CR && pos + 1 === end)) return 0;
     const limits = this.#limits;
+    if (this.#scanned === 0) this.startedAt = this.receivedAt || Date.now();
     const he = findHeadEnd(buf, pos, pos + Math.max(0, this.#scanned - 3), end);
     if (he < 0) return this.#refuse('FOYER_BAD_REQUEST');
     if (he === 0) {

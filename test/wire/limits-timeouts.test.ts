@@ -213,36 +213,23 @@ describe('the headers timeout and a full pipeline', () => {
     }
   });
 
-  test('an empty line split before the next head is timed from its own arrival, not the last head', async () => {
-    // RFC 9112 §2.2 lets a client send CRLF before a request line; its CR may come alone. The wait
-    // after the first response is longer than the headers timeout (the connection was idle, not
-    // slow), so timing the lone CR from the previous head's start would answer 408 at once.
-    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 400, keepAliveTimeout: 5000 } });
+  test('a client that drips empty lines cannot hold a connection open', async () => {
+    // RFC 9112 §2.2 lets a client send empty lines before a request line; sent a byte at a time
+    // (a CR, then its LF with the next CR), they must not restart the headers timeout or the
+    // keep-alive one each time, or two bytes per timeout keep a connection forever (slowloris).
+    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 300, keepAliveTimeout: 600 } });
     try {
       const { socket } = await RawConnection.open(s.address.port);
-      let text = '';
       let closed = false;
-      let wake = () => {};
-      socket.on('data', (d: Buffer) => {
-        text += d.toString('latin1');
-        wake();
-      });
-      socket.on('close', () => {
-        closed = true;
-        wake();
-      });
-      const answered = async (n: number) => {
-        while (!closed && (text.match(/HTTP\/1\.1 /g) ?? []).length < n) await new Promise<void>((r) => (wake = r));
-      };
-      socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
-      await answered(1);
-      await sleep(700);
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => {});
       socket.write('\r');
-      await sleep(200);
-      socket.write('\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
-      await answered(2);
+      for (let i = 0; i < 20 && !closed; i++) {
+        await sleep(150);
+        if (!closed) socket.write('\n\r');
+      }
       socket.destroy();
-      assert.deepEqual(statuses(text), [200, 200]);
+      assert.equal(closed, true, 'the connection was still open after 3 s of empty lines');
     } finally {
       await s.close(500);
     }
