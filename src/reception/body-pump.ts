@@ -38,7 +38,7 @@ function writeHead(out: WriteBatch, plan: Plan, framing: string): void {
   const head =
     framing === '' ? plan.head : plan.head.slice(0, plan.framingAt) + framing + plan.head.slice(plan.framingAt);
   if (plan.headLatin1) out.bytes(Buffer.from(head, 'latin1'));
-  else out.text(head);
+  else out.ascii(head);
 }
 
 /**
@@ -115,9 +115,9 @@ export async function pumpBody(
     sent += value.byteLength;
     tally.bytes = sent;
     if (chunked) {
-      out.text(value.byteLength.toString(16) + CRLF);
+      out.ascii(value.byteLength.toString(16) + CRLF);
       out.bytes(value);
-      out.text(CRLF);
+      out.ascii(CRLF);
     } else out.bytes(value);
   };
   for (const c of gathered) put(c);
@@ -141,7 +141,7 @@ export async function pumpBody(
       } else out.flushSoon();
     }
     if (plan.length >= 0 && sent !== plan.length) throw new Error('response body shorter than its Content-Length');
-    if (chunked) out.text(LAST_CHUNK);
+    if (chunked) out.ascii(LAST_CHUNK);
   } catch (err) {
     reader.cancel(err).catch(() => {});
     throw err;

@@ -251,7 +251,7 @@ export class PipelineQueue {
       return;
     }
     if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
-    else this.#w.text(plan.head);
+    else this.#w.ascii(plan.head);
     if (plan.bytes !== null) {
       if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
       else this.#w.bytes(plan.bytes);
@@ -308,7 +308,7 @@ export class PipelineQueue {
 
   #sendContinue(ex: Exchange): void {
     ex.continueSent = true;
-    this.#w.text(CONTINUE);
+    this.#w.ascii(CONTINUE);
     this.#scheduleFlush();
   }
 
