@@ -13,6 +13,9 @@ import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
 import { FoyerConfigError } from './util/errors.ts';
 
+/** The access log's least time to write its last lines at close() (see close below). */
+const LOG_CLOSE_GRACE_MS = 2_000;
+
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
   cert: string | Buffer;
@@ -76,6 +79,8 @@ export interface Server {
   readonly connections: number;
   /**
    * Graceful: stop accepting, finish in-flight requests, close idle connections; destroy after `timeout` ms.
+   * The access log then writes its last lines within what is left of `timeout` (2 s at least); a
+   * destination that takes nothing meanwhile (a hung disk, a full pipe) is given up, its lines counted as dropped.
    * `keepIdle`: idle keep-alive connections stay for one more request (answered with `Connection: close`)
    * or until their keep-alive timeout, as a worker retiring during a reload does.
    */
@@ -149,7 +154,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     log,
   });
   const addr = await listener.listen(port, host, options.fd).catch(async (err: unknown) => {
-    await accessLog?.close();
+    await accessLog?.close(LOG_CLOSE_GRACE_MS);
     throw err;
   });
   options.metrics?.observe({ connections: () => listener.connectionStates() });
@@ -162,8 +167,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
       return listener.connectionCount;
     },
     close: async (timeout = limits.closeTimeout, closeOptions) => {
+      const started = Date.now();
       await listener.close(timeout, closeOptions?.keepIdle === true);
-      await accessLog?.close();
+      // The log gets what is left of the timeout, and never less than LOG_CLOSE_GRACE_MS: a file
+      // takes its last lines in microseconds; a destination that takes nothing that long is stuck.
+      await accessLog?.close(Math.max(LOG_CLOSE_GRACE_MS, timeout - (Date.now() - started)));
     },
     accessLog,
     reopenLogs: () => accessLog?.reopen(),

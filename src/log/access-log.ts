@@ -119,10 +119,11 @@ export class AccessLog {
     this.#out.reopen();
   }
 
-  async close(): Promise<void> {
+  /** Writes what is buffered and closes; a destination that takes nothing for `timeoutMs` is given up (AppendWriter#close). */
+  async close(timeoutMs?: number): Promise<void> {
     if (this.#closed) return;
     this.#writeBatch();
     this.#closed = true;
-    await this.#out.close();
+    await this.#out.close(timeoutMs);
   }
 }

@@ -2,8 +2,9 @@
 // write, a destination that fails (a full disk, a path that cannot be opened), standard output
 // through a pipe that is read slowly.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -223,5 +224,112 @@ describe('AppendWriter', () => {
     const bad = lines.filter((l) => !/^[AB] \d \d{1,3} x{200}$/.test(l));
     assert.deepEqual(bad.slice(0, 3), []);
     assert.equal(lines.length, 3000);
+  });
+
+  // close() must end even when the destination takes nothing (server.close() waits for it).
+  function fifo(name: string): string | undefined {
+    const path = join(dir, name);
+    try {
+      execFileSync('mkfifo', [path]);
+      return path;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads a FIFO until its writer closes it (EOF), or until `want` bytes came. Reads block (node's
+   * thread pool) until there is data: a writer that never closes fails the test at the bound.
+   */
+  async function readSome(fifo: FileHandle, path: string, want = Number.POSITIVE_INFINITY): Promise<string> {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The read waiting in the thread pool would hold the process: a byte from another writer ends it.
+        writeFileSync(path, '!', { flag: 'a' });
+        reject(new Error('the writer never closed the FIFO'));
+      }, 20_000);
+    });
+    try {
+      while (got < want) {
+        const { bytesRead, buffer } = await Promise.race([
+          fifo.read(Buffer.alloc(Math.min(1 << 16, want - got)), 0, Math.min(1 << 16, want - got), null),
+          bound,
+        ]);
+        if (bytesRead === 0) break;
+        chunks.push(buffer.subarray(0, bytesRead));
+        got += bytesRead;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  }
+
+  /** close(timeout)'s promise, or false when it has not resolved within a bound far above the timeout. */
+  async function closedWithin(w: AppendWriter, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 10_000);
+    });
+    const done = await Promise.race([w.close(timeoutMs).then(() => true), bound]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  // The FIFO is always read to its end before asserting: a writer left blocked in node's thread
+  // pool would keep the test process from exiting.
+  test('close(timeout) gives up on a destination that never opens; the late open is closed', async (t) => {
+    const path = fifo('never-read.fifo');
+    if (path === undefined) return t.skip('mkfifo is not available');
+    // No reader: opening it for writing waits (like a hung disk).
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 20, bufferBytes: 1024 });
+    for (let i = 0; i < 10; i++) w.write(line(i), 1);
+    const closed = await closedWithin(w, 100);
+    const counts = { lines: w.lines, dropped: w.dropped };
+    // A reader at last: the waiting open completes, and the writer closes what it opened (EOF).
+    const reader = await open(path, 'r');
+    let rest: string;
+    try {
+      rest = await readSome(reader, path);
+    } finally {
+      await reader.close();
+    }
+    assert.ok(closed, 'close(100) never resolved');
+    assert.deepEqual(counts, { lines: 0, dropped: 10 });
+    assert.equal(rest, '');
+  });
+
+  test('close(timeout) gives up on a write that blocks; what queued behind it is dropped and counted', async (t) => {
+    const path = fifo('full.fifo');
+    if (path === undefined) return t.skip('mkfifo is not available');
+    // A reader that reads nothing yet: both opens complete together.
+    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 24, bufferBytes: 1 << 16 });
+    const reader = await open(path, 'r');
+    const big = `${'z'.repeat(1023)}\n`.repeat(2048);
+    let first: string;
+    let rest: string;
+    let closed: boolean;
+    let counts: { lines: number; dropped: number };
+    try {
+      w.write(line(0), 1);
+      // Open, and its first line out: read it (idle() would not wait for the open).
+      first = await readSome(reader, path, line(0).length);
+      // Far more than a pipe holds, in one write that blocks; then lines queued behind it.
+      w.write(big, 2048);
+      for (let i = 0; i < 10; i++) w.write(line(i), 1);
+      closed = await closedWithin(w, 100);
+      counts = { lines: w.lines, dropped: w.dropped };
+      // The blocked write goes on once read, then the descriptor is closed (EOF).
+      rest = await readSome(reader, path);
+    } finally {
+      await reader.close();
+    }
+    assert.equal(first, line(0));
+    assert.ok(closed, 'close(100) never resolved');
+    assert.deepEqual(counts, { lines: 1 + 2048, dropped: 10 });
+    assert.equal(rest, big);
   });
 });

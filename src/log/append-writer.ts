@@ -48,6 +48,8 @@ export class AppendWriter {
   #writing = false;
   #reopenWanted = false;
   #closed = false;
+  /** close() gave up waiting: a write that cannot go on (EAGAIN) is not retried any more. */
+  #abandoned = false;
   /** Standard output is a pipe or socket: writes are cut at lines to PIPE_BUF so workers' lines never mix. */
   #pipe = false;
   /** A failed write left part of a line in the file: the next write starts with a newline to end it. */
@@ -144,17 +146,40 @@ export class AppendWriter {
     }
   }
 
-  /** Writes what is queued, then closes the file (standard output stays open). */
-  async close(): Promise<void> {
+  /**
+   * Writes what is queued, then closes the file (standard output stays open). A destination that
+   * has not taken it all within `timeoutMs` (a hung disk, a FIFO nobody reads, a full pipe on
+   * standard output) is given up: what still waits is dropped and counted, and close() resolves.
+   * The descriptor is closed once a write in flight returns, never while it is in flight (its
+   * number could be given to another file meanwhile and receive the write).
+   */
+  async close(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.#closed) return;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs))
+        timer = setTimeout(() => {
+          timedOut = true;
+          resolve();
+        }, timeoutMs);
+    });
     // A destination still opening (a FIFO waiting for its reader) gets its lines once it opens.
-    while (this.#opening || !this.#isIdle()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    while (!timedOut && (this.#opening || !this.#isIdle()))
+      await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), giveUp]);
+    if (timer !== undefined) clearTimeout(timer);
     this.#closed = true;
-    // Lines still waiting with nothing open (a failed open) are lost: count them.
-    if (this.#filled > 0)
-      this.#failed(this.lastError ?? new Error('closed before the log could be opened'), this.#filledLines);
+    this.#abandoned = timedOut;
+    // Lines still waiting with nothing open (a failed open), or behind a stuck write, are lost: count them.
+    if (this.#filled > 0) {
+      const reason = timedOut
+        ? new Error(`the log's destination took nothing more for ${timeoutMs} ms; closed without it`)
+        : (this.lastError ?? new Error('closed before the log could be opened'));
+      this.#failed(reason, this.#filledLines);
+    }
     this.#filled = 0;
     this.#filledLines = 0;
+    if (this.#writing) return; // the write in flight closes the descriptor when it returns (#continue)
     const fd = this.#fd;
     this.#fd = -1;
     if (fd >= 0 && fd !== STDOUT) await new Promise<void>((resolve) => close(fd, () => resolve()));
@@ -190,7 +215,14 @@ export class AppendWriter {
 
   /** After a write or an open: reopen if asked, write what waits, or tell those waiting for idle. */
   #continue(): void {
-    if (this.#reopenWanted && !this.#closed) {
+    if (this.#closed) {
+      // close() gave up while this write or open was in flight: the descriptor goes now.
+      const fd = this.#fd;
+      this.#fd = -1;
+      if (fd >= 0 && fd !== STDOUT) close(fd, () => {});
+      return;
+    }
+    if (this.#reopenWanted) {
       this.#reopenWanted = false;
       this.#open();
       return;
@@ -237,7 +269,7 @@ export class AppendWriter {
     }
     write(this.#fd, buf, from, end - from, null, (err, wrote) => {
       if (err) {
-        if (err.code === 'EAGAIN') {
+        if (err.code === 'EAGAIN' && !this.#abandoned) {
           setTimeout(() => this.#send(buf, from, to, lines), RETRY_MS);
           return;
         }
