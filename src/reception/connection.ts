@@ -374,7 +374,12 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     if (this.#closed || this.#rd.ignoreInput) return;
     const t = this.#timers;
     if (this.#rd.framing.ex !== null) t.readingBody();
-    else if (this.#rd.input.buf !== null && !this.#rd.stopParsing && (this.#paused & PAUSE_PIPELINE) === 0)
+    else if (
+      this.#rd.input.buf !== null &&
+      this.#rd.scan.begun &&
+      !this.#rd.stopParsing &&
+      (this.#paused & PAUSE_PIPELINE) === 0
+    )
       t.readingHead(this.#rd.scan.startedAt);
     else if (this.#out.length === 0 && !this.#out.streaming) t.idle();
     else t.set(Deadline.None, 0);

@@ -15,6 +15,12 @@ export class HeadScan {
   /** When the first byte of the pending head arrived. */
   startedAt = 0;
   /**
+   * The pending input holds a head's first byte (set by every scan()). False while it holds only
+   * an empty line's lone CR: RFC 9112 §2.2 lets a client send empty lines before a request line, and
+   * no head has begun, so the headers deadline does not run: the idle one goes on, never restarted.
+   */
+  begun = false;
+  /**
    * When the connection's last read arrived (Date.now(), set by the connection per read; 0: now,
    * the clock is read, as when parsing resumes after a pause). Every head that begins in a read
    * began when it arrived: pipelined heads read together share one clock read, not one each (~110
@@ -36,7 +42,11 @@ export class HeadScan {
     // RFC 9112 §2.2: ignore empty lines before a request-line.
     while (pos + 1 < end && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
     this.start = pos;
-    if (pos >= end || (buf[pos] === CR && pos + 1 === end)) return 0;
+    if (pos >= end || (buf[pos] === CR && pos + 1 === end)) {
+      this.begun = false;
+      return 0;
+    }
+    this.begun = true;
     const limits = this.#limits;
     if (this.#scanned === 0) this.startedAt = this.receivedAt || Date.now();
     const he = findHeadEnd(buf, pos, pos + Math.max(0, this.#scanned - 3), end);

@@ -234,4 +234,24 @@ describe('the headers timeout and a full pipeline', () => {
       await s.close(500);
     }
   });
+
+  test('a kept-alive client that idles past the headers timeout, then splits an empty line, is answered', async () => {
+    // RFC 9112 §2.2: the empty line is not a head; its lone CR must not start (or date) the
+    // headers timeout. Timed from the previous head, it got a 408 at once (noted in session 9).
+    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 300, keepAliveTimeout: 5000 } });
+    try {
+      const c = await RawConnection.open(s.address.port);
+      c.send('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 1, 5000));
+      await sleep(500); // idle, longer than the headers timeout, well within the keep-alive one
+      c.send('\r');
+      await sleep(400); // longer than the sweep's period (75 ms): a deadline that fell due has fired
+      c.send('\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 2, 5000), c.text);
+      assert.deepEqual(statuses(c.text), [200, 200]);
+      c.destroy();
+    } finally {
+      await s.close(500);
+    }
+  });
 });
