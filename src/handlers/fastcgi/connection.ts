@@ -24,6 +24,7 @@ export class FastCgiConnection {
   readonly #hooks: ConnectionHooks;
   /** Exchanges started on this connection; > 0 before a new one means "reused". */
   exchanges = 0;
+  /** When it last went idle (set by the pool: a connection handed straight to a waiter needs no clock read). */
   lastUsed = Date.now();
   /** A TCP connection (Nagle applies on php-fpm's side, see Exchange's nudge); false for unix and fakes. */
   readonly tcp: boolean;
@@ -76,7 +77,6 @@ export class FastCgiConnection {
     if (this.#current !== undefined) throw new Error('FastCGI connection is busy');
     if (this.#closed) return Promise.reject(new FastCgiError('closed', 'connection already closed'));
     this.exchanges++;
-    this.lastUsed = Date.now();
     const ex = new Exchange(this, opts);
     this.#current = ex;
     return ex.start();
@@ -98,10 +98,9 @@ export class FastCgiConnection {
     this.#decoder.push(data);
   }
 
-  /** The running exchange is over: back to the pool, or closed. */
+  /** The running exchange is over: back to the pool (which dates its rest), or closed. */
   release(reusable: boolean): void {
     this.#current = undefined;
-    this.lastUsed = Date.now();
     if (this.#closed) return;
     if (reusable) this.#hooks.onReusable(this);
     else this.destroy();

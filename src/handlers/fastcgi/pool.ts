@@ -152,6 +152,7 @@ export class FastCgiPool {
     }
     // Nobody waiting, or a `settled` waiter: the connection rests first (a recycled child's FIN
     // lands meanwhile and removes it).
+    conn.lastUsed = Date.now();
     this.#idle.push(conn);
     if (waiter !== undefined) this.#armSettle();
     this.#armSweeper();

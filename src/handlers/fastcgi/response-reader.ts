@@ -5,6 +5,7 @@ import type { CgiHead } from './cgi-headers.ts';
 import { CgiHeaderError, findHeadEnd, parseCgiHead } from './cgi-headers.ts';
 import { FastCgiProtocolError, type RecordSink } from './record-decoder.ts';
 import { decodeEndRequest, END_REQUEST, GET_VALUES_RESULT, STDERR, UNKNOWN_TYPE } from './record.ts';
+import { asBuffer } from '../../util/as-buffer.ts';
 
 /** Shared, never written: the head collected so far is empty (no Buffer per request for it). */
 const NO_HEAD_YET = Buffer.alloc(0);
@@ -115,10 +116,7 @@ export class ResponseReader implements RecordSink {
   #collectHead(fragment: Uint8Array): void {
     const prev = this.#head!;
     // Usually the whole head is in the first fragment: scan it in place, copy only a partial head.
-    const buf =
-      prev.length === 0
-        ? Buffer.from(fragment.buffer, fragment.byteOffset, fragment.byteLength)
-        : Buffer.concat([prev, fragment]);
+    const buf = prev.length === 0 ? asBuffer(fragment) : Buffer.concat([prev, fragment]);
     const found = findHeadEnd(buf, Math.max(0, this.#headScanned - 3));
     if (found === undefined) {
       if (buf.length > this.#maxHeadSize) {
