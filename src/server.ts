@@ -1,5 +1,5 @@
 // Composition root: options → listener → connections → the user's fetch handler.
-import { AccessLog, type AccessLogOptions } from './log/access-log.ts';
+import { AccessLog, type AccessLogOptions, LOG_CLOSE_GRACE_MS } from './log/access-log.ts';
 import type { Logger, LogLevel } from './log/logger.ts';
 import type { Metrics } from './log/metrics.ts';
 import { createLogger } from './log/logger.ts';
@@ -12,9 +12,6 @@ import type { Context, ErrorHandler, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
 import { FoyerConfigError } from './util/errors.ts';
-
-/** The access log's least time to write its last lines at close() (see close below). */
-const LOG_CLOSE_GRACE_MS = 2_000;
 
 export interface TlsOptions {
   /** PEM certificate chain (contents, not a path). */
@@ -171,7 +168,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
       await listener.close(timeout, closeOptions?.keepIdle === true);
       // The log gets what is left of the timeout, and never less than LOG_CLOSE_GRACE_MS: a file
       // takes its last lines in microseconds; a destination that takes nothing that long is stuck.
-      await accessLog?.close(Math.max(LOG_CLOSE_GRACE_MS, timeout - (Date.now() - started)));
+      const left = timeout - (Date.now() - started);
+      await accessLog?.close(Number.isNaN(left) ? LOG_CLOSE_GRACE_MS : Math.max(LOG_CLOSE_GRACE_MS, left));
     },
     accessLog,
     reopenLogs: () => accessLog?.reopen(),

@@ -28,6 +28,13 @@ export interface AccessLogOptions {
   maxBuffered?: number;
 }
 
+/**
+ * The least time the log is given to write its last lines when the server closes: a file takes
+ * them in microseconds; a destination that takes nothing for this long is stuck (AppendWriter#close).
+ * A worker's primary waits this much past the shutdown timeout before it kills the worker.
+ */
+export const LOG_CLOSE_GRACE_MS = 2_000;
+
 export class AccessLog {
   readonly path: string;
   readonly format: AccessLogFormat;

@@ -18,7 +18,7 @@
 //    went to the old file, the next ones go to the new one. A reopen that fails keeps the old file.
 //  - A failed write drops the lines it did not write (counted, the error kept in `lastError`); a
 //    line it cut is ended by the next write's first byte. The server goes on.
-import { close, fstatSync, mkdir, open, write, writeSync } from 'node:fs';
+import { close, constants, fstatSync, mkdir, open, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AppendWriterOptions {
@@ -33,6 +33,13 @@ export interface AppendWriterOptions {
 }
 
 const STDOUT = 1;
+/**
+ * 'a' and O_NONBLOCK. A FIFO without a reader then fails to open at once (ENXIO: counted like any
+ * failed open) and a full one refuses a write (EAGAIN: retried, given up at close) instead of
+ * holding one of node's four thread-pool threads: a thread blocked there also keeps the process
+ * from exiting, even after close(). Regular files ignore the flag (a hung disk still blocks).
+ */
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 /** A non-blocking standard output that is full (EAGAIN) is tried again after this many ms. */
 const RETRY_MS = 10;
 /** Writes to a pipe or socket of at most this many bytes are atomic (POSIX PIPE_BUF on Linux). */
@@ -190,7 +197,7 @@ export class AppendWriter {
     const path = this.#path;
     mkdir(dirname(path), { recursive: true }, () => {
       // A folder that cannot be made shows as open's error.
-      open(path, 'a', (err, fd) => {
+      open(path, APPEND_FLAGS, 0o666, (err, fd) => {
         this.#opening = false;
         if (err) {
           this.lastError = err;
@@ -220,6 +227,7 @@ export class AppendWriter {
       const fd = this.#fd;
       this.#fd = -1;
       if (fd >= 0 && fd !== STDOUT) close(fd, () => {});
+      this.#wakeWaiters();
       return;
     }
     if (this.#reopenWanted) {
@@ -231,6 +239,10 @@ export class AppendWriter {
       this.#next();
       return;
     }
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
     const waiters = this.#waiters;
     if (waiters.length === 0) return;
     this.#waiters = [];

@@ -5,6 +5,7 @@
 // 2 × N workers are alive at any time (old ones retiring, new ones starting), which is what the
 // php-fpm pool is sized for (see cli-primary.ts).
 import cluster, { type Worker } from 'node:cluster';
+import { LOG_CLOSE_GRACE_MS } from '../log/access-log.ts';
 import type { Logger } from '../log/logger.ts';
 import { serveWorker } from './primary-rpc.ts';
 import { isToPrimary, type ToWorker } from './worker-messages.ts';
@@ -200,10 +201,12 @@ export class WorkerPool {
     } catch {
       worker.process.kill('SIGTERM');
     }
+    // The worker's own close takes the shutdown timeout for its requests, then up to the log's grace
+    // for its last lines: killed before that, they would be lost without being counted.
     const timer = setTimeout(() => {
       this.#o.log.warn({ worker: worker.process.pid }, 'a retiring worker did not finish in time; killing it');
       worker.process.kill('SIGKILL');
-    }, this.#o.shutdownTimeout);
+    }, this.#o.shutdownTimeout + LOG_CLOSE_GRACE_MS);
     return exited.finally(() => clearTimeout(timer));
   }
 

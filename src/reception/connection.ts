@@ -77,14 +77,17 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   }
 
   get idle(): boolean {
-    return (
-      this.#out.length === 0 && this.#rd.framing.ex === null && this.#rd.input.buf === null && !this.#out.streaming
-    );
+    return this.#out.length === 0 && this.#rd.framing.ex === null && !this.#headPending() && !this.#out.streaming;
   }
 
   /** Reading a request head, nothing in flight (nginx's stub_status "Reading"). */
   get reading(): boolean {
-    return this.#out.length === 0 && this.#rd.input.buf !== null && !this.#out.streaming;
+    return this.#out.length === 0 && this.#headPending() && !this.#out.streaming;
+  }
+
+  /** Input holds the start of a head (not only an empty line's lone CR, RFC 9112 §2.2: see HeadScan.begun). */
+  #headPending(): boolean {
+    return this.#rd.input.buf !== null && this.#rd.scan.begun;
   }
 
   get closed(): boolean {
@@ -374,12 +377,7 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     if (this.#closed || this.#rd.ignoreInput) return;
     const t = this.#timers;
     if (this.#rd.framing.ex !== null) t.readingBody();
-    else if (
-      this.#rd.input.buf !== null &&
-      this.#rd.scan.begun &&
-      !this.#rd.stopParsing &&
-      (this.#paused & PAUSE_PIPELINE) === 0
-    )
+    else if (this.#headPending() && !this.#rd.stopParsing && (this.#paused & PAUSE_PIPELINE) === 0)
       t.readingHead(this.#rd.scan.startedAt);
     else if (this.#out.length === 0 && !this.#out.streaming) t.idle();
     else t.set(Deadline.None, 0);

@@ -14,6 +14,7 @@ function recordingSocket(): { socket: Socket; written: Buffer[]; writes: () => n
   let corked = 0;
   const fake = {
     writableNeedDrain: false,
+    writableLength: 0,
     cork: () => corked++,
     uncork: () => {
       corked--;
@@ -71,6 +72,28 @@ const piece: fc.Arbitrary<Piece> = fc.oneof(
 );
 
 describe('WriteBatch', () => {
+  it('a joined response that will wait behind queued output owns its memory (keeps no pool slab alive)', () => {
+    for (const queued of [0, 1]) {
+      const originals: Uint8Array[] = [];
+      const socket = {
+        writableNeedDrain: false,
+        writableLength: queued,
+        cork: () => {},
+        uncork: () => {},
+        write: (c: Uint8Array) => originals.push(c) > 0,
+      } as unknown as Socket;
+      const w = new WriteBatch(socket, owner);
+      w.ascii('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n');
+      w.bytes(Buffer.from('hello'));
+      w.flush();
+      assert.equal(originals.length, 1);
+      const out = originals[0]!;
+      // Straight out: a slice of Buffer's shared pool. Waiting: exactly its own bytes.
+      if (queued === 0) assert.ok(out.buffer.byteLength > out.byteLength);
+      else assert.equal(out.buffer.byteLength, out.byteLength);
+    }
+  });
+
   it('writes every piece encoded on its own, in order, on any path (fast-check)', () => {
     fc.assert(
       fc.property(fc.array(fc.array(piece, { maxLength: 8 }), { maxLength: 6 }), (batches) => {

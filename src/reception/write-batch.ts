@@ -1,6 +1,7 @@
 // What a connection hands to its socket, batched: responses that are ready together leave in one
-// write (a string when there are no byte bodies, else a corked writev), and the caller decides
-// when: now, after the current microtasks, or once the event loop turns.
+// write (a string when there are no byte bodies; with them, one Buffer up to JOIN_LIMIT bytes, else a
+// corked writev), and the caller decides when: now, after the current microtasks, or once the event
+// loop turns.
 import type { Socket } from 'node:net';
 
 /**
@@ -99,7 +100,10 @@ export class WriteBatch {
     let size = 0;
     for (const c of list) size += typeof c !== 'string' ? c.byteLength : wide ? Buffer.byteLength(c) : c.length;
     if (size <= JOIN_LIMIT) {
-      const out = Buffer.allocUnsafe(size);
+      // Buffer's shared pool (a slice of an 8 KiB slab, 64 KiB on newer node) when the write goes
+      // straight out; memory of its own when it will wait behind queued output: a client that does
+      // not read would otherwise keep a whole slab alive for a small response.
+      const out = s.writableLength === 0 ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
       let at = 0;
       for (const c of list) {
         if (typeof c === 'string') at += out.write(c, at, wide ? 'utf8' : 'latin1');

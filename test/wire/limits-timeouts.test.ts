@@ -254,4 +254,24 @@ describe('the headers timeout and a full pipeline', () => {
       await s.close(500);
     }
   });
+
+  test("a connection holding only an empty line's CR is idle: counted so, and closed at once by a graceful close", async () => {
+    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 60_000, keepAliveTimeout: 60_000 } });
+    try {
+      const c = await RawConnection.open(s.address.port);
+      c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 1, 5000));
+      c.send('\r');
+      await sleep(200); // on loopback the CR has been read long before
+      const states = s.connectionStates();
+      assert.deepEqual({ idle: states.idle, reading: states.reading }, { idle: 1, reading: 0 });
+      // Graceful close ends idle connections now; one taken for a head in progress would be waited
+      // for (here: up to the 60 s timeouts, far past the bound below).
+      const closing = s.close(60_000);
+      assert.ok(await c.untilClosed(10_000), 'the connection was not closed');
+      await closing;
+    } finally {
+      await s.close(500);
+    }
+  });
 });
