@@ -112,10 +112,18 @@ export async function serve(options: ServeOptions): Promise<Server> {
   if (options.overrideGlobals !== false) installGlobals();
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
+  const accessLogOptions = typeof options.accessLog === 'string' ? { path: options.accessLog } : options.accessLog;
   const accessLog =
-    options.accessLog === undefined
+    accessLogOptions === undefined
       ? undefined
-      : new AccessLog(typeof options.accessLog === 'string' ? { path: options.accessLog } : options.accessLog);
+      : new AccessLog({
+          onError: (err) =>
+            log.warn(
+              { path: accessLogOptions.path, err: err.code ?? err.message },
+              'access log: lines are dropped (counted in /status) until it can be written again; SIGUSR1 reopens it',
+            ),
+          ...accessLogOptions,
+        });
   const rid = options.requestId;
   // By default the id goes out as X-Request-Id only when the log's lines carry it (json), so that a
   // client can quote an id the operator will find; combined and common lines have no id field.

@@ -26,6 +26,8 @@ export interface AccessLogOptions {
   flushInterval?: number;
   /** Bytes the writer may hold while the disk is slow before batches are dropped. Default 8 MiB. */
   maxBuffered?: number;
+  /** Told when lines start being lost (the file cannot be opened or written), once until it works again. */
+  onError?: (err: NodeJS.ErrnoException) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export class AccessLog {
       // A batch and a line more (a line as long as a batch leaves alone), in bytes: a JSON line's
       // char may take 3 (a buffer too small is grown for a batch, then let go).
       bufferBytes: Math.max(this.#batchBytes * (this.format === 'json' ? 6 : 2), 64 * 1024),
+      onError: opts.onError,
     });
   }
 

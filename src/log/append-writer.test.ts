@@ -71,17 +71,29 @@ describe('AppendWriter', () => {
     const blocker = join(dir, 'not-a-folder');
     writeFileSync(blocker, '');
     const path = join(blocker, 'x.log'); // its folder is a file: ENOTDIR, EEXIST
-    const w = new AppendWriter({ path, encoding: 'latin1', maxPending: 1 << 20, bufferBytes: 1 << 16 });
+    const told: string[] = [];
+    const w = new AppendWriter({
+      path,
+      encoding: 'latin1',
+      maxPending: 1 << 20,
+      bufferBytes: 1 << 16,
+      onError: (err) => told.push(err.code ?? err.message),
+    });
     w.write('lost\n', 1);
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(w.lastError, 'the open error is kept');
     assert.equal(w.dropped, 1);
+    // The same failure again (a reopen that fails the same way) is not told twice.
+    w.reopen();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(told.length, 1, told.join());
     rmSync(blocker);
     w.write('kept\n', 1);
     w.reopen();
     await new Promise((r) => setTimeout(r, 50));
     await w.close();
     assert.equal(readFileSync(path, 'latin1'), 'kept\n');
+    assert.deepEqual(told, [w.lastError?.code]);
   });
 
   test('a reopen that fails keeps writing to the file it had; close() counts what it could not write', async () => {

@@ -30,6 +30,8 @@ export interface AppendWriterOptions {
   maxPending: number;
   /** Each of the two buffers' size; one grows for a backlog, and is let go once written. */
   bufferBytes: number;
+  /** Told when lines start being lost (an open or a write fails), once until the destination works again. */
+  onError?: (err: NodeJS.ErrnoException) => void;
 }
 
 const STDOUT = 1;
@@ -75,12 +77,16 @@ export class AppendWriter {
   lines = 0;
   dropped = 0;
   lastError: NodeJS.ErrnoException | undefined = undefined;
+  readonly #onError: ((err: NodeJS.ErrnoException) => void) | undefined;
+  /** The failure last told to onError; cleared by an open or a write that works. */
+  #told: string | undefined = undefined;
 
   constructor(opts: AppendWriterOptions) {
     this.#path = opts.path;
     this.#latin1 = opts.encoding === 'latin1';
     this.#maxPending = opts.maxPending;
     this.#bufferBytes = opts.bufferBytes;
+    this.#onError = opts.onError;
     if (opts.path === '-') {
       this.#fd = STDOUT;
       try {
@@ -211,6 +217,7 @@ export class AppendWriter {
           }
         } else if (this.#closed) close(fd, () => {});
         else {
+          this.#told = undefined;
           const old = this.#fd;
           this.#fd = fd;
           if (old >= 0) close(old, () => {});
@@ -292,6 +299,7 @@ export class AppendWriter {
         if (from > 0 && buf[from - 1] !== 0x0a) this.#cut = true;
         this.#failed(err, Math.min(lost, lines));
       } else {
+        this.#told = undefined;
         // The newline that ends a cut line (see #next) is out.
         if (from === 0 && wrote > 0) this.#cut = false;
         if (from + wrote < to) {
@@ -312,5 +320,10 @@ export class AppendWriter {
     this.lastError = err;
     this.lines -= lines;
     this.dropped += lines;
+    const what = err.code ?? err.message;
+    if (this.#told !== what) {
+      this.#told = what;
+      this.#onError?.(err);
+    }
   }
 }
