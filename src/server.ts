@@ -117,12 +117,14 @@ export async function serve(options: ServeOptions): Promise<Server> {
     accessLogOptions === undefined
       ? undefined
       : new AccessLog({
-          onError: (err) =>
-            log.warn(
-              { path: accessLogOptions.path, err: err.code ?? err.message },
-              'access log: lines are dropped (counted in /status) until it can be written again; SIGUSR1 reopens it',
-            ),
           ...accessLogOptions,
+          onError:
+            accessLogOptions.onError ??
+            ((err) =>
+              log.warn(
+                { path: accessLogOptions.path, err: err.code ?? err.message },
+                'access log: lines are being dropped (counted in /status); a FIFO is opened again each second, a file by SIGUSR1',
+              )),
         });
   const rid = options.requestId;
   // By default the id goes out as X-Request-Id only when the log's lines carry it (json), so that a
@@ -171,7 +173,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
     get connections() {
       return listener.connectionCount;
     },
-    close: async (timeout = limits.closeTimeout, closeOptions) => {
+    close: async (given = limits.closeTimeout, closeOptions) => {
+      // A timer past 2^31-1 ms (Infinity included) would fire at once: that long is "no limit".
+      const timeout = Math.min(given, 2 ** 31 - 1);
       const started = Date.now();
       await listener.close(timeout, closeOptions?.keepIdle === true);
       // The log gets what is left of the timeout, and never less than LOG_CLOSE_GRACE_MS: a file

@@ -46,6 +46,17 @@ const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
 const RETRY_MS = 10;
 /** Writes to a pipe or socket of at most this many bytes are atomic (POSIX PIPE_BUF on Linux). */
 const PIPE_BUF = 4096;
+/** A FIFO without a reader yet (a log shipper that starts after us) is opened again this often. */
+const FIFO_RETRY_MS = 1000;
+/** The same failure is told to onError at most this often, however often writes recover in between. */
+const TELL_EVERY_MS = 60_000;
+/** Longest delay a timer takes (2^31-1 ms): a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** What onError is told when lines are dropped because the destination does not keep up. */
+const BACKLOG: NodeJS.ErrnoException = Object.assign(
+  new Error('the destination does not take lines as fast as they come: more than maxPending bytes wait'),
+  { code: 'BACKLOG' },
+);
 
 export class AppendWriter {
   readonly #path: string;
@@ -78,8 +89,13 @@ export class AppendWriter {
   dropped = 0;
   lastError: NodeJS.ErrnoException | undefined = undefined;
   readonly #onError: ((err: NodeJS.ErrnoException) => void) | undefined;
-  /** The failure last told to onError; cleared by an open or a write that works. */
+  /** The failure last told to onError; cleared by an open, or a batch written whole. */
   #told: string | undefined = undefined;
+  /** The last failure told, and when (TELL_EVERY_MS). */
+  #lastTold: string | undefined = undefined;
+  #lastToldAt = 0;
+  /** The next open of a FIFO that had no reader. */
+  #retry: NodeJS.Timeout | undefined = undefined;
 
   constructor(opts: AppendWriterOptions) {
     this.#path = opts.path;
@@ -102,6 +118,7 @@ export class AppendWriter {
     const filled = this.#filled;
     if (this.#closed || this.#inFlight + filled + size > this.#maxPending) {
       this.dropped += lines;
+      if (!this.#closed) this.#tell(BACKLOG);
       return;
     }
     let fill = this.#fill;
@@ -171,7 +188,7 @@ export class AppendWriter {
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const giveUp = new Promise<void>((resolve) => {
-      if (Number.isFinite(timeoutMs))
+      if (timeoutMs < MAX_TIMER_MS)
         timer = setTimeout(() => {
           timedOut = true;
           resolve();
@@ -181,6 +198,7 @@ export class AppendWriter {
     while (!timedOut && (this.#opening || !this.#isIdle()))
       await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), giveUp]);
     if (timer !== undefined) clearTimeout(timer);
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#closed = true;
     this.#abandoned = timedOut;
     // Lines still waiting with nothing open (a failed open), or behind a stuck write, are lost: count them.
@@ -209,7 +227,15 @@ export class AppendWriter {
           this.lastError = err;
           // A reopen that failed (EMFILE, EACCES, ENOSPC…) keeps the descriptor that works: the log
           // goes on in the old file rather than stopping until the next SIGUSR1.
-          if (this.#fd < 0) {
+          if (this.#fd < 0 && err.code === 'ENXIO' && !this.#closed) {
+            // A FIFO with no reader yet: tried again until one comes; lines wait meanwhile (maxPending).
+            this.#tell(err);
+            this.#retry = setTimeout(() => {
+              this.#retry = undefined;
+              if (!this.#closed && this.#fd < 0 && !this.#opening) this.#open();
+            }, FIFO_RETRY_MS);
+            this.#retry.unref();
+          } else if (this.#fd < 0) {
             // Nothing can be written until the next reopen(): what waits is dropped, memory stays bounded.
             this.#failed(err, this.#filledLines);
             this.#filled = 0;
@@ -218,6 +244,11 @@ export class AppendWriter {
         } else if (this.#closed) close(fd, () => {});
         else {
           this.#told = undefined;
+          try {
+            // A FIFO or socket gets whole lines of at most PIPE_BUF per write, as standard output does.
+            const st = fstatSync(fd);
+            this.#pipe = st.isFIFO() || st.isSocket();
+          } catch {}
           const old = this.#fd;
           this.#fd = fd;
           if (old >= 0) close(old, () => {});
@@ -299,7 +330,6 @@ export class AppendWriter {
         if (from > 0 && buf[from - 1] !== 0x0a) this.#cut = true;
         this.#failed(err, Math.min(lost, lines));
       } else {
-        this.#told = undefined;
         // The newline that ends a cut line (see #next) is out.
         if (from === 0 && wrote > 0) this.#cut = false;
         if (from + wrote < to) {
@@ -307,6 +337,8 @@ export class AppendWriter {
           this.#send(buf, from + wrote, to, lines);
           return;
         }
+        // A whole batch is out: the destination works again (a short write alone does not tell).
+        this.#told = undefined;
       }
       this.#writing = false;
       this.#inFlight = 0;
@@ -320,10 +352,20 @@ export class AppendWriter {
     this.lastError = err;
     this.lines -= lines;
     this.dropped += lines;
+    this.#tell(err);
+  }
+
+  /** Tells onError of a failure once while it lasts, and the same one at most every TELL_EVERY_MS. */
+  #tell(err: NodeJS.ErrnoException): void {
     const what = err.code ?? err.message;
-    if (this.#told !== what) {
-      this.#told = what;
-      this.#onError?.(err);
-    }
+    if (this.#told === what || this.#onError === undefined) return;
+    this.#told = what;
+    const now = Date.now();
+    if (what === this.#lastTold && now - this.#lastToldAt < TELL_EVERY_MS) return;
+    this.#lastTold = what;
+    this.#lastToldAt = now;
+    try {
+      this.#onError(err);
+    } catch {} // a reporting hook must not take the server down from inside an fs callback
   }
 }

@@ -18,6 +18,8 @@ import {
   type WorkerStateName,
 } from './worker-state.ts';
 
+/** After its log's grace, time for a retiring worker to report and exit before it is killed. */
+const EXIT_MARGIN_MS = 1_000;
 export interface WorkerPoolOptions {
   size: number;
   log: Logger;
@@ -202,11 +204,15 @@ export class WorkerPool {
       worker.process.kill('SIGTERM');
     }
     // The worker's own close takes the shutdown timeout for its requests, then up to the log's grace
-    // for its last lines: killed before that, they would be lost without being counted.
-    const timer = setTimeout(() => {
-      this.#o.log.warn({ worker: worker.process.pid }, 'a retiring worker did not finish in time; killing it');
-      worker.process.kill('SIGKILL');
-    }, this.#o.shutdownTimeout + LOG_CLOSE_GRACE_MS);
+    // for its last lines, and a moment to exit: killed before that, they would be lost uncounted.
+    // Clamped: a timer past 2^31-1 ms fires at once.
+    const timer = setTimeout(
+      () => {
+        this.#o.log.warn({ worker: worker.process.pid }, 'a retiring worker did not finish in time; killing it');
+        worker.process.kill('SIGKILL');
+      },
+      Math.min(this.#o.shutdownTimeout + LOG_CLOSE_GRACE_MS + EXIT_MARGIN_MS, 2 ** 31 - 1),
+    );
     return exited.finally(() => clearTimeout(timer));
   }
 

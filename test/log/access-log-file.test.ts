@@ -3,7 +3,7 @@
 // drops and counts lines instead of growing memory.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,7 +160,13 @@ describe('access log file', () => {
       return;
     }
     // No reader: the writer cannot even open its destination, like a hung disk.
-    const log = new AccessLog({ path: fifo, batchBytes: 1024, maxBuffered: 16 * 1024 });
+    const told: string[] = [];
+    const log = new AccessLog({
+      path: fifo,
+      batchBytes: 1024,
+      maxBuffered: 16 * 1024,
+      onError: (err) => told.push(err.code ?? ''),
+    });
     const tx: Transaction = {
       start: Date.now(),
       end: Date.now(),
@@ -178,10 +184,22 @@ describe('access log file', () => {
     await log.flush().catch(() => {});
     assert.ok(log.dropped > 1500, `dropped ${log.dropped}`);
     assert.equal(log.lines + log.dropped, 2000);
-    // Give the writer its reader so that it can finish and close.
+    // The open failed (no reader: ENXIO, at once, never a blocked thread), and so did the lines past
+    // maxBuffered: each told once.
+    for (let i = 0; i < 200 && !told.includes('ENXIO'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(told, ['BACKLOG', 'ENXIO']);
+    // A reader at last (a log shipper that started late): the writer's next open finds it, and the
+    // lines that waited (up to maxBuffered) arrive, then the end once the log closes.
     const reader = createReadStream(fifo);
-    reader.resume();
+    let got = '';
+    reader.on('data', (d) => (got += d.toString('latin1')));
+    const ended = new Promise<void>((r) => reader.on('close', () => r()));
+    for (let i = 0; i < 200 && got === ''; i++) await new Promise((r) => setTimeout(r, 50));
+    // Failing, the reader's open would wait in node's thread pool for ever: a writer of ours ends it.
+    if (got === '') writeFileSync(fifo, '', { flag: 'a' });
     await log.close();
-    reader.destroy();
+    await ended;
+    assert.ok(got.length > 0, 'the lines that waited never reached the late reader');
+    assert.equal(got.split('\n').length - 1, log.lines);
   });
 });
