@@ -235,14 +235,20 @@ describe('the headers timeout and a full pipeline', () => {
     }
   });
 
+  /** A server with these limits and a connection to it that has had one response. */
+  async function keptAlive(limits: Partial<Limits>): Promise<{ s: Server; c: RawConnection }> {
+    const s = await start(() => new Response('ok'), { limits });
+    const c = await RawConnection.open(s.address.port);
+    c.send('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.ok(await c.until((t) => statuses(t).length === 1, 5000));
+    return { s, c };
+  }
+
   test('a kept-alive client that idles past the headers timeout, then splits an empty line, is answered', async () => {
     // RFC 9112 §2.2: the empty line is not a head; its lone CR must not start (or date) the
     // headers timeout. Timed from the previous head, it got a 408 at once (noted in session 9).
-    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 300, keepAliveTimeout: 5000 } });
+    const { s, c } = await keptAlive({ headersTimeout: 300, keepAliveTimeout: 5000 });
     try {
-      const c = await RawConnection.open(s.address.port);
-      c.send('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
-      assert.ok(await c.until((t) => statuses(t).length === 1, 5000));
       await sleep(500); // idle, longer than the headers timeout, well within the keep-alive one
       c.send('\r');
       await sleep(400); // longer than the sweep's period (75 ms): a deadline that fell due has fired
@@ -256,11 +262,8 @@ describe('the headers timeout and a full pipeline', () => {
   });
 
   test("a connection holding only an empty line's CR is idle: counted so, and closed at once by a graceful close", async () => {
-    const s = await start(() => new Response('ok'), { limits: { headersTimeout: 60_000, keepAliveTimeout: 60_000 } });
+    const { s, c } = await keptAlive({ headersTimeout: 60_000, keepAliveTimeout: 60_000 });
     try {
-      const c = await RawConnection.open(s.address.port);
-      c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-      assert.ok(await c.until((t) => statuses(t).length === 1, 5000));
       c.send('\r');
       await sleep(200); // on loopback the CR has been read long before
       const states = s.connectionStates();
