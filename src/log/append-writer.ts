@@ -36,10 +36,11 @@ export interface AppendWriterOptions {
 
 const STDOUT = 1;
 /**
- * 'a' and O_NONBLOCK. A FIFO without a reader then fails to open at once (ENXIO: counted like any
- * failed open) and a full one refuses a write (EAGAIN: retried, given up at close) instead of
- * holding one of node's four thread-pool threads: a thread blocked there also keeps the process
- * from exiting, even after close(). Regular files ignore the flag (a hung disk still blocks).
+ * 'a' and O_NONBLOCK. A FIFO without a reader then fails to open at once (ENXIO: opened again every
+ * FIFO_RETRY_MS while its lines wait) and a full one refuses a write (EAGAIN: retried, given up at
+ * close) instead of holding one of node's four thread-pool threads: a thread blocked there also
+ * keeps the process from exiting, even after close(). Regular files ignore the flag (a hung disk
+ * still blocks).
  */
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 /** A non-blocking standard output that is full (EAGAIN) is tried again after this many ms. */
@@ -194,7 +195,8 @@ export class AppendWriter {
           resolve();
         }, timeoutMs);
     });
-    // A destination still opening (a FIFO waiting for its reader) gets its lines once it opens.
+    // An open in flight (microseconds, non-blocking) gets its lines; a FIFO still without a reader
+    // (fd < 0, its retry pending) is not waited for: what waits for it is dropped and counted below.
     while (!timedOut && (this.#opening || !this.#isIdle()))
       await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), giveUp]);
     if (timer !== undefined) clearTimeout(timer);
