@@ -2,6 +2,7 @@
 // The `foyer` command line. Settings come from defaults < foyer.config.* < flags; everything is
 // checked before anything listens, and a bad flag or config exits with code 2 and a message that
 // names the problem. Ready means one line on stdout: `foyer listening on http://HOST:PORT`.
+import process from 'node:process';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';

@@ -1,4 +1,5 @@
 // Composition root: options → listener → connections → the user's fetch handler.
+import type { Buffer } from 'node:buffer';
 import { AccessLog, type AccessLogOptions, LOG_CLOSE_GRACE_MS } from './log/access-log.ts';
 import type { Logger, LogLevel } from './log/logger.ts';
 import type { Metrics } from './log/metrics.ts';

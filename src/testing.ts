@@ -1,6 +1,7 @@
 // The package's `foyer/testing` entry: call a handler, middleware chain or app in-process the way
 // the engine would, with no socket, as hono's `app.request()` does. The engine's own tests run the
 // same behaviour in-process and over a socket (test/app/harness.ts builds on this module).
+import { ReadableStream } from 'node:stream/web';
 import type { ContextInit } from './reception/context.ts';
 import { createContext as engineContext } from './reception/context.ts';
 import type { Context, FetchApp, Handler } from './types.ts';

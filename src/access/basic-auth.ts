@@ -2,6 +2,8 @@
 // `basicAuth()` middleware are this same code. bcrypt costs tens of milliseconds by design, so
 // credentials that verified once are remembered in a bounded cache keyed by an HMAC under a
 // per-process random key (the cache never holds a password), and emptied when the file changes.
+import { Buffer } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { Context, Middleware } from '../types.ts';

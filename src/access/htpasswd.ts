@@ -2,6 +2,7 @@
 // ones worth keeping: bcrypt (`$2y$`, `htpasswd -B`), apr1 MD5 (`$apr1$`, the default) and `{SHA}`
 // (`-s`). Plaintext and crypt(3) entries are refused at load with the line named, because a file
 // that quietly accepts them is a file of passwords in the clear (or truncated to 8 characters).
+import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import md5 from 'apache-md5';
 import bcrypt from 'bcryptjs';

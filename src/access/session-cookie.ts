@@ -1,6 +1,7 @@
 // Session ids and their cookie. An id is 144 random bits (≥ 128, OWASP's floor) in base64url; the
 // cookie carries `id.signature` with an HMAC-SHA256 under the first secret, and any of the listed
 // secrets is accepted (rotation: put the new one first, drop the old one after a session lifetime).
+import { Buffer } from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function newSessionId(): string {

@@ -1,5 +1,6 @@
 // `foyer serve` flags: parsing with node:util parseArgs, friendly messages for mistakes, and the
 // merge of defaults < config file < flags into one validated FoyerConfig.
+import process from 'node:process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FoyerConfigError } from '../util/errors.ts';

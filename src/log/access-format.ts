@@ -1,6 +1,7 @@
 // Access-log line formats: nginx's `combined` and `common`, byte for byte as nginx writes them
 // (same escaping, `-` for missing values), and `json` (one object per line, pino's field names
 // where pino has them). A format is a function from a transaction to a line, built once.
+import { Buffer } from 'node:buffer';
 import { FieldFinder, type Transaction } from '../reception/transaction.ts';
 import { flat } from '../util/flat-string.ts';
 

@@ -18,6 +18,7 @@
 //    went to the old file, the next ones go to the new one. A reopen that fails keeps the old file.
 //  - A failed write drops the lines it did not write (counted, the error kept in `lastError`); a
 //    line it cut is ended by the next write's first byte. The server goes on.
+import { Buffer } from 'node:buffer';
 import { close, constants, fstatSync, mkdir, open, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 

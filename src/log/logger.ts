@@ -1,4 +1,5 @@
 // The server's own log. pino: structured, fast, and it never blocks the event loop on a TTY.
+import process from 'node:process';
 import { pino } from 'pino';
 import { prettyDestination } from './pretty.ts';
 

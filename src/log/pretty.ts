@@ -1,6 +1,7 @@
 // Human lines for the server's own log on a terminal: `12:04:31 INFO  message key=value …`, in
 // colour, an error's stack indented below. pino still produces the JSON; this only renders it, so
 // the fields (and the redaction of secrets) are the same in both forms.
+import process from 'node:process';
 
 const LEVELS: Record<number, [string, string]> = {
   10: ['TRACE', '\x1b[90m'],

@@ -1,5 +1,6 @@
 // The figures a serving process reports about itself, and their totals across workers: what the
 // status page shows (nginx's stub_status figures plus a per-worker table and the FastCGI pools).
+import process from 'node:process';
 import type { AccessLog } from './access-log.ts';
 import type { Metrics } from './metrics.ts';
 

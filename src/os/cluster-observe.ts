@@ -4,6 +4,7 @@
 // starting, and workers silent past the timeout, are left out: one worker being replaced must not
 // take /metrics down (prom-client's own clusterMetrics() fails as a whole when any worker is
 // silent for 5 s). Only os/ touches cluster.
+import process from 'node:process';
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import type { WorkerStatus } from '../log/status.ts';

@@ -2,6 +2,7 @@
 // with every other client's request (issue: one bad `setTimeout` in an app killed the process and
 // orphaned a spawned php-fpm). The error is logged loudly, with its stack, and serving goes on.
 // With workers, the process model decides whether a worker that hit one is replaced.
+import process from 'node:process';
 import type { Logger } from '../log/logger.ts';
 
 let installed: ((err: unknown, origin: string) => void) | undefined;

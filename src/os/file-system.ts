@@ -1,6 +1,7 @@
 // The one file-system seam of the handlers that map URLs onto the disk (static files, PHP script
 // resolution, X-Sendfile): the operations they need, injected (DESIGN.md), so that tests can
 // simulate EACCES, races or slow disks. The default is node:fs.
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';

@@ -1,5 +1,6 @@
 // `--watch`: a debounced, recursive watch of the app's folder for development. One callback per
 // burst of changes (an editor's save is several events), naming what changed.
+import process from 'node:process';
 import { type FSWatcher, watch } from 'node:fs';
 import { relative } from 'node:path';
 

@@ -5,6 +5,8 @@
 // php-fpm's whole group down (SIGQUIT, then SIGKILL after a grace period). It also forwards
 // SIGQUIT/SIGTERM, ignores the terminal's SIGINT/SIGHUP (Foyer decides), prints php-fpm's pid on
 // stdout, and exits with php-fpm's status after killing the group (no orphaned children).
+import process from 'node:process';
+import type { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 
 const SOURCE = `

@@ -1,4 +1,5 @@
 // `--pid-file FILE`: the primary's (or single process's) pid, for `foyer reload` and init scripts.
+import process from 'node:process';
 import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 
 /**

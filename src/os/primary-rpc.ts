@@ -2,6 +2,7 @@
 // (rate-limit counters, the default session store, summed figures). In a single process the same
 // calls reach the services registered in this process directly, so callers never branch on the
 // process model. Only os/ knows that the transport is node:cluster's IPC channel.
+import process from 'node:process';
 import cluster, { type Worker } from 'node:cluster';
 
 /** A service the primary (or the single process) answers; `from` is the worker id, 0 in-process. */

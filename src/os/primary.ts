@@ -3,6 +3,7 @@
 // reloads them on SIGHUP (or a file change with --watch) and stops them on SIGTERM/SIGINT. It runs
 // no application code. The configuration side (what to re-read, which environment each worker gets,
 // what to stop at the end) comes from the caller.
+import process from 'node:process';
 import cluster from 'node:cluster';
 import type { Logger } from '../log/logger.ts';
 import { watchPaths } from './file-watch.ts';

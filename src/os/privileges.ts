@@ -1,6 +1,7 @@
 // Dropping root after binding (seed 000): the primary binds as root, each worker switches to an
 // unprivileged user before it loads any application code. Order matters: supplementary groups
 // (initgroups) and the group while still root, the user last; after setuid there is no way back.
+import process from 'node:process';
 import { execFileSync } from 'node:child_process';
 
 export interface Identity {

@@ -1,4 +1,5 @@
 // The one place that listens for process signals (DESIGN: only os/ touches process-wide state).
+import process from 'node:process';
 
 export interface ShutdownHooks {
   /** First SIGINT/SIGTERM: close gracefully. Resolve when done. */

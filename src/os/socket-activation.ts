@@ -1,6 +1,7 @@
 // systemd socket activation (sd_listen_fds(3)): when LISTEN_PID is this process, LISTEN_FDS
 // listening sockets were inherited from fd 3 on. Listening on them instead of binding lets the
 // service restart without refusing a connection: the kernel keeps queueing on the socket.
+import process from 'node:process';
 
 /** The first inherited fd (3), or undefined when not socket-activated. Clears the variables (children must not see them). */
 export function inheritedListenFd(env: NodeJS.ProcessEnv = process.env): number | undefined {

@@ -2,6 +2,7 @@
 // a recycling bound is passed (checked between requests, never mid-request), reports ready, and
 // retires gracefully when told. Terminal signals (SIGINT, SIGHUP) reach the whole process group:
 // a worker ignores them and lets the primary decide; SIGTERM sent to a worker alone retires it.
+import process from 'node:process';
 import type { Logger } from '../log/logger.ts';
 import type { Context, MaybePromise } from '../types.ts';
 import { isToWorker, type ToPrimary } from './worker-messages.ts';

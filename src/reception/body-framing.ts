@@ -1,6 +1,7 @@
 // Request body framing (RFC 9112 §6.3): a Content-Length count or the chunked decoder cuts the
 // body of the one exchange being read out of the connection's input, and feeds it to its
 // RequestBody. Flow control (pausing the socket) and deadlines stay with the connection.
+import { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../util/errors.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import type { Exchange } from './exchange.ts';

@@ -8,6 +8,7 @@
 //   locked stream) has had nothing written, so the connection can still answer 500 and go on
 //   with the requests behind it (BodyFailedEarly);
 // - a slow first chunk (server-sent events) does not hold the head back longer than one turn.
+import { Buffer } from 'node:buffer';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import type { Plan } from './response-head.ts';
 import type { WriteBatch } from './write-batch.ts';

@@ -2,6 +2,7 @@
 // responses keep the constructor's body (light-response.ts), so a string or a byte buffer tells its
 // size at once. Layers that decide by size (compression's minimum) use it to leave small responses
 // alone without building headers or a body stream the serializer never needs.
+import { Buffer } from 'node:buffer';
 import { kBody, kReal, type LightResponse } from './light-response.ts';
 
 /** Bytes in `res`'s body, or undefined when only reading it would tell (streams, blobs, real Responses). */

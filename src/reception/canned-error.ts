@@ -2,6 +2,7 @@
 // as a complete response for errors that have no Response to plan: a parser refusal, a handler
 // that threw, a response that could not be sent. Always framed by Content-Length; HEAD gets the
 // length without the body (RFC 9110 §9.3.2). Only error paths come here.
+import { Buffer } from 'node:buffer';
 import { statusText } from '../util/errors.ts';
 import { renderError } from '../util/render-error.ts';
 import { dateLine } from './http-date.ts';

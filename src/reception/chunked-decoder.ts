@@ -1,6 +1,7 @@
 // Incremental decoder for the chunked transfer coding (RFC 9112 §7.1). A pure state machine:
 // feed it bytes, it hands out data slices and tells when the body (with trailers) is complete.
 // Every quantity is bounded: chunk sizes (overflow guard), extensions, trailer section.
+import type { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../util/errors.ts';
 import { COLON, CR, FIELD_VALUE, HEX, HTAB, LF, SP, TCHAR } from './char-tables.ts';
 

@@ -1,4 +1,5 @@
 // What a connection is configured with: the handlers it calls and the engine's limits.
+import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import type { Context, ErrorHandler, MaybePromise } from '../types.ts';

@@ -13,6 +13,8 @@
 //  - Once `stopParsing` is set (a request that closes, a refusal, a broken body), bytes after it
 //    are never parsed (RFC 9112 §9.6); once `ignoreInput` is set none are read.
 //  - Once `#closed` is set nothing is written and no deadline fires.
+import process from 'node:process';
+import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { type ErrorCode, FoyerError } from '../util/errors.ts';
 import type { ConnectionConfig } from './connection-config.ts';

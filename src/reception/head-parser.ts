@@ -1,6 +1,8 @@
 // The request-head parser: a pure function over a Buffer (no I/O, no timers) that validates a
 // complete request line and header section per RFC 9112 and extracts what framing needs.
 // The connection calls it once a head is complete (see findHeadEnd); it never sees partial input.
+import { indexOfByte, latin1Text } from '../util/byte-methods.ts';
+import type { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../util/errors.ts';
 import { isValidAuthority } from './authority.ts';
 import { FIELD_VALUE, PATH_AS_IS, QUERY_AS_IS, TARGET, TCHAR } from './char-tables.ts';
@@ -46,10 +48,6 @@ export class ParsedHead {
 const HTTP_ = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
 const MAX_CL_DIGITS = 15; // below 2^53: a length is always an exact integer
 
-// Buffer#latin1Slice is the fastest bytes → string path (no encoding lookup); untyped in @types/node.
-const latin1 = (buf: Buffer, s: number, e: number): string =>
-  (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
-
 /**
  * Field names clients send on nearly every request, in the spellings they use. A name whose bytes
  * are exactly one of these is that literal string: no new string per field (a pure function of
@@ -91,7 +89,7 @@ function fieldName(buf: Buffer, s: number, e: number, prev: string | undefined):
   const known = COMMON_NAMES[len];
   if (known !== undefined)
     for (let k = 0; k < known.length; k++) if (bytesAre(buf, s, len, known[k]!)) return known[k]!;
-  return latin1(buf, s, e);
+  return latin1Text(buf, s, e);
 }
 
 /**
@@ -101,7 +99,7 @@ function fieldName(buf: Buffer, s: number, e: number, prev: string | undefined):
  */
 function textOr(buf: Buffer, s: number, e: number, prev: string | undefined): string {
   if (prev !== undefined && prev.length === e - s && bytesAre(buf, s, e - s, prev)) return prev;
-  return latin1(buf, s, e);
+  return latin1Text(buf, s, e);
 }
 
 function fail(out: ParsedHead, code: ErrorCode): number {
@@ -123,18 +121,18 @@ function nameIs(buf: Buffer, s: number, len: number, name: string): boolean {
  */
 export function findHeadEnd(buf: Buffer, start: number, from: number, end: number): number {
   const first = Math.max(from, start);
-  let i = buf.indexOf(0x0a /* LF */, first);
+  let i = indexOfByte(buf, 0x0a /* LF */, first);
   while (i >= 0 && i < end) {
     if (i === start || buf[i - 1] !== 0x0d /* CR */) return -1;
     if (i - 3 >= start && buf[i - 2] === 0x0a /* LF */ && buf[i - 3] === 0x0d /* CR */) return i + 1;
-    i = buf.indexOf(0x0a /* LF */, i + 1);
+    i = indexOfByte(buf, 0x0a /* LF */, i + 1);
   }
   // Still incomplete: a CR followed by anything but LF can never become valid, so say so now
   // rather than wait for the headers timeout.
-  let c = buf.indexOf(0x0d /* CR */, first);
+  let c = indexOfByte(buf, 0x0d /* CR */, first);
   while (c >= 0 && c + 1 < end) {
     if (buf[c + 1] !== 0x0a /* LF */) return -1;
-    c = buf.indexOf(0x0d /* CR */, c + 1);
+    c = indexOfByte(buf, 0x0d /* CR */, c + 1);
   }
   return 0;
 }
@@ -199,7 +197,7 @@ function parseRequestLine(
   let i = start;
   while (i < end && tchar[buf[i]!] === 1) i++;
   if (i === start || buf[i] !== 0x20 /* SP */) return fail(out, 'FOYER_BAD_METHOD');
-  out.method = knownMethod(buf, start, i) ?? latin1(buf, start, i);
+  out.method = knownMethod(buf, start, i) ?? latin1Text(buf, start, i);
 
   const ts = ++i;
   let query = -1;

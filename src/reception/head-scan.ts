@@ -1,6 +1,8 @@
 // Finds where the next request head in a connection's input begins and ends, across reads, and
 // refuses one that grows past its limits before it is complete (the parser itself then works on a
 // complete head: head-parser.ts). Pure but for the time a head starts (the read's, see receivedAt).
+import { indexOfByte } from '../util/byte-methods.ts';
+import type { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../util/errors.ts';
 import { CR, LF } from './char-tables.ts';
 import { findHeadEnd } from './head-parser.ts';
@@ -52,7 +54,7 @@ export class HeadScan {
     const he = findHeadEnd(buf, pos, pos + Math.max(0, this.#scanned - 3), end);
     if (he < 0) return this.#refuse('FOYER_BAD_REQUEST');
     if (he === 0) {
-      const lineEnd = buf.indexOf(LF, pos);
+      const lineEnd = indexOfByte(buf, LF, pos);
       if ((lineEnd < 0 || lineEnd >= end) && end - pos > limits.maxRequestLineSize + 2) {
         return this.#refuse('FOYER_URI_TOO_LONG');
       }
@@ -70,7 +72,7 @@ export class HeadScan {
    * 9112 §3, RFC 9110 §15.5.15), else 431 (RFC 6585 §5): the status names the part that is too long.
    */
   #tooLarge(buf: Buffer, pos: number, end: number): ErrorCode {
-    const lf = buf.indexOf(LF, pos);
+    const lf = indexOfByte(buf, LF, pos);
     const lineEnd = lf < 0 || lf >= end ? end : lf;
     // The line without its CRLF, as the parser counts it.
     return lineEnd - pos - 1 > this.#limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_HEADERS_TOO_LARGE';

@@ -4,6 +4,9 @@
 // the body without streams when asked for text/json/bytes, and becomes a real Request only when
 // something else is touched. It passes `instanceof Request` (its prototype chain includes
 // Request.prototype); `new Request(incoming)` works once globals are installed (globals.ts).
+import { Blob, Buffer } from 'node:buffer';
+import type { ReadableStream } from 'node:stream/web';
+import { TextDecoder } from 'node:util';
 import { LightHeaders } from './light-headers.ts';
 import { NativeResponse } from './light-response.ts';
 import type { RequestBody } from './request-body.ts';

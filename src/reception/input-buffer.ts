@@ -1,6 +1,7 @@
 // A connection's unparsed input. A read that holds whole requests is parsed in place; only input
 // that spans reads is copied, into one accumulator the connection reuses from read to read.
 // Pure (no I/O, no timers): unit-tested beside it, since aliasing bugs live here.
+import { Buffer } from 'node:buffer';
 import { CR, LF } from './char-tables.ts';
 
 /** Accumulator capacity an idle connection may keep between requests. */

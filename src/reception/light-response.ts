@@ -4,6 +4,8 @@
 // the body and init directly, and anything else (body streams, clone, text, …) is answered by a
 // real Response created on first use. It passes `instanceof Response`.
 
+import { Blob, Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import { LightHeaders } from './light-headers.ts';
 
 export const NativeResponse: typeof Response = globalThis.Response;

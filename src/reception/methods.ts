@@ -1,4 +1,5 @@
 // The common methods, recognised from the bytes without allocating a new string each time.
+import type { Buffer } from 'node:buffer';
 
 const COMMON = ['GET', 'PUT', 'POST', 'HEAD', 'PATCH', 'TRACE', 'DELETE', 'OPTIONS', 'CONNECT'];
 const BY_LENGTH: string[][] = [];

@@ -2,6 +2,7 @@
 // responses leave in request order (RFC 9112 §9.3.2). It turns handler results into responses,
 // writes the ready ones at the head of the queue, streams a body, and tells the transaction
 // observer when each exchange is over. The connection owns the socket and decides what comes in.
+import { Buffer } from 'node:buffer';
 import type { Context, MaybePromise } from '../types.ts';
 import { FoyerError, toHttpError } from '../util/errors.ts';
 import { BodyFailedEarly, pumpBody } from './body-pump.ts';

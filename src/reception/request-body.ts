@@ -1,6 +1,8 @@
 // A request body as it arrives: chunks queued from the socket, read either whole (text/json
 // fast path, no stream) or as a ReadableStream that pulls and so applies backpressure to the
 // socket. The connection owns the socket; this object only tells it when it wants more.
+import { Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import { FoyerError } from '../util/errors.ts';
 
 /** Above this many queued bytes the connection stops reading the socket until the consumer catches up. */

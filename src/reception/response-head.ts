@@ -3,6 +3,8 @@
 // headers from the handler are replaced by the engine's own; header names and values are
 // validated by the Response that carries them (Headers grammar), and the finished head is
 // checked once more for characters that latin1 cannot carry.
+import { Blob, Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
 import { kPairs, LightHeaders } from './light-headers.ts';

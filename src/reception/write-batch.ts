@@ -2,6 +2,9 @@
 // write (a string when there are no byte bodies; with them, one Buffer up to JOIN_LIMIT bytes, else a
 // corked writev), and the caller decides when: now, after the current microtasks, or once the event
 // loop turns.
+import { writeLatin1, writeUtf8 } from '../util/byte-methods.ts';
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 
 /**
@@ -106,7 +109,7 @@ export class WriteBatch {
       const out = s.writableLength === 0 ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
       let at = 0;
       for (const c of list) {
-        if (typeof c === 'string') at += out.write(c, at, wide ? 'utf8' : 'latin1');
+        if (typeof c === 'string') at += wide ? writeUtf8(out, c, at) : writeLatin1(out, c, at);
         else {
           out.set(c, at);
           at += c.byteLength;

@@ -8,6 +8,7 @@
 //   to the log, never to the client. Everything shown in HTML is escaped; JSON is JSON.stringify's.
 // - The error's own headers (Retry-After, WWW-Authenticate, Allow, RateLimit …) are kept, except
 //   those the body decides (type, length, framing) and any a Response or the wire could not carry.
+import { Buffer } from 'node:buffer';
 import { escapeHtml } from './escape-html.ts';
 import { type HttpError, statusText, toHttpError } from './errors.ts';
 import { preferredMediaType } from './negotiate.ts';

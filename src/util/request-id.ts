@@ -1,6 +1,7 @@
 // Request ids: short, unique per process and start time, cheap (a prefix fixed at start and a
 // counter, no randomness per request). An id from a trusted proxy's X-Request-Id is kept when it
 // is a plain token: it goes into logs and a response header, so nothing else is accepted.
+import process from 'node:process';
 
 const prefix = `${Date.now().toString(36)}${process.pid.toString(36)}-`;
 let counter = 0;

@@ -1,6 +1,8 @@
 // Reading request bodies with a size limit (413) and clear 400s. The engine already enforces the
 // server-wide limit; these enforce a per-route one and turn parse failures into catalogue errors
 // instead of a generic 500 from a SyntaxError or TypeError.
+import { type Buffer, File } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { defaultBodyLimit } from '../engine-seam.ts';

@@ -2,6 +2,8 @@
 // Accept-Encoding q-values, ties going to the server's order (br, gzip, deflate). Small bodies of
 // known size are compressed in one go and keep a Content-Length; streamed bodies are compressed
 // as they flow, flushed per chunk so server-sent events and progressive output are not held back.
+import type { Buffer } from 'node:buffer';
+import type { ReadableStream } from 'node:stream/web';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';

@@ -1,5 +1,7 @@
 // Finding out whether a response body of unknown length is already complete, without waiting
 // for a streaming producer. Used by compression (one-shot vs streaming) and HEAD (Content-Length).
+import { Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 
 /** Bodies up to this size are buffered and handled in one piece; larger ones stream. */

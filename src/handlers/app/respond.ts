@@ -1,5 +1,7 @@
 // Response helpers. Each builds a plain web-standard Response with the right Content-Type, so
 // anything downstream (compression, the engine, a test) treats it like any other.
+import { ReadableStream } from 'node:stream/web';
+import { TextEncoder } from 'node:util';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';

@@ -1,6 +1,7 @@
 // Large uploads streamed to disk, never held in memory: multipart files (busboy) and raw bodies
 // each go to a fresh private temp directory with per-file, total and count limits. Temp files are
 // removed when the App finishes the request (or by `cleanup()`), and at once on any failure.
+import type { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,5 +1,6 @@
 // Upstream addresses as users write them: `127.0.0.1:9000`, `tcp://host:port`, `[::1]:9000`,
 // `unix:/run/php/php-fpm.sock` (also `unix:///path`). And the default socket factory: node:net.
+import { Buffer } from 'node:buffer';
 import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';

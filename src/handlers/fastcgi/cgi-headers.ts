@@ -2,7 +2,7 @@
 // header lines, an empty line, then the body. Everything here is untrusted backend output:
 // a bad field name or a control character fails the whole response (502), it is never passed on
 // (httpd's strict behaviour; see ../shared/conformance/README.md, cgi_response_header rows).
-import { asBuffer } from '../../util/as-buffer.ts';
+import { latin1Text } from '../../util/byte-methods.ts';
 
 export interface CgiHead {
   status: number;
@@ -112,7 +112,7 @@ function fieldOf(line: string): Field {
 
 /** Parses and validates the head (bytes before the empty line). Throws CgiHeaderError. */
 export function parseCgiHead(head: Uint8Array): CgiHead {
-  const text = asBuffer(head).toString('latin1');
+  const text = latin1Text(head, 0, head.length);
   const headers: Array<[string, string]> = [];
   let status: number | undefined;
   let location = false;

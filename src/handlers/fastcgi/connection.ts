@@ -2,6 +2,7 @@
 // connection at a time (it answers CANT_MPX_CONN otherwise, §5.5), so a connection is either idle
 // or running exactly one exchange (exchange.ts); with KEEP_CONN (§5.1) it returns to the pool
 // afterwards. The socket is injected (net, unix, or an in-memory fake): nothing here dials.
+import type { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';

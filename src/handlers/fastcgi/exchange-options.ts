@@ -1,4 +1,5 @@
 // What one FastCGI exchange is given and what it hands back (exchange.ts runs it), and its tunables.
+import type { ReadableStream } from 'node:stream/web';
 import type { Params } from './name-value.ts';
 import type { ResponseBufferOptions } from './response-buffer.ts';
 

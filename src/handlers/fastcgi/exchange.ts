@@ -1,6 +1,8 @@
 // One request/response on a FastCGI connection: writes the request (request-writer.ts), reads
 // the response records (response-reader.ts), and hands the caller the head plus a body. A class,
 // not a nest of closures: this runs once per request and allocations are the hot path's cost.
+import { Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import type { CgiHead } from './cgi-headers.ts';
 import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';

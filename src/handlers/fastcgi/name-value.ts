@@ -1,5 +1,6 @@
 // FastCGI name-value pairs (FastCGI Specification §3.4): each length is one byte when below 128,
 // otherwise four bytes big-endian with the top bit set. Used for PARAMS and GET_VALUES.
+import { Buffer } from 'node:buffer';
 
 /**
  * A name-value list. A string value is written as UTF-8 (paths, which Foyer decoded); bytes are

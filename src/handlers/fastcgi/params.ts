@@ -1,5 +1,6 @@
 // The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
 // fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
+import { Buffer } from 'node:buffer';
 import { rawTarget, receivedFieldPairs } from '../engine-seam.ts';
 import type { Context } from '../../types.ts';
 

@@ -3,6 +3,8 @@
 // unexpected exit) and stops it on request. pm = static: the pool size is fixed, so Foyer's
 // connection pool can be sized to it exactly (see pool.ts on pinned children).
 // Process-wide hooks (signals, exit) stay in os/: the caller calls `stop()`.
+import process from 'node:process';
+import type { Buffer } from 'node:buffer';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';

@@ -1,6 +1,7 @@
 // FastCGI records (FastCGI Specification 1.0, §3.3): an 8-byte header, contentLength bytes of
 // content, then paddingLength bytes that the receiver discards. One file per layer: this one only
 // frames bytes; it knows nothing of params, streams or sockets.
+import { Buffer } from 'node:buffer';
 
 export const FCGI_VERSION_1 = 1;
 export const HEADER_SIZE = 8;

@@ -5,6 +5,7 @@
 // way the body can be sent again on a fresh connection. With `requestBuffering: false` a large
 // Content-Length body streams straight through instead (backpressure both ways); a chunked one is
 // spooled all the same, because PHP reads a body only when it knows its length (RFC 3875 §4.1.2).
+import type { ReadableStream } from 'node:stream/web';
 import { FastCgiError } from './errors.ts';
 import { type SpoolOptions, spoolBody } from './spool.ts';
 

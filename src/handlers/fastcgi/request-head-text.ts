@@ -5,6 +5,7 @@
 // wrote every name and value separately: a quarter of the gateway's own time for hello.php).
 // Only for the usual case: every string param is ASCII (then its UTF-8 bytes are its chars), and
 // the params fit one record. Anything else returns undefined and goes the Buffer way.
+import { Buffer } from 'node:buffer';
 import type { Params } from './name-value.ts';
 import { flat } from '../../util/flat-string.ts';
 import { BEGIN_REQUEST, FLAG_KEEP_CONN, MAX_CONTENT, PARAMS, paddingFor, ROLE_RESPONDER, STDIN } from './record.ts';

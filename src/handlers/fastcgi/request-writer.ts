@@ -2,6 +2,7 @@
 // PARAMS stream closed by an empty record, then the STDIN stream closed by an empty record.
 // The head goes out as one buffer (one write, one syscall); STDIN is framed per chunk as the
 // request body arrives so that a large upload never sits in memory.
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import type { Params } from './name-value.ts';
 import { encodeParams, measureParams, writeParams } from './name-value.ts';

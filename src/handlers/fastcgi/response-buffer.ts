@@ -4,6 +4,8 @@
 // soon as the script is done; the client is sent the bytes at its pace. When both bounds are
 // full, `push` says so and the caller falls back to backpressure (pausing php-fpm's socket).
 // The temp file is unlinked as soon as it is created: nothing is left behind, whatever happens.
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // Reads one FastCGI response (FastCGI Specification §5.3, §5.5, §6.2): STDOUT carries the CGI
 // head then the body, STDERR carries diagnostics, END_REQUEST ends it with appStatus and a
 // protocolStatus. The head is held in a bounded buffer; body bytes pass straight through.
+import { Buffer } from 'node:buffer';
 import type { CgiHead } from './cgi-headers.ts';
 import { CgiHeaderError, findHeadEnd, parseCgiHead } from './cgi-headers.ts';
 import { FastCgiProtocolError, type RecordSink } from './record-decoder.ts';

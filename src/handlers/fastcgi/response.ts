@@ -2,6 +2,7 @@
 // Content-Type, X-Sendfile hand-over), the body passes as bytes or as a stream held to any
 // Content-Length the backend announced, and failures map to the catalogue: 502 (down, broken
 // response), 503 + Retry-After (queue full, OVERLOADED), 504 (timeouts).
+import { ReadableStream, TransformStream } from 'node:stream/web';
 import type { Context, Middleware } from '../../types.ts';
 import { FoyerError, isHttpError } from '../../util/errors.ts';
 import type { ExchangeResult } from './connection.ts';

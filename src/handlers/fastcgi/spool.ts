@@ -2,6 +2,9 @@
 // CONTENT_LENGTH to read a body at all. Small bodies stay in memory; past `memoryLimit` the body
 // moves to a private temp file (mode 0600, unlinked as soon as it is complete), so a 100 MB upload
 // costs one file, not 100 MB of heap. Past `maxSize` the request is refused (413).
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
+import type { ReadableStream } from 'node:stream/web';
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';

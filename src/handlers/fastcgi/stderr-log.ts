@@ -1,6 +1,7 @@
 // php-fpm's STDERR records (FastCGI Specification §5.3) carry PHP warnings and errors. They go to
 // the server log line by line, bounded per request: a script looping on a warning must not fill
 // the disk or the heap. Bytes beyond the limit are counted and reported once.
+import { Buffer } from 'node:buffer';
 import type { Logger } from '../../log/logger.ts';
 
 const MAX_LINE = 2048;

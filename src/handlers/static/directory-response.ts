@@ -1,4 +1,5 @@
 // Responses that show a directory's entries: the listing page, and the 300 list of typo candidates.
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import type { DirEntry, FileStat } from '../../os/file-system.ts';
 import { errorCode } from '../../os/file-system.ts';

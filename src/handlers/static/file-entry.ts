@@ -1,5 +1,6 @@
 // What the handler knows about one file: its representations (identity, precompressed siblings,
 // compressed copies) with prebuilt response headers, and its bytes when it is small enough to keep.
+import type { Buffer } from 'node:buffer';
 import type { Coding } from './encoding.ts';
 import { compressBuffer, SIBLING_SUFFIX } from './encoding.ts';
 import type { FileStat, OpenFile, StaticFs } from '../../os/file-system.ts';

@@ -1,5 +1,7 @@
 // A pull-based stream over parts of an open file. The consumer's reads drive the file reads, so
 // a slow client holds at most one chunk in memory (backpressure), whatever the file's size.
+import { Buffer } from 'node:buffer';
+import { ReadableStream } from 'node:stream/web';
 import type { OpenFile } from '../../os/file-system.ts';
 import type { ByteRange } from './range.ts';
 

@@ -1,5 +1,6 @@
 // multipart/byteranges (RFC 9110 §14.6): several ranges in one 206 response, each part with its
 // own Content-Type and Content-Range, delimited by a boundary that cannot occur in the headers.
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { BodyPiece } from './file-stream.ts';
 import type { ByteRange } from './range.ts';

@@ -1,5 +1,6 @@
 // Small responses of the static handler: errors from the catalogue (through the one renderer,
 // util/render-error.ts) and redirects. Nothing from the request is echoed back.
+import { ReadableStream } from 'node:stream/web';
 import { type ErrorCode, FoyerError, statusText } from '../../util/errors.ts';
 import { errorResponse as rendered } from '../../util/render-error.ts';
 

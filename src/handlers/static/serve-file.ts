@@ -1,5 +1,6 @@
 // Answers a GET or HEAD for a known file: content negotiation, preconditions (RFC 9110 §13.2.2),
 // ranges (§14), then the body from memory or a bounded stream. HEAD never opens the file.
+import type { ReadableStream } from 'node:stream/web';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createCompressor, negotiateEncoding } from './encoding.ts';

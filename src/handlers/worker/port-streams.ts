@@ -2,6 +2,7 @@
 // most WINDOW bytes in flight and the receiver returns credit only as its consumer pulls, so a slow
 // reader on one side holds the producer on the other (a body is never buffered whole in between).
 // Several streams share a port (request body, next() bodies, response body), told apart by id.
+import { ReadableStream } from 'node:stream/web';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import type { MessagePort } from 'node:worker_threads';
 import { concatBytes } from '../../util/concat-bytes.ts';

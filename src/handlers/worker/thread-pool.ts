@@ -2,6 +2,7 @@
 // with idle threads exiting (seed 002's TTL, seed 003's dynamic pool), TypeScript entry files
 // loadable when Foyer itself runs from its sources, and a way to kill one thread by id (a runaway
 // task: piscina's own abort needs signals that forbid sharing a thread between tasks).
+import process from 'node:process';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
