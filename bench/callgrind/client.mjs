@@ -8,7 +8,28 @@ import { connect } from 'node:net';
 
 const [port, warm, total, depth, vpid] = process.argv.slice(2, 7).map(Number);
 const path = process.argv[7] ?? '/plaintext';
-const batch = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: cg\r\n\r\n`.repeat(depth));
+// CG_HEAD=browser: the fields Chromium sends for a navigation (about 700 bytes), for the cost of a
+// real client's head; by default the short head of a load tool.
+const BROWSER = [
+  'Connection: keep-alive',
+  'sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile: ?0',
+  'sec-ch-ua-platform: "Linux"',
+  'Upgrade-Insecure-Requests: 1',
+  'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+  'Sec-Fetch-Site: same-origin',
+  'Sec-Fetch-Mode: navigate',
+  'Sec-Fetch-User: ?1',
+  'Sec-Fetch-Dest: document',
+  'Referer: http://127.0.0.1/index.html',
+  'Accept-Encoding: gzip, deflate, br, zstd',
+  'Accept-Language: en-US,en;q=0.9',
+  'Cookie: theme=dark; session=8f14e45fceea167a5a36dedd4bea2543; _ga=GA1.1.1234567890.1700000000',
+];
+const fields = process.env.CG_HEAD === 'browser' ? BROWSER : ['User-Agent: cg'];
+const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n`;
+const batch = Buffer.from(head.repeat(depth));
 const CONNECTIONS = 4;
 let measuring = false;
 let sent = 0;

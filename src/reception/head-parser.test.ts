@@ -223,8 +223,11 @@ describe('host validation across requests', () => {
         'Hast',
         'User-Agent',
         'X-A',
+        'X-A2', // a name that begins with another one: a repeat must end where the name does
+        'X',
         'X-B',
         'x-a',
+        'Hosts',
         'Content-Length',
         'Connection',
         'Transfer-Encoding',
@@ -333,6 +336,14 @@ describe('host validation across requests', () => {
       'GET /a?x HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb\r\n\r\n',
       'POST /a HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb\r\n\r\n',
       'GET /a HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'GET /ab HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb\r\n\r\n', // the target, one byte longer
+      'GET /a\\ HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb\r\n\r\n', // …by a byte it refuses
+      'GET /a HTTP/1.1\r\nHosts: h\r\nX: a\r\nY:\tb\r\n\r\n', // a name, one byte longer
+      'GET /a HTTP/1.1\r\nHost: h\r\nX\x7f: a\r\nY:\tb\r\n\r\n', // …by a byte no name has
+      'GET /a HTTP/1.1\r\nHost: hh\r\nX: a\r\nY:\tb\r\n\r\n', // a value, one byte longer
+      'GET /a HTTP/1.1\r\nHost: h\x01\r\nX: a\r\nY:\tb\r\n\r\n', // …by a control
+      'GET /a HTTP/1.1\r\nHost: h\rX: a\r\nY:\tb\r\n\r\n', // a CR without its LF after a value
+      'GET /a HTTP/1.1\r\nHost: h\r\nX: a\r\nY:\tb \x01\r\n\r\n', // whitespace, then a control
     ];
     const prev = new ParsedHead();
     const pb = Buffer.from(prevHead, 'latin1');

@@ -31,7 +31,11 @@ export class ParsedHead {
   targetAsIs = true;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and any higher 1.x, answered as 1.1: RFC 9110 §2.5). */
   minor = 1;
-  /** Flat [name, value, name, value, …] with names as received. */
+  /**
+   * Flat [name, value, name, value, …] with names as received. Never changed once parsed (readers
+   * only; light-headers.ts copies before a change): the next head of the connection skips the
+   * byte checks of fields that repeat these (parseHead's `prev`).
+   */
   headers: string[] = [];
   host: string | undefined = undefined;
   /** -1 when absent. */
@@ -83,22 +87,12 @@ function bytesAre(buf: Buffer, s: number, len: number, text: string): boolean {
   return true;
 }
 
-function fieldName(buf: Buffer, s: number, e: number, prev: string | undefined): string {
+/** A field name's string: one of COMMON_NAMES when its bytes are, else a new one. */
+function fieldName(buf: Buffer, s: number, e: number): string {
   const len = e - s;
-  if (prev !== undefined && prev.length === len && bytesAre(buf, s, len, prev)) return prev;
   const known = COMMON_NAMES[len];
   if (known !== undefined)
     for (let k = 0; k < known.length; k++) if (bytesAre(buf, s, len, known[k]!)) return known[k]!;
-  return latin1Text(buf, s, e);
-}
-
-/**
- * buf[s..e) as a string: `prev` itself when it has exactly these bytes. Clients repeat their
- * fields from one request to the next on a connection (User-Agent, Accept, Cookie …); comparing
- * bytes costs less than making a string (a pure function of the bytes: the result is the same).
- */
-function textOr(buf: Buffer, s: number, e: number, prev: string | undefined): string {
-  if (prev !== undefined && prev.length === e - s && bytesAre(buf, s, e - s, prev)) return prev;
   return latin1Text(buf, s, e);
 }
 
@@ -179,27 +173,17 @@ function parseConnection(value: string, out: ParsedHead): void {
   }
 }
 
-/** Parses the request line; returns the index of the first header line, or -1. */
-function parseRequestLine(
-  buf: Buffer,
-  start: number,
-  end: number,
-  limits: Limits,
-  out: ParsedHead,
-  prevTarget: string | undefined,
-): number {
+/**
+ * Checks the request target's bytes from `ts` and sets `out.targetAsIs`; returns the index of the
+ * first byte that is not the target's (the SP before the version when the line is valid), or -1.
+ */
+function scanTarget(buf: Buffer, ts: number, end: number, out: ParsedHead): number {
   // The tables as locals: an imported binding is loaded (and checked for initialisation) on every
   // use, inside the per-byte loops too (seen in the optimized code).
-  const tchar = TCHAR;
   const pathAsIs = PATH_AS_IS;
   const queryAsIs = QUERY_AS_IS;
   const targetByte = TARGET;
-  let i = start;
-  while (i < end && tchar[buf[i]!] === 1) i++;
-  if (i === start || buf[i] !== 0x20 /* SP */) return fail(out, 'FOYER_BAD_METHOD');
-  out.method = knownMethod(buf, start, i) ?? latin1Text(buf, start, i);
-
-  const ts = ++i;
+  let i = ts;
   let query = -1;
   let asIs = true;
   for (; i < end; i++) {
@@ -223,9 +207,39 @@ function parseRequestLine(
     }
   }
   out.targetAsIs = asIs;
-  if (i === ts || buf[i] !== 0x20 /* SP */)
-    return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
-  out.target = textOr(buf, ts, i, prevTarget);
+  return i;
+}
+
+/** Parses the request line; returns the index of the first header line, or -1. */
+function parseRequestLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  limits: Limits,
+  out: ParsedHead,
+  prev: ParsedHead | undefined,
+): number {
+  const tchar = TCHAR; // a local, as in scanTarget
+  let i = start;
+  while (i < end && tchar[buf[i]!] === 1) i++;
+  if (i === start || buf[i] !== 0x20 /* SP */) return fail(out, 'FOYER_BAD_METHOD');
+  out.method = knownMethod(buf, start, i) ?? latin1Text(buf, start, i);
+
+  const ts = ++i;
+  // The previous request's target again (a client polling one URL, a benchmark): its bytes were
+  // checked when it was parsed, so comparing them is enough (the rest of the line is checked below).
+  const known = prev?.target;
+  if (known !== undefined && buf[ts + known.length] === 0x20 /* SP */ && bytesAre(buf, ts, known.length, known)) {
+    out.target = known;
+    out.targetAsIs = prev!.targetAsIs;
+    i = ts + known.length;
+  } else {
+    i = scanTarget(buf, ts, end, out);
+    if (i < 0) return -1;
+    if (i === ts || buf[i] !== 0x20 /* SP */)
+      return fail(out, i - start > limits.maxRequestLineSize ? 'FOYER_URI_TOO_LONG' : 'FOYER_BAD_TARGET');
+    out.target = latin1Text(buf, ts, i);
+  }
 
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF (RFC 9112 §2.3).
   const v = i + 1;
@@ -276,10 +290,10 @@ export function parseHead(
   out: ParsedHead,
   /** A Host value already validated on this connection (clients repeat it on every request). */
   knownHost?: string,
-  /** The connection's previous head: its strings are reused where the bytes repeat them (see textOr). */
+  /** The connection's previous head: where the bytes repeat its target or a field at the same position, its strings are reused and its checks are not done again. */
   prev?: ParsedHead,
 ): number {
-  let i = parseRequestLine(buf, start, end, limits, out, prev?.target);
+  let i = parseRequestLine(buf, start, end, limits, out, prev);
   if (i < 0) return i;
   if (classifyTarget(out) < 0) return -1;
 
@@ -297,45 +311,67 @@ export function parseHead(
       i += 2;
       break;
     }
+    // The previous head's field at the same position: most clients send theirs in one order, and
+    // repeat most of them on every request of a connection. Its name and value were checked when
+    // that head was parsed (the array is never changed after: light-headers.ts copies before a
+    // change), so a field whose bytes are the same needs no byte-by-byte check again.
+    const at = 2 * count;
+    const prevName = before !== undefined && at < before.length ? before[at] : undefined;
+    const prevValue = prevName !== undefined ? before![at + 1] : undefined;
     // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected with 400.
     const ns = i;
-    while (tchar[buf[i]!] === 1) i++;
+    let name: string | undefined;
+    if (
+      prevName !== undefined &&
+      buf[ns + prevName.length] === 0x3a /* COLON */ &&
+      bytesAre(buf, ns, prevName.length, prevName)
+    ) {
+      name = prevName;
+      i = ns + prevName.length;
+    } else while (tchar[buf[i]!] === 1) i++;
     const ne = i;
     // RFC 9112 §5.1: no whitespace between field name and colon.
     if (ne === ns || buf[i] !== 0x3a /* COLON */) return fail(out, 'FOYER_BAD_HEADER');
     i++;
     while (buf[i] === 0x20 /* SP */ || buf[i] === 0x09 /* HTAB */) i++;
     const vs = i;
-    while (valueByte[buf[i]!] === 1) i++;
-    if (buf[i] !== 0x0d /* CR */ || buf[i + 1] !== 0x0a /* LF */) return fail(out, 'FOYER_BAD_HEADER');
-    let ve = i;
-    while (ve > vs && (buf[ve - 1] === 0x20 /* SP */ || buf[ve - 1] === 0x09) /* HTAB */) ve--;
-    i += 2;
+    let ve: number;
+    let value: string | undefined;
+    if (
+      prevValue !== undefined &&
+      buf[vs + prevValue.length] === 0x0d /* CR */ &&
+      buf[vs + prevValue.length + 1] === 0x0a /* LF */ &&
+      bytesAre(buf, vs, prevValue.length, prevValue)
+    ) {
+      value = prevValue;
+      ve = vs + prevValue.length;
+      i = ve + 2;
+    } else {
+      while (valueByte[buf[i]!] === 1) i++;
+      if (buf[i] !== 0x0d /* CR */ || buf[i + 1] !== 0x0a /* LF */) return fail(out, 'FOYER_BAD_HEADER');
+      ve = i;
+      while (ve > vs && (buf[ve - 1] === 0x20 /* SP */ || buf[ve - 1] === 0x09) /* HTAB */) ve--;
+      i += 2;
+    }
     if (++count > limits.maxHeaderCount) return fail(out, 'FOYER_HEADERS_TOO_LARGE');
-
-    // The previous head's field at the same position: most clients send theirs in one order.
-    const at = 2 * (count - 1);
-    const prevName = before !== undefined && at < before.length ? before[at] : undefined;
-    const prevValue = prevName !== undefined ? before![at + 1] : undefined;
-    const name = fieldName(buf, ns, ne, prevName);
+    if (name === undefined) name = fieldName(buf, ns, ne);
     const len = ne - ns;
-    let value: string;
+    if (value === undefined) {
+      // Clients repeat the Host of the connection's last request: that string, not a new one.
+      value =
+        len === 4 && knownHost !== undefined && knownHost.length === ve - vs && bytesAre(buf, vs, ve - vs, knownHost)
+          ? knownHost
+          : latin1Text(buf, vs, ve);
+    }
     switch (len) {
       case 4:
         if (nameIs(buf, ns, len, 'host')) {
           // RFC 9112 §3.2: exactly one Host; several is a 400 whatever the version.
           if (hostSeen) return fail(out, 'FOYER_BAD_HOST');
           hostSeen = true;
-          // Clients repeat the Host of the connection's last request: that string, not a new one.
-          value =
-            knownHost !== undefined && knownHost.length === ve - vs && bytesAre(buf, vs, ve - vs, knownHost)
-              ? knownHost
-              : textOr(buf, vs, ve, prevValue);
           if (value !== knownHost && !isValidAuthority(value, false)) return fail(out, 'FOYER_BAD_HOST');
           out.host = value;
-          break;
         }
-        value = textOr(buf, vs, ve, prevValue);
         break;
       case 14:
         if (nameIs(buf, ns, len, 'content-length')) {
@@ -346,26 +382,19 @@ export function parseHead(
           if (out.contentLength >= 0 && out.contentLength !== n) return fail(out, 'FOYER_BAD_CONTENT_LENGTH');
           out.contentLength = n;
         }
-        value = textOr(buf, vs, ve, prevValue);
         break;
       case 17:
-        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'transfer-encoding')) teValue = teValue === undefined ? value : `${teValue}, ${value}`;
         break;
       case 10:
-        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'connection')) parseConnection(value, out);
         break;
       case 6:
-        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'expect')) out.expect = out.expect === undefined ? value : `${out.expect}, ${value}`;
         break;
       case 7:
-        value = textOr(buf, vs, ve, prevValue);
         if (nameIs(buf, ns, len, 'upgrade')) out.upgrade = value;
         break;
-      default:
-        value = textOr(buf, vs, ve, prevValue);
     }
     headers.push(name, value);
   }

@@ -82,7 +82,10 @@ export class LightHeaders {
     for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
   }
 
-  /** From fields the parser already validated; names as received, lowercased on first use. */
+  /**
+   * From fields the parser already validated; names as received, lowercased on first use. `raw` is
+   * never changed (#lower copies it before any change): the parser trusts it for the next head.
+   */
   static fromRaw(raw: string[]): LightHeaders {
     const h = new LightHeaders();
     h.#list = raw;

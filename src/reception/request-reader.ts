@@ -27,7 +27,7 @@ export interface ReaderOwner {
 // and the fields before the refusal (a Content-Length over the body limit, a method not implemented).
 const REFUSED_AFTER_LINE: ReadonlySet<ErrorCode> = new Set(['FOYER_BODY_TOO_LARGE', 'FOYER_METHOD_NOT_IMPLEMENTED']);
 
-/** The largest head whose strings are kept for the next request's repeats (see head-parser textOr). */
+/** The largest head kept for the next request's repeats (parseHead's `prev`). */
 const PREV_HEAD_MAX = 4096;
 
 export class RequestReader {
