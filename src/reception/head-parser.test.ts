@@ -316,8 +316,14 @@ describe('host validation across requests', () => {
   });
 
   test('a near repeat of the previous head is parsed as itself (a table of one-byte differences)', () => {
-    const prevHead = 'GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\n\r\n';
+    // Y's value is long enough to be compared natively (bytesAre), its name and the others byte by byte.
+    const long = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131';
+    const prevHead = `GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\nZ: ${long}\r\n\r\n`;
     const near = [
+      `GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\nZ: ${long}\r\n\r\n`, // the same
+      `GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\nZ: ${long.slice(0, -1)}2\r\n\r\n`, // its last byte
+      `GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\nZ: N${long.slice(1)}\r\n\r\n`,
+      `GET /a HTTP/1.1\r\nHost: h\r\nX: a \r\nY:\tb\r\nZ: ${long.slice(0, 10)}\x01${long.slice(11)}\r\n\r\n`,
       'GET /a HTTP/1.1\r\nHost: h\r\nX: a;\r\nY:\tb\r\n\r\n', // a byte where whitespace was
       'GET /a HTTP/1.1\r\nHost: h\r\nX : a\r\nY:\tb\r\n\r\n', // whitespace before the colon
       'GET /a HTTP/1.1\r\nHost: h\r\nX; a\r\nY:\tb\r\n\r\n', // no colon

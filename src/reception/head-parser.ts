@@ -82,7 +82,17 @@ for (const n of [
   for (const v of [n, n.toLowerCase()]) (COMMON_NAMES[v.length] ??= []).push(v);
 }
 
+/**
+ * From this length on, bytesAre copies the bytes into a string and compares the two natively: the
+ * loop costs about 30 instructions a char in callgrind (charCodeAt dispatches on the string's
+ * representation at each char), the copy and compare about 800 in all. A browser's head repeats
+ * several fields of 30 to 150 bytes (User-Agent, Accept, Cookie, sec-ch-ua) on every request.
+ */
+const NATIVE_COMPARE_FROM = 24;
+
+/** Whether buf[s..s+len) are the chars of `text` (len === text.length, within buf). */
 function bytesAre(buf: Buffer, s: number, len: number, text: string): boolean {
+  if (len >= NATIVE_COMPARE_FROM) return latin1Text(buf, s, s + len) === text;
   for (let i = 0; i < len; i++) if (buf[s + i] !== text.charCodeAt(i)) return false;
   return true;
 }
@@ -165,6 +175,11 @@ function parseTransferCodings(value: string, out: ParsedHead): number {
 }
 
 function parseConnection(value: string, out: ParsedHead): void {
+  // The one option browsers send on every request, without the split (about 1.5k instructions).
+  if (value === 'keep-alive' || value === 'Keep-Alive') {
+    out.connectionKeepAlive = true;
+    return;
+  }
   for (const raw of value.split(',')) {
     const t = trimOws(raw).toLowerCase();
     if (t === 'close') out.connectionClose = true;
