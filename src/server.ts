@@ -8,7 +8,7 @@ import type { ConnectionConfig, UpgradeHandler } from './reception/connection.ts
 import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
-import type { TransactionHook } from './reception/transaction.ts';
+import type { Transaction, TransactionHook } from './reception/transaction.ts';
 import type { Context, ErrorHandler, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
@@ -97,6 +97,17 @@ function trustedPeers(option: ServeOptions['trustProxy']): ((peer: string) => bo
   return (peer) => listHas(list, normaliseIp(peer) ?? peer);
 }
 
+/**
+ * The application's hook sees the request's fields as a copy: the list itself is the parser's, and
+ * the connection's next head is checked against it (a field repeated byte for byte is not checked
+ * again: head-parser.ts). A hook writing into it (`readonly` is only a type) would let such a field
+ * through unchecked. The engine's own hooks (access log, metrics) only read it.
+ */
+function withOwnFields(hook: TransactionHook | undefined): TransactionHook | undefined {
+  if (hook === undefined) return undefined;
+  return (tx) => hook(Object.create(tx, { fields: { value: tx.fields.slice(), enumerable: true } }) as Transaction);
+}
+
 function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook | undefined {
   const list = hooks.filter((h): h is TransactionHook => h !== undefined);
   if (list.length <= 1) return list[0];
@@ -138,7 +149,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     upgrade: options.upgrade,
     log,
     secure: options.tls !== undefined,
-    onTransaction: combineHooks([accessLog?.record, options.metrics?.record, options.onTransaction]),
+    onTransaction: combineHooks([accessLog?.record, options.metrics?.record, withOwnFields(options.onTransaction)]),
     requestIdHeader,
     // A proxy trusted for the client's address is trusted for the request id it forwards.
     trustRequestId: typeof rid === 'object' && rid.trust !== undefined ? rid.trust : trustedPeers(options.trustProxy),

@@ -32,9 +32,10 @@ export class ParsedHead {
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and any higher 1.x, answered as 1.1: RFC 9110 §2.5). */
   minor = 1;
   /**
-   * Flat [name, value, name, value, …] with names as received. Never changed once parsed (readers
-   * only; light-headers.ts copies before a change): the next head of the connection skips the
-   * byte checks of fields that repeat these (parseHead's `prev`).
+   * Flat [name, value, name, value, …] with names as received. Never changed once parsed: the next
+   * head of the connection skips the byte checks of fields that repeat these (parseHead's `prev`).
+   * Engine code only reads it, light-headers.ts copies before a change, and an application's
+   * onTransaction hook is given a copy (server.ts).
    */
   headers: string[] = [];
   host: string | undefined = undefined;

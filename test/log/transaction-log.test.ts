@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { createFormatter } from '../../src/log/access-format.ts';
 import type { Transaction } from '../../src/reception/transaction.ts';
 import type { Server } from '../../src/server.ts';
-import { exchange, firstResponse, RawConnection } from '../helpers/raw-client.ts';
+import { exchange, firstResponse, RawConnection, statuses } from '../helpers/raw-client.ts';
 import { sleep, start } from '../helpers/loopback-server.ts';
 
 const combined = createFormatter('combined');
@@ -212,5 +212,33 @@ describe('request ids', () => {
     );
     assert.notEqual(replaced.headers.get('x-request-id'), 'a"b c');
     assert.match(replaced.headers.get('x-request-id') ?? '', /^[a-z0-9]+-[a-z0-9]+$/);
+  });
+});
+
+describe('an onTransaction hook that writes into the fields it is given', () => {
+  test("changes nothing for the connection's next request: a value it wrote there is still checked", async () => {
+    let told = 0;
+    const s = await start(() => new Response('ok'), {
+      onTransaction: (tx) => {
+        // `readonly` is only a type: a hook can write. Its write must not reach the list the
+        // parser compares the next head with (a repeated field is not checked again).
+        const f = tx.fields as string[];
+        for (let i = 0; i < f.length; i += 2) if (f[i] === 'X-Note') f[i + 1] = 'a\x01';
+        told++;
+      },
+    });
+    const c = await RawConnection.open(s.address.port);
+    try {
+      c.send('GET /1 HTTP/1.1\r\nHost: h\r\nX-Note: a\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 1));
+      for (let waited = 0; told < 1 && waited < 2000; waited += 10) await sleep(10);
+      assert.equal(told, 1);
+      c.send('GET /2 HTTP/1.1\r\nHost: h\r\nX-Note: a\x01\r\n\r\n'); // a control: not a field value
+      assert.ok(await c.until((t) => statuses(t).length === 2));
+      assert.deepEqual(statuses(c.text), [200, 400]);
+    } finally {
+      c.destroy();
+      await s.close();
+    }
   });
 });
