@@ -8,7 +8,7 @@ import type { ConnectionConfig, UpgradeHandler } from './reception/connection.ts
 import { installGlobals } from './reception/globals.ts';
 import { type Limits, resolveLimits } from './reception/limits.ts';
 import { Listener } from './reception/listener.ts';
-import type { Transaction, TransactionHook } from './reception/transaction.ts';
+import type { TransactionHook } from './reception/transaction.ts';
 import type { Context, ErrorHandler, MaybePromise } from './types.ts';
 import { type TrustProxyOptions, trustProxy } from './access/trust-proxy.ts';
 import { cidrList, listHas, normaliseIp } from './access/ip-address.ts';
@@ -105,7 +105,8 @@ function trustedPeers(option: ServeOptions['trustProxy']): ((peer: string) => bo
  */
 function withOwnFields(hook: TransactionHook | undefined): TransactionHook | undefined {
   if (hook === undefined) return undefined;
-  return (tx) => hook(Object.create(tx, { fields: { value: tx.fields.slice(), enumerable: true } }) as Transaction);
+  // A plain copy, so that a hook that lists or serialises the record sees all of it, as before.
+  return (tx) => hook({ ...tx, fields: tx.fields.slice() });
 }
 
 function combineHooks(hooks: (TransactionHook | undefined)[]): TransactionHook | undefined {

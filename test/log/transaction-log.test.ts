@@ -218,8 +218,10 @@ describe('request ids', () => {
 describe('an onTransaction hook that writes into the fields it is given', () => {
   test("changes nothing for the connection's next request: a value it wrote there is still checked", async () => {
     let told = 0;
+    let keys: string[] = [];
     const s = await start(() => new Response('ok'), {
       onTransaction: (tx) => {
+        keys = Object.keys(tx); // the whole record, as a plain object a hook may list or serialise
         // `readonly` is only a type: a hook can write. Its write must not reach the list the
         // parser compares the next head with (a repeated field is not checked again).
         const f = tx.fields as string[];
@@ -233,6 +235,7 @@ describe('an onTransaction hook that writes into the fields it is given', () => 
       assert.ok(await c.until((t) => statuses(t).length === 1));
       for (let waited = 0; told < 1 && waited < 2000; waited += 10) await sleep(10);
       assert.equal(told, 1);
+      for (const k of ['status', 'method', 'target', 'fields', 'ctx']) assert.ok(keys.includes(k), k);
       c.send('GET /2 HTTP/1.1\r\nHost: h\r\nX-Note: a\x01\r\n\r\n'); // a control: not a field value
       assert.ok(await c.until((t) => statuses(t).length === 2));
       assert.deepEqual(statuses(c.text), [200, 400]);
