@@ -32,11 +32,14 @@ export class ConnectionDeadlines {
     this.at = at;
   }
 
-  /** Reading a body: a new rate window starts unless one is running. */
-  readingBody(): void {
+  /**
+   * Reading a body: a new rate window starts unless one is running. `readAt`: Date.now() of the read
+   * being handled (the clock is read here when it is 0, outside a read).
+   */
+  readingBody(readAt: number): void {
     if (this.kind !== Deadline.Body) {
       this.bodyBytes = 0;
-      this.set(Deadline.Body, Date.now() + this.#limits.bodyTimeout);
+      this.set(Deadline.Body, (readAt || Date.now()) + this.#limits.bodyTimeout);
     }
   }
 
@@ -50,9 +53,9 @@ export class ConnectionDeadlines {
     if (this.kind === Deadline.Idle) this.kind = Deadline.None;
   }
 
-  /** Nothing in flight: the keep-alive bound starts unless it is already running. */
-  idle(): void {
-    if (this.kind !== Deadline.Idle) this.set(Deadline.Idle, Date.now() + this.#limits.keepAliveTimeout);
+  /** Nothing in flight: the keep-alive bound starts unless it is already running. `readAt`: as above. */
+  idle(readAt: number): void {
+    if (this.kind !== Deadline.Idle) this.set(Deadline.Idle, (readAt || Date.now()) + this.#limits.keepAliveTimeout);
   }
 
   /** The socket buffered past its high-water mark: the peer has the send timeout to read. */

@@ -53,6 +53,12 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   #requests = 0;
   /** Date.now() after the last read was handled: tells a half-close from a client that gave up (HALF_CLOSE_GRACE_MS). */
   #lastInputAt = 0;
+  /**
+   * Date.now() when the read being handled arrived; 0 outside one. Deadlines that start while a read
+   * is handled start from it, as nginx's do from its cached time: one clock read per read, not one
+   * per deadline (reading the clock costs about 55 ns here).
+   */
+  #readAt = 0;
 
   #paused = 0;
   #readEnded = false;
@@ -103,11 +109,14 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   // ── input ─────────────────────────────────────────────────────────────────────────────────
 
   #onData(chunk: Buffer): void {
+    const now = Date.now();
+    this.#readAt = now;
     try {
-      this.#receive(chunk);
+      this.#receive(chunk, now);
     } catch (err) {
       this.#crashed(err);
     }
+    this.#readAt = 0;
   }
 
   /** An engine bug must cost one connection, never the process. */
@@ -116,9 +125,9 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.destroy();
   }
 
-  #receive(chunk: Buffer): void {
+  #receive(chunk: Buffer, now: number): void {
     if (this.#closed || this.#rd.ignoreInput) return;
-    this.#rd.scan.receivedAt = Date.now();
+    this.#rd.scan.receivedAt = now;
     this.#rd.input.push(chunk);
     this.#parse();
     // A stream that just started sends its head with its first chunk (see body-pump.ts).
@@ -378,10 +387,10 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   #updateDeadline(): void {
     if (this.#closed || this.#rd.ignoreInput) return;
     const t = this.#timers;
-    if (this.#rd.framing.ex !== null) t.readingBody();
+    if (this.#rd.framing.ex !== null) t.readingBody(this.#readAt);
     else if (this.#headPending() && !this.#rd.stopParsing && (this.#paused & PAUSE_PIPELINE) === 0)
       t.readingHead(this.#rd.scan.startedAt);
-    else if (this.#out.length === 0 && !this.#out.streaming) t.idle();
+    else if (this.#out.length === 0 && !this.#out.streaming) t.idle(this.#readAt);
     else t.set(Deadline.None, 0);
   }
 

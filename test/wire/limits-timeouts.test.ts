@@ -128,6 +128,31 @@ describe('timeouts', () => {
     }
   });
 
+  test('the keep-alive timeout starts when a late answer leaves the connection idle, not at the read before it', async () => {
+    // Deadlines that start while a read is handled take that read's time (one clock read per read);
+    // an answer that comes later, outside any read, must take the clock's.
+    const slow = await start(
+      async () => {
+        await sleep(1500);
+        return new Response('ok');
+      },
+      { limits: { keepAliveTimeout: 1000, headersTimeout: 10_000 } },
+    );
+    try {
+      const c = await RawConnection.open(slow.address.port);
+      c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 1, 5000), 'the first answer came');
+      // Well inside the second's keep-alive timeout, counted from the answer.
+      await sleep(300);
+      c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 2, 5000), `the second request was answered: ${c.text}`);
+      assert.deepEqual(statuses(c.text), [200, 200]);
+      c.destroy();
+    } finally {
+      await slow.close(500);
+    }
+  });
+
   test('a connection that never sends anything is closed', async () => {
     const r = await exchange(server.address.port, '', { quietMs: 2000 });
     assert.equal(r.text, '');
