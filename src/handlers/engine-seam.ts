@@ -8,7 +8,7 @@ import { rawTarget as engineRawTarget } from '../reception/incoming-request.ts';
 import { kPairs } from '../reception/light-headers.ts';
 import { defaultLimits } from '../reception/limits.ts';
 
-export { knownBodySize } from '../reception/body-size.ts';
+export { bodySizeAtMost, knownBodySize } from '../reception/body-size.ts';
 
 /** A context for a handler called without the engine (an App's `fetch(req)` alone, tests, embedding). */
 export function standaloneContext(init: ContextInit = {}): RequestContext {

@@ -153,6 +153,7 @@ const init = fc.option(
         600,
         0,
         101,
+        103,
         '201',
         201.7,
         Number.NaN,

@@ -21,7 +21,8 @@ export const kHeadLength = Symbol('foyer.headLength');
 
 type Body = ConstructorParameters<typeof Response>[0];
 
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+/** Fetch's null body statuses (101, 103, 204, 205, 304): compared, not looked up in a Set (about 60 instructions a response). */
+const isNullBodyStatus = (s: number): boolean => s === 204 || s === 304 || s === 205 || s === 101 || s === 103;
 /** reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ), and empty (RFC 9112 §4). */
 export const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -80,7 +81,7 @@ export class LightResponse {
       // could split the response reaches the serializer, whatever shape the init had.
       const h = init.headers;
       if (h !== undefined && h !== null) headers = new LightHeaders(h);
-      if (NULL_BODY_STATUS.has(status) && body !== null && body !== undefined) {
+      if (isNullBodyStatus(status) && body !== null && body !== undefined) {
         throw new TypeError('Response constructor: Invalid response status code ' + status);
       }
     }

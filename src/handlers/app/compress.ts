@@ -12,7 +12,7 @@ import { isCompressible } from '../../util/compressible.ts';
 import { preferredEncoding } from '../../util/negotiate.ts';
 import { ONE_SHOT_MAX, peekWhole } from './peek-body.ts';
 import { trimOws } from '../../util/ows.ts';
-import { knownBodySize } from '../engine-seam.ts';
+import { bodySizeAtMost, knownBodySize } from '../engine-seam.ts';
 
 export type Encoding = 'br' | 'gzip' | 'deflate';
 
@@ -110,6 +110,9 @@ export function compressor(options: CompressOptions = {}): Compressor {
   return (req, res) => {
     // A body the engine knows to be under the minimum is sent as it is to every client: its
     // representation does not vary with Accept-Encoding, so there is nothing to decide or to add.
+    // A bound first: most small bodies are told apart without counting their UTF-8.
+    const most = bodySizeAtMost(res);
+    if (most !== undefined && most < threshold) return res;
     const known = knownBodySize(res);
     if (known !== undefined && known < threshold) return res;
     if (when !== undefined && !when(req, res)) return res;
