@@ -30,16 +30,36 @@ export class ConnectionDeadlines {
   set(kind: Deadline, at: number): void {
     this.kind = kind;
     this.at = at;
+    this.#unsettled = false;
   }
 
   /**
-   * Reading a body: a new rate window starts unless one is running. `readAt`: Date.now() of the read
-   * being handled (the clock is read here when it is 0, outside a read).
+   * A deadline started while a read was being handled: it counts from when that read's work is
+   * over (`settle`), not from a clock read of its own. The work may include handlers that ran
+   * synchronously for longer than the timeout; the sweep cannot run before it is over.
    */
-  readingBody(readAt: number): void {
+  #unsettled = false;
+
+  /** Starts `kind`, due `timeout` ms from now, or from the end of the read being handled (`inRead`). */
+  #start(kind: Deadline, timeout: number, inRead: boolean): void {
+    if (inRead) {
+      this.set(kind, 0);
+      this.#unsettled = true;
+    } else this.set(kind, Date.now() + timeout);
+  }
+
+  /** The work on a read is over at `now` (one clock read per read serves every deadline it started). */
+  settle(now: number): void {
+    if (!this.#unsettled) return;
+    this.#unsettled = false;
+    this.at = now + (this.kind === Deadline.Body ? this.#limits.bodyTimeout : this.#limits.keepAliveTimeout);
+  }
+
+  /** Reading a body: a new rate window starts unless one is running. `inRead`: see #start. */
+  readingBody(inRead: boolean): void {
     if (this.kind !== Deadline.Body) {
       this.bodyBytes = 0;
-      this.set(Deadline.Body, (readAt || Date.now()) + this.#limits.bodyTimeout);
+      this.#start(Deadline.Body, this.#limits.bodyTimeout, inRead);
     }
   }
 
@@ -53,9 +73,9 @@ export class ConnectionDeadlines {
     if (this.kind === Deadline.Idle) this.kind = Deadline.None;
   }
 
-  /** Nothing in flight: the keep-alive bound starts unless it is already running. `readAt`: as above. */
-  idle(readAt: number): void {
-    if (this.kind !== Deadline.Idle) this.set(Deadline.Idle, (readAt || Date.now()) + this.#limits.keepAliveTimeout);
+  /** Nothing in flight: the keep-alive bound starts unless it is already running. `inRead`: see #start. */
+  idle(inRead: boolean): void {
+    if (this.kind !== Deadline.Idle) this.#start(Deadline.Idle, this.#limits.keepAliveTimeout, inRead);
   }
 
   /** The socket buffered past its high-water mark: the peer has the send timeout to read. */

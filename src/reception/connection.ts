@@ -54,11 +54,11 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   /** Date.now() after the last read was handled: tells a half-close from a client that gave up (HALF_CLOSE_GRACE_MS). */
   #lastInputAt = 0;
   /**
-   * Date.now() when the read being handled arrived; 0 outside one. Deadlines that start while a read
-   * is handled start from it, as nginx's do from its cached time: one clock read per read, not one
-   * per deadline (reading the clock costs about 55 ns here).
+   * A read is being handled. Deadlines it starts count from the clock read at the end of its work
+   * (ConnectionDeadlines.settle), the one that #lastInputAt takes: two clock reads per read, not
+   * one more per deadline (reading the clock costs about 55 ns here).
    */
-  #readAt = 0;
+  #inRead = false;
 
   #paused = 0;
   #readEnded = false;
@@ -109,14 +109,14 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   // ── input ─────────────────────────────────────────────────────────────────────────────────
 
   #onData(chunk: Buffer): void {
-    const now = Date.now();
-    this.#readAt = now;
+    this.#inRead = true;
     try {
-      this.#receive(chunk, now);
+      this.#receive(chunk);
     } catch (err) {
       this.#crashed(err);
+    } finally {
+      this.#inRead = false;
     }
-    this.#readAt = 0;
   }
 
   /** An engine bug must cost one connection, never the process. */
@@ -125,16 +125,19 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.destroy();
   }
 
-  #receive(chunk: Buffer, now: number): void {
+  #receive(chunk: Buffer): void {
     if (this.#closed || this.#rd.ignoreInput) return;
-    this.#rd.scan.receivedAt = now;
+    this.#rd.scan.receivedAt = Date.now();
     this.#rd.input.push(chunk);
     this.#parse();
     // A stream that just started sends its head with its first chunk (see body-pump.ts).
     if (this.#out.streaming) this.#w.flushSoon();
     else this.#w.flush();
-    // After the work on this read: a FIN that came with it is seen at once, however long that took.
-    this.#lastInputAt = Date.now();
+    // After the work on this read: a FIN that came with it is seen at once, however long that took;
+    // and the deadlines it started count from here, not from before its handlers ran.
+    const done = Date.now();
+    this.#lastInputAt = done;
+    this.#timers.settle(done);
   }
 
   #parse(): void {
@@ -387,10 +390,10 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   #updateDeadline(): void {
     if (this.#closed || this.#rd.ignoreInput) return;
     const t = this.#timers;
-    if (this.#rd.framing.ex !== null) t.readingBody(this.#readAt);
+    if (this.#rd.framing.ex !== null) t.readingBody(this.#inRead);
     else if (this.#headPending() && !this.#rd.stopParsing && (this.#paused & PAUSE_PIPELINE) === 0)
       t.readingHead(this.#rd.scan.startedAt);
-    else if (this.#out.length === 0 && !this.#out.streaming) t.idle(this.#readAt);
+    else if (this.#out.length === 0 && !this.#out.streaming) t.idle(this.#inRead);
     else t.set(Deadline.None, 0);
   }
 

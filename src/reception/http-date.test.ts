@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dateLine } from './http-date.ts';
 
@@ -21,4 +21,18 @@ test('the date line is the current second in IMF-fixdate (RFC 9110 §5.6.7), and
     );
     await sleep(1000 - (Date.now() % 1000) + 20);
   }
+});
+
+test("a test that fakes setTimeout while the line is made does not freeze it (node:timers' own is used)", async () => {
+  await sleep(1000 - (Date.now() % 1000) + 20); // the line made above is forgotten
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    dateLine();
+  } finally {
+    mock.timers.reset();
+  }
+  await sleep(1000 - (Date.now() % 1000) + 20);
+  const before = Date.now();
+  const line = dateLine();
+  assert.ok(line === lineFor(before) || line === lineFor(Date.now()), `${line} is stale`);
 });

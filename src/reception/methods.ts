@@ -59,7 +59,7 @@ const IMPLEMENTED = new Set([
 
 /** Whether the method is one Foyer passes to handlers; others are answered 501. */
 export function isImplementedMethod(m: string): boolean {
-  // The common ones are the interned strings knownMethod returns: compared by reference before a
-  // Set lookup (about 60 instructions a request).
+  // The common ones compared first, before a Set lookup (about 60 instructions a request); knownMethod
+  // returns these very strings, so the compare is a pointer's.
   return m === 'GET' || m === 'POST' || m === 'HEAD' || IMPLEMENTED.has(m);
 }

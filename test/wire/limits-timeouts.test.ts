@@ -153,6 +153,55 @@ describe('timeouts', () => {
     }
   });
 
+  // A handler that keeps the thread for longer than the timeout, synchronously: the deadlines its
+  // read started count from when that work is over, not from when the read arrived.
+  const spin = (ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end; );
+  };
+
+  test('the keep-alive timeout starts after a handler that ran synchronously past it', async () => {
+    const busy = await start(
+      () => {
+        spin(1500);
+        return new Response('ok');
+      },
+      { limits: { keepAliveTimeout: 1000, headersTimeout: 10_000 } },
+    );
+    try {
+      const c = await RawConnection.open(busy.address.port);
+      c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.ok(await c.until((t) => statuses(t).length === 1, 10_000), 'the first answer came');
+      await sleep(300);
+      assert.equal(c.closed, false, 'the connection was closed right after the answer');
+      c.destroy();
+    } finally {
+      await busy.close(500);
+    }
+  });
+
+  test('the body window starts after a handler that ran synchronously past the body timeout', async () => {
+    const busy = await start(
+      async (req) => {
+        spin(1500);
+        return new Response(`got ${(await req.arrayBuffer()).byteLength}`);
+      },
+      { limits: { bodyTimeout: 1000, headersTimeout: 10_000 } },
+    );
+    try {
+      const c = await RawConnection.open(busy.address.port);
+      c.send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${'a'.repeat(10)}`);
+      // Sent as soon as the spin lets this (same-process) client run: well inside the window.
+      await sleep(300);
+      c.send('b'.repeat(990));
+      assert.ok(await c.until((t) => statuses(t).length === 1, 10_000), 'an answer came');
+      assert.deepEqual(statuses(c.text), [200], c.text);
+      assert.match(c.text, /got 1000$/);
+      c.destroy();
+    } finally {
+      await busy.close(500);
+    }
+  });
+
   test('a connection that never sends anything is closed', async () => {
     const r = await exchange(server.address.port, '', { quietMs: 2000 });
     assert.equal(r.text, '');
