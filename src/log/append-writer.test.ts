@@ -80,6 +80,40 @@ describe('AppendWriter', () => {
     assert.equal(w.lastError?.code, 'ENOSPC');
   });
 
+  test('a failure told, then over, then back within a minute is not told again; after a minute it is', async (t) => {
+    if (!existsSync('/dev/full')) return t.skip('/dev/full is not available');
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const told: string[] = [];
+    const w = new AppendWriter({
+      path: '/dev/full',
+      encoding: 'latin1',
+      maxPending: 1 << 20,
+      bufferBytes: 1 << 16,
+      onError: (err) => told.push(err.code ?? err.message),
+    });
+    // A write queued behind an open (a reopen) waits for it, and idle() for the write; only the
+    // first open is not waited for by idle() (nothing is open yet): the first loss is polled for.
+    const fails = async (text: string) => {
+      w.write(text, 1);
+      await w.idle();
+    };
+    w.write('a\n', 1);
+    for (let i = 0; i < 500 && w.dropped === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await fails('b\n'); // the same failure while it lasts: told once
+    assert.deepEqual(told, ['ENOSPC']);
+    // A reopen that succeeds ends the failure; the same failure soon after is not told again…
+    w.reopen();
+    await fails('c\n');
+    assert.deepEqual(told, ['ENOSPC']);
+    // …until a minute has passed since it was.
+    t.mock.timers.tick(60_000);
+    w.reopen();
+    await fails('d\n');
+    assert.deepEqual(told, ['ENOSPC', 'ENOSPC']);
+    await w.close();
+    assert.equal(w.dropped, 4);
+  });
+
   test('a path that cannot be opened drops what waited; reopen() once it can be opened writes again', async () => {
     const blocker = join(dir, 'not-a-folder');
     writeFileSync(blocker, '');
