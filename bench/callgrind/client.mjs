@@ -28,8 +28,14 @@ const BROWSER = [
   'Cookie: theme=dark; session=8f14e45fceea167a5a36dedd4bea2543; _ga=GA1.1.1234567890.1700000000',
 ];
 const fields = process.env.CG_HEAD === 'browser' ? BROWSER : ['User-Agent: cg'];
-const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n`;
-const batch = Buffer.from(head.repeat(depth));
+// PATH may list several paths, comma-separated: the requests take them in turn, so that no head
+// repeats the one before it (a browser's requests on one connection name other resources).
+const heads = path
+  .split(',')
+  .map((p) => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n`);
+const batches = heads.map((_, k) =>
+  Buffer.from(Array.from({ length: depth }, (_, j) => heads[(k + j) % heads.length]).join('')),
+);
 const CONNECTIONS = 4;
 let measuring = false;
 let sent = 0;
@@ -56,13 +62,15 @@ for (let i = 0; i < CONNECTIONS; i++) {
   const socket = connect(port, '127.0.0.1');
   let pending = 0;
   let tail = '';
+  let turn = 0;
   const c = {
     socket,
     send() {
       if (sent >= limit) return phaseDone();
       sent += depth;
       pending += depth;
-      socket.write(batch);
+      socket.write(batches[turn]);
+      turn = (turn + depth) % batches.length;
     },
   };
   conns.push(c);

@@ -4,7 +4,8 @@
 import type { ErrorCode } from '../util/errors.ts';
 import { BodyFraming } from './body-framing.ts';
 import type { Exchange } from './exchange.ts';
-import { ParsedHead, parseHead } from './head-parser.ts';
+import { latin1Text } from '../util/byte-methods.ts';
+import { copyHead, ParsedHead, parseHead } from './head-parser.ts';
 import { HeadScan } from './head-scan.ts';
 import { InputBuffer } from './input-buffer.ts';
 import type { Limits } from './limits.ts';
@@ -42,6 +43,10 @@ export class RequestReader {
   readonly #limits: Limits;
   /** The previous request's head: a repeat of its Host, target or fields is parsed without new strings. */
   #prev: ParsedHead | undefined = undefined;
+  /** #prev's bytes (latin1), taken when it was as long as the head before it; else undefined. */
+  #prevBytes: string | undefined = undefined;
+  /** The byte length of the last head parsed, whatever its size. */
+  #prevLength = -1;
   #parsing = false;
 
   constructor(owner: ReaderOwner, limits: Limits) {
@@ -110,16 +115,29 @@ export class RequestReader {
         input.consumed(scan.start);
         break;
       }
-      const head = new ParsedHead();
+      const start = scan.start;
+      const length = he - start;
       const prev = this.#prev;
-      if (parseHead(buf, scan.start, he, limits, head, prev?.host, prev) < 0) {
-        const code = head.error ?? 'FOYER_BAD_REQUEST';
-        owner.refuse(code, REFUSED_AFTER_LINE.has(code) ? head : undefined);
-        return;
+      // A client that sends one head again and again (a poller, a health check, a load tool) sends
+      // the same bytes: the previous head's copy is this one's parse, for one native copy and compare
+      // of the bytes. Heads are compared only when the previous one had the same length, so a client
+      // whose heads differ in length (a browser's) never pays for the copy.
+      const bytes = prev !== undefined && length === this.#prevLength ? latin1Text(buf, start, he) : undefined;
+      let head: ParsedHead;
+      if (bytes !== undefined && bytes === this.#prevBytes) head = copyHead(prev!);
+      else {
+        head = new ParsedHead();
+        if (parseHead(buf, start, he, limits, head, prev?.host, prev) < 0) {
+          const code = head.error ?? 'FOYER_BAD_REQUEST';
+          owner.refuse(code, REFUSED_AFTER_LINE.has(code) ? head : undefined);
+          return;
+        }
+        this.#prevBytes = bytes;
       }
+      this.#prevLength = length;
       input.consumed(he);
       // Kept while the connection lives (idle keep-alive included): only a head of common size.
-      this.#prev = he - scan.start <= PREV_HEAD_MAX ? head : undefined;
+      this.#prev = length <= PREV_HEAD_MAX ? head : undefined;
       owner.headParsed(head);
     }
   }
