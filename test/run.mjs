@@ -28,6 +28,8 @@ if (files.length === 0) {
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   cwd: root,
+  // Heads are frozen once parsed (src/reception/request-reader.ts), in servers the tests spawn too.
+  env: { ...process.env, FOYER_FREEZE_HEADS: '1' },
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

@@ -1,6 +1,7 @@
 // The reading half of a connection: its input turned into request heads and body bytes, in
 // order. Heads go to the owner one at a time; while a body is being read, input goes to it and no
 // head is parsed. Flow control, deadlines and answers stay with the owner (connection.ts).
+import { env } from 'node:process';
 import type { ErrorCode } from '../util/errors.ts';
 import { BodyFraming } from './body-framing.ts';
 import type { Exchange } from './exchange.ts';
@@ -27,6 +28,13 @@ export interface ReaderOwner {
 // Refusals decided once the request line was read: the log shows its method, target and protocol
 // and the fields before the refusal (a Content-Length over the body limit, a method not implemented).
 const REFUSED_AFTER_LINE: ReadonlySet<ErrorCode> = new Set(['FOYER_BODY_TOO_LARGE', 'FOYER_METHOD_NOT_IMPLEMENTED']);
+
+/**
+ * Test runs (test/run.mjs) freeze every head handed out, and its field list: a head is never
+ * changed once parsed, and a write into one would otherwise be carried into the next request whose
+ * bytes repeat it (copyHead). Frozen, the write throws where it is made.
+ */
+const FREEZE_HEADS = env.FOYER_FREEZE_HEADS === '1';
 
 /** The largest head kept for the next request's repeats (parseHead's `prev`). */
 const PREV_HEAD_MAX = 4096;
@@ -138,6 +146,7 @@ export class RequestReader {
       input.consumed(he);
       // Kept while the connection lives (idle keep-alive included): only a head of common size.
       this.#prev = length <= PREV_HEAD_MAX ? head : undefined;
+      if (FREEZE_HEADS) Object.freeze(Object.freeze(head).headers);
       owner.headParsed(head);
     }
   }

@@ -244,4 +244,44 @@ describe('an onTransaction hook that writes into the fields it is given', () => 
       await s.close();
     }
   });
+
+  test('nor does a handler that changes its request’s headers: the same head again is read as sent', async () => {
+    // A head whose bytes repeat the previous one's is that head's copy, not parsed again
+    // (request-reader.ts): anything written into the first would be the second's fields.
+    const seen: string[][] = [];
+    let wrote = 0;
+    const s = await start(
+      (req) => {
+        seen.push([...req.headers].flat());
+        req.headers.set('x-note', 'evil');
+        req.headers.append('x-admin', '1');
+        req.headers.delete('host');
+        return new Response('ok');
+      },
+      {
+        onTransaction: (tx) => {
+          const f = tx.fields as string[];
+          f.push('X-Admin', '1');
+          f[1] = 'evil';
+          wrote++; // not reached if the write threw (fields given frozen)
+        },
+      },
+    );
+    const c = await RawConnection.open(s.address.port);
+    try {
+      // The second is compared with the first (same length), the third and fourth are its repeats.
+      for (let n = 1; n <= 4; n++) {
+        c.send('GET /same HTTP/1.1\r\nHost: h\r\nX-Note: a\r\n\r\n');
+        assert.ok(await c.until((t) => statuses(t).length === n));
+      }
+      assert.deepEqual(statuses(c.text), [200, 200, 200, 200]);
+      for (const fields of seen) assert.deepEqual(fields, ['host', 'h', 'x-note', 'a']);
+      assert.equal(seen.length, 4);
+      for (let waited = 0; wrote < 4 && waited < 2000; waited += 10) await sleep(10);
+      assert.equal(wrote, 4);
+    } finally {
+      c.destroy();
+      await s.close();
+    }
+  });
 });
