@@ -68,6 +68,29 @@ describe('planResponse', () => {
     );
   });
 
+  test('a value is judged the same whatever values came before it (the last plain value is remembered)', () => {
+    const verdict = (v: string, light: boolean) => {
+      const init = { headers: { 'x-a': v } };
+      try {
+        return planResponse(light ? new Light('x', init) : new Response('x', init), false, 1, true).headLatin1;
+      } catch (err) {
+        assert.ok(err instanceof ResponseHeaderError);
+        return 'refused';
+      }
+    };
+    for (const light of [true, false])
+      for (const order of [
+        ['caf\u00e9', 'caf\u00e9', 'ok', 'caf\u00e9'],
+        ['a\u001bb', 'a\u001bb', 'ok', 'a\u001bb', 'ok', 'ok'],
+        ['ok', 'caf\u00e9', 'ok', 'a\u007fb', 'a\u007fb'],
+      ])
+        assert.deepEqual(
+          order.map((v) => verdict(v, light)),
+          order.map((v) => (v === 'ok' ? false : v === 'caf\u00e9' ? true : 'refused')),
+          JSON.stringify(order),
+        );
+  });
+
   test('refuses exactly the heads a scan of the whole head refuses', () => {
     const values = ['ok', 'caf\u00e9', 'a\u0001b', 'a\u007fb', '\u00ff\u001b'];
     for (const v of values)

@@ -44,6 +44,13 @@ function isPlain(s: string): boolean {
   return true;
 }
 
+/**
+ * The last field value found plain: apps answer with the same few literal values (a content type)
+ * again and again, and a compare with the same string costs less than its scan. Plainness is a
+ * function of the text alone, so a value equal to this one is plain too.
+ */
+let lastPlainValue = '';
+
 const statusLines: string[] = [];
 function statusLine(status: number, text: string | undefined): string {
   if (text) return `HTTP/1.1 ${status} ${text}\r\n`;
@@ -149,7 +156,12 @@ class HeadBuilder {
         this.sawId = true;
         break;
     }
-    if (this.plain && !(isPlain(value) && isPlain(name))) this.plain = false;
+    // Names are tokens (RFC 9110 §5.1): LightHeaders checks each one it is given, and the walk over
+    // other Headers in planResponse tests FIELD_NAME before calling add. Only the value can be other.
+    if (this.plain && value !== lastPlainValue) {
+      if (isPlain(value)) lastPlainValue = value;
+      else this.plain = false;
+    }
     this.head += name + ': ' + value + '\r\n';
   }
 }
