@@ -50,31 +50,6 @@ export class ParsedHead {
   error: ErrorCode | undefined = undefined;
 }
 
-/**
- * A head whose bytes are exactly those of `of`, a head this parser accepted: `of`'s copy. parseHead
- * is a function of the bytes and the limits alone, and a parsed head is never changed (its field list
- * included), so the copy shares `of`'s strings and field list.
- */
-export function copyHead(of: ParsedHead): ParsedHead {
-  const h = new ParsedHead();
-  h.method = of.method;
-  h.target = of.target;
-  h.form = of.form;
-  h.targetAsIs = of.targetAsIs;
-  h.minor = of.minor;
-  h.headers = of.headers;
-  h.host = of.host;
-  h.contentLength = of.contentLength;
-  h.chunked = of.chunked;
-  h.connectionClose = of.connectionClose;
-  h.connectionKeepAlive = of.connectionKeepAlive;
-  h.connectionUpgrade = of.connectionUpgrade;
-  h.upgrade = of.upgrade;
-  h.expect = of.expect;
-  h.error = of.error;
-  return h;
-}
-
 const HTTP_ = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
 const MAX_CL_DIGITS = 15; // below 2^53: a length is always an exact integer
 

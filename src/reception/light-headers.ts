@@ -43,6 +43,7 @@ function lowerName(name: string): string {
 // Other controls pass here as they do in undici; the serializer refuses them on the wire
 // (RFC 9110 §5.5 field-value), as node:http does.
 function normalizeValue(value: string): string {
+  if (value === lastValueIn) return lastValueOut;
   const v = String(value);
   let s = 0;
   let e = v.length;
@@ -53,8 +54,20 @@ function normalizeValue(value: string): string {
     const c = out.charCodeAt(i);
     if (c > 0xff || c === 0 || c === 0x0a || c === 0x0d) throw new TypeError('Headers: invalid header value');
   }
+  if (typeof value === 'string') {
+    lastValueIn = value;
+    lastValueOut = out;
+  }
   return out;
 }
+
+/**
+ * The last string value normalised and its result (a function of the text alone): apps answer with
+ * the same few literal values, a content type above all, and a compare with the same string costs
+ * less than the scan. Only a valid value is remembered; `===` never matches an object (no toString).
+ */
+let lastValueIn = '';
+let lastValueOut = '';
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 export class LightHeaders {

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../util/errors.ts';
 import { BodyFraming } from './body-framing.ts';
 import type { Exchange } from './exchange.ts';
 import { latin1Text } from '../util/byte-methods.ts';
-import { copyHead, ParsedHead, parseHead } from './head-parser.ts';
+import { ParsedHead, parseHead } from './head-parser.ts';
 import { HeadScan } from './head-scan.ts';
 import { InputBuffer } from './input-buffer.ts';
 import type { Limits } from './limits.ts';
@@ -32,7 +32,7 @@ const REFUSED_AFTER_LINE: ReadonlySet<ErrorCode> = new Set(['FOYER_BODY_TOO_LARG
 /**
  * Test runs (test/run.mjs) freeze every head handed out, and its field list: a head is never
  * changed once parsed, and a write into one would otherwise be carried into the next request whose
- * bytes repeat it (copyHead). Frozen, the write throws where it is made.
+ * bytes repeat it (the same object serves both). Frozen, the write throws where it is made.
  */
 const FREEZE_HEADS = env.FOYER_FREEZE_HEADS === '1';
 
@@ -127,12 +127,14 @@ export class RequestReader {
       const length = he - start;
       const prev = this.#prev;
       // A client that sends one head again and again (a poller, a health check, a load tool) sends
-      // the same bytes: the previous head's copy is this one's parse, for one native copy and compare
-      // of the bytes. Heads are compared only when the previous one had the same length, so a client
-      // whose heads differ in length (a browser's) never pays for the copy.
+      // the same bytes: the previous head is this one's parse, for one native copy and compare of
+      // the bytes. parseHead is a function of the bytes and the limits alone, and a parsed head is
+      // never changed (test runs freeze it), so the same object serves both requests. Heads are
+      // compared only when the previous one had the same length, so a client whose heads differ in
+      // length (often a browser's) never pays for the copy.
       const bytes = prev !== undefined && length === this.#prevLength ? latin1Text(buf, start, he) : undefined;
       let head: ParsedHead;
-      if (bytes !== undefined && bytes === this.#prevBytes) head = copyHead(prev!);
+      if (bytes !== undefined && bytes === this.#prevBytes) head = prev!;
       else {
         head = new ParsedHead();
         if (parseHead(buf, start, he, limits, head, prev?.host, prev) < 0) {
