@@ -254,7 +254,11 @@ export class PipelineQueue {
     if (plan.headLatin1) this.#w.bytes(Buffer.from(plan.head, 'latin1'));
     else this.#w.ascii(plan.head);
     if (plan.bytes !== null) {
-      if (typeof plan.bytes === 'string') this.#w.text(plan.bytes);
+      // A string whose UTF-8 is as long as it is has only ASCII in it (any other char takes two
+      // bytes or more per UTF-16 unit): one byte per char, as the head.
+      if (typeof plan.bytes === 'string')
+        if (plan.size === plan.bytes.length) this.#w.ascii(plan.bytes);
+        else this.#w.text(plan.bytes);
       else this.#w.bytes(plan.bytes);
     }
     this.#afterResponse(ex);

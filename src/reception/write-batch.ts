@@ -90,7 +90,9 @@ export class WriteBatch {
     } else if (this.#str !== '') {
       const str = this.#str;
       this.#str = '';
-      ok = this.#socket.write(str);
+      // ASCII only (no text() since the last flush): latin1 writes the same bytes, copied as they
+      // are rather than run through the UTF-8 encoder.
+      ok = this.#socket.write(str, wide ? 'utf8' : 'latin1');
     } else ok = !this.#socket.writableNeedDrain;
     this.#owner.flushed();
     if (!ok) this.#owner.blocked();
