@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { LightHeaders } from './light-headers.ts';
 import { kHeaders, LightResponse } from './light-response.ts';
-import { planResponse, ResponseHeaderError } from './response-head.ts';
+import { forgetFixedHead, planResponse, ResponseHeaderError } from './response-head.ts';
 
 const Light = LightResponse as unknown as typeof Response;
 
@@ -89,6 +89,85 @@ describe('planResponse', () => {
           order.map((v) => (v === 'ok' ? false : v === 'caf\u00e9' ? true : 'refused')),
           JSON.stringify(order),
         );
+  });
+
+  test('a response like the last one is planned as it would be from scratch (the kept head)', () => {
+    // Few distinct responses, so that most repeat one planned before (the kept head is used) or
+    // nearly do (one status, field, body size or kind apart); the request's side varies freely.
+    const response = fc.record({
+      status: fc.constantFrom(200, 200, 204, 304, 404),
+      statusText: fc.constantFrom('', '', 'Fine'),
+      fields: fc.constantFrom<[string, string][]>(
+        [],
+        [['content-type', 'text/plain']],
+        [['content-type', 'text/html']],
+        [['Content-Type', 'text/plain']],
+        [['content-length', '5']],
+        [['connection', 'close']],
+        [['date', 'Mon, 01 Jan 2024 00:00:00 GMT']],
+        [['x-request-id', 'mine']],
+        [['x-a', 'caf\u00e9']],
+        [['x-a', 'a\u0001b']],
+        [
+          ['transfer-encoding', 'chunked'],
+          ['x-b', '1'],
+        ],
+      ),
+      body: fc.constantFrom<string | null | Uint8Array>(
+        'hello',
+        'hellp',
+        'h\u00e9llo',
+        'hello!',
+        '',
+        null,
+        new Uint8Array(5),
+      ),
+    });
+    const request = fc.record({
+      isHead: fc.boolean(),
+      minor: fc.constantFrom(0, 1),
+      keepAlive: fc.boolean(),
+      requestId: fc.option(fc.constantFrom('r-1', 'r-2'), { nil: undefined }),
+    });
+    const plan = (
+      r: { status: number; statusText: string; fields: [string, string][]; body: string | null | Uint8Array },
+      q: { isHead: boolean; minor: number; keepAlive: boolean; requestId: string | undefined },
+    ) => {
+      let res: Response;
+      try {
+        res = new Light(r.body, { status: r.status, statusText: r.statusText, headers: r.fields });
+      } catch {
+        return 'not a response';
+      }
+      try {
+        const p = planResponse(res, q.isHead, q.minor, q.keepAlive, q.requestId);
+        // The date may be another second's when planned again.
+        return { ...p, head: p.head.replace(/date: [^\r]*/, 'date: D') };
+      } catch (err) {
+        assert.ok(err instanceof ResponseHeaderError, String(err));
+        return 'refused';
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(response, fc.array(request, { minLength: 1, maxLength: 3 })), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        (runs) => {
+          // Each response is answered to one to three requests in a row.
+          const steps = runs.flatMap(([r, qs]) => qs.map((q) => [r, q] as const));
+          forgetFixedHead();
+          const live = steps.map(([r, q]) => plan(r, q));
+          const fresh = steps.map(([r, q]) => {
+            forgetFixedHead();
+            return plan(r, q);
+          });
+          assert.deepEqual(live, fresh);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 
   test('refuses exactly the heads a scan of the whole head refuses', () => {

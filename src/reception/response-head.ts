@@ -167,6 +167,84 @@ class HeadBuilder {
 }
 
 /**
+ * The head planResponse built for the last response of the engine's own kind with a string body or
+ * none, up to the lines that depend on the request, with what it was built from. Apps answer with
+ * the same status, fields and body size again and again; a response that matches all of them has
+ * this head, already flat: a head made of many concatenated parts is copied into one string by
+ * V8 before the socket write (about 1,200 instructions for ten parts), and the walk over its
+ * fields is skipped too. A pure function of what it compares: no request's state is kept but the
+ * field list's copy.
+ */
+class FixedHead implements HeadParts {
+  prefix = '';
+  declared = -1;
+  /** The fields ask for the connection to close. */
+  close = false;
+  sawId = false;
+  sawDate = false;
+  plain = true;
+  /** The plan carries the body (not HEAD, nor a status without content). */
+  sendsBody = false;
+  /** Responses that matched it. */
+  hits = 0;
+
+  constructor(
+    readonly status: number,
+    readonly text: string | undefined,
+    readonly isHead: boolean,
+    readonly headLength: number,
+    /** The body's UTF-8 length; -1 without a body. */
+    readonly stringSize: number,
+    readonly pairs: readonly string[],
+  ) {}
+
+  matches(
+    status: number,
+    text: string | undefined,
+    isHead: boolean,
+    headLength: number,
+    stringSize: number,
+    pairs: readonly string[],
+  ): boolean {
+    if (
+      status !== this.status ||
+      text !== this.text ||
+      isHead !== this.isHead ||
+      headLength !== this.headLength ||
+      stringSize !== this.stringSize
+    )
+      return false;
+    const mine = this.pairs;
+    if (pairs.length !== mine.length) return false;
+    for (let i = 0; i < pairs.length; i++) if (pairs[i] !== mine[i]) return false;
+    return true;
+  }
+}
+
+let lastFixed: FixedHead | undefined;
+/** Responses that did not match lastFixed since it was kept, while it has matched none. */
+let missesSinceFill = 0;
+const FILL_EVERY = 64;
+/** A longer head is not kept (nor its fields' copy). */
+const FIXED_HEAD_MAX = 4096;
+const NO_PAIRS: readonly string[] = [];
+
+/** Forgets the kept head: every plan after it is built from scratch until one is kept again (for tests). */
+export function forgetFixedHead(): void {
+  lastFixed = undefined;
+  missesSinceFill = 0;
+}
+
+/**
+ * `s`, flattened where it is: a concatenation is a tree of parts until something reads it as a
+ * whole, and a regular expression's search does (V8 then keeps the one flat copy in the tree).
+ */
+function flat(s: string): string {
+  NOT_PLAIN.test(s);
+  return s;
+}
+
+/**
  * Plans the response. `isHead`: the request was HEAD. `minor`: request's HTTP minor version.
  * `keepAlive`: whether the connection may stay open after this response.
  */
@@ -185,7 +263,8 @@ export function planResponse(
   let headers: LightHeaders | Headers | undefined;
   let body: unknown;
   const light = res as unknown as LightResponse;
-  if (kBody in light && light[kReal] === undefined) {
+  const isLight = kBody in light && light[kReal] === undefined;
+  if (isLight) {
     headLength = light[kHeadLength] ?? -1;
     status = light[kStatus];
     text = light[kStatusText];
@@ -206,7 +285,33 @@ export function planResponse(
   // Any Response reaching here was checked by its constructor; this guards the one line that
   // user code could still split if a check were ever missed.
   if (text && !REASON_PHRASE.test(text)) throw new ResponseHeaderError('invalid statusText');
-  const h = new HeadBuilder(statusLine(status, text), !keepAlive, !text || isPlain(text));
+  // The head up to its per-request lines, when this response repeats the last cacheable one.
+  const repeat = isLight && (headers === undefined || headers instanceof LightHeaders);
+  /** A string body's UTF-8 length, once counted. */
+  let stringSize = -1;
+  if (repeat && (typeof body === 'string' || body == null)) {
+    const f = lastFixed;
+    const pairs = headers === undefined ? NO_PAIRS : (headers as LightHeaders)[kPairs]();
+    if (typeof body === 'string') stringSize = Buffer.byteLength(body);
+    if (f?.matches(status, text, isHead, headLength, stringSize, pairs)) {
+      f.hits++;
+      const sends = f.sendsBody;
+      const plan: Plan = {
+        head: f.prefix,
+        headLatin1: false,
+        bytes: sends ? (body as string) : null,
+        stream: null,
+        chunked: false,
+        length: f.declared,
+        framingAt: -1,
+        size: sends ? stringSize : 0,
+        status,
+        close: f.close || !keepAlive,
+      };
+      return endHead(plan, f, minor, requestId);
+    }
+  }
+  const h = new HeadBuilder(statusLine(status, text), false, !text || isPlain(text));
 
   if (headers !== undefined && headers !== null) {
     if (headers instanceof LightHeaders) {
@@ -256,7 +361,8 @@ export function planResponse(
 
   let head = h.head;
   const declared = h.declared;
-  let close = h.close;
+  const headerClose = h.close;
+  let close = headerClose || !keepAlive;
   // RFC 9110 §6.4.1: no content in 1xx, 204 and 304 responses.
   const noContent = status === 204 || status === 304 || status < 200;
   let chunked = false;
@@ -268,7 +374,7 @@ export function planResponse(
     bytes = null;
     stream = null;
   } else if (bytes !== null) {
-    size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+    size = typeof bytes !== 'string' ? bytes.byteLength : stringSize >= 0 ? stringSize : Buffer.byteLength(bytes);
     head += `content-length: ${size}\r\n`;
   } else if (stream !== null) {
     if (declared >= 0) head += `content-length: ${declared}\r\n`;
@@ -294,15 +400,66 @@ export function planResponse(
     size = 0;
   }
 
+  // Nothing above depended on the request but `isHead`: a response like this one (same status,
+  // fields and body size) starts from this head next time, flat (see FixedHead). Kept while it is
+  // used; an app whose responses never repeat pays for one kept head in FILL_EVERY.
+  if (
+    stream === null &&
+    repeat &&
+    (typeof originalBody === 'string' || originalBody == null) &&
+    head.length <= FIXED_HEAD_MAX &&
+    (lastFixed === undefined || lastFixed.hits > 0 || ++missesSinceFill >= FILL_EVERY)
+  ) {
+    missesSinceFill = 0;
+    const pairs = headers === undefined ? NO_PAIRS : (headers as LightHeaders)[kPairs]();
+    const f = new FixedHead(status, text, isHead, headLength, stringSize, pairs.slice());
+    head = f.prefix = flat(head);
+    f.declared = declared;
+    f.close = headerClose;
+    f.sawId = h.sawId;
+    f.sawDate = h.sawDate;
+    f.plain = h.plain;
+    f.sendsBody = bytes !== null;
+    lastFixed = f;
+  }
+  const plan: Plan = {
+    head,
+    headLatin1: false,
+    bytes,
+    stream,
+    chunked,
+    length: declared,
+    framingAt,
+    size,
+    status,
+    close,
+  };
+  return endHead(plan, h, minor, requestId);
+}
+
+/** What the head's last lines depend on, of the fields before them. */
+interface HeadParts {
+  sawId: boolean;
+  sawDate: boolean;
+  /** Every part so far is visible ASCII, SP or HTAB. */
+  plain: boolean;
+}
+
+/**
+ * Ends `plan.head` with the lines that depend on the request (its id, the connection's fate, the
+ * date) and the empty line, and checks what the head carries.
+ */
+function endHead(plan: Plan, parts: HeadParts, minor: number, requestId: string | undefined): Plan {
+  let head = plan.head;
   // The id the access log shows, for the client to quote (unless the handler set its own).
-  let plain = h.plain;
-  if (requestId !== undefined && !h.sawId) {
+  let plain = parts.plain;
+  if (requestId !== undefined && !parts.sawId) {
     head += `x-request-id: ${requestId}\r\n`;
     if (!isPlain(requestId)) plain = false;
   }
-  if (close) head += 'connection: close\r\n';
+  if (plan.close) head += 'connection: close\r\n';
   else if (minor === 0) head += 'connection: keep-alive\r\n';
-  if (!h.sawDate) head += dateLine();
+  if (!parts.sawDate) head += dateLine();
   head += '\r\n';
   // Headers (undici's and ours) refuse CR, LF, NUL and code points above 0xFF but let other
   // controls through; node:http refuses those too, and so do we. A code point above 0xFF that
@@ -310,10 +467,10 @@ export function planResponse(
   // (U+010D, U+010A). One scan of the head guards both: it finds nothing in a plain ASCII head
   // (nearly every one); what it finds is then told apart (obs-text is allowed, as latin1). A head
   // whose every part was seen plain above (nearly every one) needs no scan at all.
-  let headLatin1 = false;
   if (!plain && NOT_PLAIN.test(head)) {
     if (NOT_FIELD_TEXT.test(head)) throw new ResponseHeaderError('invalid character in a response header');
-    headLatin1 = true;
+    plan.headLatin1 = true;
   }
-  return { head, headLatin1, bytes, stream, chunked, length: declared, framingAt, size, status, close };
+  plan.head = head;
+  return plan;
 }
