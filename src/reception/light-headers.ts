@@ -54,7 +54,7 @@ function normalizeValue(value: string): string {
     const c = out.charCodeAt(i);
     if (c > 0xff || c === 0 || c === 0x0a || c === 0x0d) throw new TypeError('Headers: invalid header value');
   }
-  if (typeof value === 'string') {
+  if (typeof value === 'string' && value.length <= REMEMBERED_VALUE_MAX) {
     lastValueIn = value;
     lastValueOut = out;
   }
@@ -68,6 +68,8 @@ function normalizeValue(value: string): string {
  */
 let lastValueIn = '';
 let lastValueOut = '';
+/** A longer value is not remembered (it would stay in memory until the next one). */
+const REMEMBERED_VALUE_MAX = 256;
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 export class LightHeaders {

@@ -225,9 +225,31 @@ let lastFixed: FixedHead | undefined;
 /** Responses that did not match lastFixed since it was kept, while it has matched none. */
 let missesSinceFill = 0;
 const FILL_EVERY = 64;
-/** A longer head is not kept (nor its fields' copy). */
+/**
+ * A longer head, or longer fields, are not kept. (A kept value cut from a larger string keeps that
+ * string alive until another head is kept: at most one response's fields.)
+ */
 const FIXED_HEAD_MAX = 4096;
 const NO_PAIRS: readonly string[] = [];
+
+/**
+ * Whether a response's fields may be kept with its head: up to FIXED_HEAD_MAX chars in all (fields
+ * the head leaves out, such as Content-Length or Connection, count too), and no Set-Cookie, which
+ * is one client's and must not stay in the process after its response.
+ */
+function keepable(pairs: readonly string[]): boolean {
+  let size = 0;
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === 'set-cookie') return false;
+    size += pairs[i]!.length + pairs[i + 1]!.length;
+  }
+  return size <= FIXED_HEAD_MAX;
+}
+
+/** The kept head's field list (for tests). */
+export function keptFields(): readonly string[] | undefined {
+  return lastFixed?.pairs;
+}
 
 /** Forgets the kept head: every plan after it is built from scratch until one is kept again (for tests). */
 export function forgetFixedHead(): void {
@@ -412,15 +434,17 @@ export function planResponse(
   ) {
     missesSinceFill = 0;
     const pairs = headers === undefined ? NO_PAIRS : (headers as LightHeaders)[kPairs]();
-    const f = new FixedHead(status, text, isHead, headLength, stringSize, pairs.slice());
-    head = f.prefix = flat(head);
-    f.declared = declared;
-    f.close = headerClose;
-    f.sawId = h.sawId;
-    f.sawDate = h.sawDate;
-    f.plain = h.plain;
-    f.sendsBody = bytes !== null;
-    lastFixed = f;
+    if (keepable(pairs)) {
+      const f = new FixedHead(status, text, isHead, headLength, stringSize, pairs.slice());
+      head = f.prefix = flat(head);
+      f.declared = declared;
+      f.close = headerClose;
+      f.sawId = h.sawId;
+      f.sawDate = h.sawDate;
+      f.plain = h.plain;
+      f.sendsBody = bytes !== null;
+      lastFixed = f;
+    }
   }
   const plan: Plan = {
     head,
