@@ -102,10 +102,6 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     return this.#closed;
   }
 
-  get closing(): boolean {
-    return this.#closing;
-  }
-
   // ── input ─────────────────────────────────────────────────────────────────────────────────
 
   #onData(chunk: Buffer): void {
@@ -381,7 +377,12 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
    */
   shutdown(keepIdle = false): void {
     this.#closing = true;
-    this.#out.closeAfterQueued();
+    if (this.#out.closeAfterQueued()) {
+      // The last request queued is answered with close: no request after it is read (RFC 9112
+      // §9.6), so its client sends those again on another connection. A body being read is still read.
+      this.#rd.stopParsing = true;
+      if (this.#rd.framing.ex === null) this.#rd.input.buf = null;
+    }
     if (this.idle && !keepIdle) this.end();
   }
 

@@ -19,8 +19,6 @@ import type { WriteBatch } from './write-batch.ts';
 export interface PipelineOwner {
   /** The socket closed (or was handed over): nothing more is written. */
   readonly closed: boolean;
-  /** A graceful shutdown began: every response says `Connection: close`. */
-  readonly closing: boolean;
   /** The queue is below the pipelining limit: reading may go on. */
   queueRoom(): void;
   /** A handler answered without reading its whole body, which is now read and dropped. */
@@ -220,7 +218,7 @@ export class PipelineQueue {
     let plan: Plan;
     try {
       const id = this.#cfg.requestIdHeader === true ? ex.ctx?.requestId : undefined;
-      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive && !this.#owner.closing, id);
+      plan = planResponse(res, ex.isHead, ex.minor, ex.keepAlive, id);
     } catch (err) {
       if (!(err instanceof ResponseHeaderError)) throw err;
       this.#cfg.log.error({ err: err.message, url: ex.req?.url }, 'invalid response header from handler');
@@ -366,8 +364,13 @@ export class PipelineQueue {
   }
 
   /** Graceful close: every queued response says `Connection: close`. */
-  closeAfterQueued(): void {
-    for (const ex of this.#q) ex.keepAlive = false;
+  closeAfterQueued(): boolean {
+    // RFC 9112 §9.6: the response that says close is the last one sent. Every request already
+    // queued has run its handler; each is answered, and the last one closes.
+    const last = this.#q[this.#q.length - 1];
+    if (last === undefined) return false;
+    last.keepAlive = false;
+    return true;
   }
 
   /** The socket closed: what was written or streaming is recorded as sent, the rest as 499. */

@@ -135,6 +135,35 @@ describe('connection lifecycle', () => {
     await assert.rejects(RawConnection.open(s.address.port));
   });
 
+  test('close() answers every request already queued on a connection, and only the last says close', async () => {
+    // RFC 9112 §9.6: a server that sends close processes no further request. Their handlers
+    // have run: each is answered, and the last response closes.
+    let ran = 0;
+    const s = await start(async (req) => {
+      ran++;
+      await sleep(150);
+      return new Response(new URL(req.url).pathname);
+    });
+    const head = (n: number) => `GET /${n} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const inflight = exchange(s.address.port, head(1) + head(2) + head(3), { quietMs: 1000 });
+    for (let waited = 0; ran < 3 && waited < 2000; waited += 10) await sleep(10);
+    assert.equal(ran, 3);
+    const closing = s.close(2000);
+    const r = await inflight;
+    await closing;
+    assert.deepEqual(statuses(r.text), [200, 200, 200]);
+    const bodies = r.text.split(/HTTP\/1\.1 /).slice(1);
+    assert.deepEqual(
+      bodies.map((b) => [b.endsWith(`/${bodies.indexOf(b) + 1}`), /\r\nconnection: close\r\n/i.test(b)]),
+      [
+        [true, false],
+        [true, false],
+        [true, true],
+      ],
+    );
+    assert.equal(r.closed, true);
+  });
+
   test('close() destroys connections still busy after its deadline', async () => {
     const s = await start(() => new Promise<Response>(() => {}));
     const inflight = exchange(s.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { quietMs: 3000 });
