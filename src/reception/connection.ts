@@ -138,6 +138,16 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #parse(): void {
     if (this.#rd.parse()) this.#updateDeadline();
+    if (this.#readEnded && !this.#closed && this.#paused === 0) {
+      // Input buffered at the FIN, parsed now that the pipeline has room (see #onEnd): what is
+      // left cannot become a request.
+      if (this.#rd.framing.ex !== null) this.#failUnfinishedBody();
+      this.#rd.input.buf = null;
+      if (this.#out.length === 0 && !this.#out.streaming) {
+        this.#w.flush();
+        this.end();
+      }
+    }
   }
 
   // ReaderOwner
@@ -335,18 +345,24 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     // The rule is in transaction.ts (HALF_CLOSE_GRACE_MS): a FIN with the request's last bytes is
     // a half-close (served, logged with its status); after a silence, the client gave up: the
     // in-flight signals abort (499). A response produced anyway is still written.
-    if (Date.now() - this.#lastInputAt >= HALF_CLOSE_GRACE_MS)
-      this.#out.abortAll(new Error('client closed its side of the connection'));
-    const bodyEx = this.#rd.framing.ex;
-    if (bodyEx !== null) {
-      // A request whose body never came whole was not sent: its client is gone whatever the timing.
-      bodyEx.ctx?.abort(new Error('client closed the connection before the body was complete'));
-      bodyEx.body?.fail(new Error('client closed the connection before the body was complete'));
-      this.#rd.framing.stop();
-      this.#rd.stopParsing = true;
-    }
-    this.#rd.input.buf = null;
+    const gaveUp = Date.now() - this.#lastInputAt >= HALF_CLOSE_GRACE_MS;
+    if (gaveUp) this.#out.abortAll(new Error('client closed its side of the connection'));
+    // A request whose body never came whole was not sent: its client is gone whatever the timing.
+    if (this.#rd.framing.ex !== null) this.#failUnfinishedBody();
+    // Requests buffered whole behind a full pipeline (or a client that does not read) were sent
+    // before the FIN: they are answered as they come up (see #parse). Unless the client gave up.
+    if (gaveUp || this.#paused === 0) this.#rd.input.buf = null;
     if (this.#out.length === 0 && !this.#out.streaming) this.end();
+  }
+
+  /** The body being read can no longer come whole: its request fails, and nothing after it is parsed. */
+  #failUnfinishedBody(): void {
+    const bodyEx = this.#rd.framing.ex!;
+    bodyEx.ctx?.abort(new Error('client closed the connection before the body was complete'));
+    bodyEx.body?.fail(new Error('client closed the connection before the body was complete'));
+    this.#rd.framing.stop();
+    this.#rd.stopParsing = true;
+    this.#rd.input.buf = null;
   }
 
   end(): void {

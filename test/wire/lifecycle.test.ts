@@ -44,6 +44,20 @@ describe('connection lifecycle', () => {
     assert.equal(r.closed, true);
   });
 
+  test('answers every pipelined request sent before a half-close, past what the pipeline holds at once', async () => {
+    // The requests beyond maxPipelinedRequests (32) wait in the input buffer when the FIN comes:
+    // they were sent, and are answered as the queue makes room; an unfinished head after them is not a request.
+    const n = 80;
+    for (const tail of ['', 'GET /unfinished HTTP/1.1\r\nHo']) {
+      let raw = '';
+      for (let i = 0; i < n; i++)
+        raw += `GET /slow?${i} HTTP/1.1\r\nHost: x\r\n\r\n`.replace('/slow', i % 8 === 0 ? '/slow' : '/a');
+      const r = await exchange(server.address.port, raw + tail, { halfClose: true, quietMs: 1500 });
+      assert.deepEqual(statuses(r.text), Array<number>(n).fill(200), `${JSON.stringify(tail)}`);
+      assert.equal(r.closed, true, `closed after ${JSON.stringify(tail)}`);
+    }
+  });
+
   test('aborts the request signal when the client goes away', async () => {
     const before = aborted;
     const s = await RawConnection.open(server.address.port);
