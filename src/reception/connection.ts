@@ -138,7 +138,9 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #parse(): void {
     if (this.#rd.parse()) this.#updateDeadline();
-    if (this.#readEnded && !this.#closed && this.#paused === 0) {
+    // A body whose bytes ran out after the FIN (reading paused for its handler) can never come whole.
+    const bodyStarved = this.#rd.framing.ex !== null && this.#rd.input.buf === null;
+    if (this.#readEnded && !this.#closed && (this.#paused === 0 || bodyStarved)) {
       // Input buffered at the FIN, parsed now that the pipeline has room (see #onEnd): what is
       // left cannot become a request.
       if (this.#rd.framing.ex !== null) this.#failUnfinishedBody();

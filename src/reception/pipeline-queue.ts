@@ -194,7 +194,9 @@ export class PipelineQueue {
     }
     if (q.length < this.#maxQueued) this.#owner.queueRoom();
     if (this.#endAfterWrite && !this.#streaming) {
-      q.length = 0;
+      // Requests pipelined behind a response that closed the connection: their handlers may have
+      // run, but nothing more is written (RFC 9112 §9.6). Told and logged as for a client that left.
+      this.#dropQueued();
       this.#w.flush();
       this.#owner.end();
       return;
@@ -369,6 +371,12 @@ export class PipelineQueue {
     // queued has run its handler; each is answered, and the last one closes.
     const last = this.#q[this.#q.length - 1];
     if (last === undefined) return false;
+    if (last.canned !== undefined && last.keepAlive) {
+      // A handler's failure rendered while the connection could stay open: its head must say close
+      // now (the canned text is a whole response; the line goes after its status line).
+      const at = last.canned.indexOf('\r\n') + 2;
+      last.canned = `${last.canned.slice(0, at)}connection: close\r\n${last.canned.slice(at)}`;
+    }
     last.keepAlive = false;
     return true;
   }
@@ -387,6 +395,11 @@ export class PipelineQueue {
       streaming.ctx?.abort();
       streaming.cancelBody?.();
     }
+    this.#dropQueued();
+  }
+
+  /** Exchanges still queued will never be answered: their handlers learn it, their bodies' sources are released, each is logged. */
+  #dropQueued(): void {
     const q = this.#q;
     for (const ex of q) {
       ex.ctx?.abort();

@@ -215,6 +215,40 @@ describe('request ids', () => {
   });
 });
 
+describe('requests pipelined behind a response that closes the connection', () => {
+  test('are logged (as 499) and their handlers told, though never answered', async () => {
+    // The POST's client was never sent its 100 (its body came at once): the connection cannot be
+    // reused after it (RFC 9110 §10.1.1), so the GET behind it, whose handler already ran, is not answered.
+    const ran: string[] = [];
+    const aborted: string[] = [];
+    const logged: string[] = [];
+    const s = await start(
+      async (req, ctx) => {
+        const path = new URL(req.url).pathname;
+        ran.push(path);
+        ctx.signal.addEventListener('abort', () => aborted.push(path));
+        if (path === '/p') await sleep(100);
+        return new Response('ok');
+      },
+      { onTransaction: (tx) => void logged.push(`${tx.target} ${tx.status}`) },
+    );
+    try {
+      const r = await exchange(
+        s.address.port,
+        'POST /p HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nokGET /z HTTP/1.1\r\nHost: x\r\n\r\n',
+        { quietMs: 1000 },
+      );
+      assert.deepEqual(statuses(r.text), [200]);
+      assert.deepEqual(ran, ['/p', '/z']);
+      for (let waited = 0; logged.length < 2 && waited < 2000; waited += 10) await sleep(10);
+      assert.deepEqual(logged.sort(), ['/p 200', '/z 499']);
+      assert.deepEqual(aborted, ['/z']);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('an onTransaction hook that writes into the fields it is given', () => {
   test("changes nothing for the connection's next request: a value it wrote there is still checked", async () => {
     let told = 0;

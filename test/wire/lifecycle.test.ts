@@ -58,6 +58,38 @@ describe('connection lifecycle', () => {
     }
   });
 
+  test('a body behind a full pipeline that the FIN left unfinished fails at once, not at the body timeout', async () => {
+    // Parsed after the FIN from buffered input; its handler reads late, so reading was paused for
+    // it when its bytes ran out.
+    let failure = '';
+    const s = await start(
+      async (req) => {
+        await sleep(req.method === 'POST' ? 30 : 50);
+        if (req.method !== 'POST') return new Response('ok');
+        try {
+          await req.arrayBuffer();
+          return new Response('whole?');
+        } catch (err) {
+          failure = (err as Error).message;
+          return new Response('cut', { status: 400 });
+        }
+      },
+      { limits: { bodyTimeout: 60_000 } },
+    );
+    try {
+      let raw = '';
+      for (let i = 0; i < 200; i++) raw += `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const sent = 'x'.repeat(300 * 1024);
+      raw += `POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: ${3 * sent.length}\r\n\r\n${sent}`;
+      const r = await exchange(s.address.port, raw, { halfClose: true, quietMs: 2000 });
+      assert.match(failure, /client closed/);
+      assert.equal(statuses(r.text).length, 201);
+      assert.equal(r.closed, true);
+    } finally {
+      await s.close(100);
+    }
+  });
+
   test('aborts the request signal when the client goes away', async () => {
     const before = aborted;
     const s = await RawConnection.open(server.address.port);
@@ -175,6 +207,31 @@ describe('connection lifecycle', () => {
         [true, true],
       ],
     );
+    assert.equal(r.closed, true);
+  });
+
+  test('close() makes a handler failure queued last say close too', async () => {
+    // Its 500 was rendered while the connection could stay open, before close() was called.
+    const s = await start(async (req) => {
+      if (new URL(req.url).pathname === '/throw') throw new Error('boom');
+      await sleep(200);
+      return new Response('ok');
+    });
+    const inflight = exchange(
+      s.address.port,
+      'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /throw HTTP/1.1\r\nHost: x\r\n\r\n',
+      {
+        quietMs: 1000,
+      },
+    );
+    await sleep(50);
+    const closing = s.close(2000);
+    const r = await inflight;
+    await closing;
+    assert.deepEqual(statuses(r.text), [200, 500]);
+    const [first, last] = r.text.split(/(?=HTTP\/1\.1 )/);
+    assert.doesNotMatch(first!, /\r\nconnection: close\r\n/i);
+    assert.match(last!, /^HTTP\/1\.1 500 [^\r]*\r\n(?:[^\r]+\r\n)*connection: close\r\n/i);
     assert.equal(r.closed, true);
   });
 
