@@ -138,11 +138,17 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #parse(): void {
     if (this.#rd.parse()) this.#updateDeadline();
-    // A body whose bytes ran out after the FIN (reading paused for its handler) can never come whole.
+    if (this.#readEnded && !this.#closed) this.#afterEndedParse();
+  }
+
+  /**
+   * Input buffered at the FIN, parsed now that the pipeline has room (see #onEnd): what is left
+   * cannot become a request, and a body whose bytes ran out (reading paused for its handler) can
+   * never come whole.
+   */
+  #afterEndedParse(): void {
     const bodyStarved = this.#rd.framing.ex !== null && this.#rd.input.buf === null;
-    if (this.#readEnded && !this.#closed && (this.#paused === 0 || bodyStarved)) {
-      // Input buffered at the FIN, parsed now that the pipeline has room (see #onEnd): what is
-      // left cannot become a request.
+    if (this.#paused === 0 || bodyStarved) {
       if (this.#rd.framing.ex !== null) this.#failUnfinishedBody();
       this.#rd.input.buf = null;
       if (this.#out.length === 0 && !this.#out.streaming) {

@@ -365,7 +365,7 @@ export class PipelineQueue {
     for (const ex of this.#q) ex.ctx?.abort(reason);
   }
 
-  /** Graceful close: every queued response says `Connection: close`. */
+  /** Graceful close: the last queued response says `Connection: close`; false when none is queued. */
   closeAfterQueued(): boolean {
     // RFC 9112 §9.6: the response that says close is the last one sent. Every request already
     // queued has run its handler; each is answered, and the last one closes.

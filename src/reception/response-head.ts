@@ -50,6 +50,8 @@ function isPlain(s: string): boolean {
  * function of the text alone, so a value equal to this one is plain too.
  */
 let lastPlainValue = '';
+/** A longer value is not remembered (it would stay in memory until the next one). */
+const REMEMBERED_PLAIN_MAX = 256;
 
 const statusLines: string[] = [];
 function statusLine(status: number, text: string | undefined): string {
@@ -159,8 +161,8 @@ class HeadBuilder {
     // Names are tokens (RFC 9110 §5.1): LightHeaders checks each one it is given, and the walk over
     // other Headers in planResponse tests FIELD_NAME before calling add. Only the value can be other.
     if (this.plain && value !== lastPlainValue) {
-      if (isPlain(value)) lastPlainValue = value;
-      else this.plain = false;
+      if (!isPlain(value)) this.plain = false;
+      else if (value.length <= REMEMBERED_PLAIN_MAX) lastPlainValue = value;
     }
     this.head += name + ': ' + value + '\r\n';
   }
