@@ -10,6 +10,7 @@ import { RequestContext } from './context.ts';
 import { Exchange } from './exchange.ts';
 import type { ParsedHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
+import { peerName } from './peer-name.ts';
 import type { RequestBody } from './request-body.ts';
 import { RequestUrls } from './request-url.ts';
 import { FieldFinder } from './transaction.ts';
@@ -43,9 +44,10 @@ export class ExchangeBuilder {
     this.#describes = cfg.onTransaction !== undefined;
     const localAddress = socket.localAddress ?? '127.0.0.1';
     const localPort = socket.localPort ?? 0;
+    const peer = peerName(socket);
     this.#init = {
-      remoteAddress: sharedAddress(socket.remoteAddress ?? ''),
-      remotePort: socket.remotePort ?? 0,
+      remoteAddress: sharedAddress(peer.address),
+      remotePort: peer.port,
       localAddress,
       localPort,
       secure: cfg.secure,
