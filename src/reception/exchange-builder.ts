@@ -10,7 +10,7 @@ import { RequestContext } from './context.ts';
 import { Exchange } from './exchange.ts';
 import type { ParsedHead } from './head-parser.ts';
 import { IncomingRequest } from './incoming-request.ts';
-import { peerName } from './peer-name.ts';
+import { peerName } from '../util/peer-name.ts';
 import type { RequestBody } from './request-body.ts';
 import { RequestUrls } from './request-url.ts';
 import { FieldFinder } from './transaction.ts';

@@ -5,6 +5,7 @@
 import type { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { peerName } from '../../util/peer-name.ts';
 import { FastCgiError } from './errors.ts';
 import { Exchange, REQUEST_ID } from './exchange.ts';
 import type { ExchangeOptions, ExchangeResult } from './exchange-options.ts';
@@ -42,7 +43,8 @@ export class FastCgiConnection {
   constructor(socket: Duplex, hooks: ConnectionHooks) {
     this.socket = socket;
     this.#hooks = hooks;
-    const family = (socket as { remoteFamily?: string }).remoteFamily;
+    // Not socket.remoteFamily: it adds a property to the socket (see peer-name.ts).
+    const family = peerName(socket).family;
     this.tcp = family === 'IPv4' || family === 'IPv6';
     this.#unix = socket instanceof Socket && !this.tcp;
     // Records while idle (other than a record's trailing padding) break the protocol.

@@ -1,5 +1,5 @@
-// peerName against what Node's own getters say, on every kind of socket Foyer accepts, and the
-// reason it exists: reading it leaves the socket's shape (its own properties) as it was.
+// peerName against what Node's own getters say, on every kind of socket Foyer accepts or opens,
+// and the reason it exists: reading it leaves the socket's shape (its own properties) as it was.
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
 import { once } from 'node:events';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { makeTestCertificate, NO_OPENSSL } from '../../test/helpers/test-certificate.ts';
+import { FastCgiConnection } from '../handlers/fastcgi/connection.ts';
+import { netSocketFactory } from '../handlers/fastcgi/address.ts';
 import { serve } from '../index.ts';
 import { peerName } from './peer-name.ts';
 
@@ -28,11 +30,16 @@ function check(socket: Socket, label: string): void {
   const got = peerName(socket);
   assert.deepEqual(Reflect.ownKeys(socket), keys, `${label}: peerName added a property to the socket`);
   // The reference: Node's public getters (which do add `_peername`).
-  assert.deepEqual(got, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, label);
+  const reference = {
+    address: socket.remoteAddress ?? '',
+    port: socket.remotePort ?? 0,
+    family: socket.remoteFamily ?? '',
+  };
+  assert.deepEqual(got, reference, label);
 }
 
 describe('peerName', () => {
-  test('IPv4 and IPv6: what remoteAddress and remotePort say, and the socket unchanged', async () => {
+  test('IPv4 and IPv6: what remoteAddress, remotePort and remoteFamily say, and the socket unchanged', async () => {
     for (const host of ['127.0.0.1', '::1']) {
       const server = createServer();
       const [socket, client] = await accepted(
@@ -58,7 +65,7 @@ describe('peerName', () => {
       () => connect(path),
     );
     check(socket, 'unix');
-    assert.deepEqual(peerName(socket), { address: '', port: 0 });
+    assert.deepEqual(peerName(socket), { address: '', port: 0, family: '' });
     client.destroy();
     socket.destroy();
     server.close();
@@ -114,5 +121,37 @@ describe('the server reads the client address without changing the socket', () =
     }
     // The access log's address (recorded by the time close() has waited for the connection).
     assert.deepEqual(peers, ['127.0.0.1']);
+  });
+});
+
+describe('a php-fpm connection tells TCP from unix without changing the socket', () => {
+  test('TCP and unix upstream sockets, opened the way the pool opens them', async () => {
+    const path = join(tmpdir(), `foyer-peer-up-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const peers: Socket[] = [];
+    const tcp = createServer((s) => peers.push(s));
+    const unix = createServer((s) => peers.push(s));
+    tcp.listen(0, '127.0.0.1');
+    unix.listen(path);
+    await Promise.all([once(tcp, 'listening'), once(unix, 'listening')]);
+    const port = (tcp.address() as { port: number }).port;
+    const hooks = { onReusable() {}, onClose() {} };
+    const cases = [
+      { upstream: { kind: 'tcp' as const, host: '127.0.0.1', port }, tcp: true },
+      { upstream: { kind: 'unix' as const, path }, tcp: false },
+    ];
+    try {
+      for (const c of cases) {
+        const socket = (await netSocketFactory(c.upstream, 2000)()) as Socket;
+        const conn = new FastCgiConnection(socket, hooks);
+        assert.equal(conn.tcp, c.tcp, c.upstream.kind);
+        assert.equal(Object.hasOwn(socket, '_peername'), false, `${c.upstream.kind}: the socket gained _peername`);
+        conn.destroy();
+      }
+    } finally {
+      for (const p of peers) p.destroy();
+      tcp.close();
+      unix.close();
+    }
   });
 });

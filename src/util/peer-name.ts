@@ -1,6 +1,7 @@
-// The client's address and port of an accepted socket, read once from its handle.
+// The peer's address, port and family of a socket (a client's, or php-fpm's for an upstream
+// connection), read once from its handle.
 //
-// Why not `socket.remoteAddress`: Node caches the peer's name in a property (`_peername`) that a
+// Why not `socket.remoteAddress` (or remotePort, remoteFamily): Node caches the peer's name in a property (`_peername`) that a
 // net.Socket does not have when it is constructed. Reading it gives every connection's socket one
 // hidden class more, after the socket's first reads. The `_handle` getter, which Node's every socket
 // read and write goes through, then sees more classes than V8 keeps inline (four), and its lookups turn
@@ -9,15 +10,19 @@
 // and leaves the socket's shape alone. (`localAddress` caches into a property the constructor already
 // made, so it is read the public way.)
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface PeerName {
   readonly address: string;
   readonly port: number;
+  /** 'IPv4', 'IPv6', or '' where there is no peer name (a unix socket). */
+  readonly family: string;
 }
 
 interface NameOut {
   address?: unknown;
   port?: unknown;
+  family?: unknown;
 }
 
 interface NamedHandle {
@@ -25,16 +30,19 @@ interface NamedHandle {
 }
 
 /**
- * What `socket.remoteAddress` and `socket.remotePort` say, without changing the socket. Falls back to
- * them where the handle has no `getpeername` (a unix socket has no peer name: '' and 0).
+ * What `socket.remoteAddress`, `remotePort` and `remoteFamily` say, without changing the socket.
+ * Falls back to them where the handle has no `getpeername` (a unix socket has no peer name: '', 0
+ * and ''; a stream that is not a socket has none of them).
  */
-export function peerName(socket: Socket): PeerName {
+export function peerName(socket: Socket | Duplex): PeerName {
   const handle = (socket as unknown as { _handle?: NamedHandle | null })._handle;
   if (typeof handle?.getpeername === 'function') {
     const out: NameOut = {};
     if (handle.getpeername(out) === 0 && typeof out.address === 'string') {
-      return { address: out.address, port: typeof out.port === 'number' ? out.port : 0 };
+      const family = typeof out.family === 'string' ? out.family : '';
+      return { address: out.address, port: typeof out.port === 'number' ? out.port : 0, family };
     }
   }
-  return { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  const s = socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort' | 'remoteFamily'>>;
+  return { address: s.remoteAddress ?? '', port: s.remotePort ?? 0, family: s.remoteFamily ?? '' };
 }
