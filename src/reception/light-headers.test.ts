@@ -96,6 +96,39 @@ describe('LightHeaders', () => {
     assert.equal(Object.prototype.toString.call(h), '[object Headers]');
   });
 
+  test('a list of pairs of any shape: the same fields as Headers, or the same refusal', () => {
+    // Pairs as arrays, as other iterables, of the wrong length, not iterable at all.
+    const pair = fc.oneof(
+      fc.tuple(name, value),
+      fc.tuple(name, value).map((p) => new Set(p)),
+      fc.tuple(name, value).map(([n, v]) => ({
+        *[Symbol.iterator]() {
+          yield n;
+          yield v;
+        },
+      })),
+      fc.array(value, { maxLength: 3 }),
+      fc.constant(7),
+    );
+    const outcome = (make: () => Headers | LightHeaders): unknown => {
+      try {
+        return [...make()];
+      } catch (err) {
+        return (err as Error).constructor.name;
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 5 }), (pairs) => {
+        const init = pairs as unknown as [string, string][];
+        assert.deepEqual(
+          outcome(() => new LightHeaders(init)),
+          outcome(() => new NativeHeaders(init)),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('accepts the same inits as Headers: records, pairs and other Headers', () => {
     assert.equal(new LightHeaders([['a', '1']]).get('a'), '1');
     assert.equal(new LightHeaders(new NativeHeaders({ b: '2' })).get('b'), '2');

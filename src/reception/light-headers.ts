@@ -70,6 +70,8 @@ let lastValueIn = '';
 let lastValueOut = '';
 /** A longer value is not remembered (it would stay in memory until the next one). */
 const REMEMBERED_VALUE_MAX = 256;
+/** Array.prototype's own iterator: an array that has it iterates by index. */
+const ARRAY_VALUES = Array.prototype[Symbol.iterator];
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 export class LightHeaders {
@@ -83,6 +85,18 @@ export class LightHeaders {
     if (init === undefined || init === null) return;
     if (init instanceof LightHeaders) {
       this.#list = init[kPairs]().slice();
+      return;
+    }
+    if (Array.isArray(init) && init[Symbol.iterator] === ARRAY_VALUES) {
+      // A list of pairs (what the FastCGI gateway passes): read by index, as the array iterator
+      // would, without copying each pair that is a plain array (a spread per field).
+      for (let i = 0; i < init.length; i++) {
+        const pair: unknown = init[i];
+        const p =
+          Array.isArray(pair) && pair[Symbol.iterator] === ARRAY_VALUES ? pair : [...(pair as Iterable<string>)];
+        if (p.length !== 2) throw new TypeError('Headers: a header init pair must have exactly two items');
+        this.append(p[0], p[1]);
+      }
       return;
     }
     if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
@@ -130,8 +144,12 @@ export class LightHeaders {
     if (this.#lowered) return;
     const src = this.#list;
     const list = new Array<string>(src.length);
+    // Through the cache of lowercased names: a head's names (often the very strings of the last
+    // head, see request-reader.ts) give the same lowercase strings request after request, whose
+    // hashes V8 has already computed, so the lookups handlers make with them (the FastCGI gateway's
+    // Map of variables) do not hash a new string per field per request.
     for (let i = 0; i < src.length; i += 2) {
-      list[i] = src[i]!.toLowerCase();
+      list[i] = lowerName(src[i]!);
       list[i + 1] = src[i + 1]!;
     }
     this.#list = list;

@@ -45,7 +45,10 @@ export interface ExchangeOptions {
 
 export interface ExchangeResult {
   status: number;
-  headers: Array<[string, string]>;
+  /** Shared by every response with the same head (cgi-headers.ts): never changed. */
+  headers: ReadonlyArray<readonly [string, string]>;
+  /** The names lowercased, in the same order (absent: lowercase them). */
+  lower?: readonly string[];
   /**
    * The response body: bytes when the whole response came in one read, else a stream that errors
    * (never ends cleanly) if the backend fails mid-response.

@@ -319,7 +319,7 @@ export class Exchange implements ResponseEvents {
     this.#pendingBytes = 0;
     if (this.#ended) {
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      this.#resolve({ status: head.status, headers: head.headers, body });
+      this.#resolve({ status: head.status, headers: head.headers, lower: head.lower, body });
       return;
     }
     // A streamed response may last: watch the client for its whole length.
@@ -341,7 +341,7 @@ export class Exchange implements ResponseEvents {
       },
       { highWaterMark: this.#opts.highWaterMark, size: (chunk) => chunk.byteLength },
     );
-    this.#resolve({ status: head.status, headers: head.headers, body });
+    this.#resolve({ status: head.status, headers: head.headers, lower: head.lower, body });
   }
 
   #finish(reusable: boolean): void {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { describe, test } from 'node:test';
 import { parseUpstream } from './address.ts';
-import { findHeadEnd, parseCgiHead } from './cgi-headers.ts';
+import { findHeadEnd, forgetCgiHead, parseCgiHead } from './cgi-headers.ts';
 import { decodeParams, encodeParams } from './name-value.ts';
 import {
   BEGIN_REQUEST,
@@ -224,5 +224,60 @@ describe('paths and addresses', () => {
     assert.throws(() => parseUpstream('unix:relative.sock'), TypeError);
     assert.throws(() => parseUpstream('localhost'), TypeError);
     assert.throws(() => parseUpstream('127.0.0.1:70000'), TypeError);
+  });
+});
+
+describe('CGI response head, the last head kept whole', () => {
+  const line = fc.constantFrom(
+    'X-Powered-By: PHP/8.2.7',
+    'Content-type: text/html; charset=UTF-8',
+    'Content-Type: application/json',
+    'Status: 404 Not Found',
+    'Status: 201',
+    'Set-Cookie: session=abc',
+    'Location: /next',
+    'Cache-Control: no-store',
+    'Connection: close',
+    'X-App: 1',
+    'Vary: Accept',
+  );
+  const outcome = (head: Buffer): unknown => {
+    try {
+      const h = parseCgiHead(head);
+      return { status: h.status, headers: h.headers.map((p) => [...p]), lower: [...h.lower] };
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  test('heads in a row each parse as from nothing, whatever came before', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(line, { maxLength: 5 }), { minLength: 1, maxLength: 8 }), (heads) => {
+        for (const ls of heads) {
+          const head = Buffer.from(ls.map((l) => `${l}\r\n`).join(''), 'latin1');
+          const got = outcome(head);
+          forgetCgiHead();
+          assert.deepEqual(got, outcome(head), JSON.stringify(ls));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('only a head of remembered lines is shared, and it cannot be changed', () => {
+    forgetCgiHead();
+    const php = Buffer.from('X-Powered-By: PHP/8.2.7\r\nContent-type: text/html; charset=UTF-8\r\n');
+    const a = parseCgiHead(php);
+    assert.equal(parseCgiHead(Buffer.from(php)), a);
+    assert.ok(
+      Object.isFrozen(a) && Object.isFrozen(a.headers) && Object.isFrozen(a.headers[0]) && Object.isFrozen(a.lower),
+    );
+    assert.deepEqual(a.lower, ['x-powered-by', 'content-type']);
+    // A user's cookie or URL never stays in memory after its response.
+    for (const text of ['Set-Cookie: session=abc\r\n', 'Location: /next\r\n', 'X-App: 1\r\n']) {
+      const b = Buffer.from(text);
+      assert.notEqual(parseCgiHead(b), parseCgiHead(b), text);
+    }
+    assert.equal(parseCgiHead(Buffer.from(php)), a, 'a head that is not kept leaves the kept one');
   });
 });

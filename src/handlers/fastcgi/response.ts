@@ -38,8 +38,10 @@ export function toResponse(
   let contentLength: number | undefined;
   let sendfile: SendfileTarget | undefined;
   let hasType = false;
-  for (const pair of result.headers) {
-    const lower = pair[0].toLowerCase();
+  const given = result.headers;
+  for (let i = 0; i < given.length; i++) {
+    const pair = given[i]!;
+    const lower = result.lower?.[i] ?? pair[0].toLowerCase();
     if (lower === 'x-sendfile' || lower === 'x-accel-redirect') {
       // Internal instructions never reach the client, processed or not.
       if (sendfileConfig !== undefined) sendfile = { header: lower, value: pair[1] };
@@ -47,7 +49,8 @@ export function toResponse(
     }
     if (lower === 'content-length') contentLength = Number(pair[1]);
     else if (lower === 'content-type') hasType = true;
-    headers.push(pair);
+    // A Response copies its init's fields: the shared (frozen) pair itself is never changed.
+    headers.push(pair as [string, string]);
   }
   const body = result.body;
   if (sendfile !== undefined && sendfileConfig !== undefined) {
