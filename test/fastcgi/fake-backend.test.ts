@@ -1,13 +1,14 @@
 // The client, pool and gateway against an in-memory FastCGI backend: protocol statuses, malformed
 // responses and lifecycle cases that php-fpm cannot be made to produce on demand.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import { decodeParams } from '../../src/handlers/fastcgi/name-value.ts';
 import {
@@ -26,6 +27,11 @@ import { call, text } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'foyer-fcgi-fake-'));
 writeFileSync(join(root, 'app.php'), '<?php');
+writeFileSync(join(root, 'b.php'), '<?php');
+mkdirSync(join(root, 'dir'));
+writeFileSync(join(root, 'dir', 'index.php'), '<?php');
+mkdirSync(join(root, '.git'));
+writeFileSync(join(root, '.git', 'x.php'), '<?php');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 function pair(): [Duplex, Duplex] {
@@ -337,5 +343,54 @@ describe('fastcgi gateway against a scripted backend', () => {
     );
     assert.equal(stats, 1);
     php.close();
+  });
+
+  test('URLs in any order reach the same script, path and query as each would from a fresh gateway', async () => {
+    // The gateway keeps the last query-less URL's analysis (gateway.ts): it must never answer one
+    // URL with another's script, or let a URL skip the dotfile, escape or redirect rules.
+    const echo = (s: Seen, reply: (b: Uint8Array) => void) => {
+      const vars = ['SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_URI'].map(
+        (k) => `${k}=${s.params.get(k) ?? ''}`,
+      );
+      reply(Buffer.concat([stdout(`Content-Type: text/plain\r\n\r\n${vars.join('&')}`), stdout(''), endRequest()]));
+    };
+    const urls = fc.constantFrom(
+      '/app.php',
+      '/b.php',
+      '/app.php?x=1',
+      '/app.php?',
+      '/app.php/extra/path',
+      '/%61pp.php',
+      '/app%2ephp',
+      '/dir/',
+      '/dir',
+      '/dir/index.php',
+      '/.git/x.php',
+      '/x/../app.php',
+      '/missing.php',
+      '/app.php%2fx',
+    );
+    const outcome = async (php: ReturnType<typeof fastcgi>, url: string) => {
+      const a = await call(php, url);
+      return `${a.status} ${a.headers.get('location') ?? ''} ${a.res ? await a.res.text() : ''}`;
+    };
+    const kept = fastcgi({ upstream: '127.0.0.1:9', root, connect: fakeBackend(echo).connect });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(urls, { minLength: 1, maxLength: 6 }), async (seq) => {
+          for (const url of seq) {
+            const fresh = fastcgi({ upstream: '127.0.0.1:9', root, connect: fakeBackend(echo).connect });
+            try {
+              assert.equal(await outcome(kept, url), await outcome(fresh, url), url);
+            } finally {
+              fresh.close();
+            }
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      kept.close();
+    }
   });
 });
