@@ -13,7 +13,9 @@ export type { ErrorHandler };
 /**
  * Takes over the socket for a CONNECT request or a request with `Connection: upgrade` (WebSocket,
  * h2c …). `head` holds bytes already read past the request head. From then on the engine no
- * longer reads, writes or times the socket.
+ * longer reads, writes or times the socket. The engine never read `socket.remoteAddress` (see
+ * util/peer-name.ts): read it while the socket is open (after close it is undefined, as with
+ * node:http), or keep it on the handler's first call.
  */
 export type UpgradeHandler = (req: Request, socket: Socket, head: Buffer) => void;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { nastyChar } from '../../test/helpers/nasty-chars.ts';
-import { LightHeaders } from './light-headers.ts';
+import { LightHeaders, rememberedNames } from './light-headers.ts';
 
 const NativeHeaders = globalThis.Headers;
 const name = fc.constantFrom(
@@ -127,6 +127,58 @@ describe('LightHeaders', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  test('pairs whose items change their length as they are read: refused as Headers refuses them', () => {
+    const growing = (): string[] => {
+      const p: string[] = [];
+      const get = () => {
+        p.push('x');
+        return 'a';
+      };
+      Object.defineProperty(p, 0, { get, enumerable: true, configurable: true });
+      p.length = 2;
+      Object.defineProperty(p, 1, { value: 'b', writable: true, enumerable: true, configurable: true });
+      return p;
+    };
+    const shrinking = (): string[] => {
+      const p = ['a', 'b', 'c'];
+      const get = () => {
+        p.length = 2;
+        return 'a';
+      };
+      Object.defineProperty(p, 0, { get, enumerable: true, configurable: true });
+      return p;
+    };
+    for (const make of [growing, shrinking]) {
+      const outcome = (h: () => Headers | LightHeaders) => {
+        try {
+          return [...h()];
+        } catch (err) {
+          return (err as Error).constructor.name;
+        }
+      };
+      const init = () => [make()] as unknown as [string, string][];
+      assert.deepEqual(
+        outcome(() => new LightHeaders(init())),
+        outcome(() => new NativeHeaders(init())),
+        make.name,
+      );
+    }
+  });
+
+  test('received names never fill the table of names apps write, and their own table stays bounded', () => {
+    const before = rememberedNames().written;
+    for (let r = 0; r < 4; r++) {
+      const raw: string[] = [];
+      for (let i = 0; i < 100; i++) raw.push(`X-Junk-${r}-${i}`, 'v');
+      assert.equal([...LightHeaders.fromRaw(raw)].length, 100);
+    }
+    assert.equal(rememberedNames().written, before);
+    assert.ok(rememberedNames().received <= 256);
+    const h = new LightHeaders();
+    h.append('X-Written-By-The-App', '1');
+    assert.equal(rememberedNames().written, before + 1);
   });
 
   test('accepts the same inits as Headers: records, pairs and other Headers', () => {

@@ -38,6 +38,34 @@ function lowerName(name: string): string {
   return n;
 }
 
+/**
+ * Received names lowercased, apart from LOWER_NAMES (the names apps write, kept for the process):
+ * a head's names (often the very strings of the last head, see request-reader.ts) give the same
+ * lowercase strings request after request, whose hashes V8 has already computed, so the lookups
+ * handlers make with them (the FastCGI gateway's Map of variables) do not hash a new string per
+ * field per request. Clients choose these names: the table is emptied when full, so junk names cost
+ * their senders a refill and never push out the names apps write. The parser has checked them.
+ */
+const RECEIVED_NAMES = new Map<string, string>();
+const MAX_RECEIVED_NAMES = 256;
+
+/** How many names each table holds (for tests). */
+export function rememberedNames(): { written: number; received: number } {
+  return { written: LOWER_NAMES.size, received: RECEIVED_NAMES.size };
+}
+
+function receivedLowerName(name: string): string {
+  let n = RECEIVED_NAMES.get(name);
+  if (n === undefined) {
+    n = name.toLowerCase();
+    if (name.length <= MAX_LOWER_NAME_LENGTH) {
+      if (RECEIVED_NAMES.size >= MAX_RECEIVED_NAMES) RECEIVED_NAMES.clear();
+      RECEIVED_NAMES.set(name, n);
+    }
+  }
+  return n;
+}
+
 // Fetch §header value normalize: strip leading and trailing HTTP whitespace (HTAB, SP, CR, LF).
 // Then Fetch's header value: a ByteString (no code point above 0xFF: WebIDL) without NUL, CR or LF.
 // Other controls pass here as they do in undici; the serializer refuses them on the wire
@@ -70,7 +98,11 @@ let lastValueIn = '';
 let lastValueOut = '';
 /** A longer value is not remembered (it would stay in memory until the next one). */
 const REMEMBERED_VALUE_MAX = 256;
-/** Array.prototype's own iterator: an array that has it iterates by index. */
+const PAIR_LENGTH = 'Headers: a header init pair must have exactly two items';
+/**
+ * Array.prototype's own iterator: an array that has it iterates by index. (A program that replaces
+ * %ArrayIteratorPrototype%.next would see it called by Headers and not here.)
+ */
 const ARRAY_VALUES = Array.prototype[Symbol.iterator];
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
@@ -94,15 +126,20 @@ export class LightHeaders {
         const pair: unknown = init[i];
         const p =
           Array.isArray(pair) && pair[Symbol.iterator] === ARRAY_VALUES ? pair : [...(pair as Iterable<string>)];
-        if (p.length !== 2) throw new TypeError('Headers: a header init pair must have exactly two items');
-        this.append(p[0], p[1]);
+        // In the array iterator's order: the length before each item (a getter may change it).
+        if (p.length < 1) throw new TypeError(PAIR_LENGTH);
+        const n = p[0];
+        if (p.length < 2) throw new TypeError(PAIR_LENGTH);
+        const v = p[1];
+        if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
+        this.append(n, v);
       }
       return;
     }
     if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
       for (const pair of init as Iterable<Iterable<string>>) {
         const p = [...pair];
-        if (p.length !== 2) throw new TypeError('Headers: a header init pair must have exactly two items');
+        if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
         this.append(p[0]!, p[1]!);
       }
       return;
@@ -144,12 +181,8 @@ export class LightHeaders {
     if (this.#lowered) return;
     const src = this.#list;
     const list = new Array<string>(src.length);
-    // Through the cache of lowercased names: a head's names (often the very strings of the last
-    // head, see request-reader.ts) give the same lowercase strings request after request, whose
-    // hashes V8 has already computed, so the lookups handlers make with them (the FastCGI gateway's
-    // Map of variables) do not hash a new string per field per request.
     for (let i = 0; i < src.length; i += 2) {
-      list[i] = lowerName(src[i]!);
+      list[i] = receivedLowerName(src[i]!);
       list[i + 1] = src[i + 1]!;
     }
     this.#list = list;
