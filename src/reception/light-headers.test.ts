@@ -108,7 +108,8 @@ describe('LightHeaders', () => {
         },
       })),
       fc.array(value, { maxLength: 3 }),
-      fc.constant(7),
+      // Not sequences: a string (iterable, but not an object), a number, null.
+      fc.constantFrom(7, 'ab', 'abc', '', null),
     );
     const outcome = (make: () => Headers | LightHeaders): unknown => {
       try {

@@ -120,32 +120,35 @@ export class LightHeaders {
       return;
     }
     if (Array.isArray(init) && init[Symbol.iterator] === ARRAY_VALUES) {
-      // A list of pairs (what the FastCGI gateway passes): read by index, as the array iterator
-      // would, without copying each pair that is a plain array (a spread per field).
-      for (let i = 0; i < init.length; i++) {
-        const pair: unknown = init[i];
-        const p =
-          Array.isArray(pair) && pair[Symbol.iterator] === ARRAY_VALUES ? pair : [...(pair as Iterable<string>)];
-        // In the array iterator's order: the length before each item (a getter may change it).
-        if (p.length < 1) throw new TypeError(PAIR_LENGTH);
-        const n = p[0];
-        if (p.length < 2) throw new TypeError(PAIR_LENGTH);
-        const v = p[1];
-        if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
-        this.append(n, v);
-      }
+      // A list of pairs (what the FastCGI gateway passes): read by index, as the array iterator would.
+      for (let i = 0; i < init.length; i++) this.#appendPair(init[i]);
       return;
     }
     if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      for (const pair of init as Iterable<Iterable<string>>) {
-        const p = [...pair];
-        if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
-        this.append(p[0]!, p[1]!);
-      }
+      for (const pair of init as Iterable<unknown>) this.#appendPair(pair);
       return;
     }
     if (typeof init !== 'object') throw new TypeError('Headers: invalid init');
     for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
+  }
+
+  /**
+   * One pair of a sequence init (WebIDL sequence<ByteString>): an object, not a string; a plain array
+   * is read by index without a copy (a spread per field cost more than the rest), in the array
+   * iterator's order: the length before each item (a getter may change it).
+   */
+  #appendPair(pair: unknown): void {
+    let p: ArrayLike<unknown>;
+    if (Array.isArray(pair) && pair[Symbol.iterator] === ARRAY_VALUES) p = pair;
+    else if (pair !== null && (typeof pair === 'object' || typeof pair === 'function'))
+      p = [...(pair as Iterable<unknown>)];
+    else throw new TypeError('Headers: a header init pair must be a sequence');
+    if (p.length < 1) throw new TypeError(PAIR_LENGTH);
+    const n = p[0];
+    if (p.length < 2) throw new TypeError(PAIR_LENGTH);
+    const v = p[1];
+    if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
+    this.append(n as string, v as string);
   }
 
   /**

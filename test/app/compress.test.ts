@@ -7,6 +7,7 @@ import { kReal, LightResponse } from '../../src/reception/light-response.ts';
 import { json, sse, stream, text } from '../../src/handlers/app/respond.ts';
 import { preferredEncoding } from '../../src/util/negotiate.ts';
 import { both } from './harness.ts';
+import { createContext } from '../../src/testing.ts';
 
 const big = 'hello compression '.repeat(200);
 
@@ -162,4 +163,46 @@ test('without Accept-Encoding a large compressible response only gains Vary: its
   assert.equal(out, res);
   assert.equal(res.bodyUsed, false);
   assert.equal(res.headers.get('vary'), 'Accept-Encoding');
+});
+
+test('compress() called directly takes any next an async middleware would: a Response, a thenable, a throw', async () => {
+  // The reference: the middleware as an async function (what it was), with the same compressor.
+  const shrink = compressor();
+  const reference = async (req: Request, _ctx: unknown, next: () => unknown) =>
+    shrink(req, await (next() as Promise<Response>));
+  const mw = compress();
+  const ctx = createContext();
+  const req = () => new Request('http://x/', { headers: { 'accept-encoding': 'gzip' } });
+  const nexts: Record<string, () => unknown> = {
+    promise: () => Promise.resolve(new Response(big, { headers: { 'content-type': 'text/plain' } })),
+    response: () => new Response(big, { headers: { 'content-type': 'text/plain' } }),
+    // biome-ignore lint/suspicious/noThenProperty: a thenable is the case under test
+    thenable: () => ({ then: (ok: (r: Response) => void) => ok(new Response('small')) }),
+    throws: () => {
+      throw new Error('boom');
+    },
+    rejects: () => Promise.reject(new Error('late boom')),
+  };
+  const outcome = async (call: () => unknown) => {
+    let out: unknown;
+    try {
+      out = call();
+    } catch (err) {
+      return `sync ${(err as Error).message}`;
+    }
+    if (!(out instanceof Promise)) return 'not a promise';
+    try {
+      const res = await out;
+      return `${res.status} ${res.headers.get('content-encoding')} ${(await res.arrayBuffer()).byteLength}`;
+    } catch (err) {
+      return `rejects ${(err as Error).message}`;
+    }
+  };
+  for (const [name, next] of Object.entries(nexts)) {
+    assert.equal(
+      await outcome(() => mw(req(), ctx, next as never)),
+      await outcome(() => reference(req(), ctx, next)),
+      name,
+    );
+  }
 });

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { kKeptUrl } from '../../src/handlers/fastcgi/gateway.ts';
 import { fastcgi } from '../../src/handlers/fastcgi/index.ts';
 import { decodeParams } from '../../src/handlers/fastcgi/name-value.ts';
 import {
@@ -391,6 +392,31 @@ describe('fastcgi gateway against a scripted backend', () => {
       );
     } finally {
       kept.close();
+    }
+  });
+
+  test('the URL memo never holds a query, a fragment, a long URL, or anything when paths are not cached', async () => {
+    const echo = (_s: Seen, reply: (b: Uint8Array) => void) =>
+      reply(Buffer.concat([stdout('Content-Type: text/plain\r\n\r\nok'), stdout(''), endRequest()]));
+    const kept = (php: ReturnType<typeof fastcgi>) => (php as unknown as Record<symbol, unknown>)[kKeptUrl];
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fakeBackend(echo).connect });
+    try {
+      await call(php, '/app.php');
+      assert.equal(kept(php), 'http://localhost/app.php');
+      // An app's own Request may carry a fragment; either part may carry a token.
+      for (const url of ['/app.php?token=secret', '/app.php#access_token=secret', `/app.php/${'x'.repeat(3000)}`]) {
+        await call(php, url);
+        assert.equal(kept(php), 'http://localhost/app.php', url.slice(0, 40));
+      }
+    } finally {
+      php.close();
+    }
+    const uncached = fastcgi({ upstream: '127.0.0.1:9', root, connect: fakeBackend(echo).connect, cacheTtl: 0 });
+    try {
+      await call(uncached, '/app.php');
+      assert.equal(kept(uncached), undefined);
+    } finally {
+      uncached.close();
     }
   });
 });

@@ -67,6 +67,12 @@ function retryable(err: unknown, method: string, body: BodySource): boolean {
   return !err.requestWritten || err.neverRead || IDEMPOTENT.has(method);
 }
 
+/** For tests: the URL the gateway's memo holds (see handle), read as `middleware[kKeptUrl]`. */
+export const kKeptUrl = Symbol('foyer.fastcgi.keptUrl');
+
+/** The longest URL the gateway's URL memo keeps (see handle). */
+const MEMO_URL_MAX = 2048;
+
 export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   const o = resolveOptions(options);
   const upstream = typeof options.upstream === 'string' ? parseUpstream(options.upstream) : options.upstream;
@@ -144,12 +150,14 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
     (typeof options.static === 'object' ? (options.static.dotfiles as DotfilePolicy | undefined) : undefined) ?? 'deny';
 
   /**
-   * The last URL without a query that reached the script lookup, and the path made of it: the
-   * analysis below is a function of the URL and this gateway's dotfile rule alone, and a client
-   * mostly asks for one URL again (in callgrind it was about 2,000 instructions per hello.php:
-   * splits, decoding, a join, and a Map key hashed anew). A URL with a query is not kept (it may
-   * carry a token); a path stays in memory no longer than in the resolution cache, which keys on it.
+   * The last URL without a query or fragment that reached the script lookup, and the path made of
+   * it: the analysis below is a function of the URL and this gateway's dotfile rule alone, and a
+   * client mostly asks for one URL again (in callgrind it was about 2,000 instructions per
+   * hello.php: splits, decoding, a join, and a Map key hashed anew). A URL with a query or a
+   * fragment (an app's own Request may carry one) is not kept: either may carry a token. Kept only
+   * where the resolution cache keeps paths too (a TTL above 0), and only up to MEMO_URL_MAX chars.
    */
+  const memo = o.cacheTtl > 0;
   let lastUrl: string | undefined;
   let lastPath = '';
 
@@ -175,7 +183,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
       // req.url is WHATWG-serialised, so this is URL's `search` (a lone `?` is no query).
       search = target.search.length > 1 ? target.search : '';
-      if (target.search === '') {
+      if (memo && target.search === '' && url.length <= MEMO_URL_MAX && url.indexOf('#') < 0) {
         lastUrl = url;
         lastPath = path;
       }
@@ -265,6 +273,7 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   Object.defineProperty(middleware, 'stats', { get: () => pool.stats });
   Object.defineProperty(middleware, 'upstreamErrors', { value: upstreamErrors });
   Object.defineProperty(middleware, 'staticFiles', { value: serveStatic });
+  Object.defineProperty(middleware, kKeptUrl, { get: () => lastUrl });
   middleware.close = () => pool.close();
   return middleware;
 }
