@@ -119,17 +119,23 @@ export class LightHeaders {
       this.#list = init[kPairs]().slice();
       return;
     }
-    if (Array.isArray(init) && init[Symbol.iterator] === ARRAY_VALUES) {
-      // A list of pairs (what the FastCGI gateway passes): read by index, as the array iterator would.
-      for (let i = 0; i < init.length; i++) this.#appendPair(init[i]);
-      return;
-    }
     if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      for (const pair of init as Iterable<unknown>) this.#appendPair(pair);
+      this.#appendPairs(init as Iterable<unknown>);
       return;
     }
     if (typeof init !== 'object') throw new TypeError('Headers: invalid init');
     for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
+  }
+
+  /**
+   * A sequence init. Apart from the constructor, which stays small enough for V8 to inline where an
+   * app writes `new Response(body, { headers: { … } })` (callgrind: about 190 instructions).
+   */
+  #appendPairs(init: Iterable<unknown>): void {
+    if (Array.isArray(init) && init[Symbol.iterator] === ARRAY_VALUES) {
+      // A list of pairs (what the FastCGI gateway passes): read by index, as the array iterator would.
+      for (let i = 0; i < init.length; i++) this.#appendPair(init[i]);
+    } else for (const pair of init) this.#appendPair(pair);
   }
 
   /**
