@@ -1,14 +1,14 @@
 // The peer's address, port and family of a socket (a client's, or php-fpm's for an upstream
 // connection), read once from its handle.
 //
-// Why not `socket.remoteAddress` (or remotePort, remoteFamily): Node caches the peer's name in a property (`_peername`) that a
-// net.Socket does not have when it is constructed. Reading it gives every connection's socket one
-// hidden class more, after the socket's first reads. The `_handle` getter, which Node's every socket
-// read and write goes through, then sees more classes than V8 keeps inline (four), and its lookups turn
-// megamorphic for the whole process. Measured with callgrind (bench/callgrind/steady.sh): about 820
-// instructions per keep-alive request, 3.5% of all. The handle's own `getpeername` fills a plain object
-// and leaves the socket's shape alone. (`localAddress` caches into a property the constructor already
-// made, so it is read the public way.)
+// Why not `socket.remoteAddress` (or remotePort, remoteFamily): Node caches the peer's name in a
+// property (`_peername`) that a net.Socket does not have when it is constructed. Reading it gives
+// every connection's socket one hidden class more, after the socket's first reads. The `_handle`
+// getter, which Node's every socket read and write goes through, then sees more classes than V8
+// keeps inline (four), and its lookups turn megamorphic for the whole process. Measured with
+// callgrind (bench/callgrind/steady.sh): about 770 instructions per keep-alive request, 3.3% of all.
+// The handle's own `getpeername` fills a plain object and leaves the socket's shape alone.
+// (`localAddress` caches into a property the constructor already made, so it is read the public way.)
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
