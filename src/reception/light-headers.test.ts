@@ -177,6 +177,13 @@ describe('LightHeaders', () => {
     }
     assert.equal(rememberedNames().written, before);
     assert.ok(rememberedNames().received <= 256);
+    // Names asked for (a handler may ask for names a client chose) share the received table.
+    const asked = LightHeaders.fromRaw(['X-Junk-0-1', 'v']);
+    for (let i = 0; i < 400; i++) assert.equal(asked.get(`X-Asked-${i}`), null);
+    assert.equal(asked.get('x-junk-0-1'), 'v');
+    assert.equal(rememberedNames().written, before);
+    assert.ok(rememberedNames().received <= 256);
+    assert.throws(() => asked.get('X Asked'), TypeError);
     const h = new LightHeaders();
     h.append('X-Written-By-The-App', '1');
     assert.equal(rememberedNames().written, before + 1);

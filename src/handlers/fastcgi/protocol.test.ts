@@ -82,11 +82,16 @@ describe('records', () => {
       encodeRecords(STDOUT, 1, Buffer.from('Status: 200\r\n\r\nhello')),
       encodeRecords(7, 1, Buffer.from('warn')),
       encodeRecords(STDOUT, 1, Buffer.alloc(0)),
+      // Management records: one with content, one empty (whole, split or assembled alike).
+      encodeRecords(10, 0, Buffer.from('ab')),
+      encodeRecords(11, 0, Buffer.alloc(0)),
       encodeRecords(END_REQUEST, 1, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])),
     ]);
     const whole = collect(bytes, []);
     assert.deepEqual(whole, [
       [STDOUT, 1, 'Status: 200\r\n\r\nhello'],
+      [10, 0, '6162'],
+      [11, 0, ''],
       [END_REQUEST, 1, '0000000000000000'],
     ]);
     const everyByte = Array.from({ length: bytes.length }, (_, i) => i + 1);

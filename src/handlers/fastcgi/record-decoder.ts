@@ -1,7 +1,8 @@
 // Incremental FastCGI record decoder (FastCGI Specification §3.3). Socket reads split records
 // anywhere: inside the 8-byte header, the content or the padding. Stream content (STDOUT, STDERR)
-// is handed on as zero-copy slices of the read buffers; other records are small and assembled.
-// Memory is bounded: at most one non-stream record (≤ 65535 bytes) is held at a time.
+// is handed on as zero-copy slices of the read buffers; other records are small, and handed on whole:
+// a slice when one read holds all of the content, else assembled. Memory is bounded: at most one
+// non-stream record (≤ 65535 bytes) is held at a time.
 import { FCGI_VERSION_1, HEADER_SIZE, STDERR, STDOUT } from './record.ts';
 
 export class FastCgiProtocolError extends Error {
@@ -14,7 +15,7 @@ export class FastCgiProtocolError extends Error {
 export interface RecordSink {
   /** A slice of a STDOUT/STDERR record's content; an empty slice is an end-of-stream record. */
   onStream(type: number, requestId: number, fragment: Uint8Array): void;
-  /** Any other record, with its whole content. */
+  /** Any other record, with its whole content: a view valid only during the call (copy to keep it). */
   onRecord(type: number, requestId: number, content: Uint8Array): void;
 }
 
@@ -31,9 +32,12 @@ export class RecordDecoder {
   #state = State.Header;
   #type = 0;
   #requestId = 0;
+  #contentLength = 0;
   #contentLeft = 0;
   #paddingLeft = 0;
-  /** Assembly buffer for a non-stream record's content. */
+  /** The record is STDOUT or STDERR: its content is handed on in slices. */
+  #stream = false;
+  /** Assembly buffer for a non-stream record's content split across reads. */
   #record: Uint8Array | undefined;
   #recordFill = 0;
 
@@ -72,13 +76,18 @@ export class RecordDecoder {
         const slice = chunk.subarray(i, i + take);
         i += take;
         this.#contentLeft -= take;
-        if (this.#record === undefined) {
+        if (this.#stream) {
           this.#sink.onStream(this.#type, this.#requestId, slice);
+          if (this.#contentLeft === 0) this.#afterContent();
+        } else if (this.#contentLeft === 0 && this.#record === undefined) {
+          // The whole content in one read (END_REQUEST mostly is): handed on as the slice, no copy.
+          this.#endContent(slice);
         } else {
+          this.#record ??= new Uint8Array(this.#contentLength);
           this.#record.set(slice, this.#recordFill);
           this.#recordFill += take;
+          if (this.#contentLeft === 0) this.#endContent(this.#record);
         }
-        if (this.#contentLeft === 0) this.#endContent();
         continue;
       }
       const skip = Math.min(this.#paddingLeft, n - i);
@@ -92,33 +101,26 @@ export class RecordDecoder {
     if (src[at] !== FCGI_VERSION_1) throw new FastCgiProtocolError(`unsupported FastCGI version ${src[at]}`);
     this.#type = src[at + 1]!;
     this.#requestId = (src[at + 2]! << 8) | src[at + 3]!;
-    this.#contentLeft = (src[at + 4]! << 8) | src[at + 5]!;
+    this.#contentLength = (src[at + 4]! << 8) | src[at + 5]!;
+    this.#contentLeft = this.#contentLength;
     this.#paddingLeft = src[at + 6]!;
-    const isStream = this.#type === STDOUT || this.#type === STDERR;
-    if (isStream) {
-      this.#record = undefined;
-      if (this.#contentLeft === 0) {
+    this.#stream = this.#type === STDOUT || this.#type === STDERR;
+    this.#record = undefined;
+    this.#recordFill = 0;
+    if (this.#contentLeft === 0) {
+      if (this.#stream) {
         this.#sink.onStream(this.#type, this.#requestId, EMPTY);
         this.#afterContent();
-        return;
-      }
-    } else {
-      this.#record = new Uint8Array(this.#contentLeft);
-      this.#recordFill = 0;
-      if (this.#contentLeft === 0) {
-        this.#endContent();
-        return;
-      }
+      } else this.#endContent(EMPTY);
+      return;
     }
     this.#state = State.Content;
   }
 
-  #endContent(): void {
-    if (this.#record !== undefined) {
-      const record = this.#record;
-      this.#record = undefined;
-      this.#sink.onRecord(this.#type, this.#requestId, record);
-    }
+  /** A non-stream record's whole content (a view the sink reads before it returns; it keeps none). */
+  #endContent(content: Uint8Array): void {
+    this.#record = undefined;
+    this.#sink.onRecord(this.#type, this.#requestId, content);
     this.#afterContent();
   }
 
