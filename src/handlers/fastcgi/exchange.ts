@@ -7,7 +7,7 @@ import type { CgiHead } from './cgi-headers.ts';
 import type { FastCgiConnection } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { OVERLOADED, protocolStatusName, REQUEST_COMPLETE } from './record.ts';
-import { requestHeadText } from './request-head-text.ts';
+import { requestHeadBytes } from './request-head-bytes.ts';
 import { encodeRequestHead, encodeStdinEnd, sendStdin } from './request-writer.ts';
 import {
   ABORT_WATCH_MS,
@@ -81,9 +81,10 @@ export class Exchange implements ResponseEvents {
     // the drain wait of the body pump.
     if (opts.body === null) this.#startTimer();
     const noBody = opts.body === null;
-    const text = requestHeadText(REQUEST_ID, opts.keepConn, opts.params, noBody);
-    if (text !== undefined) this.#conn.socket.write(text, 'latin1', this.#onWritten);
-    else this.#conn.socket.write(encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, noBody), this.#onWritten);
+    const head =
+      requestHeadBytes(REQUEST_ID, opts.keepConn, opts.params, noBody) ??
+      encodeRequestHead(REQUEST_ID, opts.keepConn, opts.params, noBody);
+    this.#conn.socket.write(head, this.#onWritten);
     if (opts.body !== null) this.#pump(opts.body);
   }
 
