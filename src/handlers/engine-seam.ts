@@ -5,7 +5,7 @@
 import type { ContextInit, RequestContext } from '../reception/context.ts';
 import { createContext as engineContext } from '../reception/context.ts';
 import { rawTarget as engineRawTarget } from '../reception/incoming-request.ts';
-import { kPairs } from '../reception/light-headers.ts';
+import { kFields, kPairs } from '../reception/light-headers.ts';
 import { defaultLimits } from '../reception/limits.ts';
 
 export { bodySizeAtMost, knownBodySize } from '../reception/body-size.ts';
@@ -28,6 +28,15 @@ export function rawTarget(req: Request): string | undefined {
 export function receivedFieldPairs(headers: Headers): readonly string[] | undefined {
   const pairsOf = (headers as unknown as { [kPairs]?: () => string[] })[kPairs];
   return typeof pairsOf === 'function' ? pairsOf.call(headers) : undefined;
+}
+
+/**
+ * The same fields with their names in either spelling, as received or lower-cased (no copy made):
+ * for a reader that folds case itself. Undefined for Headers built elsewhere.
+ */
+export function receivedFields(headers: Headers): readonly string[] | undefined {
+  const fieldsOf = (headers as unknown as { [kFields]?: () => readonly string[] })[kFields];
+  return typeof fieldsOf === 'function' ? fieldsOf.call(headers) : undefined;
 }
 
 /** The body limit the engine applies by default (`limits.maxBodySize`): the body readers' default too. */

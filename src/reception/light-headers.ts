@@ -8,6 +8,7 @@ import { TCHAR } from './char-tables.ts';
 const NativeHeaders: typeof Headers = globalThis.Headers;
 
 export const kPairs = Symbol('foyer.headerPairs');
+export const kFields = Symbol('foyer.headerFields');
 
 function checkName(name: string): string {
   const n = String(name);
@@ -190,6 +191,14 @@ export class LightHeaders {
     h.#list = raw;
     h.#lowered = false;
     return h;
+  }
+
+  /**
+   * The pairs in insertion order, names as received or lower-cased (whichever they are now: no copy
+   * is made), for a reader that handles either spelling itself. Read only.
+   */
+  [kFields](): readonly string[] {
+    return this.#list;
   }
 
   /** The pairs in insertion order with lowercase names (for the serializer: already valid). */

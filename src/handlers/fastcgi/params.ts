@@ -1,7 +1,7 @@
 // The CGI/1.1 meta-variables (RFC 3875 §4.1) plus what PHP applications expect from nginx's
 // fastcgi_params and Caddy's php_fastcgi (REQUEST_URI, DOCUMENT_URI, SCRIPT_FILENAME, HTTPS, …).
 import { Buffer } from 'node:buffer';
-import { rawTarget, receivedFieldPairs } from '../engine-seam.ts';
+import { rawTarget, receivedFields } from '../engine-seam.ts';
 import type { Context } from '../../types.ts';
 
 export interface ParamsInput {
@@ -53,17 +53,18 @@ export function headerVariable(name: string): string | undefined {
 
 // The same few header names come with every request: their variable names are remembered (a pure
 // function of the name, so nothing of one request reaches another), up to a bound, since names
-// are the client's choice. `null`: not passed on.
+// are the client's choice. Keyed by the name in whatever case it came (headerVariable folds it):
+// the raw names of a parsed head need no lower-cased copy. `null`: not passed on.
 const MAX_KNOWN_NAMES = 256;
 const knownVariables = new Map<string, string | null>();
 
-function variableFor(name: string): string | undefined {
+function variableFor(name: string): string | null {
   let v = knownVariables.get(name);
   if (v === undefined) {
     v = headerVariable(name) ?? null;
     if (knownVariables.size < MAX_KNOWN_NAMES) knownVariables.set(name, v);
   }
-  return v ?? undefined;
+  return v;
 }
 
 function hostName(host: string | null): string | undefined {
@@ -110,41 +111,58 @@ function headerBytes(value: string): string | Uint8Array {
 }
 
 /**
- * The request's fields, one value per name. Fields the engine parsed are read as received, so that
- * repeated Cookie fields can be joined with `; ` (RFC 9110 §5.3 makes Cookie the exception to the
- * `, ` rule: RFC 6265 §5.4), as a single Cookie header would have carried them. A Request built
- * elsewhere only offers the combined values.
+ * The HTTP_* variables of the request's fields (RFC 3875 §4.1.18), one per field name, in the order
+ * of the first field of each name. Fields the engine parsed are read as received, so that repeated
+ * Cookie fields can be joined with `; ` (RFC 9110 §5.3 makes Cookie the exception to the `, `
+ * rule: RFC 6265 §5.4), as a single Cookie header would have carried them. A Request built
+ * elsewhere only offers the combined values. Names map to variables one to one (a name with `_`
+ * is never passed on), so joining per variable is joining per name, whatever its case.
  */
-function requestFields(headers: Headers): Iterable<[string, string]> {
-  const list = receivedFieldPairs(headers);
-  if (list === undefined) return headers;
-  return joinedFields(list);
-}
-
-/** Up to this many fields, a repeated name is looked for pair by pair; past it, a Map joins them. */
-const SCAN_FIELDS = 32;
-
-/** A name received twice or more, in a list of lower-case names (the same spelling is mostly the same string). */
-function hasRepeatedName(list: readonly string[]): boolean {
-  if (list.length > 2 * SCAN_FIELDS) return true;
-  for (let i = 2; i < list.length; i += 2) {
-    const name = list[i];
-    for (let j = 0; j < i; j += 2) if (list[j] === name) return true;
+function pushFieldVariables(out: Array<[string, string | Uint8Array]>, headers: Headers): void {
+  const list = receivedFields(headers);
+  if (list === undefined) {
+    for (const [name, value] of headers) {
+      const variable = variableFor(name);
+      if (variable !== null) out.push([variable, headerBytes(value)]);
+    }
+    return;
   }
-  return false;
-}
-
-/** The fields one value per name, in the order of their first occurrence. */
-function joinedFields(list: readonly string[]): Map<string, string> {
+  const n = list.length >> 1;
+  // '' for a field not passed on: one type of element, so the compares below stay string compares.
+  const variables: string[] = [];
+  let repeated = n > SCAN_FIELDS;
+  for (let f = 0; f < n; f++) {
+    const variable = variableFor(list[2 * f]!) ?? '';
+    variables.push(variable);
+    if (variable === '' || repeated) continue;
+    // Lengths first: most pairs of names differ in length, and that compare needs no call.
+    const length = variable.length;
+    for (let g = 0; g < f; g++) {
+      const other = variables[g]!;
+      if (other.length === length && other === variable) repeated = true;
+    }
+  }
+  if (!repeated) {
+    // The usual case: no name twice, so nothing to join, and no Map built per request.
+    for (let f = 0; f < n; f++) {
+      const variable = variables[f]!;
+      if (variable !== '') out.push([variable, headerBytes(list[2 * f + 1]!)]);
+    }
+    return;
+  }
   const joined = new Map<string, string>();
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i]!;
-    const value = list[i + 1]!;
-    const seen = joined.get(name);
-    joined.set(name, seen === undefined ? value : `${seen}${name === 'cookie' ? '; ' : ', '}${value}`);
+  for (let f = 0; f < n; f++) {
+    const variable = variables[f]!;
+    if (variable === '') continue;
+    const value = list[2 * f + 1]!;
+    const seen = joined.get(variable);
+    joined.set(variable, seen === undefined ? value : `${seen}${variable === 'HTTP_COOKIE' ? '; ' : ', '}${value}`);
   }
-  return joined;
+  for (const [variable, value] of joined) out.push([variable, headerBytes(value)]);
 }
+
+/** Up to this many fields, a repeated name is looked for field by field; past it, a Map joins them. */
+const SCAN_FIELDS = 32;
 
 export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]> {
   const { req, ctx } = p;
@@ -191,19 +209,7 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
     const type = req.headers.get('content-type');
     if (type !== null) out.push(['CONTENT_TYPE', headerBytes(type)]);
   }
-  const fields = receivedFieldPairs(req.headers);
-  if (fields !== undefined && !hasRepeatedName(fields)) {
-    // The usual case: no name twice, so nothing to join, and no Map built per request.
-    for (let i = 0; i < fields.length; i += 2) {
-      const variable = variableFor(fields[i]!);
-      if (variable !== undefined) out.push([variable, headerBytes(fields[i + 1]!)]);
-    }
-  } else {
-    for (const [name, value] of requestFields(req.headers)) {
-      const variable = variableFor(name);
-      if (variable !== undefined) out.push([variable, headerBytes(value)]);
-    }
-  }
+  pushFieldVariables(out, req.headers);
   if (p.extra !== undefined) {
     for (const [name, value] of Object.entries(p.extra)) {
       const i = out.findIndex(([n]) => n === name);
