@@ -129,9 +129,9 @@ export function forgetCgiHead(): void {
   lastHead = undefined;
 }
 
-/** Parses and validates the head (bytes before the empty line). Throws CgiHeaderError. */
-export function parseCgiHead(head: Uint8Array): CgiHead {
-  const text = latin1Text(head, 0, head.length);
+/** Parses and validates the head (bytes before the empty line: `head` up to `end`). Throws CgiHeaderError. */
+export function parseCgiHead(head: Uint8Array, end = head.length): CgiHead {
+  const text = latin1Text(head, 0, end);
   if (lastHead !== undefined && text === lastHeadText) return lastHead;
   const headers: Array<[string, string]> = [];
   const lower: string[] = [];

@@ -136,7 +136,7 @@ export class ResponseReader implements RecordSink {
     this.#head = undefined;
     let head: CgiHead;
     try {
-      head = parseCgiHead(buf.subarray(0, headEnd));
+      head = parseCgiHead(buf, headEnd);
     } catch (err) {
       this.#fail(err as Error);
       return;
