@@ -39,6 +39,11 @@ export class FastCgiConnection {
   // One decoder for the connection's lifetime: the padding of a request's last record may arrive
   // after END_REQUEST was handled, and must not be read as the next request's header.
   readonly #decoder: RecordDecoder;
+  /** A socket read is being handled: an exchange that ends in it goes back to the pool after it. */
+  #reading = false;
+  #releaseAfterRead = false;
+  /** The decoder refused bytes: the stream of records can no longer be followed. */
+  #broken = false;
 
   constructor(socket: Duplex, hooks: ConnectionHooks) {
     this.socket = socket;
@@ -54,12 +59,23 @@ export class FastCgiConnection {
       onRecord: (type, id, content) => (this.#current?.reader ?? idle).onRecord(type, id, content),
     });
     socket.on('data', (data: Buffer) => {
-      const current = this.#current;
-      if (current !== undefined) return current.onData(data);
+      this.#reading = true;
       try {
-        this.#decoder.push(data);
-      } catch {
-        this.destroy();
+        const current = this.#current;
+        if (current !== undefined) current.onData(data);
+        else {
+          try {
+            this.#decoder.push(data);
+          } catch {
+            this.destroy();
+          }
+        }
+      } finally {
+        this.#reading = false;
+        if (this.#releaseAfterRead) {
+          this.#releaseAfterRead = false;
+          this.#afterRead();
+        }
       }
     });
     socket.on('error', (err: Error) => this.#gone(err));
@@ -98,15 +114,37 @@ export class FastCgiConnection {
 
   /** Feeds response bytes to the decoder (called by the running exchange); throws on bad records. */
   push(data: Buffer): void {
-    this.#decoder.push(data);
+    try {
+      this.#decoder.push(data);
+    } catch (err) {
+      this.#broken = true;
+      throw err;
+    }
   }
 
-  /** The running exchange is over: back to the pool (which dates its rest), or closed. */
+  /**
+   * The running exchange is over: back to the pool (which dates its rest), or closed. An exchange
+   * mostly ends inside a read (END_REQUEST): the connection is offered once that read is handled,
+   * so that nothing run meanwhile (the exchange's own end, a logger) can start another exchange on
+   * it while the rest of the read is decoded, and bytes after END_REQUEST are judged first.
+   */
   release(reusable: boolean): void {
     this.#current = undefined;
     if (this.#closed) return;
-    if (reusable) this.#hooks.onReusable(this);
-    else this.destroy();
+    if (!reusable) this.destroy();
+    else if (this.#reading) this.#releaseAfterRead = true;
+    else this.#hooks.onReusable(this);
+  }
+
+  /**
+   * The read in which an exchange ended was handled. php-fpm sends nothing after END_REQUEST but
+   * its padding: bytes the decoder refused, or the start of another record, leave a stream that
+   * the next exchange could not read (it would take them for its own response). Closed then.
+   */
+  #afterRead(): void {
+    if (this.#closed) return;
+    if (this.#broken || !this.#decoder.betweenRecords) this.destroy();
+    else this.#hooks.onReusable(this);
   }
 
   destroy(): void {

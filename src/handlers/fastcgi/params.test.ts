@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { LightHeaders } from '../../reception/light-headers.ts';
 import type { Context } from '../../types.ts';
-import { buildParams, headerVariable } from './params.ts';
+import { buildParams, headerVariable, rememberedVariables } from './params.ts';
 
 // The HTTP_* variables of received fields, against a reference written the plain way: every field
 // joined per lower-case name in a Map (Cookie with "; ", the rest with ", ", RFC 9110 §5.3), and a
@@ -93,4 +93,14 @@ test('HTTP_* variables are the plain join of the received fields (repeated names
   assert.deepEqual(httpVariables(distinct), reference(distinct));
   const many = Array.from({ length: 40 }, (_, i) => [`X-F${i}`, `v${i}`]).flat();
   assert.deepEqual(httpVariables(many), reference(many));
+});
+
+test('names a client makes up, in any spelling, keep the table of variables within its bound', () => {
+  for (let round = 0; round < 3; round++) {
+    const junk = Array.from({ length: 300 }, (_, i) => [`X-Junk-${round}-${i}`, 'v']).flat();
+    assert.equal(httpVariables(junk).length, 300);
+    assert.ok(rememberedVariables() <= 256);
+  }
+  const spellings = ['Host', 'HOST', 'hOsT', 'host'].flatMap((n) => [n, 'a.test']);
+  assert.deepEqual(httpVariables(spellings), [['HTTP_HOST', 'a.test, a.test, a.test, a.test']]);
 });

@@ -58,11 +58,19 @@ export function headerVariable(name: string): string | undefined {
 const MAX_KNOWN_NAMES = 256;
 const knownVariables = new Map<string, string | null>();
 
+/** How many names the table holds (for tests). */
+export function rememberedVariables(): number {
+  return knownVariables.size;
+}
+
 function variableFor(name: string): string | null {
   let v = knownVariables.get(name);
   if (v === undefined) {
     v = headerVariable(name) ?? null;
-    if (knownVariables.size < MAX_KNOWN_NAMES) knownVariables.set(name, v);
+    // Emptied when full: names (and their spellings) a client makes up cost it a refill, and never
+    // leave the usual names uncached for the rest of the process.
+    if (knownVariables.size >= MAX_KNOWN_NAMES) knownVariables.clear();
+    knownVariables.set(name, v);
   }
   return v;
 }

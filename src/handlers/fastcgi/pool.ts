@@ -134,11 +134,9 @@ export class FastCgiPool {
   }
 
   /**
-   * An exchange ended on `conn`, inside its socket's read. With nobody waiting it rests at once: a
-   * microtask per request cost more than the rest of the pool's work (callgrind: about 600
-   * instructions per hello.php), and nothing takes an idle connection before the read returns. A
-   * waiter is served after the read, as before: a `fresh` one closes `conn`, and its decoder is
-   * still in the middle of that read.
+   * An exchange ended on `conn` (after the read it ended in was handled: connection.ts). With nobody
+   * waiting it rests at once: a microtask per request cost more than the rest of the pool's work
+   * (callgrind: about 600 instructions per hello.php). A waiter is served in a microtask, as before.
    */
   #released(conn: FastCgiConnection): void {
     if (this.#waiters.length === 0) this.#reusable(conn);

@@ -50,6 +50,11 @@ export class RecordDecoder {
     return this.#state === State.Header && this.#headerFill === 0;
   }
 
+  /** At a boundary, or in the padding of a record already handed on (no record begun). */
+  get betweenRecords(): boolean {
+    return this.#state === State.Padding || this.atBoundary;
+  }
+
   /** Feeds bytes; throws FastCgiProtocolError on a malformed header. */
   push(chunk: Uint8Array): void {
     let i = 0;

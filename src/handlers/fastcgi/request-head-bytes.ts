@@ -184,6 +184,8 @@ function keep(out: Buffer, params: Params, same: number, run: number): void {
   for (let i = 0; i < same; i++) ends[i] = keptEnds[i]!;
   // The longest part of the run within the byte bound.
   while (run > 0 && ends[run - 1]! > MAX_KEPT_BYTES) run--;
+  // Cut back to the run already kept (a long client Host as SERVER_NAME): nothing to make again.
+  if (run === same && same === keptNames.length) return;
   const names: string[] = new Array(run);
   const values: string[] = new Array(run);
   for (let i = 0; i < run; i++) {
