@@ -114,12 +114,21 @@ export function encodeRecords(type: number, requestId: number, content: Uint8Arr
 
 /** BEGIN_REQUEST for the Responder role (§5.1). */
 export function encodeBeginRequest(requestId: number, keepConn: boolean): Buffer {
-  const out = Buffer.alloc(HEADER_SIZE + 8);
+  const out = Buffer.allocUnsafe(BEGIN_REQUEST_SIZE);
+  writeBeginRequest(out, requestId, keepConn);
+  return out;
+}
+
+/** BEGIN_REQUEST's size: a header and 8 bytes of body (§5.1). */
+export const BEGIN_REQUEST_SIZE = HEADER_SIZE + 8;
+
+/** Writes BEGIN_REQUEST for the Responder role at the start of `out`. */
+export function writeBeginRequest(out: Uint8Array, requestId: number, keepConn: boolean): void {
   writeHeader(out, 0, BEGIN_REQUEST, requestId, 8, 0);
   out[HEADER_SIZE] = 0;
   out[HEADER_SIZE + 1] = ROLE_RESPONDER;
   out[HEADER_SIZE + 2] = keepConn ? FLAG_KEEP_CONN : 0;
-  return out;
+  for (let i = HEADER_SIZE + 3; i < BEGIN_REQUEST_SIZE; i++) out[i] = 0;
 }
 
 /** ABORT_REQUEST (§5.4): no content. */

@@ -11,19 +11,18 @@
 import { Buffer } from 'node:buffer';
 import type { Params } from './name-value.ts';
 import {
-  BEGIN_REQUEST,
-  FLAG_KEEP_CONN,
+  BEGIN_REQUEST_SIZE,
   HEADER_SIZE,
   MAX_CONTENT,
-  PARAMS,
   paddingFor,
-  ROLE_RESPONDER,
+  PARAMS,
   STDIN,
+  writeBeginRequest,
   writeHeader,
 } from './record.ts';
 
-/** BEGIN_REQUEST (a header and 8 bytes of body) and the PARAMS record's header. */
-const LEAD = HEADER_SIZE + 8 + HEADER_SIZE;
+/** BEGIN_REQUEST and the PARAMS record's header. */
+const LEAD = BEGIN_REQUEST_SIZE + HEADER_SIZE;
 
 /**
  * The names whose leading run is kept, value and bytes, from one head to the next: the server's and
@@ -127,12 +126,8 @@ export function requestHeadBytes(
   if (size === 0 || size > MAX_CONTENT) return undefined;
   const pad = paddingFor(size);
   const out = Buffer.allocUnsafe(LEAD + size + pad + HEADER_SIZE + (noBody ? HEADER_SIZE : 0));
-  writeHeader(out, 0, BEGIN_REQUEST, requestId, 8, 0);
-  out[HEADER_SIZE] = 0;
-  out[HEADER_SIZE + 1] = ROLE_RESPONDER;
-  out[HEADER_SIZE + 2] = keepConn ? FLAG_KEEP_CONN : 0;
-  for (let i = HEADER_SIZE + 3; i < HEADER_SIZE + 8; i++) out[i] = 0;
-  writeHeader(out, HEADER_SIZE + 8, PARAMS, requestId, size, pad);
+  writeBeginRequest(out, requestId, keepConn);
+  writeHeader(out, BEGIN_REQUEST_SIZE, PARAMS, requestId, size, pad);
   let at = LEAD;
   if (sameBytes > 0) at += keptBytes.copy(out, at, 0, sameBytes);
   // The kept run of this head: `same` pairs already, and on while names are kept and values text.

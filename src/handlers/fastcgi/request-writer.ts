@@ -7,28 +7,17 @@ import type { Duplex } from 'node:stream';
 import type { Params } from './name-value.ts';
 import { encodeParams, measureParams, writeParams } from './name-value.ts';
 import {
-  BEGIN_REQUEST,
-  FLAG_KEEP_CONN,
+  BEGIN_REQUEST_SIZE,
   framedSize,
   frameInto,
   HEADER_SIZE,
   MAX_CONTENT,
-  PARAMS,
   paddingFor,
-  ROLE_RESPONDER,
+  PARAMS,
   STDIN,
+  writeBeginRequest,
   writeHeader,
 } from './record.ts';
-
-const BEGIN_SIZE = HEADER_SIZE + 8;
-
-function writeBegin(out: Buffer, requestId: number, keepConn: boolean): void {
-  writeHeader(out, 0, BEGIN_REQUEST, requestId, 8, 0);
-  out[HEADER_SIZE] = 0;
-  out[HEADER_SIZE + 1] = ROLE_RESPONDER;
-  out[HEADER_SIZE + 2] = keepConn ? FLAG_KEEP_CONN : 0;
-  out.fill(0, HEADER_SIZE + 3, BEGIN_SIZE);
-}
 
 /**
  * BEGIN_REQUEST + PARAMS + empty PARAMS, and the empty STDIN too when the request has no body
@@ -40,11 +29,11 @@ export function encodeRequestHead(requestId: number, keepConn: boolean, params: 
     // The usual case: one PARAMS record, written in place (one allocation per request).
     const pad = paddingFor(paramsSize);
     const out = Buffer.allocUnsafe(
-      BEGIN_SIZE + HEADER_SIZE + paramsSize + pad + HEADER_SIZE + (noBody ? HEADER_SIZE : 0),
+      BEGIN_REQUEST_SIZE + HEADER_SIZE + paramsSize + pad + HEADER_SIZE + (noBody ? HEADER_SIZE : 0),
     );
-    writeBegin(out, requestId, keepConn);
-    writeHeader(out, BEGIN_SIZE, PARAMS, requestId, paramsSize, pad);
-    let at = writeParams(out, BEGIN_SIZE + HEADER_SIZE, params, lengths);
+    writeBeginRequest(out, requestId, keepConn);
+    writeHeader(out, BEGIN_REQUEST_SIZE, PARAMS, requestId, paramsSize, pad);
+    let at = writeParams(out, BEGIN_REQUEST_SIZE + HEADER_SIZE, params, lengths);
     out.fill(0, at, at + pad);
     at += pad;
     writeHeader(out, at, PARAMS, requestId, 0, 0);
@@ -53,10 +42,13 @@ export function encodeRequestHead(requestId: number, keepConn: boolean, params: 
   }
   const content = encodeParams(params);
   const size =
-    BEGIN_SIZE + framedSize(content.length) + (content.length > 0 ? HEADER_SIZE : 0) + (noBody ? HEADER_SIZE : 0);
+    BEGIN_REQUEST_SIZE +
+    framedSize(content.length) +
+    (content.length > 0 ? HEADER_SIZE : 0) +
+    (noBody ? HEADER_SIZE : 0);
   const out = Buffer.allocUnsafe(size);
-  writeBegin(out, requestId, keepConn);
-  let at = frameInto(out, BEGIN_SIZE, PARAMS, requestId, content);
+  writeBeginRequest(out, requestId, keepConn);
+  let at = frameInto(out, BEGIN_REQUEST_SIZE, PARAMS, requestId, content);
   if (content.length > 0) {
     writeHeader(out, at, PARAMS, requestId, 0, 0);
     at += HEADER_SIZE;
