@@ -64,8 +64,11 @@ export class FastCgiConnection {
         const current = this.#current;
         if (current !== undefined) current.onData(data);
         else {
+          // Bytes while idle: a whole record goes to the idle sink, which closes; the start of one
+          // (a late read after END_REQUEST) would be taken for the next exchange's response.
           try {
             this.#decoder.push(data);
+            if (!this.#decoder.betweenRecords) this.destroy();
           } catch {
             this.destroy();
           }

@@ -15,8 +15,11 @@ const RESPONSE = Buffer.concat([
   encodeRecords(END_REQUEST, 1, Buffer.alloc(8)),
 ]);
 
-/** A backend that answers every request head written to it with `reply(n)` (n: the request's number on that socket). */
-function backend(reply: (n: number) => Buffer) {
+/**
+ * A backend that answers every request head written to it with `reply(n)` (n: the request's number
+ * on that socket), and then, in a later read, with `late(n)` if given.
+ */
+function backend(reply: (n: number) => Buffer, late?: (n: number) => Buffer | undefined) {
   let dialled = 0;
   const connect = async (): Promise<Duplex> => {
     dialled++;
@@ -25,8 +28,13 @@ function backend(reply: (n: number) => Buffer) {
       read() {},
       write(_chunk, _encoding, cb) {
         cb();
-        const bytes = reply(n++);
-        setImmediate(() => socket.destroyed || socket.push(bytes));
+        const bytes = reply(n);
+        const after = late?.(n);
+        n++;
+        setImmediate(() => {
+          if (!socket.destroyed) socket.push(bytes);
+          if (after !== undefined) setImmediate(() => socket.destroyed || socket.push(after));
+        });
       },
     });
     return socket;
@@ -69,6 +77,25 @@ describe('a connection released in the read that ended its exchange', () => {
       assert.equal(b.dialled(), 1);
     } finally {
       p.close();
+    }
+  });
+
+  test('is closed when the start of a record comes in a later read, while it is idle', async () => {
+    for (const late of [Buffer.from([1, 6, 0]), encodeRecords(STDOUT, 1, Buffer.from('hello')).subarray(0, 8)]) {
+      const b = backend(
+        () => RESPONSE,
+        (n) => (n === 0 ? late : undefined),
+      );
+      const p = pool(b.connect);
+      try {
+        assert.equal(text((await (await p.acquire()).exchange(options())).body), 'hello');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.deepEqual(p.stats, { open: 0, idle: 0, waiting: 0 });
+        assert.equal(text((await (await p.acquire()).exchange(options())).body), 'hello');
+        assert.equal(b.dialled(), 2);
+      } finally {
+        p.close();
+      }
     }
   });
 
