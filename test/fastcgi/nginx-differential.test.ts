@@ -126,6 +126,18 @@ const TABLE: Case[] = [
   ['GET', '/info.php', { cookie: ['a=1', 'b=2'] }],
   ['GET', '/info.php', { authorization: 'Basic dTpw', 'x-forwarded-for': '10.0.0.1', proxy: 'http://evil' }],
   ['GET', '/info.php', { 'content-length': '0', 'user-agent': 'ua "quoted" \\', referer: '/r' }],
+  // A browser's fields of 128 bytes and more (four-byte lengths in the params), and a long name.
+  [
+    'GET',
+    '/info.php?q=1',
+    {
+      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 ${'x'.repeat(30)}`,
+      accept:
+        'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+      cookie: `session=${'a'.repeat(300)}; theme=dark`,
+      [`x-${'n'.repeat(130)}`]: 'long name',
+    },
+  ],
   ['POST', '/info.php', { 'content-type': 'application/x-www-form-urlencoded' }, 'x=1&y=%C3%A9&z[]=2'],
   ['POST', '/info.php?q=1', { 'content-type': 'application/json' }, '{"a":1}'],
   ['POST', '/info.php', {}, 'raw'],
