@@ -5,7 +5,7 @@
 import type { ContextInit, RequestContext } from '../reception/context.ts';
 import { createContext as engineContext } from '../reception/context.ts';
 import { rawTarget as engineRawTarget } from '../reception/incoming-request.ts';
-import { kFields, kPairs } from '../reception/light-headers.ts';
+import { kFields } from '../reception/light-headers.ts';
 import { defaultLimits } from '../reception/limits.ts';
 
 export { bodySizeAtMost, knownBodySize } from '../reception/body-size.ts';
@@ -21,18 +21,9 @@ export function rawTarget(req: Request): string | undefined {
 }
 
 /**
- * The fields of a request the engine parsed, as received: [name, value, name, value, …] with
- * lower-case names and repeated fields kept apart (a combined Headers cannot tell them apart).
- * Undefined for Headers built elsewhere.
- */
-export function receivedFieldPairs(headers: Headers): readonly string[] | undefined {
-  const pairsOf = (headers as unknown as { [kPairs]?: () => string[] })[kPairs];
-  return typeof pairsOf === 'function' ? pairsOf.call(headers) : undefined;
-}
-
-/**
- * The same fields with their names in either spelling, as received or lower-cased (no copy made):
- * for a reader that folds case itself. Undefined for Headers built elsewhere.
+ * The fields of a request the engine parsed: [name, value, name, value, …], repeated fields kept
+ * apart (a combined Headers cannot tell them apart), names as received or lower-cased (no copy
+ * made): for a reader that folds case itself. Undefined for Headers built elsewhere.
  */
 export function receivedFields(headers: Headers): readonly string[] | undefined {
   const fieldsOf = (headers as unknown as { [kFields]?: () => readonly string[] })[kFields];

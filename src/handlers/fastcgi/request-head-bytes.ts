@@ -1,13 +1,15 @@
 // The request head (BEGIN_REQUEST, one PARAMS record, the empty PARAMS and, without a body, the
 // empty STDIN; FastCGI Specification §5.1–§5.3) written into one Buffer in one pass, for the usual
-// case: every string param is ASCII (its UTF-8 bytes are then its chars, written one by one here)
-// and the params fit one record. Anything else returns undefined and goes the general encoder's way
-// (request-writer.ts), which measures and writes every name and value through Buffer#write.
+// case: every string param is ASCII (its UTF-8 bytes are then its chars) and the params fit one
+// record. Anything else returns undefined and goes the general encoder's way (request-writer.ts),
+// which measures and writes every name and value through Buffer#write.
 //
-// Why not strings: the head used to be built as latin1 text. In callgrind the string adds, two
-// flattenings (one to count UTF-8 bytes, one in the write) and the count itself were about 11,000
-// instructions per hello.php, more than the rest of the gateway's own work. Here the chars are
-// checked as they are copied, and the socket takes the Buffer as it is.
+// Why not a latin1 text head, as before: its string adds, two flattenings (one to count UTF-8
+// bytes, one in the write) and the count itself were about 11,000 instructions per hello.php, and
+// it refused every head with a field of 128 bytes or more (a four-byte length is not ASCII), so
+// most browsers' requests took the general encoder. Here the leading server and script variables
+// are copied as bytes kept from the last head, and the rest is written as text whose byte count
+// is its ASCII check; the socket takes the Buffer as it is.
 import { Buffer } from 'node:buffer';
 import type { Params } from './name-value.ts';
 import {
@@ -87,9 +89,10 @@ function writeLength(out: Buffer, at: number, n: number): number {
 const SHORT_LENGTHS = Array.from({ length: 128 }, (_, n) => String.fromCharCode(n));
 
 /**
- * Writes `text` as UTF-8 at `at` (Buffer#write's default); -1 unless it was ASCII (a byte per char). The space after `at`
- * always exceeds the text by 8 bytes or more (the records after the params), so text that is not
- * ASCII writes more bytes than it has chars, even when the end of `out` cuts it.
+ * Writes `text` as UTF-8 at `at` (Buffer#write's default); -1 unless it was ASCII (a byte per
+ * char). The space after `at` always exceeds the text by 8 bytes or more (the records after the
+ * params), so text that is not ASCII writes more bytes than it has chars, even when the end of
+ * `out` cuts it.
  */
 function writeText(out: Buffer, at: number, text: string): number {
   if (text.length === 0) return at;
