@@ -136,11 +136,30 @@ function appStage(app: LoadedApp, rest: Composed | undefined, shrink: Compressor
   };
 }
 
-/** One error boundary around the pipeline, synchronous when the stage answered synchronously. */
-function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Context) => Promise<Response>): Handler {
-  const settle = async (req: Request, ctx: Context, pending: PromiseLike<Response>): Promise<Response> => {
+/**
+ * One error boundary around the pipeline, synchronous when the stage answered synchronously.
+ * `after` (the compression of what PHP answers, when no app is in front) runs on the
+ * stage's response inside the boundary: one async frame per request, not a middleware frame and a
+ * promise reaction of its own. A response `after` makes is not given to it again.
+ */
+function boundary(
+  stage: Stage,
+  render: (err: unknown, req: Request, ctx: Context) => Promise<Response>,
+  after?: Compressor,
+): Handler {
+  const settle = async (
+    req: Request,
+    ctx: Context,
+    pending: PromiseLike<Response>,
+    shrink: Compressor | undefined,
+  ): Promise<Response> => {
     try {
-      return await pending;
+      const res = await pending;
+      if (shrink === undefined) return res;
+      // Awaited only when it is a promise (its failure is rendered): an await of a Response would
+      // cost a promise, a microtask and a `then` lookup up the Response's prototypes.
+      const out = shrink(req, res);
+      return isThenable(out) ? await out : out;
     } catch (err) {
       return render(err, req, ctx);
     } finally {
@@ -151,11 +170,13 @@ function boundary(stage: Stage, render: (err: unknown, req: Request, ctx: Contex
     let out: MaybePromise<Response>;
     try {
       out = stage(req, ctx);
+      if (isThenable(out)) return settle(req, ctx, out, after);
+      if (after !== undefined) out = after(req, out);
     } catch (err) {
       scheduleCleanups(ctx);
       return render(err, req, ctx);
     }
-    if (isThenable(out)) return settle(req, ctx, out);
+    if (isThenable(out)) return settle(req, ctx, out, undefined);
     scheduleCleanups(ctx);
     return out;
   };
@@ -188,36 +209,39 @@ function guarded(access: Middleware[], inner: Stage): Stage {
 }
 
 export function buildPipeline({ config, app, fastcgi, phpConnections, access, onLayer }: PipelineParts): Handler {
-  const layers: Middleware[] = [];
+  let resource: Middleware | undefined;
   const compressing = config.compress !== false;
+  // PHP output is dynamic, like an app's: compressed here (what nginx's gzip does for fastcgi_pass).
+  // Static files alone are not: they have their own (cached, precompressed) compression.
+  let shrinkResource = false;
   if (config.php !== undefined) {
     if (config.root === undefined) throw new FoyerConfigError('FOYER_BAD_CONFIG', 'php needs a document root');
     if (fastcgi === undefined) throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the FastCGI handler is not available');
-    // PHP output is dynamic, like an app's: compressed here (what nginx's gzip does for fastcgi_pass).
-    if (compressing) layers.push(compress());
-    layers.push(
-      fastcgi({
-        upstream: config.php,
-        root: config.root,
-        static: config.static ?? true,
-        ...config.fastcgi,
-        ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
-      }),
-    );
+    resource = fastcgi({
+      upstream: config.php,
+      root: config.root,
+      static: config.static ?? true,
+      ...config.fastcgi,
+      ...(phpConnections === undefined ? {} : { maxConnections: phpConnections }),
+    });
+    shrinkResource = compressing;
   } else if (config.root !== undefined) {
-    layers.push(staticFiles(config.root, config.static));
+    resource = staticFiles(config.root, config.static);
   }
-  if (onLayer !== undefined) for (const l of layers) onLayer(l);
-  const rest = layers.length === 0 ? undefined : compose(...layers);
-  const front: Stage =
-    app !== undefined
-      ? appStage(app, rest, compressing ? compressor() : undefined)
-      : rest !== undefined
-        ? (req, ctx) => rest(req, ctx, notFound)
-        : notFound;
-  // Access rules, rate limits and auth decide before the app, PHP or a file is touched.
-  const stage = access !== undefined && access.length > 0 ? guarded(access, front) : front;
+  if (resource !== undefined) onLayer?.(resource);
   const render =
     app?.renderError ?? ((err: unknown, req: Request, ctx: Context) => respondToError(err, req, ctx, undefined));
-  return boundary(stage, render);
+  // Access rules, rate limits and auth decide before the app, PHP or a file is touched.
+  const guard = (front: Stage): Stage => (access !== undefined && access.length > 0 ? guarded(access, front) : front);
+  if (app !== undefined) {
+    // What falls through from the app to PHP is compressed by a layer of its own.
+    const rest =
+      resource === undefined ? undefined : shrinkResource ? compose(compress(), resource) : compose(resource);
+    return boundary(guard(appStage(app, rest, compressing ? compressor() : undefined)), render);
+  }
+  // No app: the resource handler is called as it is, with no chain around it (a static file from
+  // the cache stays a synchronous answer), and PHP's compression runs in the boundary.
+  const only = resource;
+  const front: Stage = only === undefined ? notFound : (req, ctx) => only(req, ctx, notFound);
+  return boundary(guard(front), render, shrinkResource ? compressor() : undefined);
 }

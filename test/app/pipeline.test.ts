@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
 import type { FoyerConfig } from '../../src/config/schema.ts';
 import type { Middleware } from '../../src/types.ts';
@@ -139,4 +140,89 @@ test('access layers answer before the app, PHP or static files are reached, and 
   const file = await get('/big.txt');
   assert.equal(file.status, 200);
   assert.equal(appCalls, 1);
+});
+
+/** A stand-in for the FastCGI layer (PHP needs no php-fpm here): answers by path, as PHP would. */
+function phpPipeline(withApp: boolean, seen: object[] = []) {
+  const fastcgi = (): Middleware => (req, _ctx, next) => {
+    const path = new URL(req.url).pathname;
+    if (path === '/big.php')
+      return Promise.resolve(new Response(big, { headers: { 'content-type': 'text/html; charset=UTF-8' } }));
+    if (path === '/small.php') return Promise.resolve(new Response('hi', { headers: { 'content-type': 'text/html' } }));
+    if (path === '/throws.php') throw new Error('sync boom');
+    if (path === '/rejects.php') return Promise.reject(new Error('async boom'));
+    return next();
+  };
+  const handler = buildPipeline({
+    config: { root, php: '127.0.0.1:9', static: { compress: false, precompressed: false, cache: false } },
+    fastcgi,
+    onLayer: (l) => seen.push(l),
+    ...(withApp ? { app: toLoadedApp(() => new Response('app 404', { status: 404 })) } : {}),
+  });
+  return (path: string) =>
+    handler(new Request(`http://127.0.0.1${path}`, { headers: { 'accept-encoding': 'gzip' } }), createContext());
+}
+
+test('PHP responses are compressed in the boundary, with or without an app in front; failures are rendered', async () => {
+  for (const withApp of [false, true]) {
+    const seen: object[] = [];
+    const get = phpPipeline(withApp, seen);
+    assert.equal(seen.length, 1, 'metrics see the PHP layer, once');
+    const res = await get('/big.php');
+    assert.equal(res.headers.get('content-encoding'), 'gzip', `withApp=${withApp}`);
+    assert.equal(gunzipSync(Buffer.from(await res.arrayBuffer())).toString(), big);
+    const small = await get('/small.php');
+    assert.equal(small.headers.get('content-encoding'), null);
+    assert.equal(await small.text(), 'hi');
+    for (const path of ['/throws.php', '/rejects.php']) {
+      const failed = await get(path);
+      assert.equal(failed.status, 500, path);
+      assert.doesNotMatch(await failed.text(), /boom/);
+    }
+    assert.equal((await get('/nope')).status, 404);
+  }
+});
+
+test('with compress: false, PHP responses pass unchanged', async () => {
+  const handler = buildPipeline({
+    config: { root, php: '127.0.0.1:9', compress: false },
+    fastcgi: () => () => Promise.resolve(new Response(big, { headers: { 'content-type': 'text/html' } })),
+  });
+  const res = await handler(
+    new Request('http://127.0.0.1/big.php', { headers: { 'accept-encoding': 'gzip' } }),
+    createContext(),
+  );
+  assert.equal(res.headers.get('content-encoding'), null);
+  assert.equal(await res.text(), big);
+});
+
+test('static files alone: a file the cache answers at once is answered synchronously (no chain around the handler)', async () => {
+  const handler = buildPipeline({ config: { root } });
+  const get = () => handler(new Request('http://127.0.0.1/big.txt'), createContext());
+  assert.equal((await get()).status, 200);
+  const out = get();
+  assert.ok(!(out instanceof Promise), 'a cached file came back as a promise');
+  assert.equal(await (out as Response).text(), big);
+});
+
+test('a PHP body that fails while it is compressed is rendered as an error, not left as a rejection', async () => {
+  const failing = () =>
+    new Response(
+      new ReadableStream({
+        pull(c) {
+          c.error(new Error('body broke'));
+        },
+      }),
+      { headers: { 'content-type': 'text/html', 'content-length': '5000' } },
+    );
+  const handler = buildPipeline({
+    config: { root, php: '127.0.0.1:9' },
+    fastcgi: () => () => Promise.resolve(failing()),
+  });
+  const res = await handler(
+    new Request('http://127.0.0.1/a.php', { headers: { 'accept-encoding': 'gzip' } }),
+    createContext(),
+  );
+  assert.equal(res.status, 500);
+  assert.doesNotMatch(await res.text(), /body broke/);
 });
