@@ -5,7 +5,7 @@
 import type { ContextInit, RequestContext } from '../reception/context.ts';
 import { createContext as engineContext } from '../reception/context.ts';
 import { rawTarget as engineRawTarget } from '../reception/incoming-request.ts';
-import { kFields } from '../reception/light-headers.ts';
+import { kFields, LightHeaders } from '../reception/light-headers.ts';
 import { defaultLimits } from '../reception/limits.ts';
 
 export { bodySizeAtMost, knownBodySize } from '../reception/body-size.ts';
@@ -32,3 +32,12 @@ export function receivedFields(headers: Headers): readonly string[] | undefined 
 
 /** The body limit the engine applies by default (`limits.maxBodySize`): the body readers' default too. */
 export const defaultBodyLimit: number = defaultLimits.maxBodySize;
+
+/**
+ * Fields many responses share (a static file's): validated once, never changed (a change is a
+ * TypeError), and a Response given them copies them only when its `headers` are asked for. The
+ * engine writes their lines from a copy it keeps, not field by field per response.
+ */
+export function sealedHeaders(fields: Record<string, string>): Headers {
+  return LightHeaders.sealed(fields) as unknown as Headers;
+}

@@ -9,6 +9,10 @@ const NativeHeaders: typeof Headers = globalThis.Headers;
 
 export const kPairs = Symbol('foyer.headerPairs');
 export const kFields = Symbol('foyer.headerFields');
+/** True on a sealed list (see LightHeaders.sealed). */
+export const kSealed = Symbol('foyer.headersSealed');
+/** The serializer's memo of a sealed list's header lines (response-head.ts). */
+export const kBlock = Symbol('foyer.headBlock');
 
 function checkName(name: string): string {
   const n = String(name);
@@ -135,6 +139,8 @@ export class LightHeaders {
   /** [name, value, …]; names are lowercase once #lowered is true. */
   #list: string[];
   #lowered: boolean;
+  [kSealed] = false;
+  [kBlock]: unknown = undefined;
 
   constructor(init?: ConstructorParameters<typeof Headers>[0]) {
     this.#list = [];
@@ -180,6 +186,23 @@ export class LightHeaders {
     const v = p[1];
     if (p.length !== 2) throw new TypeError(PAIR_LENGTH);
     this.append(n as string, v as string);
+  }
+
+  /**
+   * A list no one may change, for many responses to share (a static file's headers): a Response
+   * given one keeps it as it is, and copies it only when its `headers` are asked for
+   * (light-response.ts), so the serializer can keep its lines once (kBlock). A change is a
+   * TypeError, as for the immutable Headers of a fetch() response.
+   */
+  static sealed(init: ConstructorParameters<typeof Headers>[0]): LightHeaders {
+    const h = new LightHeaders(init);
+    h.#lower();
+    h[kSealed] = true;
+    return h;
+  }
+
+  #mutable(): void {
+    if (this[kSealed]) throw new TypeError('Headers: immutable');
   }
 
   /**
@@ -232,6 +255,7 @@ export class LightHeaders {
   }
 
   append(name: string, value: string): void {
+    this.#mutable();
     const n = lowerName(name);
     const v = normalizeValue(value);
     this.#lower();
@@ -239,6 +263,7 @@ export class LightHeaders {
   }
 
   set(name: string, value: string): void {
+    this.#mutable();
     const n = checkName(name).toLowerCase();
     const v = normalizeValue(value);
     this.#remove(n);
@@ -246,6 +271,7 @@ export class LightHeaders {
   }
 
   delete(name: string): void {
+    this.#mutable();
     this.#remove(checkName(name).toLowerCase());
   }
 

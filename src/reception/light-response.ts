@@ -6,7 +6,7 @@
 
 import { Blob, Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
-import { LightHeaders } from './light-headers.ts';
+import { kSealed, LightHeaders } from './light-headers.ts';
 
 export const NativeResponse: typeof Response = globalThis.Response;
 
@@ -80,7 +80,8 @@ export class LightResponse {
       // token or a value outside field-value, code points above 0xFF included), so nothing that
       // could split the response reaches the serializer, whatever shape the init had.
       const h = init.headers;
-      if (h !== undefined && h !== null) headers = new LightHeaders(h);
+      // A sealed list (a static file's) is shared as it is: the getter below copies it on first use.
+      if (h !== undefined && h !== null) headers = h instanceof LightHeaders && h[kSealed] ? h : new LightHeaders(h);
       if (isNullBodyStatus(status) && body !== null && body !== undefined) {
         throw new TypeError('Response constructor: Invalid response status code ' + status);
       }
@@ -145,7 +146,7 @@ export class LightResponse {
     // Blob and FormData bodies give a Content-Type only undici knows (a Blob's type, a boundary).
     if (body instanceof Blob || body instanceof FormData) return realOf(this).headers;
     let h = this[kHeaders];
-    if (h === undefined) h = this[kHeaders] = new LightHeaders();
+    if (h === undefined || h[kSealed]) h = this[kHeaders] = new LightHeaders(h);
     if (this[kTyped] !== true) {
       this[kTyped] = true;
       const ct = defaultContentType(body) ?? (isOtherBody(body) ? 'text/plain;charset=UTF-8' : undefined);
@@ -227,7 +228,8 @@ Object.defineProperty(LightResponse, 'json', {
       throw new TypeError('Value is not JSON serializable');
     }
     const res = new LightResponse(text, init);
-    const headers = (res[kHeaders] ??= new LightHeaders());
+    let headers = res[kHeaders];
+    if (headers === undefined || headers[kSealed]) headers = res[kHeaders] = new LightHeaders(headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     return res;
   },

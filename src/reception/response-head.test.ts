@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Blob } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
-import { LightHeaders } from './light-headers.ts';
+import { kPairs, LightHeaders } from './light-headers.ts';
 import { kHeaders, LightResponse } from './light-response.ts';
 import { forgetFixedHead, keptFields, planResponse, ResponseHeaderError } from './response-head.ts';
 
@@ -327,5 +327,103 @@ describe('responses that are not what they claim (a native Response with getters
     );
     assert.equal(plan.head.split('\r\n')[0], 'HTTP/1.1 200 Fine');
     assert.equal(n, 1);
+  });
+
+  test('a sealed header list is planned as the same fields unsealed, and a change through res.headers never reaches it', () => {
+    const fields: [string, string][] = [
+      ['content-type', 'text/plain'],
+      ['Content-Type', 'text/html'],
+      ['content-length', '5'],
+      ['content-length', ' 6 '],
+      ['content-length', 'x'],
+      ['connection', 'keep-alive, close'],
+      ['connection', 'Close'],
+      ['date', 'Mon, 01 Jan 2024 00:00:00 GMT'],
+      ['x-request-id', 'mine'],
+      ['x-a', 'caf\u00e9'],
+      ['x-a', 'a\u0001b'],
+      ['x-a', 'plain'],
+      ['transfer-encoding', 'chunked'],
+      ['etag', '"abc"'],
+      ['x-e', ''],
+    ];
+    const bodies = ['hello', '', 'bytes', 'null'] as const;
+    const toBody = (b: (typeof bodies)[number]) =>
+      b === 'bytes' ? new Uint8Array([1, 2, 3]) : b === 'null' ? null : b;
+    const plan = (res: Response, isHead: boolean, minor: number, keepAlive: boolean, id: string | undefined) => {
+      try {
+        const p = planResponse(res, isHead, minor, keepAlive, id);
+        return { ...p, head: p.head.replace(/date: [A-Z][a-z]{2}, [^\r]*GMT\r\n(?=\r\n$)/, 'date: NOW\r\n') };
+      } catch (err) {
+        assert.ok(err instanceof ResponseHeaderError, String(err));
+        return 'refused';
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.subarray(fields, { maxLength: 6 }),
+        fc.constantFrom(...bodies),
+        fc.constantFrom(200, 404, 304, 204),
+        fc.array(
+          fc.record({
+            isHead: fc.boolean(),
+            minor: fc.constantFrom(0, 1),
+            keepAlive: fc.boolean(),
+            id: fc.constantFrom(undefined, 'r-1', 'r\u00e9'),
+            change: fc.option(fc.constantFrom<[string, string]>(['x-z', '1'], ['content-type', 'x/y']), {
+              nil: undefined,
+            }),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (given, b, status, requests) => {
+          let sealed: LightHeaders;
+          try {
+            sealed = LightHeaders.sealed(given);
+          } catch {
+            return; // refused fields are refused the same by new LightHeaders (the same constructor)
+          }
+          const before = [...sealed[kPairs]()];
+          for (const q of requests) {
+            forgetFixedHead();
+            let a: Response;
+            let c: Response;
+            try {
+              a = new Light(toBody(b), { status, headers: sealed as unknown as Headers });
+              c = new Light(toBody(b), { status, headers: given });
+            } catch {
+              continue; // a null-body status with a body: refused by both
+            }
+            if (q.change !== undefined) {
+              a.headers.set(q.change[0], q.change[1]);
+              c.headers.set(q.change[0], q.change[1]);
+            }
+            const fromSealed = plan(a, q.isHead, q.minor, q.keepAlive, q.id);
+            forgetFixedHead();
+            assert.deepEqual(fromSealed, plan(c, q.isHead, q.minor, q.keepAlive, q.id));
+          }
+          assert.deepEqual(sealed[kPairs](), before, 'the sealed list changed');
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  test('a sealed list refuses changes; a Response shares it until its headers are asked for', () => {
+    const sealed = LightHeaders.sealed({ 'content-type': 'text/css', etag: '"1"' });
+    assert.throws(() => sealed.set('x', '1'), TypeError);
+    assert.throws(() => sealed.append('x', '1'), TypeError);
+    assert.throws(() => sealed.delete('etag'), TypeError);
+    assert.equal(sealed.get('ETag'), '"1"');
+    const one = new Light('a', { headers: sealed as unknown as Headers });
+    const two = new Light('b', { headers: sealed as unknown as Headers });
+    assert.equal((one as unknown as LightResponse)[kHeaders], sealed, 'not shared');
+    one.headers.set('x-one', '1');
+    assert.equal(one.headers.get('x-one'), '1');
+    assert.equal(two.headers.get('x-one'), null);
+    assert.equal(sealed.get('x-one'), null);
+    const json = (Light as unknown as typeof Response).json({}, { headers: sealed as unknown as Headers });
+    assert.equal(json.headers.get('content-type'), 'text/css');
+    assert.equal(sealed.has('x-one'), false);
   });
 });

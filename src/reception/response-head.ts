@@ -7,7 +7,7 @@ import { Blob, Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
-import { kPairs, LightHeaders } from './light-headers.ts';
+import { kBlock, kPairs, kSealed, LightHeaders } from './light-headers.ts';
 import {
   defaultContentType,
   kBody,
@@ -166,6 +166,46 @@ class HeadBuilder {
     }
     this.head += name + ': ' + value + '\r\n';
   }
+
+  /** The lines of a sealed list, as if each field were added (the block comes first of the fields). */
+  addBlock(b: HeadBlock): void {
+    this.head += b.lines;
+    this.declared = b.declared;
+    if (b.close) this.close = true;
+    this.sawType = b.sawType;
+    this.sawDate = b.sawDate;
+    this.sawId = b.sawId;
+    if (!b.plain) this.plain = false;
+  }
+}
+
+/**
+ * What a sealed header list (LightHeaders.sealed: a static file's, shared by all its responses)
+ * adds to a head, worked out once and kept on the list: its lines, flat, and what the walk learned.
+ * A list whose walk throws (an invalid Content-Length) keeps nothing and throws each time.
+ */
+class HeadBlock implements HeadParts {
+  constructor(
+    readonly lines: string,
+    readonly declared: number,
+    readonly close: boolean,
+    readonly sawType: boolean,
+    readonly sawDate: boolean,
+    readonly sawId: boolean,
+    readonly plain: boolean,
+  ) {}
+}
+
+function blockOf(sealed: LightHeaders): HeadBlock {
+  let b = sealed[kBlock] as HeadBlock | undefined;
+  if (b === undefined) {
+    const h = new HeadBuilder('', false, true);
+    const pairs = sealed[kPairs]();
+    for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
+    b = new HeadBlock(flat(h.head), h.declared, h.close, h.sawType, h.sawDate, h.sawId, h.plain);
+    sealed[kBlock] = b;
+  }
+  return b;
 }
 
 /**
@@ -339,8 +379,11 @@ export function planResponse(
 
   if (headers !== undefined && headers !== null) {
     if (headers instanceof LightHeaders) {
-      const pairs = headers[kPairs]();
-      for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
+      if (headers[kSealed]) h.addBlock(blockOf(headers));
+      else {
+        const pairs = headers[kPairs]();
+        for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
+      }
     } else
       for (const [k, v] of headers) {
         // undici's Headers validated these; a look-alike (a Map, a subclass's getter) did not, and a

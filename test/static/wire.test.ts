@@ -102,3 +102,44 @@ describe('files over the wire', () => {
     assert.equal((await rawGet(port, '/%')).status, 400);
   });
 });
+
+describe("a file's shared headers behind the engine", () => {
+  test("a layer that changes one response's headers changes no other response of the file (200, HEAD, 304)", async () => {
+    const files = staticFiles(t.root);
+    const tagged = await serve({
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      fetch: async (req, ctx) => {
+        const res = await files(req, ctx, () => Promise.resolve(new Response('none', { status: 404 })));
+        if (new URL(req.url).searchParams.has('tag')) {
+          res.headers.set('x-tag', 'one');
+          res.headers.delete('etag');
+        }
+        return res;
+      },
+    });
+    try {
+      const p = tagged.address.port;
+      const first = await rawGet(p, '/a.txt');
+      const etag = first.headers['etag'];
+      assert.ok(etag);
+      const changed = await rawGet(p, '/a.txt?tag');
+      assert.equal(changed.headers['x-tag'], 'one');
+      assert.equal(changed.headers['etag'], undefined);
+      for (const [method, extra] of [
+        ['GET', ''],
+        ['HEAD', ''],
+        ['GET', `If-None-Match: ${etag}\r\n`],
+      ] as const) {
+        await rawGet(p, '/a.txt?tag', extra, method);
+        const r = await rawGet(p, '/a.txt', extra, method);
+        assert.equal(r.status, extra === '' ? 200 : 304);
+        assert.equal(r.headers['x-tag'], undefined, `${method} ${extra}`);
+        assert.equal(r.headers['etag'], etag, `${method} ${extra}`);
+      }
+    } finally {
+      await tagged.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { compressBuffer, SIBLING_SUFFIX } from './encoding.ts';
 import type { FileStat, OpenFile, StaticFs } from '../../os/file-system.ts';
 import { errorCode, readFully } from '../../os/file-system.ts';
 import type { ResolvedOptions } from './options.ts';
+import { sealedHeaders } from '../engine-seam.ts';
 import { fileEtag, httpDate } from './validators.ts';
 
 export interface Representation {
@@ -23,6 +24,9 @@ export interface Representation {
   headers200: Record<string, string>;
   /** Headers of a 304 (RFC 9110 §15.4.5: the validators and what a 200 would have varied on). */
   headers304: Record<string, string>;
+  /** headers200 and headers304 as sealed Headers, for the responses that carry them unchanged. */
+  sealed200: Headers;
+  sealed304: Headers;
 }
 
 export interface FileEntry {
@@ -100,6 +104,8 @@ function buildRepresentation(
     data,
     headers200: h200,
     headers304: h304,
+    sealed200: sealedHeaders(h200),
+    sealed304: sealedHeaders(h304),
   };
 }
 

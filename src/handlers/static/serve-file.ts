@@ -71,7 +71,7 @@ function respond(
     rep.etag,
     rep.mtimeMs,
   );
-  if (verdict === 'not-modified') return new Response(null, { status: 304, headers: rep.headers304 });
+  if (verdict === 'not-modified') return new Response(null, { status: 304, headers: rep.sealed304 });
   if (verdict === 'failed') return errorResponse(req, 'FOYER_PRECONDITION_FAILED');
 
   if (rangeHeader !== null && rep.size >= 0) {
@@ -112,8 +112,8 @@ function respond(
     }
   }
 
-  if (isHead) return new Response(headBody(), { status: 200, headers: rep.headers200 });
-  if (rep.data !== undefined) return new Response(rep.data, { status: 200, headers: rep.headers200 });
+  if (isHead) return new Response(headBody(), { status: 200, headers: rep.sealed200 });
+  if (rep.data !== undefined) return new Response(rep.data, { status: 200, headers: rep.sealed200 });
   if (rep.size < 0) return compressedStream(entry, rep, o, fs);
   return streamed(entry, rep, [{ start: 0, end: rep.size - 1 }], 200, rep.headers200, o, fs);
 }
