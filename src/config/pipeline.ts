@@ -70,7 +70,11 @@ async function fallThrough(appResponse: Response, req: Request, ctx: Context, re
 export interface PipelineParts {
   config: FoyerConfig;
   app?: LoadedApp;
-  /** FastCGI middleware factory, injected so the CLI decides how to load it. */
+  /**
+   * FastCGI middleware factory, injected so the CLI decides how to load it. Without an app, its
+   * middleware is called as it is (no compose() around it): it must return a Response or a promise
+   * of one, and call `next` at most once, as the gateway does.
+   */
   fastcgi?: (options: {
     upstream: string;
     root: string;
@@ -171,12 +175,14 @@ function boundary(
     try {
       out = stage(req, ctx);
       if (isThenable(out)) return settle(req, ctx, out, after);
-      if (after !== undefined) out = after(req, out);
+      if (after !== undefined) {
+        out = after(req, out);
+        if (isThenable(out)) return settle(req, ctx, out, undefined);
+      }
     } catch (err) {
       scheduleCleanups(ctx);
       return render(err, req, ctx);
     }
-    if (isThenable(out)) return settle(req, ctx, out, undefined);
     scheduleCleanups(ctx);
     return out;
   };

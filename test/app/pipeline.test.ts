@@ -226,3 +226,30 @@ test('a PHP body that fails while it is compressed is rendered as an error, not 
   assert.equal(res.status, 500);
   assert.doesNotMatch(await res.text(), /body broke/);
 });
+
+test('a PHP layer that answers synchronously is compressed too, and a body that fails then is rendered', async () => {
+  let fail = false;
+  const handler = buildPipeline({
+    config: { root, php: '127.0.0.1:9' },
+    fastcgi: () => () =>
+      fail
+        ? new Response(
+            new ReadableStream({
+              pull(c) {
+                c.error(new Error('body broke'));
+              },
+            }),
+            { headers: { 'content-type': 'text/html', 'content-length': '5000' } },
+          )
+        : new Response(big, { headers: { 'content-type': 'text/html' } }),
+  });
+  const get = () =>
+    handler(new Request('http://127.0.0.1/a.php', { headers: { 'accept-encoding': 'gzip' } }), createContext());
+  const res = await get();
+  assert.equal(res.headers.get('content-encoding'), 'gzip');
+  assert.equal(gunzipSync(Buffer.from(await res.arrayBuffer())).toString(), big);
+  fail = true;
+  const failed = await get();
+  assert.equal(failed.status, 500);
+  assert.doesNotMatch(await failed.text(), /body broke/);
+});
