@@ -73,3 +73,23 @@ test('every catalogue code is raised somewhere in src/', () => {
   for (const code of [...Object.keys(errors), ...Object.keys(configErrors)])
     assert.match(source, new RegExp(`'${code}'`), `${code} must be raised somewhere outside the catalogue`);
 });
+
+test("a client's error (4xx) is made without a stack, a server error keeps its own, and the limit is put back", () => {
+  const before = Error.stackTraceLimit;
+  const notFound = new FoyerError('FOYER_NOT_FOUND');
+  assert.equal(Error.stackTraceLimit, before);
+  assert.equal(notFound.stack, 'FoyerError: Not Found', 'a 404 carries frames');
+  assert.equal(notFound.status, 404);
+  assert.ok(notFound instanceof Error);
+  const broken = new FoyerError('FOYER_BAD_GATEWAY', 'detail');
+  assert.match(broken.stack ?? '', /\n\s+at /, 'a 502 lost its stack');
+  assert.equal(Error.stackTraceLimit, before);
+  // A limit a program chose is what it gets back, whatever it was.
+  Error.stackTraceLimit = 3;
+  try {
+    new FoyerError('FOYER_FORBIDDEN');
+    assert.equal(Error.stackTraceLimit, 3);
+  } finally {
+    Error.stackTraceLimit = before;
+  }
+});
