@@ -127,6 +127,8 @@ describe('planResponse', () => {
           return undefined;
         case 'bytes':
           return new Uint8Array(5);
+        case 'bytes6':
+          return new Uint8Array(6);
         case 'form':
           return new URLSearchParams('a=1&b=\u00e9');
         case 'blob':
@@ -156,6 +158,8 @@ describe('planResponse', () => {
         'null',
         'undefined',
         'bytes',
+        'bytes',
+        'bytes6',
         'form',
         'blob',
         'stream',
@@ -425,5 +429,16 @@ describe('responses that are not what they claim (a native Response with getters
     const json = (Light as unknown as typeof Response).json({}, { headers: sealed as unknown as Headers });
     assert.equal(json.headers.get('content-type'), 'text/css');
     assert.equal(sealed.has('x-one'), false);
+  });
+
+  test('the kept head of a string body is not used for bytes of the same length, nor the other way', () => {
+    forgetFixedHead();
+    const head = (body: string | Uint8Array) => planResponse(new Light(body), false, 1, true).head;
+    for (let i = 0; i < 3; i++) assert.match(head('hello'), /content-type: text\/plain/);
+    for (let i = 0; i < 3; i++) assert.doesNotMatch(head(new Uint8Array(5)), /content-type/);
+    assert.match(head('hello'), /content-type: text\/plain/);
+    const bytes = planResponse(new Light(new Uint8Array(5)), false, 1, true);
+    assert.equal(bytes.size, 5);
+    assert.ok(bytes.bytes instanceof Uint8Array);
   });
 });

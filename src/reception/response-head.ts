@@ -209,8 +209,8 @@ function blockOf(sealed: LightHeaders): HeadBlock {
 }
 
 /**
- * The head planResponse built for the last response of the engine's own kind with a string body or
- * none, up to the lines that depend on the request, with what it was built from. Apps answer with
+ * The head planResponse built for the last response of the engine's own kind with a body in hand
+ * (a string or bytes) or none, up to the lines that depend on the request, with what it was built from. Apps answer with
  * the same status, fields and body size again and again; a response that matches all of them has
  * this head, already flat: a head made of many concatenated parts is copied into one string by
  * V8 before the socket write (about 1,200 instructions for ten parts), and the walk over its
@@ -235,8 +235,10 @@ class FixedHead implements HeadParts {
     readonly text: string | undefined,
     readonly isHead: boolean,
     readonly headLength: number,
-    /** The body's UTF-8 length; -1 without a body. */
-    readonly stringSize: number,
+    /** The body's length in bytes (a string's in UTF-8); -1 without a body. */
+    readonly bodySize: number,
+    /** The body is bytes, not a string (a string gets a default Content-Type, bytes none). */
+    readonly bytesBody: boolean,
     readonly pairs: readonly string[],
   ) {}
 
@@ -245,7 +247,8 @@ class FixedHead implements HeadParts {
     text: string | undefined,
     isHead: boolean,
     headLength: number,
-    stringSize: number,
+    bodySize: number,
+    bytesBody: boolean,
     pairs: readonly string[],
   ): boolean {
     if (
@@ -253,7 +256,8 @@ class FixedHead implements HeadParts {
       text !== this.text ||
       isHead !== this.isHead ||
       headLength !== this.headLength ||
-      stringSize !== this.stringSize
+      bodySize !== this.bodySize ||
+      bytesBody !== this.bytesBody
     )
       return false;
     const mine = this.pairs;
@@ -353,22 +357,25 @@ export function planResponse(
   const repeat = isLight && (headers === undefined || headers instanceof LightHeaders);
   /** A string body's UTF-8 length, once counted. */
   let stringSize = -1;
-  if (repeat && (typeof body === 'string' || body == null)) {
+  // Bytes too (PHP's output, a file from memory): their head is kept as a string body's is.
+  const bytesBody = body instanceof Uint8Array;
+  if (repeat && (typeof body === 'string' || body == null || bytesBody)) {
     const f = lastFixed;
     const pairs = headers === undefined ? NO_PAIRS : (headers as LightHeaders)[kPairs]();
     if (typeof body === 'string') stringSize = Buffer.byteLength(body);
-    if (f?.matches(status, text, isHead, headLength, stringSize, pairs)) {
+    const bodySize = bytesBody ? (body as Uint8Array).byteLength : stringSize;
+    if (f?.matches(status, text, isHead, headLength, bodySize, bytesBody, pairs)) {
       f.hits++;
       const sends = f.sendsBody;
       const plan: Plan = {
         head: f.prefix,
         headLatin1: false,
-        bytes: sends ? (body as string) : null,
+        bytes: sends ? (body as string | Uint8Array) : null,
         stream: null,
         chunked: false,
         length: f.declared,
         framingAt: -1,
-        size: sends ? stringSize : 0,
+        size: sends ? bodySize : 0,
         status,
         close: f.close || !keepAlive,
       };
@@ -473,14 +480,15 @@ export function planResponse(
   if (
     stream === null &&
     repeat &&
-    (typeof originalBody === 'string' || originalBody == null) &&
+    (typeof originalBody === 'string' || originalBody == null || bytesBody) &&
     head.length <= FIXED_HEAD_MAX &&
     (lastFixed === undefined || lastFixed.hits > 0 || ++missesSinceFill >= FILL_EVERY)
   ) {
     missesSinceFill = 0;
     const pairs = headers === undefined ? NO_PAIRS : (headers as LightHeaders)[kPairs]();
     if (keepable(pairs)) {
-      const f = new FixedHead(status, text, isHead, headLength, stringSize, pairs.slice());
+      const bodySize = bytesBody ? (originalBody as Uint8Array).byteLength : stringSize;
+      const f = new FixedHead(status, text, isHead, headLength, bodySize, bytesBody, pairs.slice());
       head = f.prefix = flat(head);
       f.declared = declared;
       f.close = headerClose;
