@@ -38,6 +38,6 @@ export const defaultBodyLimit: number = defaultLimits.maxBodySize;
  * TypeError), and a Response given them copies them only when its `headers` are asked for. The
  * engine writes their lines from a copy it keeps, not field by field per response.
  */
-export function sealedHeaders(fields: Record<string, string>): Headers {
+export function sealedHeaders(fields: Record<string, string> | Array<[string, string]>): Headers {
   return LightHeaders.sealed(fields) as unknown as Headers;
 }

@@ -123,6 +123,14 @@ const MAX_KNOWN_HEAD = 1024;
 let lastHeadText = '';
 let lastHead: CgiHead | undefined;
 
+/**
+ * The fields of the kept head, or undefined: a parse whose `headers` is this very array is the kept
+ * head's (frozen; only remembered fields, so no Content-Length, Location, cookie or X-Sendfile).
+ */
+export function keptHeadFields(): CgiHead['headers'] | undefined {
+  return lastHead?.headers;
+}
+
 /** Forgets the kept head (for tests: a parse from nothing to compare with). */
 export function forgetCgiHead(): void {
   lastHeadText = '';

@@ -5,6 +5,8 @@
 import { ReadableStream, TransformStream } from 'node:stream/web';
 import type { Context, Middleware } from '../../types.ts';
 import { FoyerError, isHttpError } from '../../util/errors.ts';
+import { sealedHeaders } from '../engine-seam.ts';
+import { type CgiHead, keptHeadFields } from './cgi-headers.ts';
 import type { ExchangeResult } from './connection.ts';
 import { FastCgiError } from './errors.ts';
 import { PoolFullError } from './pool.ts';
@@ -23,6 +25,32 @@ export interface SendfileConfig {
 }
 
 /**
+ * The kept CGI head's fields (PHP's usual head, one frozen parse that its responses share) as one
+ * sealed list, made when that head changes: its responses skip the copy and check of their fields
+ * and the serializer's walk over them (response-head.ts). A function of the head alone.
+ */
+let sealedFrom: CgiHead['headers'] | undefined;
+let sealedList: Headers | undefined;
+
+function sealedFieldsOf(given: CgiHead['headers']): Headers {
+  if (given !== sealedFrom || sealedList === undefined) {
+    const pairs: Array<[string, string]> = [];
+    let hasType = false;
+    for (const pair of given) {
+      if (pair[0].toLowerCase() === 'content-type') hasType = true;
+      pairs.push([pair[0], pair[1]]);
+    }
+    if (!hasType) pairs.push(['content-type', DEFAULT_TYPE]);
+    sealedList = sealedHeaders(pairs);
+    sealedFrom = given;
+  }
+  return sealedList;
+}
+
+/** RFC 3875 §6.3.1: a body needs a Content-Type; PHP always sends one, other apps may not. */
+const DEFAULT_TYPE = 'text/html; charset=UTF-8';
+
+/**
  * Turns the backend's head and body into the client's Response. Throws FastCgiError (→ 502).
  * Synchronous but for X-Sendfile: no promise per request where none is needed.
  */
@@ -32,13 +60,22 @@ export function toResponse(
   ctx: Context,
   sendfileConfig: SendfileConfig | undefined,
 ): Response | Promise<Response> {
+  const given = result.headers;
+  const body = result.body;
+  // The kept head (the common case): none of the fields the loop below looks for can be in it.
+  if (
+    given === keptHeadFields() &&
+    body instanceof Uint8Array &&
+    req.method !== 'HEAD' &&
+    !NULL_BODY.has(result.status)
+  )
+    return new Response(body, { status: result.status, headers: sealedFieldsOf(given) });
   // A plain list (already validated by parseCgiHead): cheaper than a Headers object, and the
   // engine serialises it as is.
   const headers: Array<[string, string]> = [];
   let contentLength: number | undefined;
   let sendfile: SendfileTarget | undefined;
   let hasType = false;
-  const given = result.headers;
   for (let i = 0; i < given.length; i++) {
     const pair = given[i]!;
     const lower = result.lower?.[i] ?? pair[0].toLowerCase();
@@ -52,7 +89,6 @@ export function toResponse(
     // A Response copies its init's fields: the shared (frozen) pair itself is never changed.
     headers.push(pair as [string, string]);
   }
-  const body = result.body;
   if (sendfile !== undefined && sendfileConfig !== undefined) {
     void drain(body);
     return sendfileResponse(sendfile, sendfileConfig, req, ctx, new Headers(headers));
@@ -61,8 +97,7 @@ export function toResponse(
     void drain(body);
     return new Response(null, { status: result.status, headers });
   }
-  // RFC 3875 §6.3.1: a body needs a Content-Type; PHP always sends one, other apps may not.
-  if (!hasType) headers.push(['content-type', 'text/html; charset=UTF-8']);
+  if (!hasType) headers.push(['content-type', DEFAULT_TYPE]);
   if (body instanceof Uint8Array) {
     // The whole response is here: a lying Content-Length is still a 502, not a broken stream.
     if (contentLength !== undefined && contentLength !== body.length) {
