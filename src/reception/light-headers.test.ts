@@ -196,3 +196,27 @@ describe('LightHeaders', () => {
     assert.throws(() => new LightHeaders([['a']] as unknown as [string, string][]), TypeError);
   });
 });
+
+test('a sealed list or any other has no own symbols, as native Headers, and console.log shows it as native Headers', async () => {
+  const { inspect } = await import('node:util');
+  const sealed = LightHeaders.sealed({ 'content-type': 'text/css', vary: 'a' });
+  const plain = new LightHeaders({ b: '2', a: '1' });
+  for (const h of [sealed, plain, LightHeaders.fromRaw(['Host', 'x'])]) {
+    assert.deepEqual(Object.getOwnPropertySymbols(h), []);
+    assert.deepEqual(Object.keys(h), []);
+  }
+  assert.equal(inspect(plain), inspect(new Headers({ b: '2', a: '1' })));
+  assert.equal(inspect(sealed), inspect(new Headers({ 'content-type': 'text/css', vary: 'a' })));
+});
+
+test('console.log of fields with repeated names and a Set-Cookie shows what native Headers shows', async () => {
+  const { inspect } = await import('node:util');
+  const init: [string, string][] = [
+    ['vary', 'a'],
+    ['x', '1'],
+    ['vary', 'b'],
+    ['set-cookie', 'a=1'],
+    ['set-cookie', 'b=2'],
+  ];
+  assert.equal(inspect(new LightHeaders(init)), inspect(new Headers(init)));
+});

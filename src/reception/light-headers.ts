@@ -3,16 +3,13 @@
 // a flat [name, value, …] list, with names lowercased only when first looked at. undici's Headers
 // validates, lowercases and sorts eagerly; most requests read one or two fields or none.
 // It passes `instanceof Headers`; native code accepts it anywhere a HeadersInit is expected.
+import { type InspectOptions, inspect } from 'node:util';
 import { TCHAR } from './char-tables.ts';
 
 const NativeHeaders: typeof Headers = globalThis.Headers;
 
 export const kPairs = Symbol('foyer.headerPairs');
 export const kFields = Symbol('foyer.headerFields');
-/** True on a sealed list (see LightHeaders.sealed). */
-export const kSealed = Symbol('foyer.headersSealed');
-/** The serializer's memo of a sealed list's header lines (response-head.ts). */
-export const kBlock = Symbol('foyer.headBlock');
 
 function checkName(name: string): string {
   const n = String(name);
@@ -139,8 +136,10 @@ export class LightHeaders {
   /** [name, value, …]; names are lowercase once #lowered is true. */
   #list: string[];
   #lowered: boolean;
-  [kSealed] = false;
-  [kBlock]: unknown = undefined;
+  /** Sealed (see sealed()): private, so that no one holding the list can unseal it. */
+  #sealed = false;
+  /** The serializer's memo of a sealed list's lines (response-head.ts, blockOf). */
+  #block: unknown = undefined;
 
   constructor(init?: ConstructorParameters<typeof Headers>[0]) {
     this.#list = [];
@@ -191,18 +190,33 @@ export class LightHeaders {
   /**
    * A list no one may change, for many responses to share (a static file's headers): a Response
    * given one keeps it as it is, and copies it only when its `headers` are asked for
-   * (light-response.ts), so the serializer can keep its lines once (kBlock). A change is a
+   * (light-response.ts), so the serializer can keep its lines once (blockOf). A change is a
    * TypeError, as for the immutable Headers of a fetch() response.
    */
   static sealed(init: ConstructorParameters<typeof Headers>[0]): LightHeaders {
     const h = new LightHeaders(init);
     h.#lower();
-    h[kSealed] = true;
+    h.#sealed = true;
     return h;
   }
 
+  /** Whether `h` is a sealed list. */
+  static isSealed(h: LightHeaders): boolean {
+    return h.#sealed;
+  }
+
+  /** The serializer's memo kept on a sealed list (undefined for any other). */
+  static blockOf(h: LightHeaders): unknown {
+    return h.#block;
+  }
+
+  /** Keeps the serializer's memo on a sealed list (made from the list alone). */
+  static keepBlock(h: LightHeaders, block: unknown): void {
+    if (h.#sealed) h.#block = block;
+  }
+
   #mutable(): void {
-    if (this[kSealed]) throw new TypeError('Headers: immutable');
+    if (this.#sealed) throw new TypeError('Headers: immutable');
   }
 
   /**
@@ -358,6 +372,19 @@ export class LightHeaders {
 
   get [Symbol.toStringTag](): string {
     return 'Headers';
+  }
+
+  /**
+   * What console.log shows, as for a native Headers. The native one's own method (inherited) reads
+   * undici's private state, which this object does not have, and threw.
+   */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    // Insertion order, a name's values joined: what undici shows.
+    this.#lower();
+    const shown: Record<string, string> = {};
+    const list = this.#list;
+    for (let i = 0; i < list.length; i += 2) if (!Object.hasOwn(shown, list[i]!)) shown[list[i]!] = this.get(list[i]!)!;
+    return `Headers ${inspect(shown, options)}`;
   }
 }
 Object.setPrototypeOf(LightHeaders.prototype, NativeHeaders.prototype);

@@ -6,7 +6,7 @@
 
 import { Blob, Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
-import { kSealed, LightHeaders } from './light-headers.ts';
+import { LightHeaders } from './light-headers.ts';
 
 export const NativeResponse: typeof Response = globalThis.Response;
 
@@ -81,7 +81,8 @@ export class LightResponse {
       // could split the response reaches the serializer, whatever shape the init had.
       const h = init.headers;
       // A sealed list (a static file's) is shared as it is: the getter below copies it on first use.
-      if (h !== undefined && h !== null) headers = h instanceof LightHeaders && h[kSealed] ? h : new LightHeaders(h);
+      if (h !== undefined && h !== null)
+        headers = h instanceof LightHeaders && LightHeaders.isSealed(h) ? h : new LightHeaders(h);
       if (isNullBodyStatus(status) && body !== null && body !== undefined) {
         throw new TypeError('Response constructor: Invalid response status code ' + status);
       }
@@ -146,7 +147,7 @@ export class LightResponse {
     // Blob and FormData bodies give a Content-Type only undici knows (a Blob's type, a boundary).
     if (body instanceof Blob || body instanceof FormData) return realOf(this).headers;
     let h = this[kHeaders];
-    if (h === undefined || h[kSealed]) h = this[kHeaders] = new LightHeaders(h);
+    if (h === undefined || LightHeaders.isSealed(h)) h = this[kHeaders] = new LightHeaders(h);
     if (this[kTyped] !== true) {
       this[kTyped] = true;
       const ct = defaultContentType(body) ?? (isOtherBody(body) ? 'text/plain;charset=UTF-8' : undefined);
@@ -229,7 +230,7 @@ Object.defineProperty(LightResponse, 'json', {
     }
     const res = new LightResponse(text, init);
     let headers = res[kHeaders];
-    if (headers === undefined || headers[kSealed]) headers = res[kHeaders] = new LightHeaders(headers);
+    if (headers === undefined || LightHeaders.isSealed(headers)) headers = res[kHeaders] = new LightHeaders(headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     return res;
   },

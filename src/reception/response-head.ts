@@ -7,7 +7,7 @@ import { Blob, Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
 import { statusText } from '../util/errors.ts';
 import { dateLine } from './http-date.ts';
-import { kBlock, kPairs, kSealed, LightHeaders } from './light-headers.ts';
+import { kPairs, LightHeaders } from './light-headers.ts';
 import {
   defaultContentType,
   kBody,
@@ -197,13 +197,13 @@ class HeadBlock implements HeadParts {
 }
 
 function blockOf(sealed: LightHeaders): HeadBlock {
-  let b = sealed[kBlock] as HeadBlock | undefined;
+  let b = LightHeaders.blockOf(sealed) as HeadBlock | undefined;
   if (b === undefined) {
     const h = new HeadBuilder('', false, true);
     const pairs = sealed[kPairs]();
     for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);
     b = new HeadBlock(flat(h.head), h.declared, h.close, h.sawType, h.sawDate, h.sawId, h.plain);
-    sealed[kBlock] = b;
+    LightHeaders.keepBlock(sealed, b);
   }
   return b;
 }
@@ -280,13 +280,15 @@ const NO_PAIRS: readonly string[] = [];
 
 /**
  * Whether a response's fields may be kept with its head: up to FIXED_HEAD_MAX chars in all (fields
- * the head leaves out, such as Content-Length or Connection, count too), and no Set-Cookie, which
- * is one client's and must not stay in the process after its response.
+ * the head leaves out, such as Content-Length or Connection, count too), and no Set-Cookie or
+ * Location, which are one client's and must not stay in the process after its response. (Other
+ * fields may name one client too, a Content-Disposition's file name: one response's at most.)
  */
 function keepable(pairs: readonly string[]): boolean {
   let size = 0;
   for (let i = 0; i < pairs.length; i += 2) {
-    if (pairs[i] === 'set-cookie') return false;
+    // One client's: its cookie, or a URL that may carry a token (a reset link, a signed download).
+    if (pairs[i] === 'set-cookie' || pairs[i] === 'location') return false;
     size += pairs[i]!.length + pairs[i + 1]!.length;
   }
   return size <= FIXED_HEAD_MAX;
@@ -386,7 +388,7 @@ export function planResponse(
 
   if (headers !== undefined && headers !== null) {
     if (headers instanceof LightHeaders) {
-      if (headers[kSealed]) h.addBlock(blockOf(headers));
+      if (LightHeaders.isSealed(headers)) h.addBlock(blockOf(headers));
       else {
         const pairs = headers[kPairs]();
         for (let i = 0; i < pairs.length; i += 2) h.add(pairs[i]!, pairs[i + 1]!);

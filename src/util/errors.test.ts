@@ -93,3 +93,15 @@ test("a client's error (4xx) is made without a stack, a server error keeps its o
     Error.stackTraceLimit = before;
   }
 });
+
+test('a FoyerError is made as before when a program made Error.stackTraceLimit read-only after Foyer loaded', () => {
+  const before = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')!;
+  Object.defineProperty(Error, 'stackTraceLimit', { ...before, writable: false });
+  try {
+    const err = new FoyerError('FOYER_NOT_FOUND');
+    assert.equal(err.status, 404);
+    assert.equal(Error.stackTraceLimit, before.value);
+  } finally {
+    Object.defineProperty(Error, 'stackTraceLimit', before);
+  }
+});

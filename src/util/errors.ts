@@ -109,15 +109,6 @@ export class HttpError extends Error {
 Object.defineProperty(HttpError.prototype, kHttpError, { value: true });
 
 /**
- * Whether Error.stackTraceLimit can be set for a moment (not when a program froze Error): Node's
- * own errors check the same before they do so.
- */
-const stackLimitSettable = ((): boolean => {
-  const d = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
-  return d !== undefined && d.writable === true && Object.isExtensible(Error);
-})();
-
-/**
  * A coded error from the catalogue; `detail` goes to the log, never to the client. A client's
  * error (4xx) is made without a stack: it says where Foyer decided to refuse, not a fault, and
  * nothing logs it, while capturing it costs more than the rest of the request (callgrind: a 404
@@ -127,13 +118,15 @@ export class FoyerError extends HttpError {
   readonly detail: string | undefined;
   constructor(code: ErrorCode, detail?: string, headers?: Record<string, string>) {
     const spec = errors[code];
-    const quiet = spec.status < 500 && stackLimitSettable;
+    // Reflect.set: false, not a TypeError, when a program made the limit read-only (checked at
+    // each call, as Node's own errors do). A limit that is not a positive number captures nothing.
     const limit = Error.stackTraceLimit;
-    if (quiet) Error.stackTraceLimit = 0;
+    const quiet =
+      spec.status < 500 && typeof limit === 'number' && limit > 0 && Reflect.set(Error, 'stackTraceLimit', 0);
     try {
       super(spec.status, spec.message, { code, headers, expose: (spec as ErrorSpec).expose ?? spec.status < 500 });
     } finally {
-      if (quiet) Error.stackTraceLimit = limit;
+      if (quiet) Reflect.set(Error, 'stackTraceLimit', limit);
     }
     this.name = 'FoyerError';
     this.detail = detail;

@@ -24,9 +24,19 @@ export interface Representation {
   headers200: Record<string, string>;
   /** Headers of a 304 (RFC 9110 §15.4.5: the validators and what a 200 would have varied on). */
   headers304: Record<string, string>;
-  /** headers200 and headers304 as sealed Headers, for the responses that carry them unchanged. */
-  sealed200: Headers;
-  sealed304: Headers;
+  /** headers200 and headers304 as sealed Headers, made on first use (sealed200Of, sealed304Of). */
+  sealed200?: Headers;
+  sealed304?: Headers;
+}
+
+/** The 200's fields as one sealed list every response of the file shares (made on first use). */
+export function sealed200Of(rep: Representation): Headers {
+  return (rep.sealed200 ??= sealedHeaders(rep.headers200));
+}
+
+/** The 304's fields as one sealed list (made on first use). */
+export function sealed304Of(rep: Representation): Headers {
+  return (rep.sealed304 ??= sealedHeaders(rep.headers304));
 }
 
 export interface FileEntry {
@@ -104,8 +114,8 @@ function buildRepresentation(
     data,
     headers200: h200,
     headers304: h304,
-    sealed200: sealedHeaders(h200),
-    sealed304: sealedHeaders(h304),
+    sealed200: undefined,
+    sealed304: undefined,
   };
 }
 

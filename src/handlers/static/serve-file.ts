@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createCompressor, negotiateEncoding } from './encoding.ts';
 import type { FileEntry, Representation } from './file-entry.ts';
-import { compressedRepresentation, streamingRepresentation } from './file-entry.ts';
+import { compressedRepresentation, sealed200Of, sealed304Of, streamingRepresentation } from './file-entry.ts';
 import type { BodyPiece } from './file-stream.ts';
 import { fileStream } from './file-stream.ts';
 import type { StaticFs } from '../../os/file-system.ts';
@@ -71,7 +71,7 @@ function respond(
     rep.etag,
     rep.mtimeMs,
   );
-  if (verdict === 'not-modified') return new Response(null, { status: 304, headers: rep.sealed304 });
+  if (verdict === 'not-modified') return new Response(null, { status: 304, headers: sealed304Of(rep) });
   if (verdict === 'failed') return errorResponse(req, 'FOYER_PRECONDITION_FAILED');
 
   if (rangeHeader !== null && rep.size >= 0) {
@@ -112,8 +112,8 @@ function respond(
     }
   }
 
-  if (isHead) return new Response(headBody(), { status: 200, headers: rep.sealed200 });
-  if (rep.data !== undefined) return new Response(rep.data, { status: 200, headers: rep.sealed200 });
+  if (isHead) return new Response(headBody(), { status: 200, headers: sealed200Of(rep) });
+  if (rep.data !== undefined) return new Response(rep.data, { status: 200, headers: sealed200Of(rep) });
   if (rep.size < 0) return compressedStream(entry, rep, o, fs);
   return streamed(entry, rep, [{ start: 0, end: rep.size - 1 }], 200, rep.headers200, o, fs);
 }
