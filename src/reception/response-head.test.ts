@@ -9,6 +9,29 @@ import { forgetFixedHead, keptFields, planResponse, ResponseHeaderError } from '
 
 const Light = LightResponse as unknown as typeof Response;
 
+/** Response fields every kind of head must handle: framing, connection, date, id, odd values. */
+const FIELDS: [string, string][] = [
+  ['content-type', 'text/plain'],
+  ['Content-Type', 'text/html'],
+  ['content-length', '5'],
+  ['content-length', ' 6 '],
+  ['content-length', 'x'],
+  ['connection', 'keep-alive, close'],
+  ['connection', 'Close'],
+  ['connection', 'keep-alive'],
+  ['date', 'Mon, 01 Jan 2024 00:00:00 GMT'],
+  ['x-request-id', 'mine'],
+  ['x-a', 'caf\u00e9'],
+  ['x-a', 'a\u0001b'],
+  ['x-a', 'a\u007fb'],
+  ['x-a', 'plain'],
+  ['transfer-encoding', 'chunked'],
+  ['keep-alive', 'timeout=5'],
+  ['set-cookie', 'a=1'],
+  ['x-e', ''],
+  ['x-t', 'a\tb'],
+];
+
 describe('planResponse', () => {
   test('refuses a head with a control character that Headers lets through (node:http refuses it too)', () => {
     for (const v of ['a\u0001b', 'a\u007fb', 'a\u001bb']) {
@@ -98,27 +121,7 @@ describe('planResponse', () => {
     // that most plans repeat an earlier response (the kept head is used) or nearly do (one status,
     // field, body size or kind apart). A response may be changed after its first plan, as an app
     // that keeps one Response and changes its headers can.
-    const fields: [string, string][] = [
-      ['content-type', 'text/plain'],
-      ['Content-Type', 'text/html'],
-      ['content-length', '5'],
-      ['content-length', ' 6 '],
-      ['content-length', 'x'],
-      ['connection', 'keep-alive, close'],
-      ['connection', 'Close'],
-      ['connection', 'keep-alive'],
-      ['date', 'Mon, 01 Jan 2024 00:00:00 GMT'],
-      ['x-request-id', 'mine'],
-      ['x-a', 'caf\u00e9'],
-      ['x-a', 'a\u0001b'],
-      ['x-a', 'a\u007fb'],
-      ['x-a', 'plain'],
-      ['transfer-encoding', 'chunked'],
-      ['keep-alive', 'timeout=5'],
-      ['set-cookie', 'a=1'],
-      ['x-e', ''],
-      ['x-t', 'a\tb'],
-    ];
+    const fields = FIELDS;
     const body = (kind: string): ConstructorParameters<typeof Response>[0] => {
       switch (kind) {
         case 'null':
@@ -334,23 +337,7 @@ describe('responses that are not what they claim (a native Response with getters
   });
 
   test('a sealed header list is planned as the same fields unsealed, and a change through res.headers never reaches it', () => {
-    const fields: [string, string][] = [
-      ['content-type', 'text/plain'],
-      ['Content-Type', 'text/html'],
-      ['content-length', '5'],
-      ['content-length', ' 6 '],
-      ['content-length', 'x'],
-      ['connection', 'keep-alive, close'],
-      ['connection', 'Close'],
-      ['date', 'Mon, 01 Jan 2024 00:00:00 GMT'],
-      ['x-request-id', 'mine'],
-      ['x-a', 'caf\u00e9'],
-      ['x-a', 'a\u0001b'],
-      ['x-a', 'plain'],
-      ['transfer-encoding', 'chunked'],
-      ['etag', '"abc"'],
-      ['x-e', ''],
-    ];
+    const fields: [string, string][] = [...FIELDS, ['etag', '"abc"']];
     const bodies = ['hello', '', 'bytes', 'null'] as const;
     const toBody = (b: (typeof bodies)[number]) =>
       b === 'bytes' ? new Uint8Array([1, 2, 3]) : b === 'null' ? null : b;
