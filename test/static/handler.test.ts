@@ -317,3 +317,63 @@ describe('the in-memory cache', () => {
     assert.equal(r.headers.get('content-length'), '6');
   });
 });
+
+describe('paths found missing', () => {
+  /** The handler over a seam that counts the disk's stat calls. */
+  function counted(revalidateMs: number) {
+    const calls = { stat: 0 };
+    const fs: StaticFs = {
+      ...nodeFs,
+      stat: (p) => {
+        calls.stat++;
+        return nodeFs.stat(p);
+      },
+    };
+    return { mw: handler(t.root, { fs, cache: { revalidateMs } }), calls };
+  }
+
+  test('a missing path is answered from memory while it is fresh (revalidateMs), without the disk', async () => {
+    const { mw, calls } = counted(60_000);
+    assert.equal((await get(mw, '/nothing-here.txt')).status, 404);
+    const asked = calls.stat;
+    assert.ok(asked > 0);
+    for (let i = 0; i < 5; i++) assert.equal((await get(mw, '/nothing-here.txt')).status, 404);
+    assert.equal(calls.stat, asked, 'a remembered miss went to the disk');
+    // Any other path still goes to the disk, and a file found is served.
+    assert.equal((await get(mw, '/a.txt')).status, 200);
+    assert.ok(calls.stat > asked);
+  });
+
+  test('with revalidateMs 0, a file created after a miss is served at once', async () => {
+    const { mw } = counted(0);
+    const name = `created-${process.pid}.txt`;
+    assert.equal((await get(mw, `/${name}`)).status, 404);
+    writeFileSync(join(t.root, name), 'new\n');
+    const r = await get(mw, `/${name}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'new\n');
+  });
+
+  test('the memo is bounded: past 1,024 paths it is emptied, and a path over 512 chars is never kept', async () => {
+    const { mw, calls } = counted(60_000);
+    const long = `/${'x'.repeat(600)}.txt`;
+    assert.equal((await get(mw, long)).status, 404);
+    let before = calls.stat;
+    assert.equal((await get(mw, long)).status, 404);
+    assert.ok(calls.stat > before, 'a 600-char path was remembered');
+    assert.equal((await get(mw, '/first-missing.txt')).status, 404);
+    for (let i = 0; i < 1024; i++) await get(mw, `/missing-${i}.txt`);
+    before = calls.stat;
+    assert.equal((await get(mw, '/first-missing.txt')).status, 404);
+    assert.ok(calls.stat > before, 'the memo held more than 1,024 paths');
+  });
+
+  test('a remembered miss still falls through to next() as middleware', async () => {
+    const { mw } = counted(60_000);
+    const next = () => Promise.resolve(new Response('from next', { status: 200 }));
+    for (let i = 0; i < 2; i++) {
+      const r = await get(mw, '/also-missing.txt', {}, 'GET', next);
+      assert.equal(r.body.toString(), 'from next');
+    }
+  });
+});
