@@ -53,10 +53,6 @@ export interface StaticCacheStats {
  * @param options See {@link StaticOptions}; every field has a default.
  * @throws FoyerConfigError FOYER_BAD_CONFIG when `root` is not an existing directory.
  */
-/** Missing paths remembered at most (then the memo is emptied), and the longest one remembered. */
-const MISSED_MAX = 1024;
-const MISSED_PATH_MAX = 512;
-
 export function staticFiles(root: string, options: StaticOptions = {}): StaticMiddleware {
   const o = resolveOptions(options);
   const realRoot = realRootOf(root);
@@ -69,12 +65,6 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
   const maxFileSize = o.maxFileSize;
   // Plain numbers: the request path pays an increment; metrics read them when scraped.
   const cacheStats: StaticCacheStats = { hits: 0, misses: 0 };
-  // Paths found missing, and when (Date.now()): a flood of requests for files that do not exist (a
-  // scanner) would otherwise stat the disk through the thread pool once per request (what nginx's
-  // open_file_cache_errors avoids). Trusted as long as a file's entry is (revalidateMs): a file
-  // created meanwhile shows within that bound, as an edit does. The paths are the clients':
-  // bounded by count and by a path's length, and emptied when full.
-  const missedAt = new Map<string, number>();
 
   function miss(req: Request, next: Next | undefined): Response | Promise<Response> {
     if (next !== undefined && o.fallthrough) return next();
@@ -104,13 +94,8 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
     const r = await resolver.resolve(analysed.segments, analysed.trailingSlash);
     if (r.kind !== 'file') {
       if (r.kind === 'miss' || r.kind === 'forbidden') cache.delete(rawPath);
-      if (r.kind === 'miss' && cacheEnabled && rawPath.length <= MISSED_PATH_MAX) {
-        if (missedAt.size >= MISSED_MAX) missedAt.clear();
-        missedAt.set(rawPath, Date.now());
-      }
       return r;
     }
-    missedAt.delete(rawPath);
     const old = cache.get(rawPath);
     const load = !isHead;
     if (
@@ -223,13 +208,6 @@ export function staticFiles(root: string, options: StaticOptions = {}): StaticMi
         cache.delete(rawPath);
         return slow(req, next, rawPath, search, isHead, true);
       });
-    }
-    if (missedAt.size > 0) {
-      const at = missedAt.get(rawPath);
-      if (at !== undefined && Date.now() - at < revalidateMs) {
-        cacheStats.hits++;
-        return miss(req, next);
-      }
     }
     cacheStats.misses++;
     return slow(req, next, rawPath, search, isHead, false);

@@ -44,7 +44,7 @@ export interface StaticOptions {
         maxFileSize?: number;
         /** Memory bound of the whole cache (file bytes and compressed variants). Default 64 MiB. */
         maxBytes?: number;
-        /** A cached file, or a path found missing, is checked against the disk at most this often, ms; edits and new files show within this bound. Default 1000. */
+        /** A cached file is checked against the disk at most this often, ms; edits show within this bound. Default 1000. */
         revalidateMs?: number;
       };
   /** Directory listing (HTML, or JSON for `Accept: application/json`). Default `false`. */
