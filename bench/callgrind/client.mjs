@@ -27,7 +27,13 @@ const BROWSER = [
   'Accept-Language: en-US,en;q=0.9',
   'Cookie: theme=dark; session=8f14e45fceea167a5a36dedd4bea2543; _ga=GA1.1.1234567890.1700000000',
 ];
-const fields = process.env.CG_HEAD === 'browser' ? BROWSER : ['User-Agent: cg'];
+// CG_HEAD=gzip: wrk's head with the Accept-Encoding of the app-accept-encoding scenario.
+const fields =
+  process.env.CG_HEAD === 'browser'
+    ? BROWSER
+    : process.env.CG_HEAD === 'gzip'
+      ? ['User-Agent: cg', 'Accept-Encoding: gzip, deflate, br']
+      : ['User-Agent: cg'];
 // PATH may list several paths, comma-separated: the requests take them in turn, so that no head
 // repeats the one before it (a browser's requests on one connection name other resources).
 const heads = path
