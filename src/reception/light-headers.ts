@@ -4,6 +4,7 @@
 // validates, lowercases and sorts eagerly; most requests read one or two fields or none.
 // It passes `instanceof Headers`; native code accepts it anywhere a HeadersInit is expected.
 import { type InspectOptions, inspect } from 'node:util';
+import { internalized } from '../util/flat-string.ts';
 import { TCHAR } from './char-tables.ts';
 
 const NativeHeaders: typeof Headers = globalThis.Headers;
@@ -69,15 +70,6 @@ function rememberReceived(name: string, lower: string): string {
     RECEIVED_NAMES.set(name, lower);
   }
   return lower;
-}
-
-/**
- * V8's one copy of `s` (a property key is interned): two such strings are equal only when they are
- * the same string, so a compare of two names costs one pointer compare, not a call per pair
- * (callgrind: about 2,500 instructions a request for a browser's fields, looked for repeats).
- */
-function internalized(s: string): string {
-  return Object.keys({ [s]: 0 })[0]!;
 }
 
 /**

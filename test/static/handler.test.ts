@@ -317,3 +317,20 @@ describe('the in-memory cache', () => {
     assert.equal(r.headers.get('content-length'), '6');
   });
 });
+
+test("the cache keeps none of a request's URL: 300 files asked for with 16 KiB queries hold no more than with short ones", async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = new URL('./fixtures/kept-after-requests.mts', import.meta.url).pathname;
+  const grown = (q: string) =>
+    (
+      JSON.parse(
+        execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, q], { encoding: 'utf8' }),
+      ) as {
+        grown: number;
+      }
+    ).grown;
+  const short = grown('short');
+  const long = grown('long');
+  // Kept URLs would add about 300 × 16 KiB = 4.9 MB; the heap's own noise is a few hundred KB.
+  assert.ok(long - short < 2_000_000, `the heap grew ${long - short} bytes more with long queries`);
+});

@@ -1,6 +1,7 @@
 // The in-memory cache of one staticFiles instance: entries by raw URL path, bounded by entry
 // count and by bytes held. Eviction is first-in-first-out: cheap on the hit path (no reordering),
 // and a hot file evicted by a burst comes back on its next request.
+import { internalized } from '../../util/flat-string.ts';
 import type { FileEntry } from './file-entry.ts';
 
 export class FileCache {
@@ -29,6 +30,9 @@ export class FileCache {
   }
 
   set(key: string, entry: FileEntry): void {
+    // The key is the request's path, cut from its URL: kept as a copy of its own, not as a view
+    // that would keep the whole URL (a query of up to the request line's limit) for as long.
+    key = internalized(key);
     this.delete(key);
     if (entry.bytes > this.#maxBytes) return;
     this.#entries.set(key, entry);

@@ -6,6 +6,7 @@ import { dotfileVerdict, isHiddenSegment } from '../../analysis/dotfiles.ts';
 import { joinSegments } from '../../analysis/target-path.ts';
 import { typoCandidates } from '../../analysis/typo-correction.ts';
 import { isCompressible } from '../../util/compressible.ts';
+import { internalized } from '../../util/flat-string.ts';
 import { contentTypeFor, extensionOf } from './content-type.ts';
 import type { EntrySource } from './file-entry.ts';
 import type { FileStat } from '../../os/file-system.ts';
@@ -70,7 +71,8 @@ export class Resolver {
     const name = urlSegments[urlSegments.length - 1] ?? '';
     if (!this.allowedFile(name)) return { kind: 'miss' };
     const contentType = contentTypeFor(name, this.#o.types, this.#o.defaultType);
-    const urlPath = `/${urlSegments.join('/')}`;
+    // Kept with the file's entry: a copy of its own, not pieces cut from the request's URL.
+    const urlPath = internalized(`/${urlSegments.join('/')}`);
     return { kind: 'file', source: { fsPath, stat, contentType, urlPath, compressible: isCompressible(contentType) } };
   }
 
