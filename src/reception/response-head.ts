@@ -210,12 +210,12 @@ function blockOf(sealed: LightHeaders): HeadBlock {
 
 /**
  * The head planResponse built for the last response of the engine's own kind with a body in hand
- * (a string or bytes) or none, up to the lines that depend on the request, with what it was built from. Apps answer with
- * the same status, fields and body size again and again; a response that matches all of them has
- * this head, already flat: a head made of many concatenated parts is copied into one string by
- * V8 before the socket write (about 1,200 instructions for ten parts), and the walk over its
- * fields is skipped too. A pure function of what it compares: no request's state is kept but the
- * field list's copy.
+ * (a string or bytes) or none, up to the lines that depend on the request, with what it was built
+ * from. Apps (and PHP) answer with the same status, fields and body size again and again; a
+ * response that matches all of them has this head, already flat: a head made of many concatenated
+ * parts is copied into one string by V8 before the socket write (about 1,200 instructions for ten
+ * parts), and the walk over its fields is skipped too. A pure function of what it compares: no
+ * request's state is kept but the field list's copy.
  */
 class FixedHead implements HeadParts {
   prefix = '';
