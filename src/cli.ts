@@ -9,12 +9,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { explainParseError, resolveSettings, UsageError } from './config/flags.ts';
 import { findConfig, loadConfig } from './config/load.ts';
-import type { FoyerConfig } from './config/schema.ts';
+import { type FoyerConfig, shutdownTimeoutOf } from './config/schema.ts';
 import { closest } from './config/validate.ts';
 import { createServerLogger } from './log/logger.ts';
 import { PrimaryObservability, ServingObservability } from './config/observability.ts';
 import { workerRestarts, workerSnapshot } from './os/worker-state.ts';
-import { defaultLimits } from './reception/limits.ts';
 import { isConfigError } from './util/errors.ts';
 import { HELP, SERVE_HELP } from './config/help.ts';
 import { EXIT_INTERRUPTED, onReloadSignals, untilShutdown } from './os/signals.ts';
@@ -92,10 +91,11 @@ async function serveSingle(config: FoyerConfig, cwd: string): Promise<number> {
   const offSignals = onReloadSignals(log, undefined);
   const stopped = untilShutdown({
     graceful: (signal) => {
-      log.info({ signal }, 'closing: finishing in-flight requests');
+      const deadlineMs = shutdownTimeoutOf(config);
+      log.info({ signal, deadlineMs }, 'closing: finishing in-flight requests');
       observe.draining();
       return server
-        .close(config.shutdownTimeout ?? defaultLimits.closeTimeout)
+        .close(deadlineMs)
         .catch((err: unknown) => log.error({ err }, 'close failed'))
         .then(() => phpFpm?.stop())
         .then(() => services.close())
@@ -151,7 +151,7 @@ async function serveWorker(config: FoyerConfig, cwd: string): Promise<number> {
   runWorker(server, server.server.url, {
     maxRequests: config.maxRequests,
     maxMemory: config.maxMemory,
-    shutdownTimeout: config.shutdownTimeout ?? defaultLimits.closeTimeout,
+    shutdownTimeout: shutdownTimeoutOf(config),
     log,
   });
   // The worker lives until the primary retires it (runWorker exits the process).
@@ -186,7 +186,7 @@ async function servePrimary(config: FoyerConfig, argv: string[], cwd: string): P
   let current = workers;
   const planOf = (c: FoyerConfig) => ({
     workers: workerCount(c),
-    shutdownTimeout: c.shutdownTimeout ?? defaultLimits.closeTimeout,
+    shutdownTimeout: shutdownTimeoutOf(c),
   });
   return runPrimary({
     log,

@@ -95,6 +95,18 @@ export function validateConfig(value: unknown, source = 'configuration'): FoyerC
     throw new ConfigError(source, ['expected the default export to be an object (use defineConfig({ ... }))']);
   }
   const problems = check(value, configSpec, '');
+  const c = value as FoyerConfig;
+  const closeTimeout = c.limits?.closeTimeout;
+  if (
+    problems.length === 0 &&
+    c.shutdownTimeout !== undefined &&
+    closeTimeout !== undefined &&
+    c.shutdownTimeout !== closeTimeout
+  ) {
+    problems.push(
+      `shutdownTimeout (${c.shutdownTimeout}) and limits.closeTimeout (${closeTimeout}) name one deadline: set one of them`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return value as FoyerConfig;
+  return c;
 }

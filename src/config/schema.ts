@@ -32,7 +32,10 @@ export interface FoyerConfig {
   compress?: boolean;
   /** Options of the static file handler. */
   static?: Omit<StaticOptions, 'fs'>;
-  /** Graceful shutdown deadline on SIGINT/SIGTERM, ms. Default 10000. */
+  /**
+   * Graceful shutdown deadline on SIGINT/SIGTERM (and for a retiring worker), ms. Default 10000.
+   * The same deadline as `limits.closeTimeout` (the engine's name for it): set either, or both alike.
+   */
   shutdownTimeout?: number;
   /** Access log file, '-' for standard output, false for none. Default: standard output on a terminal, else none. */
   accessLog?: string | false;
@@ -91,6 +94,14 @@ export type FastCgiConfig = Pick<
 >;
 
 /** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
+/**
+ * The graceful shutdown deadline: `shutdownTimeout`, else `limits.closeTimeout` (one deadline under the
+ * CLI's and the engine's names; validateConfig refuses the two set apart), else the engine's default.
+ */
+export function shutdownTimeoutOf(c: FoyerConfig): number {
+  return c.shutdownTimeout ?? c.limits?.closeTimeout ?? defaultLimits.closeTimeout;
+}
+
 export function defineConfig(config: FoyerConfig): FoyerConfig {
   return config;
 }

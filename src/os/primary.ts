@@ -76,7 +76,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   const stopped = untilShutdown({
     graceful: async (signal) => {
       stopping = true;
-      o.log.info({ signal }, 'stopping: workers finish their requests');
+      o.log.info({ signal, deadlineMs: plan.shutdownTimeout }, 'stopping: workers finish their requests');
       stopWatching?.();
       await pool.stop();
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseSize, resolveSettings, UsageError } from '../../src/config/flags.ts';
 import { ConfigError, findConfig, loadConfig, validateConfig } from '../../src/config/load.ts';
+import { shutdownTimeoutOf } from '../../src/config/schema.ts';
 import { closest } from '../../src/config/validate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'foyer-config-test-'));
@@ -115,6 +116,25 @@ test('flags override the config file; limits and TLS merge key by key', async ()
   await assert.rejects(resolveSettings(['--limit', 'oops'], d), /--limit expects NAME=VALUE/);
   const noConfig = await resolveSettings(['--no-config'], d);
   assert.deepEqual(noConfig, {});
+});
+
+// The CLI's shutdownTimeout and the engine's limits.closeTimeout are one deadline. Before, SIGTERM
+// read only shutdownTimeout, so `--limit closeTimeout=1000` (or limits.closeTimeout in the file) was
+// silently ignored and the process waited the default 10 s.
+test('shutdownTimeout and limits.closeTimeout are one deadline, given by either name', async () => {
+  assert.equal(shutdownTimeoutOf({}), 10_000);
+  assert.equal(shutdownTimeoutOf({ limits: { closeTimeout: 1500 } }), 1500);
+  assert.equal(shutdownTimeoutOf({ shutdownTimeout: 2500 }), 2500);
+  assert.equal(shutdownTimeoutOf({ shutdownTimeout: 0, limits: { closeTimeout: 0 } }), 0);
+  assert.deepEqual(problems({ shutdownTimeout: 3000, limits: { closeTimeout: 3000 } }), []);
+  assert.deepEqual(problems({ shutdownTimeout: 3000, limits: { closeTimeout: 4000 } }), [
+    'shutdownTimeout (3000) and limits.closeTimeout (4000) name one deadline: set one of them',
+  ]);
+  const d = mkdtempSync(join(dir, 'deadline-'));
+  writeFileSync(join(d, 'foyer.config.json'), JSON.stringify({ shutdownTimeout: 20_000 }));
+  const flagged = await resolveSettings(['--no-config', '--limit', 'closeTimeout=1000'], d);
+  assert.equal(flagged !== 'help' && shutdownTimeoutOf(flagged), 1000);
+  await assert.rejects(resolveSettings(['--limit', 'closeTimeout=1000'], d), /name one deadline: set one of them/);
 });
 
 test('--symlinks and --php-request-buffering merge into the static and fastcgi keys of the file', async () => {
