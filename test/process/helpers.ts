@@ -61,6 +61,16 @@ export async function startFoyer(args: string[], options: { cwd?: string; listen
   };
 }
 
+/** Starts a request who-app.ts answers only after a minute; resolves once it is on the wire. */
+export function longRequest(origin: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.get(`${origin}/slow?ms=60000`, { agent: false });
+    req.on('socket', (s) => s.on('connect', () => setTimeout(resolve, 200)));
+    req.on('error', () => {}); // the server goes away under it: expected
+    req.on('response', (res) => res.resume());
+  });
+}
+
 /** GET with `Connection: close` (a new connection each time, so the balancer picks a worker). */
 export function getText(url: string): Promise<{ status: number; body: string }> {
   // node:http, not fetch: fetch refuses the "bad ports" below 1024 the privilege test uses.

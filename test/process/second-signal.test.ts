@@ -2,19 +2,8 @@
 // systemd's stop timeout): the process exits 130 at once, without waiting for the request in
 // flight, and with workers no worker is left behind.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { test } from 'node:test';
-import { alive, descendants, startFoyer, waitFor } from './helpers.ts';
-
-/** Starts a request the app answers only after a minute; resolves once it is on the wire. */
-function longRequest(origin: string): Promise<void> {
-  return new Promise((resolve) => {
-    const req = http.get(`${origin}/slow?ms=60000`, { agent: false });
-    req.on('socket', (s) => s.on('connect', () => setTimeout(resolve, 200)));
-    req.on('error', () => {}); // the server goes away under it: expected
-    req.on('response', (res) => res.resume());
-  });
-}
+import { alive, descendants, longRequest, startFoyer, waitFor } from './helpers.ts';
 
 for (const workers of [1, 2]) {
   test(`with --workers ${workers}, a second SIGTERM while draining exits 130 at once${workers > 1 ? ', leaving no worker' : ''}`, async () => {

@@ -4,19 +4,8 @@
 // default 10 s (past Docker's 10 s grace before SIGKILL). The draining line now says which deadline
 // runs; a request still in flight is cut at it and the process exits 0.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { test } from 'node:test';
-import { startFoyer, waitFor } from './helpers.ts';
-
-/** Starts a request the app answers only after a minute; resolves once it is on the wire. */
-function longRequest(origin: string): Promise<void> {
-  return new Promise((resolve) => {
-    const req = http.get(`${origin}/slow?ms=60000`, { agent: false });
-    req.on('socket', (s) => s.on('connect', () => setTimeout(resolve, 200)));
-    req.on('error', () => {}); // cut at the deadline: expected
-    req.on('response', (res) => res.resume());
-  });
-}
+import { longRequest, startFoyer, waitFor } from './helpers.ts';
 
 for (const workers of [1, 2]) {
   test(`with --workers ${workers}, --limit closeTimeout is the deadline SIGTERM drains to`, async () => {
