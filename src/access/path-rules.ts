@@ -20,7 +20,9 @@ function globToRegExp(glob: string): RegExp {
     const c = glob[i] as string;
     if (c === '*') {
       if (glob[i + 1] === '*') {
-        re += '.*';
+        // Any characters, line terminators included (`[^]`, not `.`): the path is decoded, so
+        // `/admin/%0A/x` holds a LF that `.*` would not match, and `/admin/**` would not apply.
+        re += '[^]*';
         i++;
       } else re += '[^/]*';
     } else re += /[\\^$.|?+()[\]{}]/.test(c) ? `\\${c}` : c;

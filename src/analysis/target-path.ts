@@ -10,7 +10,7 @@ import { pathEnd, pathStart } from '../util/url-path.ts';
 /** Why a target cannot name a file. Each maps to one catalogue code in the handlers. */
 export type TargetProblem =
   | 'bad-escape' // malformed `%`, or bytes that are not UTF-8 (overlong forms included) → 400
-  | 'bad-path'; // NUL, an encoded or raw backslash, an encoded slash, `..` above the root → 400
+  | 'bad-path'; // NUL or another control character, an encoded or raw backslash, an encoded slash, `..` above the root → 400
 
 export interface TargetPath {
   /** Decoded, normalised segments: no empty, `.` or `..` segment; none contains `/`, `\` or NUL. */
@@ -50,6 +50,9 @@ export function splitTarget(url: string): SplitTarget {
 }
 
 const ENCODED_SEPARATOR_OR_NUL = /%(?:2f|5c|00)/i;
+// C0 controls and DEL. The parser lets only visible ASCII into a raw target, so only an escape can carry one.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\x00-\x1f\x7f]/;
 // RFC 3986 §2.3/§6.2.2.2: an escaped unreserved character (`%61` for `a`, `%7E` for `~`) names the
 // same resource as the character itself, but WHATWG keeps the escape in `req.url`: an app guard on
 // `/admin` never sees `/%61dmin` as its path, so the file layers must not serve it under that name.
@@ -71,6 +74,9 @@ export function analysePath(rawPath: string): TargetPath | TargetProblem {
     } catch {
       return 'bad-escape';
     }
+    // A decoded control character (`%0A`, `%0D`, `%7F`) names no file anyone serves, and every
+    // layer that matches, logs or echoes the path would have to expect it: refused, as NUL is.
+    if (CONTROL.test(decoded)) return 'bad-path';
   }
   const segments: string[] = [];
   let from = 1;

@@ -122,10 +122,13 @@ export class RequestUrls {
       }
       case Form.Absolute: {
         this.refused = 'target';
-        // RFC 9112 §3.2.2: the target's authority wins over Host.
+        // RFC 9112 §3.2.2: the target's authority wins over Host. Its scheme does not: the connection
+        // says whether it is TLS (nginx's $scheme), and an app that decides HSTS, Secure cookies or an
+        // https redirect on `new URL(req.url).protocol` must not take `GET https://…` on plain HTTP.
         const t = head.target;
-        const path = t.indexOf('/', t.indexOf('//') + 2);
-        return path >= 0 && climbsAboveRoot(t, path) ? undefined : parse(t);
+        const authority = t.indexOf('//') + 2;
+        const path = t.indexOf('/', authority);
+        return path >= 0 && climbsAboveRoot(t, path) ? undefined : parse(this.#origin + t.slice(authority));
       }
       case Form.Authority:
         this.refused = 'target';

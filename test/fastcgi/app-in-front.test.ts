@@ -125,6 +125,30 @@ describe('an app in front of PHP through the CLI', { skip: skipWithoutPhpFpm }, 
     });
   }
 
+  test('a target with dot segments is redirected to its one name before PHP could read it as REQUEST_URI', async () => {
+    // WHATWG removed the dot segments from req.url, so the guard on /admin/* saw `/form` and let it
+    // by; REQUEST_URI is the raw target, so a PHP router used to route `/admin/../form` as /admin.
+    const cases: Array<[string, string]> = [
+      ['/admin/../form', '/form'],
+      ['/admin/%2e%2e/form', '/form'],
+      ['/admin/.%2E/form?x=1', '/form?x=1'],
+      ['/admin/./../form', '/form'],
+      ['/admin/..', '/'],
+    ];
+    for (const [target, location] of cases) {
+      const r = await send(port, 'GET', target);
+      assert.deepEqual([r.status, r.location, r.ran], [308, location, ''], target);
+    }
+    // The canonical name itself still reaches the front controller, REQUEST_URI as sent.
+    assert.equal((await send(port, 'GET', '/form?x=1')).body, 'front GET /form?x=1 ');
+  });
+
+  test('OPTIONS * (about the server, not a resource) never runs the front controller', async () => {
+    const r = await send(port, 'OPTIONS', '*');
+    assert.equal(r.ran, '');
+    assert.doesNotMatch(r.body, /front/);
+  });
+
   test('a request with a body the app does not route reaches PHP with its body, whatever the method', async () => {
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
       const r = await send(port, method, '/form?x=1', 'Content-Length: 5\r\n', 'a=b&c');

@@ -22,6 +22,7 @@ import {
   STDOUT,
 } from '../../src/handlers/fastcgi/record.ts';
 import { RecordDecoder } from '../../src/handlers/fastcgi/record-decoder.ts';
+import { joinSegments } from '../../src/analysis/target-path.ts';
 import { nodeFs } from '../../src/os/file-system.ts';
 import { createContext } from '../../src/testing.ts';
 import { call, text } from './helpers.ts';
@@ -110,6 +111,31 @@ function fakeBackend(script: Script) {
 }
 
 describe('fastcgi gateway against a scripted backend', () => {
+  test("a directory's redirect to its slash form is encoded as a URL path", async () => {
+    // The resolved path is decoded: put in Location as it was, `日本` was a 500 (no valid field
+    // value), `a b` an invalid URL, and `100%` or `q?x` named other resources.
+    const names: Array<[string, string]> = [
+      ['a b', '/a%20b/'],
+      ['100%', '/100%25/'],
+      ['q?x', '/q%3Fx/'],
+      ['日本', '/%E6%97%A5%E6%9C%AC/'],
+    ];
+    for (const [name] of names) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, 'index.php'), '<?php');
+    }
+    const php = fastcgi({ upstream: '127.0.0.1:9', root, connect: fakeBackend(() => {}).connect });
+    try {
+      for (const [name, location] of names) {
+        const r = await call(php, `${joinSegments([name], false)}?x=1`);
+        assert.equal(r.status, 308, name);
+        assert.equal(r.headers.get('location'), `${location}?x=1`, name);
+      }
+    } finally {
+      php.close();
+    }
+  });
+
   test('OVERLOADED is a 503 with Retry-After; CANT_MPX_CONN and UNKNOWN_ROLE are 502', async () => {
     for (const [status, expected] of [
       [2, 503],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { compileMatch, requestPath } from '../../src/access/path-rules.ts';
 import { isContained, resolveInside } from '../../src/analysis/containment.ts';
 import { analysePath, canonicalLocation, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
 import { typoCandidates, withinOneEdit } from '../../src/analysis/typo-correction.ts';
@@ -71,6 +72,12 @@ describe('path analysis', () => {
       assert.equal(analysePath(raw), 'bad-path', raw);
     }
   });
+  test('rejects escaped control characters: no file is named with them, and every layer would have to expect them', () => {
+    for (const raw of ['/admin/%0A/users', '/admin/users%0d', '/a%0D%0Ab', '/%1b[31m', '/a%7Fb', '/%09', '/%01'])
+      assert.equal(analysePath(raw), 'bad-path', raw);
+    // Unicode line separators are characters of names, not controls: kept.
+    assert.deepEqual(ok('/admin/users%E2%80%A8').segments, ['admin', 'users\u2028']);
+  });
   test('rejects malformed escapes and invalid UTF-8 such as overlong dots', () => {
     for (const raw of ['/%zz', '/%', '/%4', '/%c0%ae%c0%ae/x', '/%e0%80%ae', '/%ff']) {
       assert.equal(analysePath(raw), 'bad-escape', raw);
@@ -85,6 +92,22 @@ describe('path analysis', () => {
   test('re-encodes segments for a Location that can never start with two slashes', () => {
     assert.equal(joinSegments(['evil.com', 'x y#?%'], true), '/evil.com/x%20y%23%3F%25/');
     assert.equal(joinSegments([], true), '/');
+  });
+});
+
+describe('access path rules', () => {
+  // The path is decoded: a `**` compiled to `.*` did not match a line terminator, and `/admin/**`
+  // let `/admin/users%E2%80%A8` (U+2028) and, before controls were refused, `/admin/%0A/x` through.
+  test('`**` matches every character, line terminators included', () => {
+    const admin = compileMatch('/admin/**');
+    for (const p of ['/admin/x', '/admin/\n/x', '/admin/x\r', '/admin/x\u2028', '/admin/\u2029y', '/admin/a/b'])
+      assert.equal(admin(p), true, JSON.stringify(p));
+    assert.equal(admin('/public/x'), false);
+    assert.equal(compileMatch('/api/*.json')('/api/a\u2028.json'), true);
+  });
+  test('a path with an escaped control character cannot be analysed, so every rule applies to it (fail closed)', () => {
+    assert.equal(requestPath('http://h/admin/%0A/users'), undefined);
+    assert.equal(requestPath('http://h/admin/users%E2%80%A8'), '/admin/users\u2028');
   });
 });
 

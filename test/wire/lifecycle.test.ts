@@ -152,6 +152,19 @@ describe('connection lifecycle', () => {
     assert.equal(r.body, 'target=http://a.example/p?q=1 url=http://a.example/p?q=1');
   });
 
+  test('takes the scheme of an absolute-form target from the connection, not from the client', async () => {
+    // On plain HTTP, `GET https://…` must not make an app that reads `new URL(req.url).protocol` (an
+    // https redirect, HSTS, Secure cookies) believe the request came over TLS; nginx's $scheme is the same.
+    const r = firstResponse(
+      (await exchange(server.address.port, 'GET https://a.example/p?q=1 HTTP/1.1\r\nHost: b.example\r\n\r\n')).text,
+    );
+    assert.equal(r.body, 'target=https://a.example/p?q=1 url=http://a.example/p?q=1');
+    const port = firstResponse(
+      (await exchange(server.address.port, 'GET HTTPS://a.example:443/ HTTP/1.1\r\nHost: b.example\r\n\r\n')).text,
+    );
+    assert.equal(port.body, 'target=HTTPS://a.example:443/ url=http://a.example:443/');
+  });
+
   test('answers CONNECT with 501 until something handles it', async () => {
     const r = await exchange(server.address.port, 'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n');
     assert.deepEqual(statuses(r.text), [501]);

@@ -3,11 +3,13 @@
 // and hand the result to response.ts.
 import { type DotfilePolicy, dotfileVerdict } from '../../analysis/dotfiles.ts';
 import { analysePath, canonicalLocation, splitTarget } from '../../analysis/target-path.ts';
+import { rawTarget } from '../engine-seam.ts';
 import { staticFiles } from '../static/index.ts';
 import { redirect } from '../static/responses.ts';
 import type { StaticMiddleware, StaticOptions } from '../static/index.ts';
 import type { Context, Middleware, Next } from '../../types.ts';
 import { FoyerConfigError, FoyerError } from '../../util/errors.ts';
+import { internalized } from '../../util/flat-string.ts';
 import { type FileSystem, nodeFs, realRoot } from '../../os/file-system.ts';
 import { netSocketFactory, parseUpstream } from './address.ts';
 import type { ExchangeResult } from './connection.ts';
@@ -162,7 +164,15 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
   let lastPath = '';
 
   async function handle(req: Request, ctx: Context, next: Next): Promise<Response> {
-    const url = req.url;
+    // The target as the client sent it, when it is a path: REQUEST_URI is made of it (params.ts), so
+    // it must be the name every earlier layer saw. WHATWG removed `/admin/../` from req.url, not from
+    // the raw target: analysed here, that name is not canonical and gets the redirect below, or a
+    // guard on /admin passes `/admin/../x` as `/x` and a PHP router reads `/admin/../x`.
+    const raw = rawTarget(req);
+    // `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7): req.url's `/*` path is a
+    // stand-in, and the front controller must not run for it with a REQUEST_URI nobody sent.
+    if (raw === '*') return next();
+    const url = raw !== undefined && raw.charCodeAt(0) === 47 /* / */ ? raw : req.url;
     let path: string;
     let search: string;
     if (url === lastUrl) {
@@ -181,10 +191,11 @@ export function createGateway(options: FastCgiOptions): FastCgiMiddleware {
       if (hidden === 'forbidden') throw new FoyerError('FOYER_FORBIDDEN', 'dotfile');
       if (hidden === 'missing') return next();
       path = segments.length === 0 ? '/' : `/${segments.join('/')}${analysed.trailingSlash ? '/' : ''}`;
-      // req.url is WHATWG-serialised, so this is URL's `search` (a lone `?` is no query).
+      // A lone `?` is no query (as URL's `search`).
       search = target.search.length > 1 ? target.search : '';
       if (memo && target.search === '' && url.length <= MEMO_URL_MAX && url.indexOf('#') < 0) {
-        lastUrl = url;
+        // V8's own copy: the raw target is cut from the request's head, which it would keep alive.
+        lastUrl = internalized(url);
         lastPath = path;
       }
     }

@@ -8,6 +8,7 @@
 //   3. a directory with index.php → run it (after a 308 to add the trailing slash), else static;
 //   4. nothing → the front controller (`/index.php`), REQUEST_URI left as requested.
 import { isContained } from '../../analysis/containment.ts';
+import { joinSegments } from '../../analysis/target-path.ts';
 import { errorCode, type FileSystem } from '../../os/file-system.ts';
 
 export type Resolution =
@@ -93,7 +94,9 @@ export async function resolvePath(path: string, opts: ResolveOptions): Promise<R
       const dir = path.endsWith('/') ? path : `${path}/`;
       const scriptFilename = await realScript(opts, dir + opts.index);
       if (scriptFilename !== undefined) {
-        if (dir !== path) return { kind: 'redirect', location: dir };
+        // Encoded (joinSegments): the path is decoded, and `a b`, `100%` or `q?x` in a Location
+        // would name another resource or be no valid field value at all.
+        if (dir !== path) return { kind: 'redirect', location: joinSegments(segments.slice(1), true) };
         return { kind: 'script', scriptName: dir + opts.index, scriptFilename, pathInfo: '' };
       }
     }
