@@ -34,16 +34,25 @@ function headerValues(headers: readonly string[], name: string): string[] {
   return out;
 }
 
-/** The client hop: the rightmost untrusted one, or the leftmost when every hop is trusted. */
+/**
+ * The client hop: the rightmost untrusted one, or the leftmost when every hop is trusted. An
+ * unknown or malformed hop (`junk`, `unknown`, `for=_hidden`) cannot be checked, so the walk stops
+ * there and the last address read, the hop to its right, is the client (nginx's real_ip_recursive
+ * does the same). Falling back to the peer instead let a client inside the trusted range (a
+ * neighbour container under `--trust-proxy private`) pose as its proxy by sending `junk` itself:
+ * past `--deny`, into another rate-limit key and REMOTE_ADDR. Undefined only when the rightmost
+ * hop, the one the peer wrote, is unreadable.
+ */
 function pickClient(hops: Hop[], trusted: CidrSet): { ip: string; hop: Hop } | undefined {
+  let last: { ip: string; hop: Hop } | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as Hop;
     const ip = hop.for === undefined ? undefined : normaliseIp(hop.for);
-    // An unknown or malformed hop cannot be checked: the header is ignored from there on.
-    if (ip === undefined) return undefined;
-    if (!listHas(trusted, ip) || i === 0) return { ip, hop };
+    if (ip === undefined) return last;
+    last = { ip, hop };
+    if (!listHas(trusted, ip)) return last;
   }
-  return undefined;
+  return last;
 }
 
 /** X-Forwarded-Proto is believed only as one plain value (proxies set it; lists are ambiguous). */

@@ -18,14 +18,30 @@ describe('client address on the wire', () => {
   let trusting: Server;
   let plain: Server;
   let elsewhere: Server;
+  let loopback: Server;
+  let loopbackForwarded: Server;
   before(async () => {
+    // Clients inside the trusted range too (a neighbour container under `private`, here loopback).
+    loopback = await serve({ port: 0, logLevel: 'silent', fetch: echo, trustProxy: ['loopback'] });
+    loopbackForwarded = await serve({
+      port: 0,
+      logLevel: 'silent',
+      fetch: echo,
+      trustProxy: { trust: ['loopback'], header: 'forwarded' },
+    });
     trusting = await serve({ port: 0, logLevel: 'silent', fetch: echo, trustProxy: ['127.0.0.1'] });
     plain = await serve({ port: 0, logLevel: 'silent', fetch: echo });
     // Trusts a proxy the test client is not: headers from 127.0.0.1 are the client's own.
     elsewhere = await serve({ port: 0, logLevel: 'silent', fetch: echo, trustProxy: ['10.0.0.0/8'] });
   });
   after(async () => {
-    await Promise.all([trusting.close(1000), plain.close(1000), elsewhere.close(1000)]);
+    await Promise.all([
+      trusting.close(1000),
+      plain.close(1000),
+      elsewhere.close(1000),
+      loopback.close(1000),
+      loopbackForwarded.close(1000),
+    ]);
   });
 
   test('from a trusted proxy, the rightmost untrusted hop and the forwarded scheme', async () => {
@@ -59,5 +75,23 @@ describe('client address on the wire', () => {
       const r = await ask(trusting.address.port, `X-Forwarded-For: ${left}, 192.0.2.7\r\n`);
       assert.equal(r.remote, '192.0.2.7', left.slice(0, 20));
     }
+  });
+
+  test('an unreadable hop stops the walk at the hop to its right: a trusted client cannot pose as its proxy', async () => {
+    // The proxy (127.0.0.1) appended the address it saw, 127.0.0.2, to what that client sent. Both
+    // are trusted, so the walk goes on to the client's own entry, which cannot be read: the client
+    // is 127.0.0.2 (nginx's real_ip_recursive agrees). It used to be the proxy, past a deny on .2.
+    for (const sent of ['junk', 'unknown', '1.2.3.4,', '<x>']) {
+      const r = await ask(loopback.address.port, `X-Forwarded-For: ${sent}, 127.0.0.2\r\n`);
+      assert.equal(r.remote, '127.0.0.2', sent);
+    }
+    for (const sent of ['for=_hidden', 'for=unknown', 'for="x']) {
+      const r = await ask(loopbackForwarded.address.port, `Forwarded: ${sent}, for=127.0.0.2\r\n`);
+      assert.equal(r.remote, '127.0.0.2', sent);
+    }
+    // Every hop trusted and readable: the leftmost is the client, as before.
+    assert.equal((await ask(loopback.address.port, 'X-Forwarded-For: 127.0.0.3, 127.0.0.2\r\n')).remote, '127.0.0.3');
+    // The entry the peer wrote unreadable: nothing can be believed, the peer is the client.
+    assert.equal((await ask(loopback.address.port, 'X-Forwarded-For: 127.0.0.3, junk\r\n')).remote, '127.0.0.1');
   });
 });
