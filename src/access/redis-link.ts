@@ -20,6 +20,9 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
 
+/** ioredis's message when `commandTimeout` passes without a reply. */
+const COMMAND_TIMED_OUT = 'Command timed out';
+
 export class RedisLink {
   readonly client: Redis;
   readonly prefix: string;
@@ -35,6 +38,8 @@ export class RedisLink {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeout ?? 250,
+      // A command left unanswered by a dropped connection is failed, never sent again later.
+      autoResendUnfulfilledCommands: false,
       // Reconnect forever, at most every 2 s: Redis coming back is noticed without a restart.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
       lazyConnect: false,
@@ -60,6 +65,28 @@ export class RedisLink {
       { redis: this.#where, err: err instanceof Error ? err.message : undefined },
       'redis unavailable: falling back to local state until it returns',
     );
+  }
+
+  /**
+   * A command's outcome: a timeout on a connection that still looks ready (Redis stopped with
+   * SIGSTOP or swapped out, a network that drops packets) drops that connection. Otherwise every
+   * caller waits the whole command timeout, and each timed-out command stays in ioredis's queue,
+   * since no reply ever comes to remove it: 250 ms more per request and memory without bound (found
+   * in review). Dropped, its queued commands fail at once, and until a new connection is ready
+   * callers see a link that is not ready and fall back without waiting.
+   */
+  async watch<T>(command: Promise<T>): Promise<T> {
+    try {
+      const value = await command;
+      this.succeeded();
+      return value;
+    } catch (err) {
+      this.failed(err);
+      if (err instanceof Error && err.message === COMMAND_TIMED_OUT && this.client.status === 'ready') {
+        this.client.disconnect(true);
+      }
+      throw err;
+    }
   }
 
   succeeded(): void {

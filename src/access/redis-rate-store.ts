@@ -23,7 +23,18 @@ redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
 return { 1, math.floor((tat - now) * 1000) }
 `;
 
-type GcraClient = { foyerGcra(key: string, interval: number, burst: number): Promise<[number, number]> };
+type GcraClient = { foyerGcra(key: string, interval: number, burst: number): Promise<unknown> };
+
+/** The script's reply, `[allowed 0|1, ahead µs]` within what the spec allows, or undefined for anything else. */
+function gcraReply(reply: unknown, spec: RateSpec): { allowed: boolean; aheadMs: number } | undefined {
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const [allowed, aheadUs] = reply as [unknown, unknown];
+  if ((allowed !== 0 && allowed !== 1) || typeof aheadUs !== 'number') return undefined;
+  // The script never schedules further ahead than (burst + 1) intervals.
+  if (!Number.isSafeInteger(aheadUs) || aheadUs < 0 || aheadUs > (spec.burst + 2) * spec.interval * 1000)
+    return undefined;
+  return { allowed: allowed === 1, aheadMs: aheadUs / 1000 };
+}
 
 export interface RedisRateStoreOptions extends Omit<RedisLinkOptions, 'log'> {
   /** Decides requests while Redis is unreachable. Default: the in-memory store. */
@@ -46,14 +57,20 @@ export function redisRateStore(
         link.failed();
         return fallback.take(key, spec);
       }
+      let reply: unknown;
       try {
-        const [allowed, aheadUs] = await client.foyerGcra(`${link.prefix}rl:${key}`, spec.interval, spec.burst);
-        link.succeeded();
-        return decide(allowed === 1, Number(aheadUs) / 1000, spec);
-      } catch (err) {
-        link.failed(err);
+        reply = await link.watch(client.foyerGcra(`${link.prefix}rl:${key}`, spec.interval, spec.burst));
+      } catch {
         return fallback.take(key, spec);
       }
+      // Only the script's own answer decides: anything else (another program on the port, a proxy
+      // in between) would refuse every request with a Retry-After of NaN.
+      const decision = gcraReply(reply, spec);
+      if (decision === undefined) {
+        link.failed(new Error('unexpected reply to the rate-limit script'));
+        return fallback.take(key, spec);
+      }
+      return decide(decision.allowed, decision.aheadMs, spec);
     },
     close: owned ? () => link.close() : undefined,
   };

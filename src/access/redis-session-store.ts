@@ -21,7 +21,7 @@ export function redisSessionStore(options: RedisSessionStoreOptions | { link: Re
   return {
     async get(id): Promise<SessionRecord | undefined> {
       const key = keyOf(id);
-      const replies = await client.multi().hgetall(key).pttl(key).exec();
+      const replies = await link.watch(client.multi().hgetall(key).pttl(key).exec());
       const h = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
       const ttl = Number(replies?.[1]?.[1] ?? -1);
       const created = h[CREATED];
@@ -46,15 +46,15 @@ export function redisSessionStore(options: RedisSessionStoreOptions | { link: Re
       m.hset(key, ...fields);
       if (patch.delete.length > 0) m.hdel(key, ...patch.delete.map((k) => DATA + k));
       m.pexpire(key, Math.max(1, Math.ceil(ttlMs)));
-      const results = await m.exec();
+      const results = await link.watch(m.exec());
       const failed = results?.find(([err]) => err !== null);
       if (failed) throw failed[0] as Error;
     },
     async touch(id, ttlMs) {
-      await client.pexpire(keyOf(id), Math.max(1, Math.ceil(ttlMs)));
+      await link.watch(client.pexpire(keyOf(id), Math.max(1, Math.ceil(ttlMs))));
     },
     async destroy(id) {
-      await client.del(keyOf(id));
+      await link.watch(client.del(keyOf(id)));
     },
     close: owned ? () => link.close() : undefined,
   };

@@ -99,6 +99,35 @@ describe('limits and sessions shared through Redis', { skip: skipWithoutRedis },
     }
   });
 
+  test('a Redis that stops answering: requests fall back at once, no command stays queued, and it recovers', async () => {
+    // SIGSTOP keeps the connection open and "ready": before, every request waited the 250 ms command
+    // timeout and each timed-out command stayed in ioredis's queue for good (memory without bound).
+    const log = recordingLog();
+    const a = await instance(redis.url, log, '1000r/s', 1000);
+    const queued = () => (a.link.client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+    try {
+      await ready(a.link);
+      redis.pause();
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await fetch(a.server.url)).status);
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      assert.ok(queued() <= 1, `${queued()} commands still queued`);
+      assert.equal(a.link.down, true);
+      assert.equal(log.messages.filter((m) => /redis unavailable/.test(m)).length, 1);
+      redis.resume();
+      // The dropped connection closes once Redis reads again; the next one comes up and shared state resumes.
+      for (let i = 0; i < 100 && a.link.down; i++) {
+        assert.equal((await fetch(a.server.url)).status, 200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(a.link.down, false);
+      assert.equal(log.messages.filter((m) => /redis is back/.test(m)).length, 1);
+    } finally {
+      redis.resume();
+      await a.close();
+    }
+  });
+
   test('sessions written through one instance are read through another, with a TTL', async () => {
     const log = recordingLog();
     const links = [new RedisLink({ url: redis.url, log }), new RedisLink({ url: redis.url, log })];
@@ -128,6 +157,24 @@ describe('limits and sessions shared through Redis', { skip: skipWithoutRedis },
     } finally {
       await Promise.all(servers.map((s) => s.close(1000)));
       await Promise.all(links.map((l) => l.close()));
+    }
+  });
+});
+
+describe('replies the rate-limit script never gives', () => {
+  // Another program on the port, or a proxy in between: every request got 429 with Retry-After NaN.
+  test('fall back to the local table instead of refusing with NaN', async () => {
+    for (const reply of ['OK', [0, 'abc'], [0], [2, 5], [0, -1], [0, 1e18], null, [1, 1.5]]) {
+      const link = {
+        prefix: 'x:',
+        client: { status: 'ready', defineCommand() {}, foyerGcra: async () => reply },
+        watch: <T>(p: Promise<T>) => p,
+        failed() {},
+      } as unknown as RedisLink;
+      const store = redisRateStore({ link, fallback: localStore() });
+      const d = await store.take('k', { interval: 1000, burst: 0 });
+      assert.equal(d.allowed, true, JSON.stringify(reply));
+      assert.ok(Number.isFinite(d.retryAfterMs) && Number.isFinite(d.resetMs), JSON.stringify(reply));
     }
   });
 });
