@@ -130,16 +130,24 @@ type ServeValues = ReturnType<typeof parseArgs<{ options: typeof SERVE_OPTIONS; 
 
 /** --trust-proxy, --allow/--deny, --basic-auth/--realm, --rate-limit/--rate-burst/--rate-limit-dry-run, --redis. */
 function readAccessFlags(values: ServeValues, flags: FoyerConfig): void {
-  const list = (items: string[] | undefined) =>
-    items?.flatMap((i) => i.split(',').map((x) => x.trim())).filter(Boolean);
-  if (values['trust-proxy'] !== undefined) flags.trustProxy = list(values['trust-proxy']);
+  // Every comma-separated item must say something: an empty one (`--allow "$UNSET"`, `--deny ,`)
+  // would otherwise leave an empty list, which is no rule, silently replacing the file's.
+  const list = (flag: string, items: string[] | undefined) =>
+    items?.flatMap((i) =>
+      i.split(',').map((x) => {
+        const item = x.trim();
+        if (item === '') throw new UsageError(`${flag} expects addresses or CIDRs (a,b,…), got ${JSON.stringify(i)}`);
+        return item;
+      }),
+    );
+  if (values['trust-proxy'] !== undefined) flags.trustProxy = list('--trust-proxy', values['trust-proxy']);
   if (values['forwarded-header'] !== undefined) {
     flags.forwardedHeader = values['forwarded-header'].toLowerCase() as FoyerConfig['forwardedHeader'];
   }
   if (values.allow !== undefined || values.deny !== undefined) {
     flags.access = {};
-    if (values.allow !== undefined) flags.access.allow = list(values.allow);
-    if (values.deny !== undefined) flags.access.deny = list(values.deny);
+    if (values.allow !== undefined) flags.access.allow = list('--allow', values.allow);
+    if (values.deny !== undefined) flags.access.deny = list('--deny', values.deny);
   }
   if (values['basic-auth'] !== undefined) flags.basicAuth = { file: values['basic-auth'] };
   if (values.realm !== undefined)

@@ -181,14 +181,17 @@ const rate: Spec = {
   test: (v) =>
     (typeof v === 'number' && v > 0) || (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*(r\/(s|m))?\s*$/.test(v)),
 };
+// An empty list of addresses would be no rule at all: `allow: []` letting everyone in, or an
+// empty `--allow "$UNSET"` replacing the file's list. Refused, to be said as leaving the key out.
+const cidrs: Spec = { kind: 'array', of: nonEmpty, nonEmpty: true };
 const accessSpec: Spec = {
   kind: 'object',
   fields: {
-    allow: strings,
-    deny: strings,
+    allow: cidrs,
+    deny: cidrs,
     rules: {
       kind: 'array',
-      of: { kind: 'object', fields: { path: pathMatch, allow: strings, deny: strings }, required: ['path'] },
+      of: { kind: 'object', fields: { path: pathMatch, allow: cidrs, deny: cidrs }, required: ['path'] },
     },
   },
 };
@@ -267,7 +270,7 @@ export const configSpec: Spec = {
     group: nonEmpty,
     watch: { kind: 'union', of: [bool, { kind: 'array', of: nonEmpty }] },
     pidFile: nonEmpty,
-    trustProxy: strings,
+    trustProxy: cidrs,
     forwardedHeader: { kind: 'enum', values: ['x-forwarded-for', 'forwarded'] },
     access: accessSpec,
     basicAuth: basicAuthSpec,

@@ -8,7 +8,7 @@ export type Spec =
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'object'; fields: Record<string, Spec>; required?: readonly string[] }
-  | { kind: 'array'; of: Spec }
+  | { kind: 'array'; of: Spec; nonEmpty?: boolean }
   | { kind: 'record'; of: Spec }
   | { kind: 'union'; of: readonly Spec[] }
   | { kind: 'custom'; expected: string; test: (v: unknown) => boolean };
@@ -27,7 +27,7 @@ export function describe(spec: Spec): string {
     case 'object':
       return 'an object';
     case 'array':
-      return `an array of ${plural(describe(spec.of))}`;
+      return `${spec.nonEmpty ? 'a non-empty array' : 'an array'} of ${plural(describe(spec.of))}`;
     case 'record':
       return `an object whose values are ${plural(describe(spec.of))}`;
     case 'union':
@@ -38,7 +38,7 @@ export function describe(spec: Spec): string {
 }
 
 function plural(s: string): string {
-  return s.replace(/^an? /, '').replace(/^(string|integer|object|array)/, '$1s');
+  return s.replace(/^an? /, '').replace(/^((?:non-empty )?(?:string|integer|object|array))/, '$1s');
 }
 
 /** Shows a value in a message without dumping a huge structure (or a secret) into the terminal. */
@@ -78,7 +78,7 @@ export function check(value: unknown, spec: Spec, path: string): string[] {
     case 'union':
       return spec.of.some((s) => matches(value, s)) ? [] : bad();
     case 'array':
-      if (!Array.isArray(value)) return bad();
+      if (!Array.isArray(value) || (spec.nonEmpty === true && value.length === 0)) return bad();
       return value.flatMap((v, i) => check(v, spec.of, `${path}[${i}]`));
     case 'record':
       if (!isPlainObject(value)) return bad();

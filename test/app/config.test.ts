@@ -137,6 +137,32 @@ test('shutdownTimeout and limits.closeTimeout are one deadline, given by either 
   await assert.rejects(resolveSettings(['--limit', 'closeTimeout=1000'], d), /name one deadline: set one of them/);
 });
 
+// An empty list of addresses is no rule at all: `--allow "$UNSET"` served everyone, and replaced a
+// configuration file's allow list with nothing (found in review).
+test('an empty address list is refused, from a flag or from the file', async () => {
+  const d = mkdtempSync(join(dir, 'empty-allow-'));
+  writeFileSync(join(d, 'foyer.config.json'), JSON.stringify({ access: { allow: ['10.0.0.0/8'] } }));
+  for (const flag of ['--allow', '--deny', '--trust-proxy']) {
+    for (const value of ['', ',', ' ', '10.0.0.0/8,', ',10.0.0.0/8', '10.0.0.0/8,,127.0.0.1']) {
+      await assert.rejects(
+        resolveSettings([flag, value], d),
+        /expects addresses or CIDRs/,
+        `${flag} ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  const kept = await resolveSettings(['--allow', '10.0.0.0/8, 127.0.0.1', '--deny', '10.1.0.0/16'], d);
+  assert.deepEqual(kept !== 'help' && kept.access, { allow: ['10.0.0.0/8', '127.0.0.1'], deny: ['10.1.0.0/16'] });
+  for (const access of [{ allow: [] }, { deny: [] }, { rules: [{ path: '/admin', deny: [] }] }]) {
+    assert.equal(problems({ access }).length, 1, JSON.stringify(access));
+  }
+  assert.equal(problems({ trustProxy: [] }).length, 1);
+  assert.match(
+    problems({ access: { allow: [] } })[0]!,
+    /access\.allow: expected a non-empty array of non-empty strings, got an array/,
+  );
+});
+
 test('--symlinks and --php-request-buffering merge into the static and fastcgi keys of the file', async () => {
   const d = mkdtempSync(join(dir, 'php-flags-'));
   writeFileSync(
