@@ -116,7 +116,10 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       const found = file.lookup(c.user);
       const check = (entry: HtpasswdEntry | undefined): boolean | Promise<boolean> => {
         const generation = file.generation;
-        if (entry === undefined) return false;
+        if (entry === undefined) {
+          const decoy = file.decoy;
+          return decoy === undefined ? false : verifyPassword(decoy, c.password).then(() => false);
+        }
         if (cache.has(c, generation)) return true;
         return verifyPassword(entry, c.password).then((ok) => {
           if (ok) cache.add(c, generation);
@@ -126,14 +129,15 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       return found instanceof Promise ? found.then(check) : check(found);
     },
     /**
-     * The same verdict when it needs no waiting: false for a user the file does not have, true for
-     * credentials verified before, undefined when only verify() can tell (a password hash to check,
-     * or the file's periodic look, which verify() then joins).
+     * The same verdict when it needs no waiting: true for credentials verified before, undefined
+     * when only verify() can tell (a password hash to check, an unknown user's decoy check, or the
+     * file's periodic look, which verify() then joins); false only for an empty file.
      */
     verifyNow(c: Credentials): boolean | undefined {
       const found = file.lookup(c.user);
       if (found instanceof Promise) return undefined;
-      if (found === undefined) return false;
+      // An unknown user is refused only after the decoy check (verify()), never at once.
+      if (found === undefined) return file.decoy === undefined ? false : undefined;
       return cache.has(c, file.generation) ? true : undefined;
     },
   };

@@ -48,6 +48,15 @@ export class HtpasswdFile {
     return this.#users.size;
   }
 
+  /**
+   * An entry to check an unknown user's password against, the answer thrown away: a user the file
+   * does not have then takes as long to refuse as a wrong password (a bcrypt entry: tens of ms), so
+   * response times do not tell which user names exist. Caddy checks a fake hash for the same reason.
+   */
+  get decoy(): HtpasswdEntry | undefined {
+    return this.#users.values().next().value;
+  }
+
   /** The user's entry after making sure the file was looked at recently (no await when it was). */
   lookup(user: string): HtpasswdEntry | undefined | Promise<HtpasswdEntry | undefined> {
     if (this.#checking === undefined && Date.now() - this.#checkedAt < this.checkInterval) return this.#users.get(user);
@@ -56,9 +65,11 @@ export class HtpasswdFile {
 
   /** Reloads when the file changed; concurrent callers share one check. */
   refresh(force = false): Promise<void> {
+    // A check under way first: its start set #checkedAt, so a caller meanwhile would otherwise be
+    // told "checked recently" and read the users from before it (a revoked user let in once more).
+    if (this.#checking !== undefined) return this.#checking;
     const now = Date.now();
     if (!force && now - this.#checkedAt < this.checkInterval) return Promise.resolve();
-    if (this.#checking !== undefined) return this.#checking;
     this.#checkedAt = now;
     this.#checking = this.#reload().finally(() => {
       this.#checking = undefined;
