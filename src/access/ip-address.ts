@@ -17,9 +17,23 @@ export function normaliseIp(raw: string): string | undefined {
   if (kind === 4) return s;
   if (kind !== 6) return undefined;
   s = s.toLowerCase();
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (mapped !== null && isIP(mapped[1] as string) === 4) return mapped[1];
-  return s;
+  return mappedIpv4(s) ?? s;
+}
+
+/**
+ * The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96) carries, in any spelling
+ * (`::ffff:127.0.0.1`, `::ffff:7f00:1`, `0:0:0:0:0:ffff:7f00:0001`), or undefined. `s` is a valid,
+ * lower-case IPv6 address. Only the dotted spelling was seen before: `--deny ::ffff:7f00:1` was
+ * accepted and never matched.
+ */
+function mappedIpv4(s: string): string | undefined {
+  if (!s.includes('ffff')) return undefined;
+  const groups = expandIpv6(s, true);
+  if (groups === undefined || groups[5] !== 'ffff') return undefined;
+  for (let i = 0; i < 5; i++) if (groups[i] !== '0') return undefined;
+  const hi = Number.parseInt(groups[6] as string, 16);
+  const lo = Number.parseInt(groups[7] as string, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 export function familyOf(ip: string): Family {
@@ -51,15 +65,22 @@ export function addCidr(list: CidrSet, cidr: string): void {
     return;
   }
   const slash = s.indexOf('/');
-  const ip = normaliseIp(slash < 0 ? s : s.slice(0, slash));
+  const written = slash < 0 ? s : s.slice(0, slash);
+  const ip = normaliseIp(written);
   if (ip === undefined) throw new CidrError(`not an IP address or CIDR: ${JSON.stringify(cidr)}`);
   const family = familyOf(ip);
-  const max = family === 'ipv4' ? 32 : 128;
+  // An IPv4-mapped prefix (`::ffff:10.0.0.0/104`) is counted in IPv6 bits: 96 of them are the
+  // mapping, the rest are the IPv4 prefix. Shorter ones reach past the mapped range.
+  const mapped = family === 'ipv4' && written.includes(':');
+  const max = family === 'ipv4' && !mapped ? 32 : 128;
   const bitsText = slash < 0 ? String(max) : s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max) {
-    throw new CidrError(`bad prefix length in ${JSON.stringify(cidr)} (0 to ${max})`);
+  if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max || (mapped && Number(bitsText) < 96)) {
+    throw new CidrError(
+      `bad prefix length in ${JSON.stringify(cidr)} (${mapped ? '96 to 128 for an IPv4-mapped address; or write the IPv4 CIDR' : `0 to ${max}`})`,
+    );
   }
-  (family === 'ipv4' ? list.v4 : list.v6).addSubnet(ip, Number(bitsText), family);
+  const bits = mapped ? Number(bitsText) - 96 : Number(bitsText);
+  (family === 'ipv4' ? list.v4 : list.v6).addSubnet(ip, bits, family);
 }
 
 /** Named groups usable in --trust-proxy, as nginx's and Express's `loopback`, `private`. */
@@ -95,16 +116,23 @@ export function listHas(list: CidrSet, ip: string): boolean {
  */
 export function clientKey(ip: string): string {
   if (!ip.includes(':')) return ip;
-  const groups = expandIpv6(ip);
+  const groups = expandIpv6(ip, true);
   return groups === undefined ? ip : `${groups.slice(0, 4).join(':')}::/64`;
 }
 
-function expandIpv6(ip: string): string[] | undefined {
+/** The 8 groups of an IPv6 address, leading zeros dropped; a dotted IPv4 tail as two groups when `dotted`. */
+function expandIpv6(ip: string, dotted = false): string[] | undefined {
   const halves = ip.split('::');
   if (halves.length > 2) return undefined;
   const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
-  const tail = halves.length === 2 && halves[1] !== '' ? (halves[1] as string).split(':') : [];
-  if (tail.length > 0 && (tail[tail.length - 1] as string).includes('.')) return undefined;
+  const tail = halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] as string).split(':')) : head;
+  const last = tail[tail.length - 1];
+  if (last?.includes('.')) {
+    if (!dotted || isIP(last) !== 4) return undefined;
+    const [a, b, c, d] = last.split('.').map(Number) as [number, number, number, number];
+    tail.splice(tail.length - 1, 1, ((a << 8) | b).toString(16), ((c << 8) | d).toString(16));
+  }
+  if (halves.length === 1) return head.length === 8 ? head.map((g) => g.replace(/^0+(?=.)/, '')) : undefined;
   const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
   const all = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
   return all.length === 8 ? all.map((g) => g.replace(/^0+(?=.)/, '')) : undefined;

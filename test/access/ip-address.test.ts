@@ -1,0 +1,56 @@
+// Addresses in every spelling a socket, a header or an operator may use. IPv4-mapped IPv6 was
+// recognised only in its dotted spelling: `--deny ::ffff:7f00:1` was accepted and never matched,
+// `::ffff:10.0.0.0/8` was read as the IPv4 /8, and `::ffff:0.0.0.0/96` was refused (found in review).
+import assert from 'node:assert/strict';
+import { isIPv4, isIPv6 } from 'node:net';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { CidrError, cidrList, clientKey, listHas, normaliseIp } from '../../src/access/ip-address.ts';
+
+test('an IPv4-mapped address is its IPv4 address, in any spelling', () => {
+  for (const a of [
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '0:0:0:0:0:ffff:7f00:0001',
+    '::FFFF:7F00:1',
+    '0::ffff:127.0.0.1',
+  ])
+    assert.equal(normaliseIp(a), '127.0.0.1', a);
+  assert.equal(normaliseIp('::ffff:0:0'), '0.0.0.0');
+  // Not mapped: kept as IPv6.
+  for (const a of ['::1', '2001:db8::1', '::ffff:1:2:3', '1:2:3:4:5:ffff:7f00:1', '64:ff9b::7f00:1'])
+    assert.equal(normaliseIp(a), a, a);
+});
+
+test('mapped spellings agree with the dotted one on random addresses', () => {
+  fc.assert(
+    fc.property(fc.ipV4(), (v4) => {
+      const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+      const hex = `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+      assert.ok(isIPv6(hex) && isIPv4(v4));
+      assert.equal(normaliseIp(hex), v4);
+      assert.equal(normaliseIp(`::ffff:${v4}`), v4);
+    }),
+  );
+});
+
+test('an IPv4-mapped CIDR counts its 96 mapping bits; shorter prefixes are refused', () => {
+  const all = cidrList(['::ffff:0:0/96']);
+  assert.equal(listHas(all, '8.8.8.8'), true);
+  assert.equal(listHas(all, '::1'), false);
+  const ten = cidrList(['::ffff:10.0.0.0/104']);
+  assert.equal(listHas(ten, '10.1.2.3'), true);
+  assert.equal(listHas(ten, '11.0.0.1'), false);
+  const one = cidrList(['::ffff:7f00:2']);
+  assert.equal(listHas(one, '127.0.0.2'), true);
+  assert.equal(listHas(one, '127.0.0.1'), false);
+  for (const bad of ['::ffff:10.0.0.0/8', '::ffff:127.0.0.1/129', '::ffff:0:0/95'])
+    assert.throws(() => cidrList([bad]), CidrError, bad);
+});
+
+test('an IPv6 client is keyed by its /64, a dotted tail included', () => {
+  assert.equal(clientKey('2001:db8:1:4::1.2.3.4'), '2001:db8:1:4::/64');
+  assert.equal(clientKey('2001:db8:1:4::1'), '2001:db8:1:4::/64');
+  assert.equal(clientKey('2001:0db8:0001:0004:0:0:0:1'), '2001:db8:1:4::/64');
+  assert.equal(clientKey('1.2.3.4'), '1.2.3.4');
+});
