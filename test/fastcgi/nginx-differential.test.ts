@@ -37,7 +37,9 @@ const skip =
  * Elsewhere: Foyer refuses a name starting with `.` anywhere in the path, PATH_INFO included
  * (403; its dotfile rule), and an escaped `/` or a malformed escape in the path (400: one path
  * decision for every layer, and a path it cannot decode has none), where nginx hands
- * `/info.php/.x`, `/info.php/a%2Fb` and `/info.php/%zz` to PHP; the random paths avoid them.
+ * `/info.php/.x`, `/info.php/a%2Fb` and `/info.php/%zz` to PHP; the random paths avoid them. A
+ * target with dot segments (`/sub/../info.php`) gets a 308 to its one name, where nginx runs the
+ * script with that raw REQUEST_URI: an app guard and the access rules saw the name without them.
  */
 const NOT_COMPARED = new Set([
   'REMOTE_PORT',
@@ -121,7 +123,6 @@ const TABLE: Case[] = [
   ['GET', '/info.php/extra/path'],
   ['GET', '/info.php/x%20y/%C3%A9?q=%2F'],
   ['GET', '/info.php/a;b/c=d'],
-  ['GET', '/sub/../info.php'],
   ['GET', '/info.php', { cookie: 'a=1; b=2; a=3' }],
   ['GET', '/info.php', { cookie: ['a=1', 'b=2'] }],
   ['GET', '/info.php', { authorization: 'Basic dTpw', 'x-forwarded-for': '10.0.0.1', proxy: 'http://evil' }],
