@@ -19,9 +19,11 @@ function engineUrl(target: string, host: string | undefined, origin = ORIGIN): s
   return new RequestUrls(origin, '127.0.0.1:8080').build(head) ?? 'refused';
 }
 
+/** What the URL parser makes of the target; an absolute-form target keeps its authority, and the scheme is the connection's. */
 function reference(target: string, host: string, origin = ORIGIN): string {
   try {
-    return new URL(target.startsWith('/') ? origin + host + target : target).href;
+    if (!target.startsWith('/')) return new URL(origin + target.slice(target.indexOf('//') + 2)).href;
+    return new URL(origin + host + target).href;
   } catch {
     return 'refused';
   }
