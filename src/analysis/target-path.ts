@@ -51,7 +51,6 @@ export function splitTarget(url: string): SplitTarget {
 
 const ENCODED_SEPARATOR_OR_NUL = /%(?:2f|5c|00)/i;
 // C0 controls and DEL. The parser lets only visible ASCII into a raw target, so only an escape can carry one.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\x00-\x1f\x7f]/;
 // RFC 3986 §2.3/§6.2.2.2: an escaped unreserved character (`%61` for `a`, `%7E` for `~`) names the
 // same resource as the character itself, but WHATWG keeps the escape in `req.url`: an app guard on

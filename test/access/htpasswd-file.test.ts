@@ -40,7 +40,12 @@ test('an unknown user is refused only after a password check, as a wrong passwor
   const auth = basicAuthChecker({ file: path });
   let checked = 0;
   const decoy = auth.file.decoy!;
-  Object.defineProperty(auth.file, 'decoy', { get: () => (checked++, decoy) });
+  Object.defineProperty(auth.file, 'decoy', {
+    get: () => {
+      checked++;
+      return decoy;
+    },
+  });
   assert.equal(auth.verifyNow({ user: 'mallory', password: 'x' }), undefined);
   const verdict = auth.verify({ user: 'mallory', password: 'a' });
   assert.ok(verdict instanceof Promise);

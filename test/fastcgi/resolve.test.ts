@@ -20,7 +20,13 @@ writeFileSync(join(root, deep(MAX_SCRIPT_CANDIDATES), 's.php'), '<?php');
 
 function counting(): { fs: FileSystem; stats: () => number } {
   let n = 0;
-  const fs: FileSystem = { ...nodeFs, stat: (p) => (n++, nodeFs.stat(p)) };
+  const fs: FileSystem = {
+    ...nodeFs,
+    stat: (p) => {
+      n++;
+      return nodeFs.stat(p);
+    },
+  };
   return { fs, stats: () => n };
 }
 
