@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileMatch, requestPath } from '../../src/access/path-rules.ts';
+import { globToRegExp } from '../../src/handlers/static/options.ts';
 import { isContained, resolveInside } from '../../src/analysis/containment.ts';
 import { analysePath, canonicalLocation, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
 import { typoCandidates, withinOneEdit } from '../../src/analysis/typo-correction.ts';
@@ -104,6 +105,8 @@ describe('access path rules', () => {
       assert.equal(admin(p), true, JSON.stringify(p));
     assert.equal(admin('/public/x'), false);
     assert.equal(compileMatch('/api/*.json')('/api/a\u2028.json'), true);
+    // The static handler's Cache-Control globs too.
+    assert.equal(globToRegExp('/assets/**').test('/assets/a\u2028/b.css'), true);
   });
   test('a path with an escaped control character cannot be analysed, so every rule applies to it (fail closed)', () => {
     assert.equal(requestPath('http://h/admin/%0A/users'), undefined);

@@ -98,7 +98,7 @@ export function globToRegExp(glob: string): RegExp {
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
+      re += '[^]*'; // line terminators too (U+2028 in a name)
       i++;
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
