@@ -80,6 +80,13 @@ export function addCidr(list: CidrSet, cidr: string): void {
     );
   }
   const bits = mapped ? Number(bitsText) - 96 : Number(bitsText);
+  // `::ffff:0:0/96`, the whole mapped block, is in IPv6 bogon lists, where it meant nothing here
+  // (mapped spellings were not read); read now, it would be every IPv4 client. Said out loud instead.
+  if (mapped && bits === 0) {
+    throw new CidrError(
+      `${JSON.stringify(cidr)} would cover every IPv4 client (an IPv4-mapped address is its IPv4 address): write 0.0.0.0/0 if that is meant, or leave it out of an IPv6 list`,
+    );
+  }
   (family === 'ipv4' ? list.v4 : list.v6).addSubnet(ip, bits, family);
 }
 

@@ -108,9 +108,16 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const report = throttledLog();
   const storeFailed = throttledLog();
 
+  // A path that cannot be analysed (an escaped control character, `%2F`, a malformed escape) would
+  // match every rule, so the first rule in the list, often a looser one for assets, took it: a way
+  // around the global limit on app routes (found in review). It gets the strictest policy instead.
+  const strictest = [global, ...rules].reduce((a, b) =>
+    b.spec.interval > a.spec.interval || (b.spec.interval === a.spec.interval && b.spec.burst < a.spec.burst) ? b : a,
+  );
   const policyOf = (req: Request): Policy => {
     if (rules.length === 0) return global;
     const path = requestPath(req.url);
+    if (path === undefined) return strictest;
     return rules.find((r) => applies(r.test as (p: string) => boolean, path)) ?? global;
   };
   // The table's key for a policy and a client, built once for the same pair in a row: the same

@@ -73,7 +73,8 @@ export class RedisLink {
    * caller waits the whole command timeout, and each timed-out command stays in ioredis's queue,
    * since no reply ever comes to remove it: 250 ms more per request and memory without bound (found
    * in review). Dropped, its queued commands fail at once, and until a new connection is ready
-   * callers see a link that is not ready and fall back without waiting.
+   * callers see a link that is not ready and fall back without waiting. A reply slower than the
+   * timeout counts the same: on a Redis answering in 250 ms or more the link reconnects now and then.
    */
   async watch<T>(command: Promise<T>): Promise<T> {
     try {
@@ -81,6 +82,8 @@ export class RedisLink {
       this.succeeded();
       return value;
     } catch (err) {
+      // An error reply (WRONGTYPE, a script error) comes from a Redis that is up: not an outage.
+      if (err instanceof Error && err.name === 'ReplyError') throw err;
       this.failed(err);
       if (err instanceof Error && err.message === COMMAND_TIMED_OUT && this.client.status === 'ready') {
         this.client.disconnect(true);

@@ -130,17 +130,19 @@ type ServeValues = ReturnType<typeof parseArgs<{ options: typeof SERVE_OPTIONS; 
 
 /** --trust-proxy, --allow/--deny, --basic-auth/--realm, --rate-limit/--rate-burst/--rate-limit-dry-run, --redis. */
 function readAccessFlags(values: ServeValues, flags: FoyerConfig): void {
-  // Every comma-separated item must say something: an empty one (`--allow "$UNSET"`, `--deny ,`)
-  // would otherwise leave an empty list, which is no rule, silently replacing the file's.
-  const list = (flag: string, items: string[] | undefined) =>
+  // For --allow and --deny every comma-separated item must say something: an empty one (`--allow
+  // "$UNSET"`, `--deny ,`) would leave an empty list, which is no rule, silently replacing the
+  // file's list. An empty --trust-proxy trusts nobody, which is what it says.
+  const list = (flag: string, items: string[] | undefined, strict = true) =>
     items?.flatMap((i) =>
-      i.split(',').map((x) => {
+      i.split(',').flatMap((x) => {
         const item = x.trim();
-        if (item === '') throw new UsageError(`${flag} expects addresses or CIDRs (a,b,…), got ${JSON.stringify(i)}`);
-        return item;
+        if (item !== '') return [item];
+        if (strict) throw new UsageError(`${flag} expects addresses or CIDRs (a,b,…), got ${JSON.stringify(i)}`);
+        return [];
       }),
     );
-  if (values['trust-proxy'] !== undefined) flags.trustProxy = list('--trust-proxy', values['trust-proxy']);
+  if (values['trust-proxy'] !== undefined) flags.trustProxy = list('--trust-proxy', values['trust-proxy'], false);
   if (values['forwarded-header'] !== undefined) {
     flags.forwardedHeader = values['forwarded-header'].toLowerCase() as FoyerConfig['forwardedHeader'];
   }
@@ -281,6 +283,9 @@ export async function resolveSettings(
   const base: FoyerConfig = configFile === undefined ? {} : await loadConfig(resolve(cwd, configFile), fresh);
   const config: FoyerConfig = { ...base, ...flags };
   if (base.limits !== undefined || flags.limits !== undefined) config.limits = { ...base.limits, ...flags.limits };
+  // `--limit closeTimeout` is also the shutdown deadline (shutdownTimeoutOf): like any flag, it wins
+  // over the file, whichever of the deadline's two names the file used.
+  if (flags.limits?.closeTimeout !== undefined) delete config.shutdownTimeout;
   if (base.tls !== undefined && flags.tls !== undefined) config.tls = { ...base.tls, ...flags.tls };
   mergeAccess(base, flags, config);
   if (base.static !== undefined && flags.static !== undefined) config.static = { ...base.static, ...flags.static };

@@ -181,17 +181,19 @@ const rate: Spec = {
   test: (v) =>
     (typeof v === 'number' && v > 0) || (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*(r\/(s|m))?\s*$/.test(v)),
 };
-// An empty list of addresses would be no rule at all: `allow: []` letting everyone in, or an
-// empty `--allow "$UNSET"` replacing the file's list. Refused, to be said as leaving the key out.
-const cidrs: Spec = { kind: 'array', of: nonEmpty, nonEmpty: true };
+// An empty allow list would be no rule at all, letting everyone in where the user meant "only
+// these": refused, to be said by leaving the key out. An empty deny or trust list denies or trusts
+// nobody, which is what it says.
+const allowList: Spec = { kind: 'array', of: nonEmpty, nonEmpty: true };
+const cidrs: Spec = { kind: 'array', of: nonEmpty };
 const accessSpec: Spec = {
   kind: 'object',
   fields: {
-    allow: cidrs,
+    allow: allowList,
     deny: cidrs,
     rules: {
       kind: 'array',
-      of: { kind: 'object', fields: { path: pathMatch, allow: cidrs, deny: cidrs }, required: ['path'] },
+      of: { kind: 'object', fields: { path: pathMatch, allow: allowList, deny: cidrs }, required: ['path'] },
     },
   },
 };

@@ -35,9 +35,13 @@ test('mapped spellings agree with the dotted one on random addresses', () => {
 });
 
 test('an IPv4-mapped CIDR counts its 96 mapping bits; shorter prefixes are refused', () => {
-  const all = cidrList(['::ffff:0:0/96']);
-  assert.equal(listHas(all, '8.8.8.8'), true);
-  assert.equal(listHas(all, '::1'), false);
+  // The whole mapped block (in IPv6 bogon lists) would be every IPv4 client: refused, naming why.
+  assert.throws(() => cidrList(['::ffff:0:0/96']), /would cover every IPv4 client/);
+  assert.throws(() => cidrList(['::ffff:0.0.0.0/96']), /would cover every IPv4 client/);
+  const half = cidrList(['::ffff:0:0/97']);
+  assert.equal(listHas(half, '8.8.8.8'), true);
+  assert.equal(listHas(half, '200.0.0.1'), false);
+  assert.equal(listHas(half, '::1'), false);
   const ten = cidrList(['::ffff:10.0.0.0/104']);
   assert.equal(listHas(ten, '10.1.2.3'), true);
   assert.equal(listHas(ten, '11.0.0.1'), false);

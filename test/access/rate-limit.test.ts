@@ -76,6 +76,22 @@ describe('rate limiting', () => {
     assert.equal((await call('/other')).status, 200);
   });
 
+  test('a path that cannot be analysed gets the strictest policy, not the first rule', async () => {
+    // `/login%0A` matched every rule, so the first one (a loose one for assets) took it: a way
+    // around a strict global limit on app routes (found in review).
+    const mw = rateLimit({
+      rate: '1r/m',
+      rules: [{ path: '/assets/**', rate: '100r/s', burst: 100 }],
+      store: privateStore(),
+    });
+    const call = (p: string) => statusOf(mw(new Request(`http://h${p}`), createContext(), ok));
+    assert.equal((await call('/login')).status, 200);
+    assert.equal((await call('/login')).status, 429);
+    for (const p of ['/login%0A', '/login%2F', '/login%FF', '/login%00', '/assets/%0Ax'])
+      assert.equal((await call(p)).status, 429, p);
+    assert.equal((await call('/assets/app.css')).status, 200);
+  });
+
   test('dry run only logs', async () => {
     const lines: unknown[] = [];
     const log = { warn: (o: unknown) => lines.push(o), debug() {}, info() {}, error() {} };

@@ -128,6 +128,21 @@ describe('limits and sessions shared through Redis', { skip: skipWithoutRedis },
     }
   });
 
+  test('an error reply comes from a Redis that is up: no outage logged, the connection kept', async () => {
+    const log = recordingLog();
+    const link = new RedisLink({ url: redis.url, log, prefix: 'test:' });
+    try {
+      await ready(link);
+      await link.client.set('test:plain', 'x');
+      await assert.rejects(link.watch(link.client.hgetall('test:plain')), /WRONGTYPE/);
+      assert.equal(link.down, false);
+      assert.equal(link.client.status, 'ready');
+      assert.deepEqual(log.messages, []);
+    } finally {
+      await link.close();
+    }
+  });
+
   test('sessions written through one instance are read through another, with a TTL', async () => {
     const log = recordingLog();
     const links = [new RedisLink({ url: redis.url, log }), new RedisLink({ url: redis.url, log })];

@@ -134,15 +134,19 @@ test('shutdownTimeout and limits.closeTimeout are one deadline, given by either 
   writeFileSync(join(d, 'foyer.config.json'), JSON.stringify({ shutdownTimeout: 20_000 }));
   const flagged = await resolveSettings(['--no-config', '--limit', 'closeTimeout=1000'], d);
   assert.equal(flagged !== 'help' && shutdownTimeoutOf(flagged), 1000);
-  await assert.rejects(resolveSettings(['--limit', 'closeTimeout=1000'], d), /name one deadline: set one of them/);
+  // The flag wins over the file, as flags do, whichever name the file gave the deadline.
+  const over = await resolveSettings(['--limit', 'closeTimeout=1000'], d);
+  assert.equal(over !== 'help' && shutdownTimeoutOf(over), 1000);
 });
 
-// An empty list of addresses is no rule at all: `--allow "$UNSET"` served everyone, and replaced a
-// configuration file's allow list with nothing (found in review).
-test('an empty address list is refused, from a flag or from the file', async () => {
+// An empty allow list is no rule at all: `--allow "$UNSET"` served everyone, and replaced a
+// configuration file's allow list with nothing (found in review); an empty --deny replaced the
+// file's deny list likewise. An empty deny or trust list in the file, or an empty --trust-proxy,
+// denies or trusts nobody, as it says, and is kept working.
+test("an empty allow list is refused, and an empty flag never empties the file's lists", async () => {
   const d = mkdtempSync(join(dir, 'empty-allow-'));
   writeFileSync(join(d, 'foyer.config.json'), JSON.stringify({ access: { allow: ['10.0.0.0/8'] } }));
-  for (const flag of ['--allow', '--deny', '--trust-proxy']) {
+  for (const flag of ['--allow', '--deny']) {
     for (const value of ['', ',', ' ', '10.0.0.0/8,', ',10.0.0.0/8', '10.0.0.0/8,,127.0.0.1']) {
       await assert.rejects(
         resolveSettings([flag, value], d),
@@ -153,14 +157,16 @@ test('an empty address list is refused, from a flag or from the file', async () 
   }
   const kept = await resolveSettings(['--allow', '10.0.0.0/8, 127.0.0.1', '--deny', '10.1.0.0/16'], d);
   assert.deepEqual(kept !== 'help' && kept.access, { allow: ['10.0.0.0/8', '127.0.0.1'], deny: ['10.1.0.0/16'] });
-  for (const access of [{ allow: [] }, { deny: [] }, { rules: [{ path: '/admin', deny: [] }] }]) {
+  const trustNobody = await resolveSettings(['--trust-proxy', ''], d);
+  assert.deepEqual(trustNobody !== 'help' && trustNobody.trustProxy, []);
+  for (const access of [{ allow: [] }, { rules: [{ path: '/admin', allow: [] }] }]) {
     assert.equal(problems({ access }).length, 1, JSON.stringify(access));
   }
-  assert.equal(problems({ trustProxy: [] }).length, 1);
   assert.match(
     problems({ access: { allow: [] } })[0]!,
     /access\.allow: expected a non-empty array of non-empty strings, got an array/,
   );
+  assert.deepEqual(problems({ trustProxy: [], access: { deny: [], rules: [{ path: '/x', deny: [] }] } }), []);
 });
 
 test('--symlinks and --php-request-buffering merge into the static and fastcgi keys of the file', async () => {
