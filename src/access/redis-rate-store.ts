@@ -57,17 +57,19 @@ export function redisRateStore(
         link.failed();
         return fallback.take(key, spec);
       }
-      let reply: unknown;
-      try {
-        reply = await link.watch(client.foyerGcra(`${link.prefix}rl:${key}`, spec.interval, spec.burst));
-      } catch {
-        return fallback.take(key, spec);
-      }
       // Only the script's own answer decides: anything else (another program on the port, a proxy
-      // in between) would refuse every request with a Retry-After of NaN.
-      const decision = gcraReply(reply, spec);
-      if (decision === undefined) {
-        link.failed(new Error('unexpected reply to the rate-limit script'));
+      // in between) would refuse every request with a Retry-After of NaN. Checked inside watch(), so
+      // that such a reply counts as a failure of the link (logged once), not as Redis being back.
+      let decision: { allowed: boolean; aheadMs: number };
+      try {
+        decision = await link.watch(
+          client.foyerGcra(`${link.prefix}rl:${key}`, spec.interval, spec.burst).then((reply) => {
+            const d = gcraReply(reply, spec);
+            if (d === undefined) throw new Error('unexpected reply to the rate-limit script');
+            return d;
+          }),
+        );
+      } catch {
         return fallback.take(key, spec);
       }
       return decide(decision.allowed, decision.aheadMs, spec);

@@ -93,7 +93,6 @@ export type FastCgiConfig = Pick<
   | 'spoolDir'
 >;
 
-/** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
 /**
  * The graceful shutdown deadline: `shutdownTimeout`, else `limits.closeTimeout` (one deadline under the
  * CLI's and the engine's names; validateConfig refuses the two set apart), else the engine's default.
@@ -102,6 +101,7 @@ export function shutdownTimeoutOf(c: FoyerConfig): number {
   return c.shutdownTimeout ?? c.limits?.closeTimeout ?? defaultLimits.closeTimeout;
 }
 
+/** Identity with a type: `export default defineConfig({ port: 3000 })` gets completion and checks. */
 export function defineConfig(config: FoyerConfig): FoyerConfig {
   return config;
 }

@@ -180,16 +180,34 @@ describe('replies the rate-limit script never gives', () => {
   // Another program on the port, or a proxy in between: every request got 429 with Retry-After NaN.
   test('fall back to the local table instead of refusing with NaN', async () => {
     for (const reply of ['OK', [0, 'abc'], [0], [2, 5], [0, -1], [0, 1e18], null, [1, 1.5]]) {
+      // RedisLink's own watch() over a scripted client: such a reply is a failure of the link, never
+      // "Redis is back" (which, alternating with the failure, logged two lines per request).
+      const seen: string[] = [];
       const link = {
         prefix: 'x:',
         client: { status: 'ready', defineCommand() {}, foyerGcra: async () => reply },
-        watch: <T>(p: Promise<T>) => p,
-        failed() {},
+        watch(p: Promise<unknown>) {
+          return RedisLink.prototype.watch.call(this as unknown as RedisLink, p);
+        },
+        failed: () => seen.push('failed'),
+        succeeded: () => seen.push('succeeded'),
       } as unknown as RedisLink;
       const store = redisRateStore({ link, fallback: localStore() });
-      const d = await store.take('k', { interval: 1000, burst: 0 });
-      assert.equal(d.allowed, true, JSON.stringify(reply));
-      assert.ok(Number.isFinite(d.retryAfterMs) && Number.isFinite(d.resetMs), JSON.stringify(reply));
+      for (let i = 0; i < 2; i++) {
+        const d = await store.take('k', { interval: 1000, burst: 1 });
+        assert.equal(d.allowed, true, JSON.stringify(reply));
+        assert.ok(Number.isFinite(d.retryAfterMs) && Number.isFinite(d.resetMs), JSON.stringify(reply));
+      }
+      assert.deepEqual(seen, ['failed', 'failed'], JSON.stringify(reply));
     }
+    // The script's own answers pass.
+    const link = {
+      prefix: 'x:',
+      client: { status: 'ready', defineCommand() {}, foyerGcra: async () => [0, 1_500_000] },
+      watch: (p: Promise<unknown>) => p,
+      failed() {},
+    } as unknown as RedisLink;
+    const refused = await redisRateStore({ link, fallback: localStore() }).take('k', { interval: 1000, burst: 1 });
+    assert.deepEqual([refused.allowed, refused.retryAfterMs], [false, 500]);
   });
 });
