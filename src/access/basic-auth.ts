@@ -10,6 +10,7 @@ import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
+import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS } from './password-threads.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 import { withGate } from './sync-gate.ts';
 
@@ -24,6 +25,11 @@ export interface BasicAuthOptions {
   cacheSize?: number;
   /** How often the file is checked for changes, ms. Default 1000. */
   checkInterval?: number;
+  /**
+   * bcrypt checks waiting for or running on a password thread (see password-threads.ts); a request
+   * needing one more gets 503 with Retry-After: 1. Default 32.
+   */
+  maxPendingChecks?: number;
   /** Where reloads of the file are reported (requests log through ctx.log). */
   log?: Logger;
 }
@@ -101,6 +107,13 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
     throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the realm may not contain control characters');
   const file = new HtpasswdFile(options.file, options.checkInterval ?? 1000, log);
   const cache = new VerifiedCache(options.cacheSize ?? 1000);
+  const maxPending = options.maxPendingChecks ?? DEFAULT_MAX_PENDING_CHECKS;
+  if (!Number.isInteger(maxPending) || maxPending < 1)
+    throw new FoyerConfigError(
+      'FOYER_BAD_CONFIG',
+      `maxPendingChecks must be an integer ≥ 1, got ${String(maxPending)}`,
+    );
+  const queue = new BcryptQueue(maxPending);
   const tests = options.paths?.map(compileMatch);
   return {
     file,
@@ -118,10 +131,10 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
         const generation = file.generation;
         if (entry === undefined) {
           const decoy = file.decoy;
-          return decoy === undefined ? false : verifyPassword(decoy, c.password).then(() => false);
+          return decoy === undefined ? false : verifyPassword(decoy, c.password, queue).then(() => false);
         }
         if (cache.has(c, generation)) return true;
-        return verifyPassword(entry, c.password).then((ok) => {
+        return verifyPassword(entry, c.password, queue).then((ok) => {
           if (ok) cache.add(c, generation);
           return ok;
         });

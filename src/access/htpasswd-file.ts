@@ -22,9 +22,22 @@ function same(a: Signature, b: Signature): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
+/** Relative work to check a password: bcrypt 2^cost rounds, apr1 1,000 MD5s, {SHA} one SHA-1. */
+function workOf(entry: HtpasswdEntry): number {
+  if (entry.kind === 'bcrypt') return 2 ** Number(entry.hash.slice(4, 6)) * 1000;
+  return entry.kind === 'apr1' ? 1000 : 1;
+}
+
+function costliest(users: Map<string, HtpasswdEntry>): HtpasswdEntry | undefined {
+  let best: HtpasswdEntry | undefined;
+  for (const e of users.values()) if (best === undefined || workOf(e) > workOf(best)) best = e;
+  return best;
+}
+
 export class HtpasswdFile {
   readonly path: string;
   #users: Map<string, HtpasswdEntry>;
+  #decoy: HtpasswdEntry | undefined;
   #sig: Signature;
   #checkedAt = 0;
   #checking: Promise<void> | undefined;
@@ -41,6 +54,7 @@ export class HtpasswdFile {
     this.path = path;
     this.#sig = signature(statSync(path));
     this.#users = parseHtpasswd(readFileSync(path, 'utf8'), path);
+    this.#decoy = costliest(this.#users);
     this.#checkedAt = Date.now();
   }
 
@@ -52,9 +66,11 @@ export class HtpasswdFile {
    * An entry to check an unknown user's password against, the answer thrown away: a user the file
    * does not have then takes as long to refuse as a wrong password (a bcrypt entry: tens of ms), so
    * response times do not tell which user names exist. Caddy checks a fake hash for the same reason.
+   * The file's costliest entry: in a file that mixes kinds or bcrypt costs, an unknown user then
+   * looks like a user of the costliest kind, the kind an attacker could otherwise tell apart best.
    */
   get decoy(): HtpasswdEntry | undefined {
-    return this.#users.values().next().value;
+    return this.#decoy;
   }
 
   /** The user's entry after making sure the file was looked at recently (no await when it was). */
@@ -83,6 +99,7 @@ export class HtpasswdFile {
       if (same(sig, this.#sig)) return;
       const users = parseHtpasswd(await readFile(this.path, 'utf8'), this.path);
       this.#users = users;
+      this.#decoy = costliest(users);
       this.#sig = sig;
       this.generation++;
       this.#failing = false;

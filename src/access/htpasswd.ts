@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import md5 from 'apache-md5';
-import bcrypt from 'bcryptjs';
+import { BcryptQueue } from './password-threads.ts';
 
 export type HashKind = 'bcrypt' | 'apr1' | 'sha1';
 
@@ -35,7 +35,8 @@ function kindOf(hash: string): HashKind | undefined {
 /** Parses the text of an htpasswd file; throws HtpasswdError naming the first bad line. */
 export function parseHtpasswd(text: string, file = 'htpasswd'): Map<string, HtpasswdEntry> {
   const users = new Map<string, HtpasswdEntry>();
-  const lines = text.split('\n');
+  // A UTF-8 byte-order mark (Notepad writes one) is not part of the first user's name.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).replace(/\r$/, '');
     if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
@@ -68,12 +69,22 @@ function sameText(a: string, b: string): boolean {
   return false;
 }
 
-/** Checks a password against an entry; every comparison runs in constant time. */
-export async function verifyPassword(entry: HtpasswdEntry, password: string): Promise<boolean> {
+const sharedQueue = new BcryptQueue();
+
+/**
+ * Checks a password against an entry; every comparison runs in constant time. bcrypt runs on a
+ * password thread through `queue` (which may refuse with 503 when full: see password-threads.ts);
+ * apr1 and {SHA} cost microseconds and run here.
+ */
+export async function verifyPassword(
+  entry: HtpasswdEntry,
+  password: string,
+  queue: BcryptQueue = sharedQueue,
+): Promise<boolean> {
   switch (entry.kind) {
     case 'bcrypt':
       // bcryptjs compares in constant time; $2y$ is PHP's/Apache's name for $2b$ (same algorithm).
-      return bcrypt.compare(password, entry.hash.replace(/^\$2y\$/, '$2b$'));
+      return queue.compare(password, entry.hash.replace(/^\$2y\$/, '$2b$'));
     case 'apr1':
       // apache-md5 hashes its string as latin1; htpasswd hashes the UTF-8 bytes. Hand it those bytes.
       return sameText(md5(Buffer.from(password, 'utf8').toString('latin1'), entry.hash), entry.hash);

@@ -205,6 +205,7 @@ const basicAuthSpec: Spec = {
     paths: { kind: 'array', of: pathMatch },
     cacheSize: uint,
     checkInterval: uint,
+    maxPendingChecks: { kind: 'int', min: 1 },
   },
   required: ['file'],
 };

@@ -38,6 +38,7 @@ export const errors = {
   FOYER_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   FOYER_TOO_MANY_REQUESTS: { status: 429, message: 'Too Many Requests' },
   FOYER_SESSION_STORE_DOWN: { status: 503, message: 'Service Unavailable' },
+  FOYER_AUTH_BUSY: { status: 503, message: 'Service Unavailable' },
   FOYER_BAD_JSON: { status: 400, message: 'Malformed JSON body' },
   FOYER_BAD_FORM: { status: 400, message: 'Malformed form body' },
   FOYER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },

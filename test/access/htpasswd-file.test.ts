@@ -54,3 +54,26 @@ test('an unknown user is refused only after a password check, as a wrong passwor
   assert.equal(await auth.verify({ user: 'alice', password: 'a' }), true);
   assert.equal(await auth.verify({ user: 'alice', password: 'b' }), false);
 });
+
+test("the decoy is the file's costliest entry, wherever it is in the file", () => {
+  // With the first entry as decoy, a file starting with an {SHA} or apr1 user refused an unknown
+  // user in microseconds and a bcrypt user's wrong password in tens of ms: bcrypt users stood out.
+  const bcrypt = (cost: string) => `$2y$${cost}$${'a'.repeat(53)}`;
+  const path = join(dir, 'mixed');
+  writeFileSync(
+    path,
+    `${line('sha', 'a')}apr:$apr1$abcdefgh$${'b'.repeat(22)}\nlow:${bcrypt('05')}\nhigh:${bcrypt('11')}\nmid:${bcrypt('10')}\n`,
+  );
+  assert.equal(new HtpasswdFile(path).decoy?.hash, bcrypt('11'));
+  writeFileSync(path, `${line('sha', 'a')}apr:$apr1$abcdefgh$${'b'.repeat(22)}\n`);
+  assert.equal(new HtpasswdFile(path).decoy?.kind, 'apr1');
+});
+
+test('a byte-order mark before the first user is not part of its name', async () => {
+  // Notepad and some editors save UTF-8 with a BOM: the first user was silently "\uFEFFalice".
+  const path = join(dir, 'bom');
+  writeFileSync(path, `\uFEFF${line('alice', 'a')}${line('bob', 'b')}`);
+  const auth = basicAuthChecker({ file: path });
+  assert.equal(await auth.verify({ user: 'alice', password: 'a' }), true);
+  assert.equal(await auth.verify({ user: '\uFEFFalice', password: 'a' }), false);
+});

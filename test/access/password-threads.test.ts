@@ -1,0 +1,86 @@
+// bcrypt off the event loop (access/password-threads.ts): wrong passwords must not stall other
+// requests, and the checks waiting for a thread are bounded. No durations are asserted: the first
+// test compares how busy the event loop was (event-loop utilisation, a ratio) while bcrypt ran.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { after, test } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { basicAuth, basicAuthChecker } from '../../src/access/basic-auth.ts';
+import { closePasswordThreads } from '../../src/access/password-threads.ts';
+import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
+import type { Context } from '../../src/types.ts';
+import { createContext } from '../../src/testing.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'foyer-pwthreads-'));
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await closePasswordThreads();
+});
+
+// Cost 12: about 4 × 70 ms of CPU per check in bcryptjs, long enough for the loop's share to show.
+const slow = join(dir, 'slow');
+writeFileSync(slow, `carol:${bcrypt.hashSync('right', 12)}\n`);
+// Cost 4 for the HTTP tests: quick, still a real hash; {SHA} for a user who needs no thread.
+const quick = join(dir, 'quick');
+writeFileSync(
+  quick,
+  `bob:${bcrypt.hashSync('pw', 4)}\nalice:{SHA}${createHash('sha1').update('secret').digest('base64')}\n`,
+);
+const basic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
+
+test('bcrypt checks leave the event loop idle: wrong passwords and unknown users alike', async () => {
+  const auth = basicAuthChecker({ file: slow, cacheSize: 0 });
+  // The first check starts the thread; measure from the second round on.
+  assert.equal(await auth.verify({ user: 'carol', password: 'right' }), true);
+  const start = performance.eventLoopUtilization();
+  const verdicts = await Promise.all([
+    auth.verify({ user: 'carol', password: 'wrong' }),
+    auth.verify({ user: 'carol', password: 'wrong2' }),
+    auth.verify({ user: 'nobody', password: 'x' }),
+    auth.verify({ user: 'carol', password: 'right' }),
+  ]);
+  const elu = performance.eventLoopUtilization(start).utilization;
+  assert.deepEqual(verdicts, [false, false, false, true]);
+  // On the event loop (bcryptjs's async compare, as before) this was 0.95–1.0: the loop ran bcrypt.
+  assert.ok(elu < 0.5, `event loop busy ${(elu * 100).toFixed(0)}% of the time while bcrypt ran`);
+});
+
+test('past maxPendingChecks a login gets 503 with Retry-After; a cached user and {SHA} pass meanwhile', async () => {
+  const app = toLoadedApp((_req: Request, ctx: Context) => new Response(`hello ${ctx.remoteUser}`));
+  const handler = buildPipeline({ config: {}, app, access: [basicAuth({ file: quick, maxPendingChecks: 2 })] });
+  const call = async (authorization: string) => {
+    const res = await handler(
+      new Request('http://127.0.0.1/', { headers: { authorization } }),
+      createContext({ remoteAddress: '192.0.2.1' }),
+    );
+    return { status: res.status, retry: res.headers.get('retry-after'), body: await res.text() };
+  };
+  // bob verified once: cached from now on.
+  assert.equal((await call(basic('bob:pw'))).status, 200);
+  const burst = await Promise.all([
+    call(basic('bob:wrong1')),
+    call(basic('mallory:x')),
+    call(basic('bob:wrong2')),
+    call(basic('nobody:y')),
+    call(basic('bob:pw')),
+    call(basic('alice:secret')),
+  ]);
+  const statuses = burst.map((r) => r.status);
+  // Two checks fit; the third and fourth (known user or not, alike) are refused at once.
+  assert.deepEqual(statuses, [401, 401, 503, 503, 200, 200]);
+  assert.equal(burst[2]?.retry, '1');
+  assert.equal(burst[3]?.retry, '1');
+  assert.equal(burst[4]?.body, 'hello bob');
+  // The bound counts checks in flight, not ever: once they are done, a login is checked again.
+  assert.equal((await call(basic('bob:wrong3'))).status, 401);
+});
+
+test('maxPendingChecks must be a positive integer', () => {
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => basicAuthChecker({ file: quick, maxPendingChecks: bad }), /maxPendingChecks/);
+  }
+});
