@@ -30,6 +30,11 @@ const servers: BenchServer[] = [
   },
   { label: 'node:net ceiling', start: (o) => nodeServer(entry('app-ceiling'), o) },
   { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
+  // The ceiling plus the app's `new URL()`: how much of the distance to the ceiling is the app's own.
+  {
+    label: 'node:net ceiling + new URL',
+    start: (o) => nodeServer(entry('app-ceiling'), { ...o, env: { CEILING_PARSES_URL: '1' } }),
+  },
   { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
   { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
   // The engine as a library user runs it: serve() never changes its host's V8 settings.
@@ -119,7 +124,7 @@ export const scenarios: Scenario[] = [
     path: '/plaintext',
     headers: { 'accept-encoding': 'gzip, deflate, br' },
     // The baseline CLI (FOYER_BENCH_BASELINE_CLI), when given, is the last of `servers`.
-    servers: [...servers.slice(0, 4), ...servers.slice(6)],
+    servers: [...servers.slice(0, 4), ...servers.slice(7)],
     ceiling: 'node:net ceiling',
     targets: [{ peer: 'serve({ fetch })', min: 0.95 }],
   },

@@ -1,6 +1,9 @@
 // The physical limit of this machine for the app scenarios: node:net answering every request head
 // (up to its blank line) with one canned response of the app's size, no parsing at all. Same reads,
 // same writes as any server; what a server spends above it is its own JavaScript.
+// With CEILING_PARSES_URL=1 it also does the one piece of the app's work every host of it pays in
+// full, whatever the server: `new URL()` of the request's URL (a constant string here, parsed as
+// afresh as any). Not a target: it tells how much of a server's distance to the ceiling is the app's.
 import { createServer } from 'node:net';
 import { port, ready } from './ready.ts';
 
@@ -9,6 +12,10 @@ let date = new Date().toUTCString();
 setInterval(() => (date = new Date().toUTCString()), 1000).unref();
 const reply = () =>
   `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY.length}\r\ndate: ${date}\r\n\r\n${BODY}`;
+
+const parsesUrl = process.env.CEILING_PARSES_URL === '1';
+let url = '';
+let sink = 0;
 
 const server = createServer((socket) => {
   socket.setNoDelay(true);
@@ -25,6 +32,7 @@ const server = createServer((socket) => {
         }
       } else matched = b === 13 ? 1 : 0;
     }
+    if (parsesUrl) for (let h = 0; h < heads; h++) sink += new URL(url).pathname.length;
     if (heads === 1) socket.write(reply());
     else if (heads > 1) socket.write(reply().repeat(heads));
   });
@@ -32,6 +40,8 @@ const server = createServer((socket) => {
 });
 server.listen(port, '127.0.0.1', () => {
   const addr = server.address();
-  ready(typeof addr === 'object' && addr ? addr.port : port);
+  const bound = typeof addr === 'object' && addr ? addr.port : port;
+  url = `http://127.0.0.1:${bound}/plaintext`;
+  ready(bound);
 });
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGTERM', () => server.close(() => process.exit(sink < 0 ? 1 : 0)));
