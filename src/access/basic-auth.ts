@@ -10,7 +10,7 @@ import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
-import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS } from './password-threads.ts';
+import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS, passwordThreadsFor } from './password-threads.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 import { withGate } from './sync-gate.ts';
 
@@ -30,6 +30,11 @@ export interface BasicAuthOptions {
    * needing one more gets 503 with Retry-After: 1. Default 32.
    */
   maxPendingChecks?: number;
+  /**
+   * Most password threads in this process (shared by every basicAuth in it; the first to start them
+   * decides). Default: half the cores; `foyer serve --workers N` divides that among its workers.
+   */
+  passwordThreads?: number;
   /** Where reloads of the file are reported (requests log through ctx.log). */
   log?: Logger;
 }
@@ -75,7 +80,7 @@ class VerifiedCache {
   #generation = 0;
   constructor(readonly max: number) {}
 
-  #id(c: Credentials): string {
+  id(c: Credentials): string {
     return createHmac('sha256', this.#key).update(c.user).update('\0').update(c.password).digest('base64');
   }
 
@@ -85,7 +90,7 @@ class VerifiedCache {
       this.#generation = generation;
       return false;
     }
-    const id = this.#id(c);
+    const id = this.id(c);
     const user = this.#map.get(id);
     if (user === undefined) return false;
     this.#map.delete(id);
@@ -95,9 +100,15 @@ class VerifiedCache {
 
   add(c: Credentials, generation: number): void {
     if (this.max === 0 || generation !== this.#generation) return;
-    this.#map.set(this.#id(c), c.user);
+    this.#map.set(this.id(c), c.user);
     if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value as string);
   }
+}
+
+function atLeastOne(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new FoyerConfigError('FOYER_BAD_CONFIG', `${name} must be an integer ≥ 1, got ${String(value)}`);
+  return value;
 }
 
 /** Builds the checker; throws (naming the line) when the file cannot be read or holds a refused entry. */
@@ -107,13 +118,12 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
     throw new FoyerConfigError('FOYER_BAD_CONFIG', 'the realm may not contain control characters');
   const file = new HtpasswdFile(options.file, options.checkInterval ?? 1000, log);
   const cache = new VerifiedCache(options.cacheSize ?? 1000);
-  const maxPending = options.maxPendingChecks ?? DEFAULT_MAX_PENDING_CHECKS;
-  if (!Number.isInteger(maxPending) || maxPending < 1)
-    throw new FoyerConfigError(
-      'FOYER_BAD_CONFIG',
-      `maxPendingChecks must be an integer ≥ 1, got ${String(maxPending)}`,
-    );
-  const queue = new BcryptQueue(maxPending);
+  const maxPending = atLeastOne('maxPendingChecks', options.maxPendingChecks ?? DEFAULT_MAX_PENDING_CHECKS);
+  const threads = atLeastOne('passwordThreads', options.passwordThreads ?? passwordThreadsFor());
+  const queue = new BcryptQueue(maxPending, threads, log);
+  // One check per credentials at a time: a browser sends them with every subresource, in parallel,
+  // and each would otherwise take a place in the queue (and a thread) to learn the same answer.
+  const inFlight = new Map<string, Promise<boolean>>();
   const tests = options.paths?.map(compileMatch);
   return {
     file,
@@ -131,13 +141,25 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
         const generation = file.generation;
         if (entry === undefined) {
           const decoy = file.decoy;
-          return decoy === undefined ? false : verifyPassword(decoy, c.password, queue).then(() => false);
+          if (decoy === undefined) return false;
+          if (queue.full) return Promise.reject(queue.busy());
+          return verifyPassword(decoy, c.password, queue).then(() => false);
         }
         if (cache.has(c, generation)) return true;
-        return verifyPassword(entry, c.password, queue).then((ok) => {
-          if (ok) cache.add(c, generation);
-          return ok;
-        });
+        const key = `${generation}:${cache.id(c)}`;
+        const joined = inFlight.get(key);
+        if (joined !== undefined) return joined;
+        // While the queue is full every check that needs work is refused alike, whatever the user's
+        // hash: were {SHA} and apr1 users still answered 401, a 503 would tell an unknown name apart.
+        if (queue.full) return Promise.reject(queue.busy());
+        const verdict = verifyPassword(entry, c.password, queue)
+          .then((ok) => {
+            if (ok) cache.add(c, generation);
+            return ok;
+          })
+          .finally(() => inFlight.delete(key));
+        inFlight.set(key, verdict);
+        return verdict;
       };
       return found instanceof Promise ? found.then(check) : check(found);
     },

@@ -2,11 +2,13 @@
 // refused address should not spend a rate-limit token), the rate limit (before Basic auth, so that
 // password guessing is throttled before bcrypt runs), then Basic auth. Mistakes in the settings
 // (a bad CIDR, an htpasswd line with a plaintext password) stop the server at startup.
+import { availableParallelism } from 'node:os';
 import type { FoyerConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Middleware } from '../types.ts';
 import { FoyerConfigError } from '../util/errors.ts';
 import { basicAuth } from './basic-auth.ts';
+import { passwordThreadsFor } from './password-threads.ts';
 import { HtpasswdError } from './htpasswd.ts';
 import { CidrError } from './ip-address.ts';
 import { ipFilter } from './ip-filter.ts';
@@ -65,7 +67,9 @@ export function accessLayers(config: FoyerConfig, log: Logger): AccessLayers {
   }
   if (config.basicAuth !== undefined) {
     try {
-      layers.push(basicAuth({ ...config.basicAuth, log }));
+      // The password threads of every worker together stay within half the cores.
+      const passwordThreads = passwordThreadsFor(config.workers === 'auto' ? availableParallelism() : config.workers);
+      layers.push(basicAuth({ passwordThreads, ...config.basicAuth, log }));
     } catch (err) {
       void redis?.close();
       asConfigError(err, 'basicAuth');

@@ -53,6 +53,18 @@ export function parseHtpasswd(text: string, file = 'htpasswd'): Map<string, Htpa
         `${why} for user ${JSON.stringify(user.slice(0, 64))}: use bcrypt (htpasswd -B), apr1 or {SHA}`,
       );
     }
+    // bcrypt's cost is 2^N rounds for N from 4 to 31 (bcryptjs refuses the others: every check of
+    // such an entry would fail, the decoy's included). Above 17, what `htpasswd -C` still makes, one
+    // check costs seconds: allowed, as Apache allows it, but an unknown user's check costs the same.
+    if (kind === 'bcrypt') {
+      const cost = Number(hash.slice(4, 6));
+      if (cost < 4 || cost > 31)
+        throw new HtpasswdError(
+          file,
+          i + 1,
+          `bcrypt cost ${hash.slice(4, 6)} for user ${JSON.stringify(user.slice(0, 64))} is outside 04-31`,
+        );
+    }
     if (users.has(user))
       throw new HtpasswdError(file, i + 1, `user ${JSON.stringify(user.slice(0, 64))} is listed twice`);
     users.set(user, { kind, hash });

@@ -77,3 +77,14 @@ test('a byte-order mark before the first user is not part of its name', async ()
   assert.equal(await auth.verify({ user: 'alice', password: 'a' }), true);
   assert.equal(await auth.verify({ user: '\uFEFFalice', password: 'a' }), false);
 });
+
+test('a bcrypt cost outside 04-31 stops the load, naming the line', () => {
+  // bcryptjs refuses such hashes at every check; as the decoy, $2y$99$ turned every unknown user into a 500.
+  const path = join(dir, 'cost');
+  for (const cost of ['03', '32', '99', '00']) {
+    writeFileSync(path, `${line('alice', 'a')}bob:$2y$${cost}$${'a'.repeat(53)}\n`);
+    assert.throws(() => new HtpasswdFile(path), new RegExp(`:2: bcrypt cost ${cost} .*outside 04-31`));
+  }
+  writeFileSync(path, `bob:$2y$04$${'a'.repeat(53)}\ncarol:$2b$31$${'a'.repeat(53)}\n`);
+  assert.equal(new HtpasswdFile(path).size, 2);
+});

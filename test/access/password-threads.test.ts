@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { basicAuth, basicAuthChecker } from '../../src/access/basic-auth.ts';
-import { closePasswordThreads } from '../../src/access/password-threads.ts';
+import { closePasswordThreads, passwordThreadsFor } from '../../src/access/password-threads.ts';
 import { buildPipeline, toLoadedApp } from '../../src/config/pipeline.ts';
 import type { Context } from '../../src/types.ts';
 import { createContext } from '../../src/testing.ts';
@@ -49,7 +50,7 @@ test('bcrypt checks leave the event loop idle: wrong passwords and unknown users
   assert.ok(elu < 0.5, `event loop busy ${(elu * 100).toFixed(0)}% of the time while bcrypt ran`);
 });
 
-test('past maxPendingChecks a login gets 503 with Retry-After; a cached user and {SHA} pass meanwhile', async () => {
+test('past maxPendingChecks every uncached login gets 503 with Retry-After, whatever its hash; a cached user passes', async () => {
   const app = toLoadedApp((_req: Request, ctx: Context) => new Response(`hello ${ctx.remoteUser}`));
   const handler = buildPipeline({ config: {}, app, access: [basicAuth({ file: quick, maxPendingChecks: 2 })] });
   const call = async (authorization: string) => {
@@ -70,17 +71,56 @@ test('past maxPendingChecks a login gets 503 with Retry-After; a cached user and
     call(basic('alice:secret')),
   ]);
   const statuses = burst.map((r) => r.status);
-  // Two checks fit; the third and fourth (known user or not, alike) are refused at once.
-  assert.deepEqual(statuses, [401, 401, 503, 503, 200, 200]);
-  assert.equal(burst[2]?.retry, '1');
-  assert.equal(burst[3]?.retry, '1');
+  // Two checks fit; past them every check that needs work is refused alike: a bcrypt user, an
+  // unknown one, and a {SHA} user too (answered 401 or 200 while unknown names got 503, the status
+  // told which names exist). Only the cached user passes.
+  assert.deepEqual(statuses, [401, 401, 503, 503, 200, 503]);
+  for (const i of [2, 3, 5]) assert.equal(burst[i]?.retry, '1');
   assert.equal(burst[4]?.body, 'hello bob');
   // The bound counts checks in flight, not ever: once they are done, a login is checked again.
   assert.equal((await call(basic('bob:wrong3'))).status, 401);
 });
 
-test('maxPendingChecks must be a positive integer', () => {
+test('the same credentials in flight are checked once: a page and its subresources all get in', async () => {
+  const auth = basicAuthChecker({ file: quick, maxPendingChecks: 1 });
+  // Six parallel requests of one browser, before the first check ended: one check, one answer.
+  const verdicts = await Promise.all(Array.from({ length: 6 }, () => auth.verify({ user: 'bob', password: 'pw' })));
+  assert.deepEqual(verdicts, [true, true, true, true, true, true]);
+});
+
+test('password threads that cannot start: checks run on the event loop, logged once, none hangs', {
+  timeout: 60_000,
+}, async () => {
+  const lines: string[] = [];
+  const log = { error: (o: unknown, msg: string) => lines.push(`${msg} ${JSON.stringify(o)}`) };
+  for (const missing of [new URL('./no-such-entry.js', import.meta.url).href, 'relative/entry.js']) {
+    lines.length = 0;
+    await closePasswordThreads(missing);
+    const auth = basicAuthChecker({ file: quick, maxPendingChecks: 2, cacheSize: 0 }, log as never);
+    // Before: piscina kept the checks queued for a thread that never came, and the bound filled for good.
+    for (let round = 0; round < 3; round++) {
+      const verdicts = await Promise.all([
+        auth.verify({ user: 'bob', password: 'pw' }),
+        auth.verify({ user: 'bob', password: 'no' }),
+      ]);
+      assert.deepEqual(verdicts, [true, false], missing);
+    }
+    assert.equal(await auth.verify({ user: 'nobody', password: 'x' }), false);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /password threads failed/);
+  }
+  await closePasswordThreads(new URL('../../src/access/bcrypt-entry.ts', import.meta.url).href);
+});
+
+test('maxPendingChecks and passwordThreads must be positive integers; workers share the threads', () => {
   for (const bad of [0, -1, 1.5, Number.NaN]) {
     assert.throws(() => basicAuthChecker({ file: quick, maxPendingChecks: bad }), /maxPendingChecks/);
+    assert.throws(() => basicAuthChecker({ file: quick, passwordThreads: bad }), /passwordThreads/);
+  }
+  const half = Math.max(1, Math.floor(availableParallelism() / 2));
+  assert.equal(passwordThreadsFor(), half);
+  for (const workers of [1, 2, 3, 8, 64]) {
+    const each = passwordThreadsFor(workers);
+    assert.ok(each >= 1 && each * workers <= Math.max(workers, half), `${workers} workers × ${each} threads`);
   }
 });

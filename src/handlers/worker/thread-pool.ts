@@ -33,7 +33,9 @@ export function siblingEntry(name: string, base: string): string {
 
 /** A worker running a `.ts` entry needs tsx's loader, which is inherited only if the process has it. */
 function execArgvFor(entry: string): string[] | undefined {
-  if (!entry.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return undefined;
+  // tsx's ESM-only loader (`--import tsx/esm`) is not enough: see below.
+  if (!entry.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx') && !a.includes('tsx/esm')))
+    return undefined;
   // The whole of tsx (its CommonJS hook too): piscina require()s the entry first, and tsx's ESM
   // hooks do not take effect in worker threads on Node 20.
   return [...process.execArgv, '--import', import.meta.resolve('tsx')];
