@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { clientKey } from './ip-address.ts';
 import { ipDecider, ipFilter } from './ip-filter.ts';
+import { compileMatch } from './path-rules.ts';
 import { createContext } from '../testing.ts';
 
 const U = 'http://h';
@@ -70,6 +71,18 @@ describe('address rules', () => {
     assert.equal(d('127.0.0.1', `${U}/api/a.json`), false);
     assert.equal(d('127.0.0.1', `${U}/api/x/a.json`), true);
     assert.equal(d('127.0.0.1', `${U}/private/a`), false);
+  });
+
+  test('path rules use the one glob syntax of static files; a string not starting with / is refused', () => {
+    const d = ipDecider({ rules: [{ path: '/v?/admin/**', deny: ['*'] }] });
+    assert.equal(d('127.0.0.1', `${U}/v1/admin/x`), false);
+    assert.equal(d('127.0.0.1', `${U}/v12/admin/x`), true);
+    // `admin/**` named no request path (they all start with /): a rule that silently applied to nothing.
+    for (const bad of ['admin/**', '', 'admin']) {
+      assert.throws(() => ipDecider({ rules: [{ path: bad, deny: ['*'] }] }), /must start with "\/"/, bad);
+      // The same compiler serves Basic auth's `paths` and rate-limit rules.
+      assert.throws(() => compileMatch(bad), /must start with "\/"/, bad);
+    }
   });
 
   test('bad CIDRs are refused when the rules are built', () => {

@@ -1,9 +1,15 @@
 // Which access rules apply to a request: rules name paths, and they are matched against the one
 // normalised path the static and PHP handlers use (decoded once, dot segments and empty segments
 // removed). Matching the raw URL instead would let `/%61dmin` or `//admin` past a rule on `/admin`.
+import { globToRegExp } from '../analysis/glob.ts';
 import { analysePath, splitTarget } from '../analysis/target-path.ts';
+import { FoyerConfigError } from '../util/errors.ts';
 
-/** `'/admin'` (that path and below it), a glob (`/api/*.json`, `/files/**`), a RegExp or a predicate. */
+/**
+ * `'/admin'` (that path and below it), a glob (`/api/*.json`, `/files/**`; analysis/glob.ts), a
+ * RegExp or a predicate. A string must start with `/`: `admin/**` would never name a request path,
+ * and a rule that applies to nothing is a protection that protects nothing.
+ */
 export type PathMatch = string | RegExp | ((path: string) => boolean);
 
 /** The decoded, normalised path of a request URL, or undefined when it cannot name a resource. */
@@ -14,27 +20,16 @@ export function requestPath(url: string): string | undefined {
   return analysed.trailingSlash && analysed.segments.length > 0 ? `${joined}/` : joined;
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        // Any characters, line terminators included (`[^]`, not `.`): the path is decoded, so
-        // `/admin/%0A/x` holds a LF that `.*` would not match, and `/admin/**` would not apply.
-        re += '[^]*';
-        i++;
-      } else re += '[^/]*';
-    } else re += /[\\^$.|?+()[\]{}]/.test(c) ? `\\${c}` : c;
-  }
-  return new RegExp(`${re}$`);
-}
-
 /** Compiles a match; a plain string matches itself and everything below it (segment boundary). */
 export function compileMatch(match: PathMatch): (path: string) => boolean {
   if (typeof match === 'function') return match;
   if (match instanceof RegExp) return (p) => match.test(p);
-  if (match.includes('*')) {
+  if (typeof match !== 'string' || !match.startsWith('/'))
+    throw new FoyerConfigError(
+      'FOYER_BAD_CONFIG',
+      `a path rule must start with "/", got ${JSON.stringify(String(match))}`,
+    );
+  if (match.includes('*') || match.includes('?')) {
     const re = globToRegExp(match);
     return (p) => re.test(p);
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileMatch, requestPath } from '../../src/access/path-rules.ts';
-import { globToRegExp } from '../../src/handlers/static/options.ts';
+import { globToRegExp } from '../../src/analysis/glob.ts';
 import { isContained, resolveInside } from '../../src/analysis/containment.ts';
 import { analysePath, canonicalLocation, joinSegments, splitTarget } from '../../src/analysis/target-path.ts';
 import { typoCandidates, withinOneEdit } from '../../src/analysis/typo-correction.ts';

@@ -2,6 +2,7 @@
 // path reads plain fields.
 import type { StaticFs } from '../../os/file-system.ts';
 import { nodeFs } from '../../os/file-system.ts';
+import { globToRegExp } from '../../analysis/glob.ts';
 
 /** One Cache-Control rule: the first rule whose `match` accepts the URL path wins. */
 export interface CacheControlRule {
@@ -90,21 +91,6 @@ export interface ResolvedOptions {
   headers: Record<string, string>;
   chunkSize: number;
   fs: StaticFs;
-}
-
-/** Translates a glob to a RegExp: `**` crosses segments, `*` and `?` do not. Unanchored globs without `/` match the last segment. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '[^]*'; // line terminators too (U+2028 in a name)
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(glob.startsWith('/') ? `^${re}$` : `(?:^|/)${re}$`);
 }
 
 function compileCacheControl(cc: StaticOptions['cacheControl']): (path: string) => string | undefined {
