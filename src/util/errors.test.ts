@@ -105,3 +105,40 @@ test('a FoyerError is made as before when a program made Error.stackTraceLimit r
     Object.defineProperty(Error, 'stackTraceLimit', before);
   }
 });
+
+test('a load shed is logged as one warning without a stack; a fault as an error with it', async () => {
+  const { logError } = await import('../handlers/app/error-response.ts');
+  const { createContext } = await import('../testing.ts');
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at =
+    (level: string) =>
+    (obj: Record<string, unknown>, msg: string): void => {
+      lines.push({ level, obj, msg });
+    };
+  const log = { warn: at('warn'), error: at('error'), debug: at('debug') };
+  const ctx = createContext({ log: log as never });
+  const req = new Request('http://127.0.0.1/login');
+  for (const code of Object.keys(errors) as (keyof typeof errors)[]) {
+    lines.length = 0;
+    const err = new FoyerError(code, 'detail');
+    logError(err, err, req, ctx);
+    const spec = errors[code] as { status: number; shed?: boolean };
+    const want = spec.shed === true ? 'warn' : spec.status >= 500 ? 'error' : 'debug';
+    assert.equal(lines[0]?.level, want, code);
+    if (spec.shed === true) {
+      assert.equal(lines[0]?.obj.err, undefined, `${code}: no error object, so no stack in the log`);
+      assert.equal(err.stack?.includes('\n    at '), false, `${code}: no stack captured`);
+      assert.equal(spec.status, 503);
+    }
+  }
+  // An app's own error that borrows a shed code with another status is a failure like any other.
+  lines.length = 0;
+  const borrowed = new HttpError(500, 'x', { code: 'FOYER_AUTH_BUSY' });
+  logError(borrowed, borrowed, req, ctx);
+  assert.equal(lines[0]?.level, 'error');
+  assert.ok(
+    ['FOYER_AUTH_BUSY', 'FOYER_UPSTREAM_OVERLOADED', 'FOYER_OFFLOAD_OVERLOADED'].every(
+      (c) => (errors as Record<string, { shed?: boolean }>)[c]?.shed,
+    ),
+  );
+});

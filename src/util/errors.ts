@@ -6,6 +6,12 @@ export interface ErrorSpec {
   readonly message: string;
   /** Show the message to the client even for a 5xx: it describes the client's request, not the server. */
   readonly expose?: boolean;
+  /**
+   * Load shed on purpose (a bounded queue full, with Retry-After): the server working as designed
+   * under too much load, not a fault. Logged as a warning without a stack, which is neither captured:
+   * in a flood these are most requests, and the log is what the operator reads to understand it.
+   */
+  readonly shed?: boolean;
 }
 
 export const errors = {
@@ -38,7 +44,7 @@ export const errors = {
   FOYER_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   FOYER_TOO_MANY_REQUESTS: { status: 429, message: 'Too Many Requests' },
   FOYER_SESSION_STORE_DOWN: { status: 503, message: 'Service Unavailable' },
-  FOYER_AUTH_BUSY: { status: 503, message: 'Service Unavailable' },
+  FOYER_AUTH_BUSY: { status: 503, message: 'Service Unavailable', shed: true },
   FOYER_BAD_JSON: { status: 400, message: 'Malformed JSON body' },
   FOYER_BAD_FORM: { status: 400, message: 'Malformed form body' },
   FOYER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
@@ -51,10 +57,10 @@ export const errors = {
   FOYER_UPLOAD_TOO_LARGE: { status: 413, message: 'Upload exceeds a size or count limit' },
   // Gateways (FastCGI).
   FOYER_BAD_GATEWAY: { status: 502, message: 'Bad Gateway' },
-  FOYER_UPSTREAM_OVERLOADED: { status: 503, message: 'Service Unavailable' },
+  FOYER_UPSTREAM_OVERLOADED: { status: 503, message: 'Service Unavailable', shed: true },
   FOYER_GATEWAY_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   // Offload and task workers (worker threads, task queues).
-  FOYER_OFFLOAD_OVERLOADED: { status: 503, message: 'Service Unavailable' },
+  FOYER_OFFLOAD_OVERLOADED: { status: 503, message: 'Service Unavailable', shed: true },
   FOYER_OFFLOAD_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   FOYER_OFFLOAD_CRASHED: { status: 500, message: 'Worker thread failed' },
   FOYER_OFFLOAD_UNSERIALISABLE: { status: 500, message: 'Context attribute cannot cross to a worker thread' },
@@ -111,9 +117,10 @@ Object.defineProperty(HttpError.prototype, kHttpError, { value: true });
 
 /**
  * A coded error from the catalogue; `detail` goes to the log, never to the client. A client's
- * error (4xx) is made without a stack: it says where Foyer decided to refuse, not a fault, and
- * nothing logs it, while capturing it costs more than the rest of the request (callgrind: a 404
- * of the static handler, about 94,000 instructions with the stack). Server errors keep theirs.
+ * error (4xx) and a load shed (ErrorSpec.shed) are made without a stack: it says where Foyer
+ * decided to refuse, not a fault, while capturing it costs more than the rest of the request
+ * (callgrind: a 404 of the static handler, about 94,000 instructions with the stack). Server
+ * errors keep theirs.
  */
 export class FoyerError extends HttpError {
   readonly detail: string | undefined;
@@ -123,7 +130,10 @@ export class FoyerError extends HttpError {
     // each call, as Node's own errors do). A limit that is not a positive number captures nothing.
     const limit = Error.stackTraceLimit;
     const quiet =
-      spec.status < 500 && typeof limit === 'number' && limit > 0 && Reflect.set(Error, 'stackTraceLimit', 0);
+      (spec.status < 500 || (spec as ErrorSpec).shed === true) &&
+      typeof limit === 'number' &&
+      limit > 0 &&
+      Reflect.set(Error, 'stackTraceLimit', 0);
     try {
       super(spec.status, spec.message, { code, headers, expose: (spec as ErrorSpec).expose ?? spec.status < 500 });
     } finally {
@@ -178,6 +188,13 @@ export function findHttpError(err: unknown): HttpError | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** True for a FoyerError of a code that sheds load (ErrorSpec.shed): a warning, not a failure. */
+export function isShed(err: HttpError): boolean {
+  if (!Object.hasOwn(errors, err.code)) return false;
+  const spec = (errors as Record<string, ErrorSpec>)[err.code] as ErrorSpec;
+  return spec.shed === true && err.status === spec.status;
 }
 
 /** Maps anything thrown to an HttpError; what is not one already is a non-exposed 500. */

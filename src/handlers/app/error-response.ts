@@ -3,7 +3,7 @@
 // sees for a failure: the status and a generic or explicitly exposed message, never a stack,
 // never user input unescaped.
 import type { Context, ErrorHandler } from '../../types.ts';
-import { type HttpError, toHttpError } from '../../util/errors.ts';
+import { type HttpError, isShed, toHttpError } from '../../util/errors.ts';
 import { errorResponse } from '../../util/render-error.ts';
 
 export type { ErrorHandler };
@@ -11,7 +11,19 @@ export { toHttpError };
 
 /** Logs the failure at a level fitting its status, with the request id the client can quote. */
 export function logError(err: HttpError, original: unknown, req: Request, ctx: Context): void {
-  if (err.status >= 500) {
+  if (isShed(err)) {
+    // Load shed on purpose: one warning line, no stack (see ErrorSpec.shed).
+    ctx.log.warn(
+      {
+        code: err.code,
+        detail: (err as { detail?: string }).detail,
+        method: req.method,
+        url: req.url,
+        requestId: ctx.requestId,
+      },
+      'request refused: overloaded',
+    );
+  } else if (err.status >= 500) {
     ctx.log.error(
       { err: original, code: err.code, method: req.method, url: req.url, requestId: ctx.requestId },
       'request failed',
