@@ -139,12 +139,10 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       const found = file.lookup(c.user);
       const check = (entry: HtpasswdEntry | undefined): boolean | Promise<boolean> => {
         const generation = file.generation;
-        if (entry === undefined) {
-          const decoy = file.decoy;
-          if (decoy === undefined) return false;
-          if (queue.full) return Promise.reject(queue.busy());
-          return verifyPassword(decoy, c.password, queue).then(() => false);
-        }
+        const decoy = file.decoy;
+        if (entry === undefined && decoy === undefined) return false;
+        // From here a known and an unknown user take the same steps, so neither the status nor the
+        // time tells them apart: an unknown user is never in the cache, and its check is the decoy's.
         if (cache.has(c, generation)) return true;
         const key = `${generation}:${cache.id(c)}`;
         const joined = inFlight.get(key);
@@ -152,12 +150,14 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
         // While the queue is full every check that needs work is refused alike, whatever the user's
         // hash: were {SHA} and apr1 users still answered 401, a 503 would tell an unknown name apart.
         if (queue.full) return Promise.reject(queue.busy());
-        const verdict = verifyPassword(entry, c.password, queue)
-          .then((ok) => {
-            if (ok) cache.add(c, generation);
-            return ok;
-          })
-          .finally(() => inFlight.delete(key));
+        const verdict = (
+          entry === undefined
+            ? verifyPassword(decoy as HtpasswdEntry, c.password, queue).then(() => false)
+            : verifyPassword(entry, c.password, queue).then((ok) => {
+                if (ok) cache.add(c, generation);
+                return ok;
+              })
+        ).finally(() => inFlight.delete(key));
         inFlight.set(key, verdict);
         return verdict;
       };

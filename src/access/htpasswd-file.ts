@@ -34,6 +34,8 @@ function costliest(users: Map<string, HtpasswdEntry>): HtpasswdEntry | undefined
   return best;
 }
 
+const MAX_COMFORTABLE_BCRYPT_COST = 14;
+
 export class HtpasswdFile {
   readonly path: string;
   #users: Map<string, HtpasswdEntry>;
@@ -55,6 +57,7 @@ export class HtpasswdFile {
     this.#sig = signature(statSync(path));
     this.#users = parseHtpasswd(readFileSync(path, 'utf8'), path);
     this.#decoy = costliest(this.#users);
+    this.#warnIfCostly();
     this.#checkedAt = Date.now();
   }
 
@@ -71,6 +74,20 @@ export class HtpasswdFile {
    */
   get decoy(): HtpasswdEntry | undefined {
     return this.#decoy;
+  }
+
+  /**
+   * bcrypt above cost 14 is most of a second per check here (cost 17: about 9 s), and the decoy
+   * makes every unknown user's check cost as much: a few requests then hold every password thread
+   * and the bounded queue (503 for every login meanwhile). Allowed, as Apache allows it; said once.
+   */
+  #warnIfCostly(): void {
+    const d = this.#decoy;
+    if (d?.kind !== 'bcrypt' || Number(d.hash.slice(4, 6)) <= MAX_COMFORTABLE_BCRYPT_COST) return;
+    this.log?.warn(
+      { file: this.path, cost: Number(d.hash.slice(4, 6)) },
+      `bcrypt cost above ${MAX_COMFORTABLE_BCRYPT_COST}: each password check, and each unknown user's, takes a second or more`,
+    );
   }
 
   /** The user's entry after making sure the file was looked at recently (no await when it was). */
@@ -100,6 +117,7 @@ export class HtpasswdFile {
       const users = parseHtpasswd(await readFile(this.path, 'utf8'), this.path);
       this.#users = users;
       this.#decoy = costliest(users);
+      this.#warnIfCostly();
       this.#sig = sig;
       this.generation++;
       this.#failing = false;

@@ -9,10 +9,14 @@
 // grows without end. Credentials verified before are answered from the checker's cache without a
 // thread, so a flood of wrong passwords delays only logins, not users already logged in.
 //
-// If the threads cannot run (their entry file unreadable after `--user` dropped root, a packaging
-// that left it out, a loader the thread lacks), piscina would keep the checks queued forever. So the
-// pool's first error retires it: the checks in it and every later one run here, on the event loop,
-// as before there were threads, and the error is logged once. Logins keep working, slower.
+// A pool that fails is dropped, and the checks in it run here, on the event loop, as before there
+// were threads (bcryptjs is loaded at startup, before `--user` drops root):
+// - a thread that dies after it was ready (killed, out of memory) costs its check; the next check
+//   starts a new pool;
+// - threads that cannot start (their entry unreadable after `--user` dropped root, a packaging
+//   that left it out, EMFILE or a process limit) would leave piscina holding the checks forever:
+//   checks run on the event loop for RETRY_MS, then a new pool is tried. Logged once per streak
+//   of failures, and again when threads work again. Logins keep working, slower meanwhile.
 import { availableParallelism } from 'node:os';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '../log/logger.ts';
@@ -29,20 +33,27 @@ export function passwordThreadsFor(processes = 1): number {
 
 let pool: ThreadPool | undefined;
 let entry = siblingEntry('bcrypt-entry', import.meta.url);
-/** Why the threads were given up, once they were: checks then run on the event loop. */
-let retired: string | undefined;
+/** Until when checks run on the event loop after threads failed to start (Date.now() ms). */
+let retryAt = 0;
+let retryMs = 30_000;
+/** Threads failed and that was logged; cleared (and logged) when a thread is ready again. */
+let failing = false;
+/** Pools a thread of which became ready: a failure then is a thread that died, not one that cannot start. */
+const started = new WeakSet<ThreadPool>();
 
-function retire(err: unknown, log: Logger | undefined): void {
-  if (retired !== undefined) return;
-  retired = err instanceof Error ? err.message : String(err);
-  log?.error(
-    { err: retired },
-    'password threads failed; checking bcrypt passwords on the event loop (slower under wrong-password floods)',
-  );
-  const p = pool;
+function dropPool(p: ThreadPool, err: unknown, log: Logger | undefined): void {
+  if (pool !== p) return;
+  const ready = started.has(p);
   pool = undefined;
-  // Fails the checks still queued in it; compare() runs each of them here instead.
-  void p?.close().catch(() => {});
+  // Fails the checks still queued in it; compareSomewhere() runs each of them here instead.
+  void p.close().catch(() => {});
+  if (!ready) retryAt = Date.now() + retryMs;
+  if (failing) return;
+  failing = true;
+  log?.error(
+    { err: err instanceof Error ? err.message : String(err), threadsStarted: ready, retryMs: ready ? 0 : retryMs },
+    'password threads failed; checking bcrypt passwords on the event loop meanwhile',
+  );
 }
 
 /** The process's password threads, started with the first bcrypt check; idle threads exit after 30 s. */
@@ -56,8 +67,14 @@ function threads(maxThreads: number, log: Logger | undefined): ThreadPool {
     // The checkers bound what they send (maxPendingChecks each); this only stops piscina refusing first.
     maxQueue: 1 << 20,
   });
+  p.piscina.on('workerCreate', () => {
+    started.add(p);
+    if (!failing) return;
+    failing = false;
+    log?.info('password threads work again');
+  });
   // A thread that cannot start (or dies outside a task) is reported here, not to the tasks queued.
-  p.piscina.on('error', (err: unknown) => retire(err, log));
+  p.piscina.on('error', (err: unknown) => dropPool(p, err, log));
   pool = p;
   return p;
 }
@@ -67,12 +84,13 @@ function onEventLoop(task: BcryptTask): Promise<boolean> {
 }
 
 async function compareSomewhere(task: BcryptTask, maxThreads: number, log: Logger | undefined): Promise<boolean> {
-  if (retired !== undefined) return onEventLoop(task);
+  if (pool === undefined && Date.now() < retryAt) return onEventLoop(task);
+  const p = threads(maxThreads, log);
   try {
-    return await threads(maxThreads, log).run<boolean>(task);
+    return await p.run<boolean>(task);
   } catch (err) {
-    // A check that failed because the pool was retired (or failed it) is made here instead.
-    if (retired === undefined) retire(err, log);
+    // The thread died under this check, or the pool was dropped with it queued: made here instead.
+    dropPool(p, err, log);
     return onEventLoop(task);
   }
 }
@@ -110,13 +128,21 @@ export class BcryptQueue {
 }
 
 /**
- * Stops the password threads and forgets a retirement; `threadEntry` replaces the threads' entry
- * module from then on (tests: one that cannot load). Idle threads never keep a process alive.
+ * Stops the password threads and forgets past failures (tests). `threadEntry` replaces the threads'
+ * entry module from then on (one that cannot load), `retryAfterMs` the wait before threads are tried
+ * again after they failed to start. Idle threads never keep a process alive.
  */
-export async function closePasswordThreads(threadEntry?: string): Promise<void> {
+export async function closePasswordThreads(threadEntry?: string, retryAfterMs = 30_000): Promise<void> {
   const p = pool;
   pool = undefined;
-  retired = undefined;
+  retryAt = 0;
+  failing = false;
+  retryMs = retryAfterMs;
   if (threadEntry !== undefined) entry = threadEntry;
   await p?.close();
+}
+
+/** The running pool (tests: to kill one of its threads). */
+export function passwordPoolForTests(): ThreadPool | undefined {
+  return pool;
 }

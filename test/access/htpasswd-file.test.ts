@@ -88,3 +88,15 @@ test('a bcrypt cost outside 04-31 stops the load, naming the line', () => {
   writeFileSync(path, `bob:$2y$04$${'a'.repeat(53)}\ncarol:$2b$31$${'a'.repeat(53)}\n`);
   assert.equal(new HtpasswdFile(path).size, 2);
 });
+
+test('a bcrypt cost above 14 is loaded with a warning, once per load', () => {
+  const path = join(dir, 'costly');
+  const warnings: unknown[] = [];
+  const log = { warn: (o: unknown) => warnings.push(o), info: () => {}, error: () => {} };
+  writeFileSync(path, `bob:$2y$15$${'a'.repeat(53)}\n`);
+  new HtpasswdFile(path, 1000, log as never);
+  assert.deepEqual(warnings, [{ file: path, cost: 15 }]);
+  writeFileSync(path, `bob:$2y$14$${'a'.repeat(53)}\n`);
+  new HtpasswdFile(path, 1000, log as never);
+  assert.equal(warnings.length, 1);
+});
