@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
+import { clientKey } from './ip-address.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS, passwordThreadsFor } from './password-threads.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
@@ -30,6 +31,11 @@ export interface BasicAuthOptions {
    * needing one more gets 503 with Retry-After: 1. Default 32.
    */
   maxPendingChecks?: number;
+  /**
+   * Of those, how many one client (an address; IPv6 by /64) may hold at once: past it, that client
+   * gets 503 while others still get their logins checked. Default 4.
+   */
+  maxPendingChecksPerClient?: number;
   /**
    * Most password threads in this process (shared by every basicAuth in it; the first to start them
    * decides). Default: half the cores; `foyer serve --workers N` divides that among its workers.
@@ -121,6 +127,10 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
   const maxPending = atLeastOne('maxPendingChecks', options.maxPendingChecks ?? DEFAULT_MAX_PENDING_CHECKS);
   const threads = atLeastOne('passwordThreads', options.passwordThreads ?? passwordThreadsFor());
   const queue = new BcryptQueue(maxPending, threads, log);
+  const perClientMax = atLeastOne('maxPendingChecksPerClient', options.maxPendingChecksPerClient ?? 4);
+  // Checks each client holds: one address sending wrong passwords could otherwise fill the queue
+  // and hold every other login at 503 (a dozen requests a second do, at the defaults).
+  const perClient = new Map<string, number>();
   // One check per credentials at a time: a browser sends them with every subresource, in parallel,
   // and each would otherwise take a place in the queue (and a thread) to learn the same answer.
   const inFlight = new Map<string, Promise<boolean>>();
@@ -134,8 +144,11 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
       const path = requestPath(url);
       return tests.some((t) => applies(t, path));
     },
-    /** True when the credentials are valid; synchronous when they were verified before. */
-    verify(c: Credentials): boolean | Promise<boolean> {
+    /**
+     * True when the credentials are valid; synchronous when they were verified before. `client`
+     * (clientKey() of the address) bounds what one client holds of the queue.
+     */
+    verify(c: Credentials, client?: string): boolean | Promise<boolean> {
       const found = file.lookup(c.user);
       const check = (entry: HtpasswdEntry | undefined): boolean | Promise<boolean> => {
         const generation = file.generation;
@@ -149,7 +162,9 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
         if (joined !== undefined) return joined;
         // While the queue is full every check that needs work is refused alike, whatever the user's
         // hash: were {SHA} and apr1 users still answered 401, a 503 would tell an unknown name apart.
-        if (queue.full) return Promise.reject(queue.busy());
+        const held = client === undefined ? 0 : (perClient.get(client) ?? 0);
+        if (queue.full || held >= perClientMax) return Promise.reject(queue.busy());
+        if (client !== undefined) perClient.set(client, held + 1);
         const verdict = (
           entry === undefined
             ? verifyPassword(decoy as HtpasswdEntry, c.password, queue).then(() => false)
@@ -157,7 +172,13 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
                 if (ok) cache.add(c, generation);
                 return ok;
               })
-        ).finally(() => inFlight.delete(key));
+        ).finally(() => {
+          inFlight.delete(key);
+          if (client === undefined) return;
+          const left = (perClient.get(client) ?? 1) - 1;
+          if (left === 0) perClient.delete(client);
+          else perClient.set(client, left);
+        });
         inFlight.set(key, verdict);
         return verdict;
       };
@@ -204,7 +225,7 @@ export function basicAuth(options: BasicAuthOptions): Middleware {
   return withGate(async (req, ctx, next) => {
     if (!auth.protects(req.url)) return next();
     const credentials = parseBasicAuth(req.headers.get('authorization'));
-    let ok = credentials === undefined ? false : auth.verify(credentials);
+    let ok = credentials === undefined ? false : auth.verify(credentials, clientKey(ctx.remoteAddress));
     if (ok instanceof Promise) ok = await ok;
     if (credentials !== undefined && ok) {
       ctx.remoteUser = credentials.user;

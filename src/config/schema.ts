@@ -206,6 +206,7 @@ const basicAuthSpec: Spec = {
     cacheSize: uint,
     checkInterval: uint,
     maxPendingChecks: { kind: 'int', min: 1 },
+    maxPendingChecksPerClient: { kind: 'int', min: 1 },
     passwordThreads: { kind: 'int', min: 1 },
   },
   required: ['file'],

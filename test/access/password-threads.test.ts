@@ -81,6 +81,30 @@ test('past maxPendingChecks every uncached login gets 503 with Retry-After, what
   assert.equal((await call(basic('bob:wrong3'))).status, 401);
 });
 
+test('one client holds at most maxPendingChecksPerClient checks; others still get theirs', async () => {
+  const app = toLoadedApp((_req: Request, ctx: Context) => new Response(`hello ${ctx.remoteUser}`));
+  const handler = buildPipeline({
+    config: {},
+    app,
+    access: [basicAuth({ file: quick, maxPendingChecks: 8, maxPendingChecksPerClient: 2 })],
+  });
+  const call = async (remoteAddress: string, authorization: string) =>
+    (await handler(new Request('http://127.0.0.1/', { headers: { authorization } }), createContext({ remoteAddress })))
+      .status;
+  const statuses = await Promise.all([
+    call('192.0.2.7', basic('bob:w1')),
+    call('192.0.2.7', basic('bob:w2')),
+    call('192.0.2.7', basic('nobody:w3')),
+    // The same /64: the same client.
+    call('2001:db8:1:2::1', basic('bob:w4')),
+    call('2001:db8:1:2::2', basic('bob:w5')),
+    call('2001:db8:1:2:ffff::3', basic('nobody:w6')),
+    // Another client, meanwhile: checked, not refused.
+    call('198.51.100.1', basic('bob:pw')),
+  ]);
+  assert.deepEqual(statuses, [401, 401, 503, 401, 401, 503, 200]);
+});
+
 test('the same credentials in flight are checked once: a page and its subresources all get in', async () => {
   const auth = basicAuthChecker({ file: quick, maxPendingChecks: 1 });
   // Six parallel requests of one browser, before the first check ended: one check, one answer.
