@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
-import { clientKey } from './ip-address.ts';
+import { clientKey, normaliseIp } from './ip-address.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS, passwordThreadsFor } from './password-threads.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
@@ -163,7 +163,11 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
         // While the queue is full every check that needs work is refused alike, whatever the user's
         // hash: were {SHA} and apr1 users still answered 401, a 503 would tell an unknown name apart.
         const held = client === undefined ? 0 : (perClient.get(client) ?? 0);
-        if (queue.full || held >= perClientMax) return Promise.reject(queue.busy());
+        if (queue.full) return Promise.reject(queue.busy());
+        if (held >= perClientMax)
+          return Promise.reject(
+            queue.busy(`client ${client} holds ${held} password checks (maxPendingChecksPerClient)`),
+          );
         if (client !== undefined) perClient.set(client, held + 1);
         const verdict = (
           entry === undefined
@@ -199,6 +203,14 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
   };
 }
 
+/**
+ * The key one client's checks count under: IPv6 by /64, and an IPv4 client on a dual-stack listener
+ * (`::ffff:a.b.c.d`) by its IPv4 address, not the one /64 every such client would share.
+ */
+function clientOf(address: string): string {
+  return clientKey(normaliseIp(address) ?? address);
+}
+
 /** Middleware asking for a user of the htpasswd file; sets `ctx.remoteUser` for the log and PHP. */
 export function basicAuth(options: BasicAuthOptions): Middleware {
   const auth = basicAuthChecker(options, options.log);
@@ -225,7 +237,7 @@ export function basicAuth(options: BasicAuthOptions): Middleware {
   return withGate(async (req, ctx, next) => {
     if (!auth.protects(req.url)) return next();
     const credentials = parseBasicAuth(req.headers.get('authorization'));
-    let ok = credentials === undefined ? false : auth.verify(credentials, clientKey(ctx.remoteAddress));
+    let ok = credentials === undefined ? false : auth.verify(credentials, clientOf(ctx.remoteAddress));
     if (ok instanceof Promise) ok = await ok;
     if (credentials !== undefined && ok) {
       ctx.remoteUser = credentials.user;

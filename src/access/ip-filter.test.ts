@@ -77,6 +77,14 @@ describe('address rules', () => {
     const d = ipDecider({ rules: [{ path: '/v?/admin/**', deny: ['*'] }] });
     assert.equal(d('127.0.0.1', `${U}/v1/admin/x`), false);
     assert.equal(d('127.0.0.1', `${U}/v12/admin/x`), true);
+    // A RegExp with the g or y flag kept its lastIndex between requests: the rule applied to every other one.
+    for (const flags of ['g', 'y', 'gi']) {
+      const re = new RegExp('^/admin', flags);
+      const g = ipDecider({ rules: [{ path: re, deny: ['*'] }] });
+      const verdicts = Array.from({ length: 4 }, () => g('127.0.0.1', `${U}/admin/x`));
+      assert.deepEqual(verdicts, [false, false, false, false], flags);
+      assert.equal(re.lastIndex, 0, "the caller's RegExp is left alone");
+    }
     // `admin/**` named no request path (they all start with /): a rule that silently applied to nothing.
     for (const bad of ['admin/**', '', 'admin']) {
       assert.throws(() => ipDecider({ rules: [{ path: bad, deny: ['*'] }] }), /must start with "\/"/, bad);

@@ -9,14 +9,16 @@
 // grows without end. Credentials verified before are answered from the checker's cache without a
 // thread, so a flood of wrong passwords delays only logins, not users already logged in.
 //
-// A pool that fails is dropped, and the checks in it run here, on the event loop, as before there
-// were threads (bcryptjs is loaded at startup, before `--user` drops root):
-// - a thread that dies after it was ready (killed, out of memory) costs its check; the next check
-//   starts a new pool;
-// - threads that cannot start (their entry unreadable after `--user` dropped root, a packaging
-//   that left it out, EMFILE or a process limit) would leave piscina holding the checks forever:
-//   checks run on the event loop for RETRY_MS, then a new pool is tried. Logged once per streak
-//   of failures, and again when threads work again. Logins keep working, slower meanwhile.
+// Threads fail in two ways, and bcryptjs is also loaded here at startup (before `--user` drops root)
+// so that a check can always be made on the event loop, as before there were threads:
+// - threads that cannot start (their entry unreadable after `--user` dropped root, a packaging that
+//   left it out, EMFILE, a process limit): piscina would hold the checks forever. The pool is
+//   dropped, its checks and every check for RETRY_MS run on the event loop, then threads are tried
+//   again. Logged once per streak, and when threads work again.
+// - a thread that dies after it was ready (killed, out of memory): piscina replaces it, the other
+//   threads and their checks go on, and the dead thread's check is made again on the pool. With no
+//   thread left piscina starts none for checks already queued (it does so only for a new task, with
+//   minThreads 0), so a cheap check is sent to wake it. Logged at most once a minute.
 import { availableParallelism } from 'node:os';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '../log/logger.ts';
@@ -36,23 +38,37 @@ let entry = siblingEntry('bcrypt-entry', import.meta.url);
 /** Until when checks run on the event loop after threads failed to start (Date.now() ms). */
 let retryAt = 0;
 let retryMs = 30_000;
-/** Threads failed and that was logged; cleared (and logged) when a thread is ready again. */
+/** Threads could not start and that was logged; cleared (and logged) when a thread is ready again. */
 let failing = false;
+/** When a thread's death was last logged (Date.now() ms). */
+let deathLoggedAt = Number.NEGATIVE_INFINITY;
 /** Pools a thread of which became ready: a failure then is a thread that died, not one that cannot start. */
 const started = new WeakSet<ThreadPool>();
+/** A well-formed cost-4 hash: the cheapest real check, sent only to make piscina start a thread. */
+const WAKE: BcryptTask = { password: '', hash: '$2b$04$0E8nwMnUuUNhHQ3B3kAWyuXcyu0lcUrlLTyVYavTUQOhOl7p6ytYm' };
 
-function dropPool(p: ThreadPool, err: unknown, log: Logger | undefined): void {
+/** Threads that cannot start: checks run on the event loop for retryMs, then threads are tried again. */
+function cannotStart(p: ThreadPool, err: unknown, log: Logger | undefined): void {
   if (pool !== p) return;
-  const ready = started.has(p);
   pool = undefined;
   // Fails the checks still queued in it; compareSomewhere() runs each of them here instead.
   void p.close().catch(() => {});
-  if (!ready) retryAt = Date.now() + retryMs;
+  retryAt = Date.now() + retryMs;
   if (failing) return;
   failing = true;
   log?.error(
-    { err: err instanceof Error ? err.message : String(err), threadsStarted: ready, retryMs: ready ? 0 : retryMs },
-    'password threads failed; checking bcrypt passwords on the event loop meanwhile',
+    { err: err instanceof Error ? err.message : String(err), retryMs },
+    'password threads cannot start; checking bcrypt passwords on the event loop meanwhile',
+  );
+}
+
+function threadDied(p: ThreadPool, err: unknown, log: Logger | undefined): void {
+  const now = Date.now();
+  if (now - deathLoggedAt < 60_000) return;
+  deathLoggedAt = now;
+  log?.warn(
+    { err: err instanceof Error ? err.message : String(err), threads: p.threads },
+    'a password thread died; its check is made again',
   );
 }
 
@@ -73,8 +89,17 @@ function threads(maxThreads: number, log: Logger | undefined): ThreadPool {
     failing = false;
     log?.info('password threads work again');
   });
+  p.piscina.on('workerDestroy', () => {
+    // After piscina has forgotten the thread: checks queued and no thread left to take them.
+    setImmediate(() => {
+      if (pool === p && p.threads === 0 && p.queued > 0) void p.run(WAKE).catch(() => {});
+    });
+  });
   // A thread that cannot start (or dies outside a task) is reported here, not to the tasks queued.
-  p.piscina.on('error', (err: unknown) => dropPool(p, err, log));
+  p.piscina.on('error', (err: unknown) => {
+    if (started.has(p)) threadDied(p, err, log);
+    else cannotStart(p, err, log);
+  });
   pool = p;
   return p;
 }
@@ -84,15 +109,18 @@ function onEventLoop(task: BcryptTask): Promise<boolean> {
 }
 
 async function compareSomewhere(task: BcryptTask, maxThreads: number, log: Logger | undefined): Promise<boolean> {
-  if (pool === undefined && Date.now() < retryAt) return onEventLoop(task);
-  const p = threads(maxThreads, log);
-  try {
-    return await p.run<boolean>(task);
-  } catch (err) {
-    // The thread died under this check, or the pool was dropped with it queued: made here instead.
-    dropPool(p, err, log);
-    return onEventLoop(task);
+  // Twice at most on threads: a thread that died under the check leaves the others (or a new one) to make it.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (pool === undefined && Date.now() < retryAt) break;
+    const p = threads(maxThreads, log);
+    try {
+      return await p.run<boolean>(task);
+    } catch (err) {
+      if (started.has(p)) threadDied(p, err, log);
+      else cannotStart(p, err, log);
+    }
   }
+  return onEventLoop(task);
 }
 
 /** Compares on a password thread, or refuses (503) when `limit` checks of this queue are already waiting or running. */
@@ -113,8 +141,9 @@ export class BcryptQueue {
     return this.#pending >= this.limit;
   }
 
-  busy(): FoyerError {
-    return new FoyerError('FOYER_AUTH_BUSY', `${this.limit} password checks already waiting`, { 'retry-after': '1' });
+  /** The 503 for a check refused: `why` goes to the log (ErrorSpec.shed), never to the client. */
+  busy(why = `${this.limit} password checks already waiting (maxPendingChecks)`): FoyerError {
+    return new FoyerError('FOYER_AUTH_BUSY', why, { 'retry-after': '1' });
   }
 
   compare(password: string, hash: string): Promise<boolean> {
@@ -137,6 +166,7 @@ export async function closePasswordThreads(threadEntry?: string, retryAfterMs = 
   pool = undefined;
   retryAt = 0;
   failing = false;
+  deathLoggedAt = Number.NEGATIVE_INFINITY;
   retryMs = retryAfterMs;
   if (threadEntry !== undefined) entry = threadEntry;
   await p?.close();

@@ -1,7 +1,7 @@
 // Which access rules apply to a request: rules name paths, and they are matched against the one
 // normalised path the static and PHP handlers use (decoded once, dot segments and empty segments
 // removed). Matching the raw URL instead would let `/%61dmin` or `//admin` past a rule on `/admin`.
-import { globToRegExp } from '../analysis/glob.ts';
+import { globToRegExp, regExpTest } from '../analysis/glob.ts';
 import { analysePath, splitTarget } from '../analysis/target-path.ts';
 import { FoyerConfigError } from '../util/errors.ts';
 
@@ -23,7 +23,7 @@ export function requestPath(url: string): string | undefined {
 /** Compiles a match; a plain string matches itself and everything below it (segment boundary). */
 export function compileMatch(match: PathMatch): (path: string) => boolean {
   if (typeof match === 'function') return match;
-  if (match instanceof RegExp) return (p) => match.test(p);
+  if (match instanceof RegExp) return regExpTest(match);
   if (typeof match !== 'string' || !match.startsWith('/'))
     throw new FoyerConfigError(
       'FOYER_BAD_CONFIG',

@@ -19,3 +19,14 @@ export function globToRegExp(glob: string): RegExp {
   }
   return new RegExp(glob.startsWith('/') ? `^${re}$` : `(?:^|/)${re}$`);
 }
+
+/**
+ * A test for a RegExp rule that answers the same for the same path every time: with the `g` or `y`
+ * flag, RegExp.test() starts at the lastIndex the previous call left, so a deny rule `/^\/admin/g`
+ * would be skipped on every other request. The flags are dropped from a copy; the caller's RegExp
+ * is left as it is.
+ */
+export function regExpTest(re: RegExp): (path: string) => boolean {
+  const stable = re.global || re.sticky ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
+  return (path) => stable.test(path);
+}

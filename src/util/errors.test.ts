@@ -131,11 +131,24 @@ test('a load shed is logged as one warning without a stack; a fault as an error 
       assert.equal(spec.status, 503);
     }
   }
-  // An app's own error that borrows a shed code with another status is a failure like any other.
+  // An app's own error that borrows a shed code, or wraps Foyer's shed error as its cause, is a
+  // failure like any other: its message, cause and stack are the app's (found in review).
+  const busy = new FoyerError('FOYER_OFFLOAD_OVERLOADED', 'queue full');
+  const borrowed = [
+    new HttpError(500, 'x', { code: 'FOYER_AUTH_BUSY' }),
+    new HttpError(503, 'db down', { code: 'FOYER_AUTH_BUSY', cause: new Error('db') }),
+  ];
+  for (const e of borrowed) {
+    lines.length = 0;
+    logError(e, e, req, ctx);
+    assert.equal(lines[0]?.level, 'error', e.message);
+    assert.equal(lines[0]?.obj.err, e);
+  }
   lines.length = 0;
-  const borrowed = new HttpError(500, 'x', { code: 'FOYER_AUTH_BUSY' });
-  logError(borrowed, borrowed, req, ctx);
+  const wrapped = new Error('report for tenant 42 failed', { cause: busy });
+  logError(busy, wrapped, req, ctx);
   assert.equal(lines[0]?.level, 'error');
+  assert.equal(lines[0]?.obj.err, wrapped);
   assert.ok(
     ['FOYER_AUTH_BUSY', 'FOYER_UPSTREAM_OVERLOADED', 'FOYER_OFFLOAD_OVERLOADED'].every(
       (c) => (errors as Record<string, { shed?: boolean }>)[c]?.shed,

@@ -190,9 +190,13 @@ export function findHttpError(err: unknown): HttpError | undefined {
   return undefined;
 }
 
-/** True for a FoyerError of a code that sheds load (ErrorSpec.shed): a warning, not a failure. */
-export function isShed(err: HttpError): boolean {
-  if (!Object.hasOwn(errors, err.code)) return false;
+/**
+ * True for a FoyerError that Foyer made to shed load (ErrorSpec.shed): a warning, not a failure. An
+ * app's own error with such a code, or one wrapping such an error as its cause, is not: its message,
+ * cause and stack are the app's, and are logged as a failure.
+ */
+export function isShed(err: HttpError, original: unknown = err): boolean {
+  if (original !== err || !(err instanceof FoyerError) || !Object.hasOwn(errors, err.code)) return false;
   const spec = (errors as Record<string, ErrorSpec>)[err.code] as ErrorSpec;
   return spec.shed === true && err.status === spec.status;
 }

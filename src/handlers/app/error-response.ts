@@ -11,7 +11,7 @@ export { toHttpError };
 
 /** Logs the failure at a level fitting its status, with the request id the client can quote. */
 export function logError(err: HttpError, original: unknown, req: Request, ctx: Context): void {
-  if (isShed(err)) {
+  if (isShed(err, original)) {
     // Load shed on purpose: one warning line, no stack (see ErrorSpec.shed).
     ctx.log.warn(
       {

@@ -2,7 +2,7 @@
 // path reads plain fields.
 import type { StaticFs } from '../../os/file-system.ts';
 import { nodeFs } from '../../os/file-system.ts';
-import { globToRegExp } from '../../analysis/glob.ts';
+import { globToRegExp, regExpTest } from '../../analysis/glob.ts';
 
 /** One Cache-Control rule: the first rule whose `match` accepts the URL path wins. */
 export interface CacheControlRule {
@@ -105,7 +105,7 @@ function compileCacheControl(cc: StaticOptions['cacheControl']): (path: string) 
               (re: RegExp) => (p: string) =>
                 re.test(p)
             )(globToRegExp(match))
-          : (p: string) => match.test(p);
+          : regExpTest(match);
     return { test, value };
   });
   return (path) => rules.find((r) => r.test(path))?.value;
