@@ -13,7 +13,7 @@
 // so that a check can always be made on the event loop, as before there were threads:
 // - threads that cannot start (their entry unreadable after `--user` dropped root, a packaging that
 //   left it out, EMFILE, a process limit): piscina would hold the checks forever. The pool is
-//   dropped, its checks and every check for RETRY_MS run on the event loop, then threads are tried
+//   dropped, its checks and every check for 30 s run on the event loop, then threads are tried
 //   again. Logged once per streak, and when threads work again.
 // - a thread that dies after it was ready (killed, out of memory): piscina replaces it, the other
 //   threads and their checks go on, and the dead thread's check is made again on the pool. With no
@@ -95,11 +95,10 @@ function threads(maxThreads: number, log: Logger | undefined): ThreadPool {
       if (pool === p && p.threads === 0 && p.queued > 0) void p.run(WAKE).catch(() => {});
     });
   });
-  // A thread that cannot start (or dies outside a task) is reported here, not to the tasks queued.
-  p.piscina.on('error', (err: unknown) => {
-    if (started.has(p)) threadDied(p, err, log);
-    else cannotStart(p, err, log);
-  });
+  // A thread that fails without a task of its own (it could not start: piscina then starts no other,
+  // even in a pool whose first threads worked) is reported here, not to the tasks queued. Waking
+  // the pool would only start another that fails the same way, so the pool goes.
+  p.piscina.on('error', (err: unknown) => cannotStart(p, err, log));
   pool = p;
   return p;
 }

@@ -2,6 +2,7 @@
 // requests, and the checks waiting for a thread are bounded. No durations are asserted: the first
 // test compares how busy the event loop was (event-loop utilisation, a ratio) while bcrypt ran.
 import assert from 'node:assert/strict';
+import process from 'node:process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,6 +191,33 @@ test('a password thread that dies under a check: the check is made again on the 
   assert.equal(lines.filter((l) => /thread died/.test(l)).length, 1, 'logged at most once a minute');
   assert.doesNotMatch(lines.join('\n'), /error/);
   await closePasswordThreads(new URL('../../src/access/bcrypt-entry.ts', import.meta.url).href);
+});
+
+test('a pool whose new threads cannot start any more falls back to the event loop, without spinning', {
+  timeout: 60_000,
+}, async () => {
+  await closePasswordThreads(new URL('./dying-bcrypt-entry.ts', import.meta.url).href);
+  const { log, lines } = recording();
+  const auth = basicAuthChecker({ file: quick, cacheSize: 0, passwordThreads: 1 }, log as never);
+  assert.equal(await auth.verify({ user: 'bob', password: 'pw' }), true);
+  // From now on a new thread fails as it starts (EMFILE, say); then the one thread dies.
+  process.env.FOYER_TEST_ENTRY_FAILS = '1';
+  try {
+    // Before: the replacement's failure counted as a death of a working pool's thread, so the pool
+    // was woken again and again, each new thread failing, and the checks waited.
+    const verdicts = await Promise.all([
+      auth.verify({ user: 'bob', password: 'die' }),
+      auth.verify({ user: 'bob', password: 'pw' }),
+      auth.verify({ user: 'nobody', password: 'x' }),
+    ]);
+    assert.deepEqual(verdicts, [false, true, false]);
+    assert.equal(await auth.verify({ user: 'bob', password: 'pw' }), true);
+    assert.equal(passwordPoolForTests(), undefined, 'the pool is gone for the retry period');
+    assert.equal(lines.filter((l) => /cannot start/.test(l)).length, 1, lines.join('\n'));
+  } finally {
+    delete process.env.FOYER_TEST_ENTRY_FAILS;
+    await closePasswordThreads(new URL('../../src/access/bcrypt-entry.ts', import.meta.url).href);
+  }
 });
 
 test('checks queued when the last thread dies are still made (piscina starts no thread for them by itself)', {
