@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Context, Middleware } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { HtpasswdFile } from './htpasswd-file.ts';
-import { clientKey, normaliseIp } from './ip-address.ts';
+import { addressKey } from './ip-address.ts';
 import { type HtpasswdEntry, verifyPassword } from './htpasswd.ts';
 import { BcryptQueue, DEFAULT_MAX_PENDING_CHECKS, passwordThreadsFor } from './password-threads.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
@@ -146,7 +146,7 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
     },
     /**
      * True when the credentials are valid; synchronous when they were verified before. `client`
-     * (clientKey() of the address) bounds what one client holds of the queue.
+     * (addressKey() of the address) bounds what one client holds of the queue.
      */
     verify(c: Credentials, client?: string): boolean | Promise<boolean> {
       const found = file.lookup(c.user);
@@ -203,14 +203,6 @@ export function basicAuthChecker(options: BasicAuthOptions, log?: Logger) {
   };
 }
 
-/**
- * The key one client's checks count under: IPv6 by /64, and an IPv4 client on a dual-stack listener
- * (`::ffff:a.b.c.d`) by its IPv4 address, not the one /64 every such client would share.
- */
-function clientOf(address: string): string {
-  return clientKey(normaliseIp(address) ?? address);
-}
-
 /** Middleware asking for a user of the htpasswd file; sets `ctx.remoteUser` for the log and PHP. */
 export function basicAuth(options: BasicAuthOptions): Middleware {
   const auth = basicAuthChecker(options, options.log);
@@ -237,7 +229,7 @@ export function basicAuth(options: BasicAuthOptions): Middleware {
   return withGate(async (req, ctx, next) => {
     if (!auth.protects(req.url)) return next();
     const credentials = parseBasicAuth(req.headers.get('authorization'));
-    let ok = credentials === undefined ? false : auth.verify(credentials, clientOf(ctx.remoteAddress));
+    let ok = credentials === undefined ? false : auth.verify(credentials, addressKey(ctx.remoteAddress));
     if (ok instanceof Promise) ok = await ok;
     if (credentials !== undefined && ok) {
       ctx.remoteUser = credentials.user;

@@ -127,6 +127,15 @@ export function clientKey(ip: string): string {
   return groups === undefined ? ip : `${groups.slice(0, 4).join(':')}::/64`;
 }
 
+/**
+ * The key of a peer's address as it arrives (`::ffff:a.b.c.d` from a dual-stack listener, a zone
+ * index): normalised first, so an IPv4 client is its IPv4 address, not a share of one /64. Rate
+ * limits and Basic auth's per-client bound key clients with it.
+ */
+export function addressKey(address: string): string {
+  return clientKey(normaliseIp(address) ?? address);
+}
+
 /** The 8 groups of an IPv6 address, leading zeros dropped; a dotted IPv4 tail as two groups when `dotted`. */
 function expandIpv6(ip: string, dotted = false): string[] | undefined {
   const halves = ip.split('::');

@@ -5,7 +5,7 @@
 import type { Context, Middleware, Next } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import { parseRate, type RateDecision, type RateSpec } from './gcra.ts';
-import { clientKey, normaliseIp } from './ip-address.ts';
+import { addressKey } from './ip-address.ts';
 import { applies, compileMatch, type PathMatch, requestPath } from './path-rules.ts';
 import { memoryRateStore, type RateLimitStore } from './rate-store.ts';
 import { withGate } from './sync-gate.ts';
@@ -74,7 +74,7 @@ function ipKeyOf(): RateKey {
   return (_req, ctx) => {
     const address = ctx.remoteAddress;
     if (address !== lastAddress) {
-      lastKey = clientKey(normaliseIp(address) ?? address);
+      lastKey = addressKey(address);
       lastAddress = address;
     }
     return lastKey;
