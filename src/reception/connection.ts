@@ -31,6 +31,7 @@ import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts'
 import { cannedError } from './canned-error.ts';
 import { HALF_CLOSE_GRACE_MS } from './transaction.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
+import { readAsStream, readIntoShared } from './shared-reads.ts';
 
 export type { ConnectionConfig, ErrorHandler, FetchHandler, UpgradeHandler } from './connection-config.ts';
 
@@ -76,7 +77,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.#w = new WriteBatch(socket, this);
     this.#out = new PipelineQueue(this.#w, this, cfg);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (!readIntoShared(socket, (bytes) => this.#onData(bytes)))
+      socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.guard(() => this.#onEnd()));
     socket.on('drain', () => this.guard(() => this.#onDrain()));
     socket.on('error', (err) => this.#cfg.log.debug({ err }, 'connection error'));
@@ -112,6 +114,7 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       this.#crashed(err);
     } finally {
       this.#inRead = false;
+      this.#rd.input.keep();
     }
   }
 
@@ -231,6 +234,7 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.#timers.kind = Deadline.None;
     const socket = this.#socket;
     socket.removeAllListeners('data');
+    readAsStream(socket);
     socket.removeAllListeners('end');
     socket.removeAllListeners('drain');
     socket.removeAllListeners('close');

@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ACC_KEEP, InputBuffer } from './input-buffer.ts';
+import { isSharedRead, READ_BUFFER } from './shared-reads.ts';
+
+/** A read as node delivers it in onread mode: a view of the one read buffer, from its start. */
+function sharedRead(text: string): Buffer {
+  const n = READ_BUFFER.write(text, 0, 'latin1');
+  return READ_BUFFER.subarray(0, n);
+}
 
 const unparsed = (b: InputBuffer) => (b.buf === null ? '' : b.buf.toString('latin1', b.pos));
 
@@ -53,6 +60,38 @@ describe('input buffer', () => {
     b.push(Buffer.from('cd')); // creates the accumulator
     const other = Buffer.from('pooled'); // Node's shared pool, never the accumulator
     assert.equal(b.stable(other), other);
+  });
+
+  test('what is left of a shared read is copied out by keep(), and survives the next read', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 300 }), fc.nat(400)), { minLength: 1, maxLength: 12 }),
+        (steps) => {
+          const b = new InputBuffer();
+          let expected = '';
+          for (const [text, eat] of steps) {
+            b.push(sharedRead(text));
+            expected += text;
+            const n = Math.min(eat, expected.length);
+            b.consumed(b.pos + n);
+            expected = expected.slice(n);
+            b.keep(); // the read was handled
+            assert.ok(b.buf === null || !isSharedRead(b.buf));
+            READ_BUFFER.fill(0x7a, 0, 1024); // any other socket's read
+            assert.equal(unparsed(b), expected);
+          }
+        },
+      ),
+    );
+  });
+
+  test('body bytes from a shared read are copied into memory of their own', () => {
+    const b = new InputBuffer();
+    b.push(sharedRead('hello world'));
+    const kept = b.stable(b.buf!.subarray(6, 11));
+    READ_BUFFER.fill(0x7a, 0, 64);
+    assert.equal(kept.toString(), 'world');
+    assert.equal(kept.buffer.byteLength, 5, 'not a slice of a pool slab, which it would keep alive');
   });
 
   test('an idle connection keeps a small accumulator and drops a large one', () => {

@@ -1,11 +1,21 @@
 // A connection's unparsed input. A read that holds whole requests is parsed in place; only input
-// that spans reads is copied, into one accumulator the connection reuses from read to read.
+// that spans reads is copied, into one accumulator the connection reuses from read to read. A read
+// may be a view of the process's one read buffer (shared-reads.ts), valid only until the next read of
+// any socket: what is left of it unparsed is copied by keep(), and body bytes by stable().
 // Pure (no I/O, no timers): unit-tested beside it, since aliasing bugs live here.
 import { Buffer } from 'node:buffer';
 import { CR, LF } from './char-tables.ts';
+import { isSharedRead, ownCopy } from './shared-reads.ts';
 
 /** Accumulator capacity an idle connection may keep between requests. */
 export const ACC_KEEP = 16 * 1024;
+/** The first accumulator of input that spans reads: doubling from here, a head sent a byte at a time costs few copies. */
+const ACC_FIRST = 4096;
+/**
+ * The first accumulator of input left over at the end of a read, which may wait long for the rest
+ * (a slow client's head): smaller, as each such connection holds one (10,000 of them: 10 MiB).
+ */
+const ACC_KEPT_FIRST = 1024;
 
 export class InputBuffer {
   /** Input not yet parsed starts at `pos`; null when everything read so far was consumed. */
@@ -27,23 +37,45 @@ export class InputBuffer {
    * byte at a time costs linear copying, not quadratic (a cheap CPU amplification otherwise).
    */
   #append(chunk: Buffer): void {
+    const rest = this.buf!.length - this.pos;
+    const acc = this.#accumulate(rest + chunk.length, ACC_FIRST);
+    chunk.copy(acc, rest);
+    this.buf = acc.subarray(0, rest + chunk.length);
+    this.pos = 0;
+  }
+
+  /**
+   * The accumulator, at least `need` bytes long, starting with the unparsed input (buf[pos..]),
+   * wherever that was: in the accumulator already, or in a read.
+   */
+  #accumulate(need: number, least: number): Buffer {
     const buf = this.buf!;
     const rest = buf.length - this.pos;
-    const need = rest + chunk.length;
     let acc = this.#acc;
     if (acc === null || acc.length < need) {
       // Its own memory, never the shared pool: the aliasing checks here and in stable() compare
       // ArrayBuffers, and a pooled slice shares one with unrelated buffers (Node 24 raised
       // Buffer.poolSize to 64 KiB, so even a 4 KiB allocUnsafe comes from the pool).
-      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, 4096));
+      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, least));
       buf.copy(grown, 0, this.pos);
       acc = this.#acc = grown;
     } else if (buf.buffer === acc.buffer) {
       const from = buf.byteOffset - acc.byteOffset + this.pos;
       if (from > 0) acc.copyWithin(0, from, from + rest);
     } else buf.copy(acc, 0, this.pos);
-    chunk.copy(acc, rest);
-    this.buf = acc.subarray(0, need);
+    return acc;
+  }
+
+  /**
+   * Called once a read was handled: unparsed input still in the shared read buffer (a head cut by
+   * the read's end, requests behind a full pipeline, bytes after a paused body) is copied into the
+   * accumulator before another read overwrites it.
+   */
+  keep(): void {
+    const buf = this.buf;
+    if (buf === null || !isSharedRead(buf)) return;
+    const rest = buf.length - this.pos;
+    this.buf = this.#accumulate(rest, ACC_KEPT_FIRST).subarray(0, rest);
     this.pos = 0;
   }
 
@@ -56,9 +88,9 @@ export class InputBuffer {
     } else this.pos = pos;
   }
 
-  /** Bytes handed to a request must not alias the accumulator, which the next read reuses. */
+  /** Bytes handed to a request must alias neither the accumulator nor the shared read buffer: both are reused. */
   stable(b: Buffer): Buffer {
-    return this.#acc !== null && b.buffer === this.#acc.buffer ? Buffer.from(b) : b;
+    return (this.#acc !== null && b.buffer === this.#acc.buffer) || isSharedRead(b) ? ownCopy(b) : b;
   }
 
   /** A copy of the unparsed bytes, for a new owner of the socket; the buffer is then empty. */

@@ -5,6 +5,7 @@ import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
 import { FoyerConfigError } from '../../util/errors.ts';
+import { READ_BUFFER } from '../../reception/shared-reads.ts';
 
 export type Upstream = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -36,21 +37,20 @@ export function formatUpstream(u: Upstream): string {
 export type SocketFactory = () => Promise<Duplex>;
 
 /**
- * Every php-fpm socket of the process reads into one buffer (node's `onread`), and what a read
- * brought is copied out at once (under 4 KiB into Buffer's shared pool) as the socket's 'data'.
- * Without it node allocates 64 KiB for each read, then a second buffer of the read's size, each with
- * its malloc and free: 1.6k instructions per read of a small page (callgrind).
+ * php-fpm sockets read into the process's one read buffer (node's `onread`, see
+ * reception/shared-reads.ts), and what a read brought is copied out at once (under 4 KiB into
+ * Buffer's shared pool) as the socket's 'data'. Without it node allocates 64 KiB for each read, then
+ * a second buffer of the read's size, each with its malloc and free: 1.6k instructions per read of a
+ * small page (callgrind).
  * The buffer itself is never handed over: a socket's handle keeps the buffer it was last given and
  * reads into it natively before any JavaScript runs, so a read on any other socket would overwrite
  * what was handed over (a review found another request's records inside a response body).
  */
-const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
-
 function readInto(socket: () => Socket): OnReadOpts {
   return {
     // The buffer itself, not a function returning it: node would call the function and rebind the
     // handle's buffer on every read (4k instructions more per request, callgrind).
-    buffer: readBuffer,
+    buffer: READ_BUFFER,
     // php-fpm never speaks first (FastCGI §3.2: the web server begins every request): bytes before
     // a connection listens break the protocol, as bytes on an idle connection do (connection.ts).
     // True: go on reading (the socket's pause() still stops it).

@@ -1,0 +1,111 @@
+// Every socket of the process reads into one buffer (node's `onread` mode) instead of emitting
+// 'data'. For each read, node's stream mode allocates 64 KiB, wraps the bytes in a new Buffer over a
+// new backing store, and passes it through the Readable machinery (push, read, a nextTick for
+// maybeReadMore, emit) before a listener sees it; with a buffer of its own, node calls one function
+// with the byte count. Measured with callgrind (bench/callgrind/steady.sh, keep-alive, one request
+// per read): the node:net ceiling server runs 16.6k instructions per request in stream mode and
+// 8.8k with `onread`; `foyer serve --app` saves as much.
+//
+// The bytes are valid only until the next read of any socket: the reader parses them in place and
+// copies what it keeps (input-buffer.ts: unparsed input and request bodies). Nothing may hold a view
+// of READ_BUFFER after the callback returns.
+//
+// node offers `onread` for the sockets it connects (net.connect, used for php-fpm), not for those a
+// server accepts. net.Socket turns it on with two fields (the buffer and the callback, under
+// symbols of its own) and its handle's useUserBuffer(); readIntoShared() does the same to an
+// accepted socket. The two symbols are found on a socket made with the public option, and each
+// piece is checked once, so that a node where one is missing reads with 'data' events as before.
+// The same code is in node 20 to 26 (net.js initSocketHandle, pause, resume; stream_base_commons
+// onStreamRead). TLS sockets keep 'data' events (their handle decrypts into buffers of its own).
+import { Buffer } from 'node:buffer';
+import { Socket } from 'node:net';
+
+/** The one read buffer of the process: a read takes at most this many bytes. */
+export const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+interface OnReadFields {
+  buffer: symbol;
+  callback: symbol;
+}
+
+/** node's two onread fields, or null where this node does not have them as expected. */
+const FIELDS: OnReadFields | null = findFields();
+
+function findFields(): OnReadFields | null {
+  const buffer = Buffer.alloc(1);
+  const callback = (): boolean => true;
+  // `onread` is a constructor option node documents for net.connect(); @types/node lists it there only.
+  const probe = new Socket({ onread: { buffer, callback } } as ConstructorParameters<typeof Socket>[0]);
+  try {
+    const own = probe as unknown as Record<symbol, unknown>;
+    let b: symbol | undefined;
+    let c: symbol | undefined;
+    for (const s of Object.getOwnPropertySymbols(probe)) {
+      if (own[s] === buffer && s.description === 'kBuffer') b = s;
+      else if (own[s] === callback && s.description === 'kBufferCb') c = s;
+    }
+    return b !== undefined && c !== undefined ? { buffer: b, callback: c } : null;
+  } finally {
+    probe.destroy();
+  }
+}
+
+interface UserBufferHandle {
+  useUserBuffer?: (buf: Uint8Array) => void;
+}
+
+/** A socket's handle, when it is one node can read into a buffer of ours. */
+function handleOf(socket: Socket): UserBufferHandle | null {
+  const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
+  return handle !== null && handle !== undefined && typeof handle.useUserBuffer === 'function' ? handle : null;
+}
+
+/**
+ * Makes an accepted plain socket call `onRead` with a view of READ_BUFFER for each read, instead of
+ * emitting 'data' ('end', 'close', pause() and resume() work as before). False, and nothing changed,
+ * when it cannot: a TLS socket, a socket with bytes already buffered as a stream, a node without
+ * the fields. The view is valid only during the call.
+ */
+export function readIntoShared(socket: Socket, onRead: (bytes: Buffer) => void): boolean {
+  if (FIELDS === null || (socket as { encrypted?: boolean }).encrypted === true || socket.readableLength !== 0)
+    return false;
+  const handle = handleOf(socket);
+  if (handle === null) return false;
+  const own = socket as unknown as Record<symbol, unknown>;
+  own[FIELDS.buffer] = READ_BUFFER;
+  // True: go on reading (pause() stops the handle itself).
+  own[FIELDS.callback] = (n: number, buf: Buffer): boolean => {
+    onRead(buf.subarray(0, n));
+    return true;
+  };
+  handle.useUserBuffer!(READ_BUFFER);
+  return true;
+}
+
+/**
+ * Gives a socket switched by readIntoShared back to stream reading for a new owner (an upgrade):
+ * each read is copied and pushed as 'data', with the stream's backpressure (a full stream stops the
+ * handle; reading resumes when it is read again). The handle itself keeps reading into READ_BUFFER.
+ */
+export function readAsStream(socket: Socket): void {
+  if (FIELDS === null) return;
+  const own = socket as unknown as Record<symbol, unknown>;
+  if (own[FIELDS.buffer] !== READ_BUFFER) return;
+  own[FIELDS.callback] = (n: number, buf: Buffer): boolean => socket.push(ownCopy(buf.subarray(0, n)));
+}
+
+/**
+ * A copy of `b` in memory of its own, for bytes that may be kept a long time (a body its handler has
+ * not read, an upgraded stream): a copy from Buffer's pool would keep a whole slab alive with it
+ * (8 KiB on node 20, 64 KiB from node 24), one per slow client.
+ */
+export function ownCopy(b: Uint8Array): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length);
+  c.set(b);
+  return c;
+}
+
+/** Whether `b` is a view of READ_BUFFER, which the next read overwrites: to be copied before it is kept. */
+export function isSharedRead(b: Uint8Array): boolean {
+  return b.buffer === READ_BUFFER.buffer;
+}

@@ -1,0 +1,246 @@
+// Every plain connection reads into the process's one read buffer (src/reception/shared-reads.ts):
+// the bytes of a read are overwritten by the next read of any connection. These tests keep bytes of
+// one connection waiting (a head cut by a read's end, a body its handler has not read yet, requests
+// behind a full pipeline, an upgraded socket's stream) while other connections read, and check that
+// nothing of theirs shows through. Each goes red when the copy it relies on is taken out.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { Server } from '../../src/server.ts';
+import { isSharedRead, readIntoShared } from '../../src/reception/shared-reads.ts';
+import { exchange, parseResponses, RawConnection } from '../helpers/raw-client.ts';
+import { start } from '../helpers/loopback-server.ts';
+import { makeTestCertificate } from '../helpers/test-certificate.ts';
+
+/** A promise and its resolver: handlers wait on it while other connections read. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => (open = r));
+  return { wait, open };
+}
+
+/** Requests on their own connections, each whole, of the same length as `like` but other bytes. */
+async function otherTraffic(port: number, like: string, times = 5): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const filler = like.replace(/[a-z]/g, 'z');
+    await exchange(port, filler, { responses: 1, quietMs: 2000 });
+  }
+}
+
+describe('shared read buffer', () => {
+  test('a plain accepted socket reads into it; a TLS socket does not', async () => {
+    const got: boolean[] = [];
+    const server = net.createServer((socket) => {
+      const switched = readIntoShared(socket, (bytes) => {
+        got.push(isSharedRead(bytes) && bytes.toString() === 'ping');
+        socket.end('pong');
+      });
+      if (!switched) socket.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const r = await exchange(port, 'ping');
+      assert.equal(r.text, 'pong', 'node 20 to 26 have the onread fields: the switch must take');
+      assert.deepEqual(got, [true]);
+    } finally {
+      server.close();
+    }
+
+    const cert = makeTestCertificate();
+    if (cert === undefined) return; // openssl is installed wherever CI runs
+    try {
+      let tlsSwitched: boolean | undefined;
+      const secure = tls.createServer({ cert: cert.cert, key: cert.key }, (socket) => {
+        tlsSwitched = readIntoShared(socket, () => {});
+        socket.end();
+      });
+      await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+      const { port } = secure.address() as net.AddressInfo;
+      await new Promise<void>((resolve) => {
+        const c = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => c.end());
+        c.on('close', () => resolve());
+        c.on('error', () => resolve());
+      });
+      secure.close();
+      assert.equal(tlsSwitched, false);
+    } finally {
+      cert.remove();
+    }
+  });
+
+  describe('bytes kept across reads', () => {
+    let server: Server;
+    let held = gate();
+    before(async () => {
+      server = await start(
+        async (req) => {
+          const path = new URL(req.url).pathname;
+          if (path.startsWith('/held')) await held.wait;
+          const body = req.method === 'POST' ? await req.text() : '';
+          return new Response(`${path} ${req.headers.get('x-a') ?? ''} ${body}`);
+        },
+        { limits: { maxPipelinedRequests: 2 } },
+      );
+    });
+    after(() => server.close(500));
+
+    test('a head cut by the end of a read', async () => {
+      const port = server.address.port;
+      const c = await RawConnection.open(port);
+      try {
+        c.send('GET /aaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\nX-A: aaaaaaaa');
+        await otherTraffic(port, 'GET /bbbbbbbbbbbbbbbb HTTP/1.1\r\nHost: x\r\nX-A: bbbbbbbb\r\n\r\n');
+        c.send('aaaa\r\n\r\n');
+        assert.ok(await c.until((t) => t.endsWith(' '), 3000), c.text);
+        assert.match(c.text, /\r\n\r\n\/aaaaaaaaaaaaaaaa aaaaaaaaaaaa $/);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    test('a body its handler reads only after other connections read', async () => {
+      const port = server.address.port;
+      held = gate();
+      const body = 'a'.repeat(300);
+      const c = await RawConnection.open(port);
+      try {
+        c.send(`POST /held HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        await otherTraffic(port, `POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        held.open();
+        assert.ok(await c.until((t) => t.endsWith(body), 3000), c.text);
+        assert.equal(parseResponses(c.bytes)[0]!.body.toString(), `/held  ${body}`);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    test('a chunked body its handler reads only after other connections read', async () => {
+      const port = server.address.port;
+      held = gate();
+      const chunk = 'a'.repeat(200);
+      const raw = `POST /held HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nc8\r\n${chunk}\r\n`;
+      const c = await RawConnection.open(port);
+      try {
+        c.send(raw);
+        await otherTraffic(port, `POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 220\r\n\r\n${'a'.repeat(220)}`);
+        c.send('0\r\n\r\n');
+        held.open();
+        assert.ok(await c.until((t) => t.endsWith(chunk), 3000), c.text);
+        assert.equal(parseResponses(c.bytes)[0]!.body.toString(), `/held  ${chunk}`);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    test('requests waiting behind a full pipeline', async () => {
+      const port = server.address.port;
+      held = gate();
+      const targets = ['/held1', '/held2', '/aaaa3', '/aaaa4', '/aaaa5'];
+      const c = await RawConnection.open(port);
+      try {
+        // One write: the last three stay unparsed in the read while two handlers wait (limit 2).
+        c.send(targets.map((t) => `GET ${t} HTTP/1.1\r\nHost: x\r\nX-A: ${t.slice(1)}\r\n\r\n`).join(''));
+        await otherTraffic(port, 'GET /zzzzz HTTP/1.1\r\nHost: x\r\nX-A: zzzzz\r\n\r\n'.repeat(5));
+        held.open();
+        assert.ok(await c.until((t) => parseResponses(Buffer.from(t, 'latin1')).length === 5, 3000), c.text);
+        assert.deepEqual(
+          parseResponses(c.bytes).map((r) => r.body.toString()),
+          targets.map((t) => `${t} ${t.slice(1)} `),
+        );
+      } finally {
+        c.destroy();
+      }
+    });
+  });
+
+  test('an upgraded socket reads with data events, its bytes its own', async () => {
+    const s = await start(() => new Response('normal'), {
+      upgrade(_req, socket, head) {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n');
+        socket.write(head);
+        // After a pause, so that other connections' reads come between the bytes and their echo.
+        socket.on('data', (d: Buffer) => setTimeout(() => socket.write(d), 50));
+      },
+    });
+    try {
+      const port = s.address.port;
+      const c = await RawConnection.open(port);
+      try {
+        c.send('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nEARLY');
+        assert.ok(await c.until((t) => t.endsWith('EARLY'), 3000), c.text);
+        c.send('after-the-upgrade');
+        await otherTraffic(port, 'GET /zzzzzzzzzzzzzzzzzz HTTP/1.1\r\nHost: x\r\n\r\n', 3);
+        assert.ok(await c.until((t) => t.endsWith('EARLY' + 'after-the-upgrade'), 3000), c.text);
+      } finally {
+        c.destroy();
+      }
+    } finally {
+      await s.close(500);
+    }
+  });
+
+  test('random requests cut at random places on three connections at once keep their bytes', async () => {
+    const s = await start(async (req) => new Response(`${new URL(req.url).pathname}|${await req.text()}`));
+    try {
+      const port = s.address.port;
+      const request = fc
+        .record({
+          path: fc.stringMatching(/^\/[a-z0-9]{0,40}$/),
+          body: fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', '\n'), maxLength: 600 }),
+          chunked: fc.boolean(),
+        })
+        .map(({ path, body, chunked }) => {
+          const framing = chunked
+            ? `Transfer-Encoding: chunked\r\n\r\n${body.length > 0 ? `${body.length.toString(16)}\r\n${body}\r\n` : ''}0\r\n\r\n`
+            : `Content-Length: ${body.length}\r\n\r\n${body}`;
+          return { raw: `POST ${path} HTTP/1.1\r\nHost: x\r\n${framing}`, expected: `${path}|${body}` };
+        });
+      const conn = fc.record({
+        requests: fc.array(request, { minLength: 1, maxLength: 4 }),
+        cuts: fc.array(fc.nat(), { maxLength: 6 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(conn, { minLength: 3, maxLength: 3 }), async (conns) => {
+          const opened = await Promise.all(conns.map(() => RawConnection.open(port)));
+          try {
+            const wires = conns.map((c) => {
+              const raw = c.requests.map((r) => r.raw).join('');
+              const at = [...new Set(c.cuts.map((n) => n % (raw.length + 1)))].sort((a, b) => a - b);
+              const pieces: string[] = [];
+              let from = 0;
+              for (const i of [...at, raw.length]) {
+                pieces.push(raw.slice(from, i));
+                from = i;
+              }
+              return pieces.filter((p) => p.length > 0);
+            });
+            // Round robin: each connection's next piece in turn, with a pause for the server to read it.
+            for (let round = 0; wires.some((w) => w.length > round); round++) {
+              wires.forEach((w, i) => {
+                if (round < w.length) opened[i]!.send(w[round]!);
+              });
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            for (let i = 0; i < conns.length; i++) {
+              const want = conns[i]!.requests.length;
+              const c = opened[i]!;
+              assert.ok(await c.until((t) => parseResponses(Buffer.from(t, 'latin1')).length === want, 3000), c.text);
+              assert.deepEqual(
+                parseResponses(c.bytes).map((r) => r.body.toString('latin1')),
+                conns[i]!.requests.map((r) => r.expected),
+              );
+            }
+          } finally {
+            for (const c of opened) c.destroy();
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      await s.close(500);
+    }
+  });
+});
