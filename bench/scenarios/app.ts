@@ -11,36 +11,37 @@ import { INLINE_BUDGET, INLINE_BUDGET_FLAG } from '../../src/os/jit-tuning.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
 
 const entry = (name: string) => new URL(`../servers/${name}.ts`, import.meta.url);
-const servers: BenchServer[] = [
-  {
-    label: 'foyer serve --app',
-    start: (o) => foyerCli(['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'], o),
-  },
-  // The engine alone runs with the inlining budget `foyer serve` sets for itself (src/os/jit-tuning.ts),
-  // so that CLI ÷ engine is what the CLI's pipeline costs, not a difference of V8 settings. The
-  // peers run as their users run them, with V8's defaults (so do the ceiling and the last row), so
-  // the CLI's ratios to them include what the budget gives `foyer serve`.
-  {
-    label: 'serve({ fetch })',
-    start: (o) =>
-      nodeServer(entry('app-engine'), {
-        ...o,
-        nodeFlags: [...(o?.nodeFlags ?? []), `${INLINE_BUDGET_FLAG}=${INLINE_BUDGET}`],
-      }),
-  },
-  { label: 'node:net ceiling', start: (o) => nodeServer(entry('app-ceiling'), o) },
-  { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) },
-  // The ceiling plus the app's `new URL()`: how much of the distance to the ceiling is the app's own.
-  {
-    label: 'node:net ceiling + new URL',
-    start: (o) => nodeServer(entry('app-ceiling'), { ...o, env: { CEILING_PARSES_URL: '1' } }),
-  },
-  { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
-  { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
-  // The engine as a library user runs it: serve() never changes its host's V8 settings.
-  { label: 'serve({ fetch }), V8 defaults', start: (o) => nodeServer(entry('app-engine'), o) },
-  // FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: another checkout's CLI beside this one, same run (A/B).
-  ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
+const cli: BenchServer = {
+  label: 'foyer serve --app',
+  start: (o) => foyerCli(['bench/fixtures/app/public', '--app', 'bench/fixtures/app/app.mjs'], o),
+};
+// The engine alone runs with the inlining budget `foyer serve` sets for itself (src/os/jit-tuning.ts),
+// so that CLI ÷ engine is what the CLI's pipeline costs, not a difference of V8 settings. The
+// peers run as their users run them, with V8's defaults (so do the ceiling and the last row), so
+// the CLI's ratios to them include what the budget gives `foyer serve`.
+const engine: BenchServer = {
+  label: 'serve({ fetch })',
+  start: (o) =>
+    nodeServer(entry('app-engine'), {
+      ...o,
+      nodeFlags: [...(o?.nodeFlags ?? []), `${INLINE_BUDGET_FLAG}=${INLINE_BUDGET}`],
+    }),
+};
+const ceiling: BenchServer = { label: 'node:net ceiling', start: (o) => nodeServer(entry('app-ceiling'), o) };
+const nodeHttp: BenchServer = { label: 'node:http', start: (o) => nodeServer(entry('app-node'), o) };
+// The ceiling reading as Foyer reads (node's onread mode): the limit for a server that reads that way.
+const ceilingOnread: BenchServer = {
+  label: 'node:net ceiling, onread',
+  start: (o) => nodeServer(entry('app-ceiling'), { ...o, env: { CEILING_ONREAD: '1' } }),
+};
+// The ceiling plus the app's `new URL()`: how much of the distance to the ceiling is the app's own.
+const ceilingUrl: BenchServer = {
+  label: 'node:net ceiling + new URL',
+  start: (o) => nodeServer(entry('app-ceiling'), { ...o, env: { CEILING_PARSES_URL: '1' } }),
+};
+// FOYER_BENCH_BASELINE_CLI=other/dist/cli.js: another checkout's CLI beside this one, same run (A/B).
+const baseline: BenchServer[] =
+  process.env.FOYER_BENCH_BASELINE_CLI === undefined
     ? []
     : [
         {
@@ -52,7 +53,23 @@ const servers: BenchServer[] = [
               process.env.FOYER_BENCH_BASELINE_CLI,
             ),
         },
-      ]),
+      ];
+// The engine as a library user runs it: serve() never changes its host's V8 settings.
+const engineDefaults: BenchServer = {
+  label: 'serve({ fetch }), V8 defaults',
+  start: (o) => nodeServer(entry('app-engine'), o),
+};
+const servers: BenchServer[] = [
+  cli,
+  engine,
+  ceiling,
+  nodeHttp,
+  ceilingOnread,
+  ceilingUrl,
+  { label: 'fastify', start: (o) => nodeServer(entry('app-fastify'), o) },
+  { label: '@hono/node-server', start: (o) => nodeServer(entry('app-hono-node'), o) },
+  engineDefaults,
+  ...baseline,
 ];
 
 // The CLI as it runs in production: an access log written to a file, the admin listener up, and a
@@ -124,7 +141,7 @@ export const scenarios: Scenario[] = [
     path: '/plaintext',
     headers: { 'accept-encoding': 'gzip, deflate, br' },
     // The baseline CLI (FOYER_BENCH_BASELINE_CLI), when given, is the last of `servers`.
-    servers: [...servers.slice(0, 4), ...servers.slice(7)],
+    servers: [cli, engine, ceiling, nodeHttp, engineDefaults, ...baseline],
     ceiling: 'node:net ceiling',
     targets: [{ peer: 'serve({ fetch })', min: 0.95 }],
   },
@@ -132,7 +149,7 @@ export const scenarios: Scenario[] = [
     name: 'app-production',
     description: 'GET /plaintext from a fetch app, keep-alive, access log file + admin listener + rate limit',
     path: '/plaintext',
-    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
+    servers: [production, engine, cli, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
   {
@@ -140,7 +157,7 @@ export const scenarios: Scenario[] = [
     description: 'GET /plaintext from a fetch app, 16-deep pipelining, access log file + admin listener + rate limit',
     path: '/plaintext',
     pipelining: 16,
-    servers: [production, servers[1]!, servers[0]!, ...productionBaseline],
+    servers: [production, engine, cli, ...productionBaseline],
     targets: [{ peer: 'serve({ fetch })', min: 0.85 }],
   },
 ];

@@ -4,7 +4,11 @@
 // With CEILING_PARSES_URL=1 it also does the one piece of the app's work every host of it pays in
 // full, whatever the server: `new URL()` of the request's URL (a constant string here, parsed as
 // afresh as any). Not a target: it tells how much of a server's distance to the ceiling is the app's.
+// With CEILING_ONREAD=1 it reads as Foyer does, into the process's one read buffer (node's `onread`
+// mode, src/reception/shared-reads.ts) instead of 'data' events: the limit for a server that reads
+// that way. Not a target either: the issue's ceiling is the first one.
 import { createServer } from 'node:net';
+import { readIntoShared } from '../../src/reception/shared-reads.ts';
 import { port, ready } from './ready.ts';
 
 const BODY = 'Hello, World!';
@@ -14,6 +18,7 @@ const reply = () =>
   `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY.length}\r\ndate: ${date}\r\n\r\n${BODY}`;
 
 const parsesUrl = process.env.CEILING_PARSES_URL === '1';
+const onread = process.env.CEILING_ONREAD === '1';
 let url = '';
 let sink = 0;
 
@@ -21,7 +26,7 @@ const server = createServer((socket) => {
   socket.setNoDelay(true);
   // How far into "\r\n\r\n" the previous read ended (a head may be split across reads).
   let matched = 0;
-  socket.on('data', (chunk: Buffer) => {
+  const onBytes = (chunk: Buffer) => {
     let heads = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
@@ -35,7 +40,9 @@ const server = createServer((socket) => {
     if (parsesUrl) for (let h = 0; h < heads; h++) sink += new URL(url).pathname.length;
     if (heads === 1) socket.write(reply());
     else if (heads > 1) socket.write(reply().repeat(heads));
-  });
+  };
+  if (!onread) socket.on('data', onBytes);
+  else if (!readIntoShared(socket, onBytes)) throw new Error('this node cannot read into a buffer of its own');
   socket.on('error', () => socket.destroy());
 });
 server.listen(port, '127.0.0.1', () => {
