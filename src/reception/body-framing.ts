@@ -1,13 +1,14 @@
 // Request body framing (RFC 9112 §6.3): a Content-Length count or the chunked decoder cuts the
 // body of the one exchange being read out of the connection's input, and feeds it to its
 // RequestBody. Flow control (pausing the socket) and deadlines stay with the connection.
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../util/errors.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import type { Exchange } from './exchange.ts';
 import type { ParsedHead } from './head-parser.ts';
 import type { InputBuffer } from './input-buffer.ts';
 import type { Limits } from './limits.ts';
+import { ownConcat } from './shared-reads.ts';
 
 export class BodyFraming {
   /** The exchange whose body is being read; null between bodies. At most one at a time. */
@@ -46,7 +47,9 @@ export class BodyFraming {
     const body = this.ex!.body!;
     if (this.#decoder === null) {
       const n = Math.min(this.#remaining, end - pos);
-      body.push(input.stable(buf.subarray(pos, pos + n)));
+      // An ignored body's bytes are only counted: no copy.
+      const bytes = buf.subarray(pos, pos + n);
+      body.push(body.discarding ? bytes : input.stable(bytes));
       this.#remaining -= n;
       pos += n;
       if (this.#remaining === 0) {
@@ -60,8 +63,11 @@ export class BodyFraming {
     // memory in proportion to its data, not one object per chunk.
     const parts = this.#parts;
     const r = d.execute(buf, pos, end, this.#collect);
-    if (parts.length === 1) body.push(input.stable(parts[0]!));
-    else if (parts.length > 1) body.push(Buffer.concat(parts));
+    // An ignored body's bytes are only counted (no copy); a kept one's in memory of its own, which
+    // a pool slab would not be (see shared-reads.ts ownCopy).
+    if (body.discarding) for (const p of parts) body.push(p);
+    else if (parts.length === 1) body.push(input.stable(parts[0]!));
+    else if (parts.length > 1) body.push(ownConcat(parts));
     parts.length = 0;
     if (r < 0) {
       this.error = d.error ?? 'FOYER_BAD_CHUNK';

@@ -31,7 +31,7 @@ import { BODY_HIGH_WATER, type BodyOwner, RequestBody } from './request-body.ts'
 import { cannedError } from './canned-error.ts';
 import { HALF_CLOSE_GRACE_MS } from './transaction.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
-import { readAsStream, readIntoShared } from './shared-reads.ts';
+import { READ_AHEAD, readAgain, readAsStream, readIntoShared } from './shared-reads.ts';
 
 export type { ConnectionConfig, ErrorHandler, FetchHandler, UpgradeHandler } from './connection-config.ts';
 
@@ -62,6 +62,13 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   #inRead = false;
 
   #paused = 0;
+  /**
+   * Reads go to the shared read buffer (shared-reads.ts), where pause() stops the socket at once: a
+   * paused connection reads ahead itself, up to READ_AHEAD (see #readAhead), as a paused stream does.
+   */
+  readonly #shared: boolean;
+  /** Reading was stopped at the socket: a shared-reads connection that read ahead READ_AHEAD bytes (#onData said false). */
+  #stopped = false;
   #readEnded = false;
   #closing = false;
   #closed = false;
@@ -77,8 +84,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     this.#w = new WriteBatch(socket, this);
     this.#out = new PipelineQueue(this.#w, this, cfg);
     socket.setNoDelay(true);
-    if (!readIntoShared(socket, (bytes) => this.#onData(bytes)))
-      socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#shared = readIntoShared(socket, (bytes) => this.#onData(bytes));
+    if (!this.#shared) socket.on('data', (chunk: Buffer) => void this.#onData(chunk));
     socket.on('end', () => this.guard(() => this.#onEnd()));
     socket.on('drain', () => this.guard(() => this.#onDrain()));
     socket.on('error', (err) => this.#cfg.log.debug({ err }, 'connection error'));
@@ -106,7 +113,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   // ── input ─────────────────────────────────────────────────────────────────────────────────
 
-  #onData(chunk: Buffer): void {
+  /** False: stop reading at the socket (shared reads; see #readAhead). */
+  #onData(chunk: Buffer): boolean {
     this.#inRead = true;
     try {
       this.#receive(chunk);
@@ -116,6 +124,7 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       this.#inRead = false;
       this.#rd.input.keep();
     }
+    return !this.#stopped;
   }
 
   /** An engine bug must cost one connection, never the process. */
@@ -126,6 +135,10 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
 
   #receive(chunk: Buffer): void {
     if (this.#closed || this.#rd.ignoreInput) return;
+    if (this.#paused !== 0) {
+      this.#readAhead(chunk);
+      return;
+    }
     this.#rd.scan.receivedAt = Date.now();
     this.#rd.input.push(chunk);
     this.#parse();
@@ -137,6 +150,18 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     const done = Date.now();
     this.#lastInputAt = done;
     this.#timers.settle(done);
+  }
+
+  /**
+   * A read while paused (shared reads only: a paused stream emits no 'data'): kept for when reading
+   * resumes, not parsed; past READ_AHEAD bytes held the socket stops. Its time counts as input, so
+   * that a FIN right behind it is a half-close, not a client that gave up (#onEnd).
+   */
+  #readAhead(chunk: Buffer): void {
+    const input = this.#rd.input;
+    input.push(chunk);
+    this.#lastInputAt = Date.now();
+    if (input.unparsed >= READ_AHEAD) this.#stopped = true;
   }
 
   #parse(): void {
@@ -239,7 +264,9 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     socket.removeAllListeners('drain');
     socket.removeAllListeners('close');
     this.#onClose(this);
-    if (this.#paused !== 0) socket.resume();
+    if (this.#shared) {
+      if (this.#stopped) readAgain(socket);
+    } else if (this.#paused !== 0) socket.resume();
     const ctx = this.#build.context(head);
     const req = new IncomingRequest(head.method, url, head.headers, null, ctx, head.target);
     if (this.#cfg.onTransaction !== undefined) {
@@ -306,7 +333,8 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   // ── flow control ──────────────────────────────────────────────────────────────────────────
 
   #pause(reason: number): void {
-    if (this.#paused === 0) this.#socket.pause();
+    // A shared-reads socket reads on (#readAhead): stopping it would hide a FIN or a reset.
+    if (this.#paused === 0 && !this.#shared) this.#socket.pause();
     this.#paused |= reason;
   }
 
@@ -314,7 +342,11 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     if ((this.#paused & reason) === 0) return;
     this.#paused &= ~reason;
     if (this.#paused !== 0 || this.#closed) return;
-    this.#socket.resume();
+    if (!this.#shared) this.#socket.resume();
+    else if (this.#stopped) {
+      this.#stopped = false;
+      readAgain(this.#socket);
+    }
     if (this.#rd.input.buf !== null) {
       process.nextTick(() =>
         this.guard(() => {

@@ -38,7 +38,7 @@ export class InputBuffer {
    */
   #append(chunk: Buffer): void {
     const rest = this.buf!.length - this.pos;
-    const acc = this.#accumulate(rest + chunk.length, ACC_FIRST);
+    const acc = this.#accumulate(rest + chunk.length, ACC_FIRST, 2);
     chunk.copy(acc, rest);
     this.buf = acc.subarray(0, rest + chunk.length);
     this.pos = 0;
@@ -48,7 +48,7 @@ export class InputBuffer {
    * The accumulator, at least `need` bytes long, starting with the unparsed input (buf[pos..]),
    * wherever that was: in the accumulator already, or in a read.
    */
-  #accumulate(need: number, least: number): Buffer {
+  #accumulate(need: number, least: number, growth: number): Buffer {
     const buf = this.buf!;
     const rest = buf.length - this.pos;
     let acc = this.#acc;
@@ -56,7 +56,7 @@ export class InputBuffer {
       // Its own memory, never the shared pool: the aliasing checks here and in stable() compare
       // ArrayBuffers, and a pooled slice shares one with unrelated buffers (Node 24 raised
       // Buffer.poolSize to 64 KiB, so even a 4 KiB allocUnsafe comes from the pool).
-      const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, least));
+      const grown = Buffer.allocUnsafeSlow(Math.max(need * growth, least));
       buf.copy(grown, 0, this.pos);
       acc = this.#acc = grown;
     } else if (buf.buffer === acc.buffer) {
@@ -75,7 +75,9 @@ export class InputBuffer {
     const buf = this.buf;
     if (buf === null || !isSharedRead(buf)) return;
     const rest = buf.length - this.pos;
-    this.buf = this.#accumulate(rest, ACC_KEPT_FIRST).subarray(0, rest);
+    // Exactly its size (at least ACC_KEPT_FIRST): what waits here only shrinks until the next read,
+    // which grows the accumulator by doubling if it must.
+    this.buf = this.#accumulate(rest, ACC_KEPT_FIRST, 1).subarray(0, rest);
     this.pos = 0;
   }
 
@@ -86,6 +88,11 @@ export class InputBuffer {
       // An idle keep-alive connection keeps at most a small accumulator.
       if (this.#acc !== null && this.#acc.length > ACC_KEEP) this.#acc = null;
     } else this.pos = pos;
+  }
+
+  /** Unparsed bytes held. */
+  get unparsed(): number {
+    return this.buf === null ? 0 : this.buf.length - this.pos;
   }
 
   /** Bytes handed to a request must alias neither the accumulator nor the shared read buffer: both are reused. */

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.ts';
+import { READ_AHEAD } from './shared-reads.ts';
 import { Connection, type ConnectionConfig } from './connection.ts';
 
 export interface ListenerOptions {
@@ -15,9 +16,10 @@ export interface ListenerOptions {
 
 /**
  * Bytes a socket buffers in user space before write() asks us to wait for drain. Node's 16 KiB
- * default makes every 64 KiB chunk of a streamed file wait a round-trip for drain.
+ * default makes every 64 KiB chunk of a streamed file wait a round-trip for drain. Also what a
+ * paused connection reads ahead (shared-reads.ts).
  */
-const SOCKET_HIGH_WATER = 128 * 1024;
+const SOCKET_HIGH_WATER = READ_AHEAD;
 
 export class Listener {
   readonly #server: net.Server;

@@ -23,6 +23,16 @@ import { Socket } from 'node:net';
 /** The one read buffer of the process: a read takes at most this many bytes. */
 export const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
+/**
+ * Bytes a socket reads ahead while its connection does not want input (a full pipeline, a body
+ * its handler is not reading, a client that does not read its responses): node's stream mode reads
+ * on until its buffer holds the socket's highWaterMark, and so does a connection here (connection.ts
+ * #pause). Reading on is how a client's FIN (a half-close after pipelined requests, RFC 9112 §9.6)
+ * or reset is seen at once: a socket that stopped reading sees neither until it reads again. The
+ * same figure is the sockets' highWaterMark (listener.ts), for writes and for 'data' mode.
+ */
+export const READ_AHEAD = 128 * 1024;
+
 interface OnReadFields {
   buffer: symbol;
   callback: symbol;
@@ -62,24 +72,30 @@ function handleOf(socket: Socket): UserBufferHandle | null {
 
 /**
  * Makes an accepted plain socket call `onRead` with a view of READ_BUFFER for each read, instead of
- * emitting 'data' ('end', 'close', pause() and resume() work as before). False, and nothing changed,
- * when it cannot: a TLS socket, a socket with bytes already buffered as a stream, a node without
- * the fields. The view is valid only during the call.
+ * emitting 'data' ('end' and 'close' are emitted as before). The view is valid only during the call.
+ * `onRead` returning false stops reading at the socket (the stream's flowing state is left alone:
+ * see readAgain). False, and nothing changed, when it cannot: a TLS socket, a socket with bytes
+ * already buffered as a stream, a node without the fields.
  */
-export function readIntoShared(socket: Socket, onRead: (bytes: Buffer) => void): boolean {
+export function readIntoShared(socket: Socket, onRead: (bytes: Buffer) => boolean): boolean {
   if (FIELDS === null || (socket as { encrypted?: boolean }).encrypted === true || socket.readableLength !== 0)
     return false;
   const handle = handleOf(socket);
   if (handle === null) return false;
   const own = socket as unknown as Record<symbol, unknown>;
   own[FIELDS.buffer] = READ_BUFFER;
-  // True: go on reading (pause() stops the handle itself).
-  own[FIELDS.callback] = (n: number, buf: Buffer): boolean => {
-    onRead(buf.subarray(0, n));
-    return true;
-  };
+  own[FIELDS.callback] = (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n));
   handle.useUserBuffer!(READ_BUFFER);
   return true;
+}
+
+/**
+ * Reading again after `onRead` returned false. net.Socket's read() restarts a handle that stopped
+ * in onread mode; unlike resume(), it does not make the stream flow, so that bytes pushed after an
+ * upgrade (readAsStream) wait for their new owner's listener instead of being emitted to none.
+ */
+export function readAgain(socket: Socket): void {
+  socket.read(0);
 }
 
 /**
@@ -102,6 +118,19 @@ export function readAsStream(socket: Socket): void {
 export function ownCopy(b: Uint8Array): Buffer {
   const c = Buffer.allocUnsafeSlow(b.length);
   c.set(b);
+  return c;
+}
+
+/** Buffer.concat in memory of its own (see ownCopy). */
+export function ownConcat(parts: readonly Uint8Array[]): Buffer {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const c = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  for (const p of parts) {
+    c.set(p, at);
+    at += p.length;
+  }
   return c;
 }
 

@@ -36,6 +36,7 @@ describe('shared read buffer', () => {
       const switched = readIntoShared(socket, (bytes) => {
         got.push(isSharedRead(bytes) && bytes.toString() === 'ping');
         socket.end('pong');
+        return true;
       });
       if (!switched) socket.destroy();
     });
@@ -54,7 +55,7 @@ describe('shared read buffer', () => {
     try {
       let tlsSwitched: boolean | undefined;
       const secure = tls.createServer({ cert: cert.cert, key: cert.key }, (socket) => {
-        tlsSwitched = readIntoShared(socket, () => {});
+        tlsSwitched = readIntoShared(socket, () => true);
         socket.end();
       });
       await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
@@ -153,6 +154,90 @@ describe('shared read buffer', () => {
       } finally {
         c.destroy();
       }
+    });
+  });
+
+  describe('a paused connection still sees its client', () => {
+    // Reading stops for a full pipeline (limit 2 here). A stream read on up to its highWaterMark and
+    // saw a FIN or a reset at once; a socket that stopped reading sees neither until it reads again.
+    let server: Server;
+    const seen: string[] = [];
+    const logged: number[] = [];
+    let release = gate();
+    before(async () => {
+      server = await start(
+        async (req, ctx) => {
+          const path = new URL(req.url).pathname;
+          // Waits for the test to release it, or for its client to go.
+          const aborted = await Promise.race([
+            release.wait.then(() => false),
+            new Promise<boolean>((r) => ctx.signal.addEventListener('abort', () => r(true))),
+          ]);
+          seen.push(`${path} ${aborted ? 'aborted' : 'finished'}`);
+          return new Response(`ok ${path}`);
+        },
+        { limits: { maxPipelinedRequests: 2 }, onTransaction: (t) => logged.push(t.status) },
+      );
+    });
+    after(() => server.close(500));
+
+    test('a half-close right after pipelined requests is a half-close: every request is answered', async () => {
+      seen.length = 0;
+      logged.length = 0;
+      release = gate();
+      const raw = [1, 2, 3, 4, 5].map((i) => `GET /r${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+      const c = await RawConnection.open(server.address.port, true);
+      try {
+        c.end(raw); // the requests and the FIN, while two handlers hold the pipeline
+        // The FIN is read while the pipeline is full: only then may the handlers go on.
+        await new Promise((r) => setTimeout(r, 200));
+        release.open();
+        assert.ok(await c.untilClosed(5000), c.text);
+        assert.deepEqual(
+          parseResponses(c.bytes).map((r) => r.body.toString()),
+          [1, 2, 3, 4, 5].map((i) => `ok /r${i}`),
+        );
+        assert.deepEqual(logged, [200, 200, 200, 200, 200]);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    test('reads no further ahead than a bound while the pipeline is full', async () => {
+      release = gate();
+      const c = await RawConnection.open(server.address.port);
+      try {
+        const mib = Buffer.from('GET /flood HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(32 * 1024).slice(0, 1024 * 1024));
+        // Write until the server stops taking bytes (the kernel's buffers full) or 64 MiB went.
+        let still = 0;
+        let last = -1;
+        while (c.socket.bytesWritten < 64 * 1024 * 1024 && still < 20) {
+          if (c.socket.writableLength < 4 * 1024 * 1024) c.socket.write(mib);
+          await new Promise((r) => setTimeout(r, 25));
+          still = c.socket.bytesWritten === last ? still + 1 : 0;
+          last = c.socket.bytesWritten;
+        }
+        // Kernel buffers on loopback hold a few MiB; a server that read everything took all 64.
+        assert.ok(c.socket.bytesWritten < 32 * 1024 * 1024, `the server took ${c.socket.bytesWritten} bytes`);
+      } finally {
+        release.open();
+        c.destroy();
+      }
+    });
+
+    test('a client that resets while its connection is paused aborts its handlers', async () => {
+      seen.length = 0;
+      release = gate();
+      const raw = [1, 2, 3].map((i) => `GET /g${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+      const c = await RawConnection.open(server.address.port);
+      c.send(raw);
+      await new Promise((r) => setTimeout(r, 100));
+      c.socket.resetAndDestroy();
+      // The handlers are released only if the reset went unseen (bounded wait, not a duration).
+      for (let i = 0; i < 300 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      release.open();
+      for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(seen.sort(), ['/g1 aborted', '/g2 aborted']);
     });
   });
 
