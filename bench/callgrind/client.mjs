@@ -1,10 +1,11 @@
-// node client.mjs PORT WARM N DEPTH VALGRIND_PID [PATH]: the load for steady.sh. Four connections send GET PATH
+// node client.mjs PORT WARM N DEPTH VALGRIND_PID [PATH]: the load for steady.sh (CG_TLS=1: over TLS). Four connections send GET PATH
 // (default /plaintext), DEPTH requests per batch (pipelined when DEPTH > 1), the next batch once every response of
 // the last one is in. The same four connections carry WARM requests uninstrumented, then callgrind is switched on
 // for the next N: new connections in the measured phase would make V8 deoptimise and recompile connection code
 // inside the window, and TurboFan's work would swamp the request path's own instructions.
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 const [port, warm, total, depth, vpid] = process.argv.slice(2, 7).map(Number);
 const path = process.argv[7] ?? '/plaintext';
@@ -42,6 +43,8 @@ const heads = path
 const batches = heads.map((_, k) =>
   Buffer.from(Array.from({ length: depth }, (_, j) => heads[(k + j) % heads.length]).join('')),
 );
+// CG_TLS=1: over TLS (the server runs with --tls-cert and --tls-key; its certificate is not checked).
+const secure = process.env.CG_TLS === '1';
 const CONNECTIONS = 4;
 let measuring = false;
 let sent = 0;
@@ -65,7 +68,9 @@ function phaseDone() {
 }
 
 for (let i = 0; i < CONNECTIONS; i++) {
-  const socket = connect(port, '127.0.0.1');
+  const socket = secure
+    ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false })
+    : connect(port, '127.0.0.1');
   let pending = 0;
   let tail = '';
   let turn = 0;
@@ -80,7 +85,7 @@ for (let i = 0; i < CONNECTIONS; i++) {
     },
   };
   conns.push(c);
-  socket.on('connect', () => c.send());
+  socket.on(secure ? 'secureConnect' : 'connect', () => c.send());
   // A response is counted at its status line (the bodies here never contain one); a status line
   // split between two reads is found by keeping the end of the last read.
   socket.on('data', (d) => {
