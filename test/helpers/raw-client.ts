@@ -9,6 +9,7 @@
 //    firstResponse() and statuses() read a reply as text.
 // Only loopback is ever dialled; every wait is bounded.
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface Exchanged {
   text: string;
@@ -141,6 +142,20 @@ export class RawConnection {
       const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
       s.once('error', reject);
       s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new RawConnection(s));
+      });
+    });
+  }
+
+  /** The same over TLS (the server's certificate is not checked: tests make their own). */
+  static openTls(port: number, allowHalfOpen = false): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      // allowHalfOpen reaches the TLSSocket (node's tls.connect passes it on; @types/node does not list it).
+      const options = { port, host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen };
+      const s = tls.connect(options as tls.ConnectionOptions);
+      s.once('error', reject);
+      s.once('secureConnect', () => {
         s.off('error', reject);
         resolve(new RawConnection(s));
       });
