@@ -191,10 +191,11 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
   pipelineFull(): boolean {
     // A client that does not read its responses gets no more of its requests parsed until it does:
     // each parsed request adds a response to a queue nothing drains. Responses made synchronously
-    // are batched, so a blocked write shows only at a flush: past READ_AHEAD bytes of them, flush
-    // now (one client's 200 KB of tiny pipelined requests held 116 MB of queued responses before).
+    // are batched, so a blocked write shows only at a flush (blocked() sets PAUSE_WRITE): past
+    // READ_AHEAD bytes of them, flush now (one client's 200 KB of tiny pipelined requests held
+    // 116 MB of queued responses before).
     if ((this.#paused & PAUSE_WRITE) !== 0) return true;
-    if (this.#w.pending + this.#socket.writableLength >= READ_AHEAD) {
+    if (this.#w.pending >= READ_AHEAD) {
       this.#w.flush();
       if ((this.#paused & PAUSE_WRITE) !== 0) return true;
     }
