@@ -469,8 +469,14 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     if (this.#closed || this.#rd.ignoreInput) return;
     const t = this.#timers;
     if (this.#rd.framing.ex !== null) t.readingBody(this.#inRead);
-    else if (this.#headPending() && !this.#rd.stopParsing && (this.#paused & PAUSE_PIPELINE) === 0)
-      t.readingHead(this.#rd.scan.startedAt);
+    // Input the server holds unparsed (a full pipeline, a client still reading earlier responses):
+    // the client owes nothing, neither the rest of a head nor a next request. A client that stops
+    // reading has the write deadline (sendTimeout). Without this, requests read ahead behind a
+    // large response got a 408, or the connection closed as idle, once the client took longer than
+    // headersTimeout or keepAliveTimeout to read it.
+    else if (this.#rd.input.buf !== null && (this.#paused & (PAUSE_PIPELINE | PAUSE_WRITE)) !== 0)
+      t.set(Deadline.None, 0);
+    else if (this.#headPending() && !this.#rd.stopParsing) t.readingHead(this.#rd.scan.startedAt);
     else if (this.#out.length === 0 && !this.#out.streaming) t.idle(this.#inRead);
     else t.set(Deadline.None, 0);
   }

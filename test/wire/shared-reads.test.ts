@@ -325,6 +325,40 @@ describe('shared read buffer', () => {
           }
         });
 
+        test('requests behind a large response the client reads slowly are not timed out', async () => {
+          const logged: number[] = [];
+          const s = await start(
+            (req) => {
+              const p = new URL(req.url).pathname;
+              return new Response(p === '/big' ? 'x'.repeat(8_000_000) : `small ${p}`);
+            },
+            {
+              ...secure,
+              limits: { headersTimeout: 300, keepAliveTimeout: 300 },
+              onTransaction: (t) => logged.push(t.status),
+            },
+          );
+          const c = await open(s.address.port);
+          try {
+            c.socket.pause(); // reads nothing for longer than either timeout, then everything
+            c.send(['/big', '/b', '/c'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+            await sleep(1000);
+            c.socket.resume();
+            assert.ok(
+              await c.until((t) => parseResponses(Buffer.from(t, 'latin1')).length === 3, 10000),
+              c.text.slice(-300),
+            );
+            assert.deepEqual(
+              parseResponses(c.bytes).map((r) => r.body.length),
+              [8_000_000, 'small /b'.length, 'small /c'.length],
+            );
+            assert.deepEqual(logged, [200, 200, 200]);
+          } finally {
+            c.destroy();
+            await s.close(500);
+          }
+        });
+
         test('pipelined requests past the read-ahead bound, then a FIN, are all answered', async () => {
           const logged: number[] = [];
           const s = await start(
