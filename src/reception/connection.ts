@@ -88,7 +88,12 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
     if (!this.#shared) socket.on('data', (chunk: Buffer) => void this.#onData(chunk));
     socket.on('end', () => this.guard(() => this.#onEnd()));
     socket.on('drain', () => this.guard(() => this.#onDrain()));
-    socket.on('error', (err) => this.#cfg.log.debug({ err }, 'connection error'));
+    // A socket error closes the connection. Most come from node destroying the socket already; a TLS
+    // error (a refused renegotiation) does not, and would leave the connection open for good.
+    socket.on('error', (err) => {
+      this.#cfg.log.debug({ err }, 'connection error');
+      socket.destroy();
+    });
     socket.on('close', () => this.#onSocketClose());
     this.#timers.set(Deadline.Idle, Date.now() + this.#limits.headersTimeout);
   }

@@ -51,7 +51,12 @@ export class Listener {
         highWaterMark: SOCKET_HIGH_WATER,
         ALPNProtocols: ['http/1.1'],
       });
-      this.#server.on('secureConnection', onSocket);
+      // No renegotiation started by a client: each one costs the server a handshake (CVE-2011-1473),
+      // and nginx and Go refuse it too. An attempt is a TLS error, and the connection closes.
+      this.#server.on('secureConnection', (socket: tls.TLSSocket) => {
+        socket.disableRenegotiation();
+        onSocket(socket);
+      });
       this.#server.on('tlsClientError', (err) => opts.log.debug({ err }, 'TLS handshake failed'));
     } else {
       this.#server = net.createServer(

@@ -270,6 +270,43 @@ describe('TLS', () => {
   });
   after(() => tlsCert?.remove());
 
+  test('refuses a client-initiated renegotiation by closing the connection', async (t) => {
+    // Renegotiation costs the server a handshake per request of the client's (CVE-2011-1473);
+    // nginx and Go refuse it. Without the refusal node allowed three, then left the socket open.
+    if (cert === undefined || key === undefined)
+      return t.skip('openssl is not installed: cannot make a test certificate');
+    const s = await start(() => new Response('ok'), { tls: { cert, key } });
+    try {
+      const socket = tls.connect({
+        port: s.address.port,
+        host: '127.0.0.1',
+        ca: cert,
+        servername: 'localhost',
+        maxVersion: 'TLSv1.2',
+      });
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('secureConnect', r));
+      let got = '';
+      socket.on('data', (d) => {
+        got += d;
+      });
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      for (let i = 0; i < 200 && !got.endsWith('ok'); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(firstResponse(got).body, 'ok');
+      socket.renegotiate({}, () => {});
+      const closed = await Promise.race([
+        new Promise<boolean>((r) => socket.once('close', () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+      ]);
+      socket.destroy();
+      assert.ok(closed, 'the server closed the connection');
+      for (let i = 0; i < 200 && s.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(s.connections, 0);
+    } finally {
+      await s.close(500);
+    }
+  });
+
   test('serves HTTP/1.1 over TLS and negotiates http/1.1 with ALPN', async (t) => {
     if (cert === undefined || key === undefined)
       return t.skip('openssl is not installed: cannot make a test certificate');
