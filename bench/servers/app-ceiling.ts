@@ -42,7 +42,13 @@ const server = createServer((socket) => {
     else if (heads > 1) socket.write(reply().repeat(heads));
   };
   if (!onread) socket.on('data', onBytes);
-  else if (!readIntoShared(socket, (bytes) => (onBytes(bytes), true))) throw new Error('this node cannot read into a buffer of its own');
+  else if (
+    !readIntoShared(socket, (bytes) => {
+      onBytes(bytes);
+      return true;
+    })
+  )
+    throw new Error('this node cannot read into a buffer of its own');
   socket.on('error', () => socket.destroy());
 });
 server.listen(port, '127.0.0.1', () => {
