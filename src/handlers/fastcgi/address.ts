@@ -5,7 +5,7 @@ import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FastCgiError } from './errors.ts';
 import { FoyerConfigError } from '../../util/errors.ts';
-import { READ_BUFFER } from '../../reception/shared-reads.ts';
+import { READ_BUFFER, sharedView } from '../../reception/shared-reads.ts';
 
 export type Upstream = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -54,8 +54,10 @@ function readInto(socket: () => Socket): OnReadOpts {
     // php-fpm never speaks first (FastCGI §3.2: the web server begins every request): bytes before
     // a connection listens break the protocol, as bytes on an idle connection do (connection.ts).
     // True: go on reading (the socket's pause() still stops it).
-    callback: (n, buf) => {
-      const data = Buffer.from(buf.subarray(0, n)); // copied before any socket's next read reuses it
+    callback: (n) => {
+      // Copied before any socket's next read reuses the bytes.
+      const data = Buffer.allocUnsafe(n);
+      data.set(sharedView(n));
       const s = socket();
       if (!s.emit('data', data)) s.destroy();
       return true;
