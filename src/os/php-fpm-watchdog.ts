@@ -4,14 +4,17 @@
 // Foyer has. When Foyer dies the kernel closes that end, the supervisor reads end-of-file and takes
 // php-fpm's whole group down (SIGQUIT, then SIGKILL after a grace period). It also forwards
 // SIGQUIT/SIGTERM, ignores the terminal's SIGINT/SIGHUP (Foyer decides), prints php-fpm's pid on
-// stdout, and exits with php-fpm's status after killing the group (no orphaned children).
+// stdout, and exits with php-fpm's status after killing the group (no orphaned children). When
+// Foyer died, it also removes php-fpm's runtime directory (its config, socket and log), which
+// Foyer's own stop would have removed: else every kill -9 or OOM kill leaves one in the temp dir.
 import process from 'node:process';
 import type { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 
 const SOURCE = `
 const { spawn } = require('node:child_process');
-const [bin, ...args] = process.argv.slice(1);
+const { rmSync } = require('node:fs');
+const [dir, bin, ...args] = process.argv.slice(1);
 const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
 const group = (sig) => { try { process.kill(-c.pid, sig); } catch {} };
 let down = false;
@@ -24,6 +27,7 @@ const takeDown = () => {
 c.on('error', () => process.exit(127));
 c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
 c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
+process.on('exit', () => { if (down && dir !== '') rmSync(dir, { recursive: true, force: true }); });
 process.stdin.on('end', takeDown);
 process.stdin.on('error', takeDown);
 process.stdin.resume();
@@ -40,9 +44,12 @@ export interface Watched {
   pid: Promise<number | undefined>;
 }
 
-/** Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. */
-export function spawnWatched(binary: string, args: string[]): Watched {
-  const proc = spawn(process.execPath, ['-e', SOURCE, binary, ...args], {
+/**
+ * Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. `runtimeDir`:
+ * removed by the watchdog if Foyer dies first ('' for none).
+ */
+export function spawnWatched(binary: string, args: string[], runtimeDir = ''): Watched {
+  const proc = spawn(process.execPath, ['-e', SOURCE, runtimeDir, binary, ...args], {
     // stdin: the lifeline (never written); stdout: php-fpm's pid; stderr: php-fpm's stderr.
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

@@ -1,7 +1,8 @@
 // `--php spawn`: Foyer's own php-fpm on a private unix socket, supervised.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fastcgi, parseUpstream, spawnPhpFpm } from '../../src/handlers/fastcgi/index.ts';
 import { call, docroot, skipWithoutPhpFpm, text } from './helpers.ts';
@@ -38,4 +39,22 @@ test('spawns php-fpm on a private socket, restarts it after a crash, stops it', 
     await fpm.stop();
   }
   assert.equal(fpm.pid, undefined);
+});
+
+test('a php-fpm that does not start leaves no runtime directory behind', async () => {
+  // os.tmpdir() reads TMPDIR when called: the directory spawnPhpFpm makes lands in one of our own.
+  const own = mkdtempSync(join(tmpdir(), 'foyer-spawn-fail-'));
+  const was = process.env.TMPDIR;
+  process.env.TMPDIR = own;
+  try {
+    await assert.rejects(
+      spawnPhpFpm({ binary: '/bin/false', startTimeout: 2000 }),
+      /php-fpm did not start: exited with 1/,
+    );
+    assert.deepEqual(readdirSync(own), []);
+  } finally {
+    if (was === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = was;
+    rmSync(own, { recursive: true, force: true });
+  }
 });

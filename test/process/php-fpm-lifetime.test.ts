@@ -1,6 +1,7 @@
 // `--php spawn`: one php-fpm for the server, supervised by the primary, that never outlives Foyer:
 // not after a reload, a graceful stop, or kill -9 of the process that started it.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { skipWithoutPhpFpm } from '../fastcgi/helpers.ts';
@@ -18,13 +19,33 @@ async function allGone(pids: number[]): Promise<void> {
   await waitFor('every php-fpm process to exit', () => (pids.some(alive) ? undefined : true), 15_000);
 }
 
+/** The directory of php-fpm's config, socket and log, named in its master's process title. */
+function runtimeDirOf(foyer: Running): string {
+  for (const { pid } of descendants(foyer.pid)) {
+    const m = /(\/[^\s\0()]+)\/php-fpm\.conf/.exec(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+    if (m !== null) return m[1]!;
+  }
+  throw new Error('no php-fpm master among the descendants');
+}
+
+async function removed(dir: string): Promise<void> {
+  await waitFor(`${dir} to be removed`, () => (existsSync(dir) ? undefined : true), 15_000);
+}
+
 test('kill -9 of a single-process Foyer takes its php-fpm down', { skip: skipWithoutPhpFpm }, async () => {
   const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0']);
-  assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
-  const php = phpFpmOf(foyer);
-  assert.ok(php.length >= 2, 'a master and its children');
-  await foyer.stop('SIGKILL');
-  await allGone(php);
+  try {
+    assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    const php = phpFpmOf(foyer);
+    assert.ok(php.length >= 2, 'a master and its children');
+    const dir = runtimeDirOf(foyer);
+    assert.ok(existsSync(dir));
+    await foyer.stop('SIGKILL');
+    await allGone(php);
+    await removed(dir);
+  } finally {
+    await foyer.stop('SIGKILL');
+  }
 });
 
 test('with workers, php-fpm survives a reload, serves workers running as another user, and stops with Foyer', {
@@ -40,8 +61,10 @@ test('with workers, php-fpm survives a reload, serves workers running as another
     await waitFor('the reload', () => (/reload done/.test(foyer.log()) ? true : undefined));
     assert.deepEqual(phpFpmOf(foyer).sort(), php.sort(), 'the same php-fpm after a reload');
     assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    const dir = runtimeDirOf(foyer);
     assert.equal(await foyer.stop('SIGTERM'), 0);
     await allGone(php);
+    await removed(dir);
   } finally {
     await foyer.stop('SIGKILL');
   }
@@ -49,9 +72,15 @@ test('with workers, php-fpm survives a reload, serves workers running as another
 
 test('kill -9 of the primary takes php-fpm and the workers down', { skip: skipWithoutPhpFpm }, async () => {
   const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0', '--workers', '2']);
-  assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
-  const all = descendants(foyer.pid).map((p) => p.pid);
-  assert.ok(phpFpmOf(foyer).length > 0);
-  await foyer.stop('SIGKILL');
-  await allGone(all);
+  try {
+    assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    const all = descendants(foyer.pid).map((p) => p.pid);
+    assert.ok(phpFpmOf(foyer).length > 0);
+    const dir = runtimeDirOf(foyer);
+    await foyer.stop('SIGKILL');
+    await allGone(all);
+    await removed(dir);
+  } finally {
+    await foyer.stop('SIGKILL');
+  }
 });

@@ -1,6 +1,6 @@
 // taskQueue(): named tasks in worker threads of this process, or shared on Redis through BullMQ.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -83,12 +83,14 @@ describe('in worker threads of this process', () => {
   });
 
   test('retries with backoff until a try succeeds', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'foyer-task-')), 'count');
+    const dir = mkdtempSync(join(tmpdir(), 'foyer-task-'));
+    const file = join(dir, 'count');
     const queue = taskQueue({ module: fixture('tasks.ts'), concurrency: 1, attempts: 3, backoff: 50 });
     try {
       assert.deepEqual(await queue.run('flaky', { file, until: 3 }), { tries: 3 });
     } finally {
       await queue.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -163,7 +163,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
 
   const launch = async (): Promise<void> => {
     const args = ['-y', conf, '-F', ...(asRoot && options.user === undefined ? ['-R'] : [])];
-    const watched = spawnWatched(binary, args);
+    const watched = spawnWatched(binary, args, dir);
     const proc = watched.proc;
     child = proc;
     void watched.pid.then((pid) => {
@@ -182,6 +182,9 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       // A master killed outright leaves its workers running (orphans holding our stderr pipe): the
       // watchdog kills php-fpm's process group; this is in case the watchdog itself was killed.
       killGroup(pid);
+      // The lifeline (stdin) too: an open pipe to a dead watchdog is an fd lost per restart, and
+      // would keep the event loop alive after a failed start.
+      proc.stdin?.destroy();
       proc.stderr?.destroy();
       if (stopping || options.supervise === false) return;
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
@@ -200,8 +203,10 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    const exited = proc.exitCode !== null || proc.signalCode !== null;
     proc.kill('SIGKILL');
-    throw new Error(`php-fpm did not start: ${stderr.trim().slice(0, 500) || 'timeout'}`);
+    const why = exited ? `exited with ${proc.exitCode ?? proc.signalCode}` : 'no socket before the start timeout';
+    throw new Error(`php-fpm did not start: ${stderr.trim().slice(0, 500) || why}`);
   };
 
   const terminate = async (): Promise<void> => {
@@ -223,7 +228,16 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   };
 
   if (asRoot && options.user === undefined) log.warn('php-fpm spawned as root runs PHP as root; set the user option');
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    // A first start that fails is not supervised: the caller gets the error, and no restart loop
+    // or runtime directory is left behind.
+    stopping = true;
+    if (restartTimer) clearTimeout(restartTimer);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
     children,
