@@ -10,6 +10,13 @@ const servers: BenchServer[] = [
   { label: 'foyer -w2', start: () => nodeServer(foyer, { args: ['--workers', '2'] }) },
   { label: 'foyer -w2 rr', start: () => nodeServer(foyer, { args: ['--workers', '2', '--balance', 'round-robin'] }) },
   { label: 'foyer -w1', start: () => nodeServer(foyer) },
+  // The process model without parallelism: a primary and one worker (--max-requests is one of the
+  // options that need a primary; it never triggers here). Against -w1 it is the cluster machinery's
+  // own cost; against -w2, what a second worker costs on a machine whose cores the load tool shares.
+  {
+    label: 'foyer -w1 + primary',
+    start: () => nodeServer(foyer, { args: ['--workers', '1', '--max-requests', '999999999999'] }),
+  },
   // FOYER_BENCH_BASELINE_CLI=path/to/other/dist/cli.js: the single process of another checkout, to
   // see that the process model left the one-process path as fast as it was.
   ...(process.env.FOYER_BENCH_BASELINE_CLI === undefined
@@ -24,6 +31,8 @@ const servers: BenchServer[] = [
     label: 'node:cluster ×2',
     start: () => nodeServer(new URL('../servers/http-node-cluster.ts', import.meta.url), { env: { WORKERS: '2' } }),
   },
+  // The peer's own ratio of two workers to one process, on the same machine in the same run.
+  { label: 'node:http ×1', start: () => nodeServer(new URL('../servers/http-node.ts', import.meta.url)) },
 ];
 
 export const scenarios: Scenario[] = [
