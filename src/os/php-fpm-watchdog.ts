@@ -13,8 +13,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 const SOURCE = `
 const { spawn } = require('node:child_process');
-const { rmSync } = require('node:fs');
-const [dir, bin, ...args] = process.argv.slice(1);
+const { rmdirSync, unlinkSync } = require('node:fs');
+const { join } = require('node:path');
+const [dir, files, bin, ...args] = process.argv.slice(1);
+// The runtime directory's known files, then the directory if empty: never a recursive removal.
+const removeDir = () => {
+  for (const f of files.split('/')) if (f !== '') try { unlinkSync(join(dir, f)); } catch {}
+  try { rmdirSync(dir); } catch {}
+};
 const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
 const group = (sig) => { try { process.kill(-c.pid, sig); } catch {} };
 let down = false;
@@ -27,7 +33,7 @@ const takeDown = () => {
 c.on('error', () => process.exit(127));
 c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
 c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
-process.on('exit', () => { if (down && dir !== '') rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => { if (down && dir !== '') removeDir(); });
 process.stdin.on('end', takeDown);
 process.stdin.on('error', takeDown);
 process.stdin.resume();
@@ -44,12 +50,16 @@ export interface Watched {
   pid: Promise<number | undefined>;
 }
 
-/**
- * Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. `runtimeDir`:
- * removed by the watchdog if Foyer dies first ('' for none).
- */
-export function spawnWatched(binary: string, args: string[], runtimeDir = ''): Watched {
-  const proc = spawn(process.execPath, ['-e', SOURCE, runtimeDir, binary, ...args], {
+/** php-fpm's runtime directory and the names of the files in it, which the watchdog removes if Foyer dies first. */
+export interface RuntimeDir {
+  dir: string;
+  files: string[];
+}
+
+/** Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. */
+export function spawnWatched(binary: string, args: string[], runtime?: RuntimeDir): Watched {
+  const files = runtime?.files.filter((f) => f !== '' && !f.includes('/')) ?? [];
+  const proc = spawn(process.execPath, ['-e', SOURCE, runtime?.dir ?? '', files.join('/'), binary, ...args], {
     // stdin: the lifeline (never written); stdout: php-fpm's pid; stderr: php-fpm's stderr.
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

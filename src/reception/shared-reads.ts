@@ -35,7 +35,11 @@ export const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const VIEW_SLOTS = 64;
 const VIEWS: Buffer[] = Array.from({ length: VIEW_SLOTS }, () => READ_BUFFER.subarray(0, 0));
 
-/** READ_BUFFER's first `n` bytes (a read's), valid until the next read like the bytes themselves. */
+/**
+ * READ_BUFFER's first `n` bytes (a read's), valid until the next read like the bytes themselves.
+ * The onread callbacks use it in place of the buffer node passes them: every socket switched here
+ * (and php-fpm's, address.ts) was given READ_BUFFER itself, which a handle fills from offset 0.
+ */
 export function sharedView(n: number): Buffer {
   const slot = n % VIEW_SLOTS;
   let v = VIEWS[slot]!;

@@ -1,10 +1,11 @@
 // `--php spawn`: Foyer's own php-fpm on a private unix socket, supervised.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fastcgi, parseUpstream, spawnPhpFpm } from '../../src/handlers/fastcgi/index.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import { call, docroot, skipWithoutPhpFpm, text } from './helpers.ts';
 
 test('spawns php-fpm on a private socket, restarts it after a crash, stops it', {
@@ -47,14 +48,35 @@ test('a php-fpm that does not start leaves no runtime directory behind', async (
   const was = process.env.TMPDIR;
   process.env.TMPDIR = own;
   try {
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
     await assert.rejects(
-      spawnPhpFpm({ binary: '/bin/false', startTimeout: 2000 }),
+      spawnPhpFpm({ binary: '/bin/false', startTimeout: 2000, log }),
       /php-fpm did not start: exited with 1/,
     );
     assert.deepEqual(readdirSync(own), []);
+    // Not supervised: the caller has the error, and nothing says a restart is coming.
+    assert.deepEqual(
+      lines.filter((l) => /restart/.test(l)),
+      [],
+    );
   } finally {
     if (was === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = was;
     rmSync(own, { recursive: true, force: true });
   }
+});
+
+test('stopping removes the files it made, not what else was put in the directory', {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  const fpm = await spawnPhpFpm({ children: 1 });
+  const dir = dirname((parseUpstream(fpm.upstream) as { path: string }).path);
+  // With --user the directory belongs to the workers' user: what they put there is theirs.
+  mkdirSync(join(dir, 'planted'));
+  writeFileSync(join(dir, 'planted', 'keep'), 'x');
+  await fpm.stop();
+  assert.deepEqual(readdirSync(dir), ['planted']);
+  assert.equal(readFileSync(join(dir, 'planted', 'keep'), 'utf8'), 'x');
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -6,7 +6,16 @@
 import process from 'node:process';
 import type { Buffer } from 'node:buffer';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chownSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -115,21 +124,42 @@ function iniValue(v: string): string {
   return v;
 }
 
+/** What php-fpm's runtime directory holds: Foyer writes the config, php-fpm the rest. */
+const RUNTIME_FILES = { conf: 'php-fpm.conf', socket: 'php-fpm.sock', pid: 'php-fpm.pid', log: 'error.log' };
+
+/**
+ * Removes the runtime directory: its known files, then the directory if that left it empty. Not
+ * a recursive removal: with `--user` the directory belongs to the workers' user, and a recursive
+ * removal as root could be raced into following a directory swapped for a symlink; unlink removes
+ * a symlink itself, never what it names. The watchdog does the same (php-fpm-watchdog.ts).
+ */
+function removeRuntimeDir(dir: string): void {
+  for (const name of [...Object.values(RUNTIME_FILES), '']) {
+    try {
+      if (name === '') rmdirSync(dir);
+      else unlinkSync(join(dir, name));
+    } catch {
+      // Not there (the socket of a TCP pool), or not a file; a directory that is not empty then
+      // (something else was put there) is left as it is.
+    }
+  }
+}
+
 export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmProcess> {
   const binary = options.binary ?? findPhpFpm();
   if (binary === undefined) throw new Error('php-fpm not found (install php-fpm, e.g. apt-get install php-fpm)');
   const children = Math.max(1, options.children ?? 4);
   const log = options.log ?? silentLogger;
   const dir = mkdtempSync(join(tmpdir(), 'foyer-php-fpm-'));
-  const sock = join(dir, 'php-fpm.sock');
+  const sock = join(dir, RUNTIME_FILES.socket);
   const port = options.listen === 'tcp' ? await freePort() : 0;
   const listen = options.listen === 'tcp' ? `127.0.0.1:${port}` : sock;
   const target = options.listen === 'tcp' ? { host: '127.0.0.1', port } : { path: sock };
   const asRoot = process.getuid?.() === 0;
   const lines = [
     '[global]',
-    `pid = ${join(dir, 'php-fpm.pid')}`,
-    `error_log = ${join(dir, 'error.log')}`,
+    `pid = ${join(dir, RUNTIME_FILES.pid)}`,
+    `error_log = ${join(dir, RUNTIME_FILES.log)}`,
     'daemonize = no',
     '[foyer]',
     `listen = ${listen}`,
@@ -150,7 +180,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     'php_admin_flag[display_errors] = off',
     ...Object.entries(options.ini ?? {}).map(([k, v]) => `php_admin_value[${iniValue(k)}] = ${iniValue(v)}`),
   ];
-  const conf = join(dir, 'php-fpm.conf');
+  const conf = join(dir, RUNTIME_FILES.conf);
   writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
   if (asRoot && options.socketOwner !== undefined) chownSync(dir, options.socketOwner.uid, options.socketOwner.gid);
 
@@ -158,12 +188,14 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   // php-fpm's own pid; `child` is the watchdog between us (see os/php-fpm-watchdog.ts).
   let fpmPid: number | undefined;
   let stopping = false;
+  /** The first start succeeded: from then on an exit is restarted (a failed first start is the caller's error). */
+  let started = false;
   let backoff = 500;
   let restartTimer: NodeJS.Timeout | undefined;
 
   const launch = async (): Promise<void> => {
     const args = ['-y', conf, '-F', ...(asRoot && options.user === undefined ? ['-R'] : [])];
-    const watched = spawnWatched(binary, args, dir);
+    const watched = spawnWatched(binary, args, { dir, files: Object.values(RUNTIME_FILES) });
     const proc = watched.proc;
     child = proc;
     void watched.pid.then((pid) => {
@@ -186,7 +218,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       // would keep the event loop alive after a failed start.
       proc.stdin?.destroy();
       proc.stderr?.destroy();
-      if (stopping || options.supervise === false) return;
+      if (stopping || !started || options.supervise === false) return;
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
       restartTimer = setTimeout(() => {
         launch().catch((err: unknown) => log.error({ err }, 'php-fpm restart failed'));
@@ -234,10 +266,10 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     // A first start that fails is not supervised: the caller gets the error, and no restart loop
     // or runtime directory is left behind.
     stopping = true;
-    if (restartTimer) clearTimeout(restartTimer);
-    rmSync(dir, { recursive: true, force: true });
+    removeRuntimeDir(dir);
     throw err;
   }
+  started = true;
   return {
     upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
     children,
@@ -247,7 +279,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     async stop() {
       stopping = true;
       await terminate();
-      rmSync(dir, { recursive: true, force: true });
+      removeRuntimeDir(dir);
     },
     async kill() {
       stopping = true;
