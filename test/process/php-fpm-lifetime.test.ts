@@ -1,7 +1,7 @@
 // `--php spawn`: one php-fpm for the server, supervised by the primary, that never outlives Foyer:
 // not after a reload, a graceful stop, or kill -9 of the process that started it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { skipWithoutPhpFpm } from '../fastcgi/helpers.ts';
@@ -62,6 +62,11 @@ test('with workers, php-fpm survives a reload, serves workers running as another
     assert.deepEqual(phpFpmOf(foyer).sort(), php.sort(), 'the same php-fpm after a reload');
     assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
     const dir = runtimeDirOf(foyer);
+    // The workers reach the socket through the directory, but it stays root's: its owner could
+    // swap it for a symlink, and root's removal of its files would follow it.
+    const st = statSync(dir);
+    assert.equal(st.uid, 0);
+    assert.equal(st.mode & 0o777, 0o711);
     assert.equal(await foyer.stop('SIGTERM'), 0);
     await allGone(php);
     await removed(dir);

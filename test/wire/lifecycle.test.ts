@@ -268,6 +268,12 @@ describe('TLS', () => {
     cert = tlsCert?.cert;
     key = tlsCert?.key;
   });
+  /** A client connection to the test certificate's server, once its handshake is done. */
+  async function connectTls(port: number, extra: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const socket = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost', ...extra });
+    await new Promise((r) => socket.once('secureConnect', r));
+    return socket;
+  }
   after(() => tlsCert?.remove());
 
   test('refuses a client-initiated renegotiation by closing the connection', async (t) => {
@@ -277,15 +283,8 @@ describe('TLS', () => {
       return t.skip('openssl is not installed: cannot make a test certificate');
     const s = await start(() => new Response('ok'), { tls: { cert, key } });
     try {
-      const socket = tls.connect({
-        port: s.address.port,
-        host: '127.0.0.1',
-        ca: cert,
-        servername: 'localhost',
-        maxVersion: 'TLSv1.2',
-      });
+      const socket = await connectTls(s.address.port, { maxVersion: 'TLSv1.2' });
       socket.on('error', () => {});
-      await new Promise((r) => socket.once('secureConnect', r));
       let got = '';
       socket.on('data', (d) => {
         got += d;
@@ -314,14 +313,7 @@ describe('TLS', () => {
       tls: { cert, key },
     });
     try {
-      const socket = tls.connect({
-        port: s.address.port,
-        host: '127.0.0.1',
-        ca: cert,
-        servername: 'localhost',
-        ALPNProtocols: ['http/1.1'],
-      });
-      await new Promise((r) => socket.once('secureConnect', r));
+      const socket = await connectTls(s.address.port, { ALPNProtocols: ['http/1.1'] });
       assert.equal(socket.alpnProtocol, 'http/1.1');
       let got = '';
       socket.on('data', (d) => {

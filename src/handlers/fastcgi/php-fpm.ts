@@ -8,7 +8,7 @@ import type { Buffer } from 'node:buffer';
 import type { ChildProcess } from 'node:child_process';
 import {
   accessSync,
-  chownSync,
+  chmodSync,
   constants,
   mkdtempSync,
   readdirSync,
@@ -43,7 +43,9 @@ export interface PhpFpmOptions {
   group?: string;
   /**
    * Who may connect to the unix socket besides root: Foyer's workers after they dropped
-   * privileges (`--user`). Numeric ids; the socket's directory is handed to them too.
+   * privileges (`--user`). Numeric ids. The socket is theirs (listen.owner); its directory stays
+   * root's, opened to them for traversal only (0711): they can reach the socket, not list, add,
+   * rename or remove anything there.
    */
   socketOwner?: { uid: number; gid: number };
   /** Restart php-fpm when it exits unexpectedly. Default true. */
@@ -129,9 +131,8 @@ const RUNTIME_FILES = { conf: 'php-fpm.conf', socket: 'php-fpm.sock', pid: 'php-
 
 /**
  * Removes the runtime directory: its known files, then the directory if that left it empty. Not
- * a recursive removal: with `--user` the directory belongs to the workers' user, and a recursive
- * removal as root could be raced into following a directory swapped for a symlink; unlink removes
- * a symlink itself, never what it names. The watchdog does the same (php-fpm-watchdog.ts).
+ * a recursive removal: what else is there was not put there by Foyer or php-fpm (and unlink
+ * removes a symlink itself, never what it names). The watchdog does the same (php-fpm-watchdog.ts).
  */
 function removeRuntimeDir(dir: string): void {
   for (const name of [...Object.values(RUNTIME_FILES), '']) {
@@ -182,7 +183,10 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   ];
   const conf = join(dir, RUNTIME_FILES.conf);
   writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
-  if (asRoot && options.socketOwner !== undefined) chownSync(dir, options.socketOwner.uid, options.socketOwner.gid);
+  // Not handed to the workers' user: an owner of the directory could rename it in the sticky
+  // temp dir and put a symlink in its place, and root's removal of the known files (stop, the
+  // watchdog) would then unlink files of those names wherever the symlink points.
+  if (asRoot && options.socketOwner !== undefined) chmodSync(dir, 0o711);
 
   let child: ChildProcess | undefined;
   // php-fpm's own pid; `child` is the watchdog between us (see os/php-fpm-watchdog.ts).
