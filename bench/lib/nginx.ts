@@ -1,4 +1,4 @@
-// nginx as a bench peer: one worker, no access log, every temp path in a private prefix,
+// nginx as a bench peer: one worker (or `workers`), no access log, every temp path in a private prefix,
 // listening on 127.0.0.1 only; the scenario supplies what goes inside `http { … }` besides that.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,9 @@ export const nginxPath = which('nginx');
 
 /**
  * Starts nginx. `http(port, prefix)` returns the scenario's directives for the http block (its
- * `server { listen 127.0.0.1:port; … }` among them).
+ * `server { listen 127.0.0.1:port; … }` among them). `workers`: worker_processes (default 1).
  */
-export async function startNginx(http: (port: number, prefix: string) => string): Promise<RunningServer> {
+export async function startNginx(http: (port: number, prefix: string) => string, workers = 1): Promise<RunningServer> {
   if (nginxPath === undefined) throw new Error('nginx is not installed');
   const port = await freePort();
   const prefix = mkdtempSync(join(tmpdir(), 'foyer-bench-nginx-'));
@@ -20,7 +20,7 @@ export async function startNginx(http: (port: number, prefix: string) => string)
   const conf = join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
-    `worker_processes 1;
+    `worker_processes ${workers};
 daemon off;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log warn;

@@ -1,8 +1,9 @@
 // The process model: `foyer serve` as one process, with 2 workers (the shared socket, and
-// round-robin from the primary), against node:http under node:cluster with 2 workers; keep-alive
-// throughput and, with `Connection: close`, the accept rate. CPU µs per request covers the whole
-// process group (primary included).
+// round-robin from the primary), against node:http under node:cluster with 2 workers and nginx with
+// one and two; keep-alive throughput and, with `Connection: close`, the accept rate. CPU µs per
+// request covers the whole process group (primary included).
 import { nodeServer } from '../lib/child-server.ts';
+import { nginxPath, startNginx } from '../lib/nginx.ts';
 import type { BenchServer, Scenario } from '../lib/types.ts';
 
 const foyer = new URL('../servers/workers-foyer.ts', import.meta.url);
@@ -33,7 +34,25 @@ const servers: BenchServer[] = [
   },
   // The peer's own ratio of two workers to one process, on the same machine in the same run.
   { label: 'node:http ×1', start: () => nodeServer(new URL('../servers/http-node.ts', import.meta.url)) },
+  // The bar's ratio: nginx answering from its config, one worker and two. Its requests cost little
+  // CPU, like Foyer's, so what a second process costs the kernel on this machine (a worker that runs
+  // out of work sleeps and is woken) weighs on its ratio as it does on Foyer's.
+  ...(nginxPath === undefined ? [] : [nginxRow(1), nginxRow(2)]),
 ];
+
+function nginxRow(workers: number): BenchServer {
+  return {
+    label: `nginx ×${workers}`,
+    start: () =>
+      startNginx(
+        (port) => `  server {
+    listen 127.0.0.1:${port};
+    location /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+  }`,
+        workers,
+      ),
+  };
+}
 
 export const scenarios: Scenario[] = [
   {
