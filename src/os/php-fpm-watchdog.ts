@@ -7,6 +7,9 @@
 // stdout, and exits with php-fpm's status after killing the group (no orphaned children). When
 // Foyer died, it also removes php-fpm's runtime directory (its config, socket and log), which
 // Foyer's own stop would have removed: else every kill -9 or OOM kill leaves one in the temp dir.
+// A restart after a crash waits out its backoff inside the next supervisor (it starts php-fpm
+// after `delay` ms), so that some supervisor holds the lifeline at every moment: Foyer killed
+// during the backoff still has its directory removed.
 import process from 'node:process';
 import type { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,32 +18,43 @@ const SOURCE = `
 const { spawn } = require('node:child_process');
 const { rmdirSync, unlinkSync } = require('node:fs');
 const { join } = require('node:path');
-const [dir, files, bin, ...args] = process.argv.slice(1);
+const [dir, files, delay, bin, ...args] = process.argv.slice(1);
 // The runtime directory's known files, then the directory if empty: never a recursive removal.
 const removeDir = () => {
   for (const f of files.split('/')) if (f !== '') try { unlinkSync(join(dir, f)); } catch {}
   try { rmdirSync(dir); } catch {}
 };
-const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-const group = (sig) => { try { process.kill(-c.pid, sig); } catch {} };
+// php-fpm, once started (undefined while the restart backoff runs).
+let c;
+const group = (sig) => { if (c !== undefined) try { process.kill(-c.pid, sig); } catch {} };
 let down = false;
 const takeDown = () => {
   if (down) return;
   down = true;
+  if (c === undefined) process.exit(1);
   group('SIGQUIT');
   setTimeout(() => { group('SIGKILL'); process.exit(1); }, 3000).unref();
 };
-c.on('error', () => process.exit(127));
-c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
-c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
+const start = () => {
+  c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  c.on('error', () => process.exit(127));
+  c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
+  c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
+};
+if (Number(delay) > 0) setTimeout(start, Number(delay)); else start();
 process.on('exit', () => { if (down && dir !== '') removeDir(); });
 process.stdin.on('end', takeDown);
 process.stdin.on('error', takeDown);
 process.stdin.resume();
 process.on('SIGINT', () => {});
 process.on('SIGHUP', () => {});
-process.on('SIGQUIT', () => c.kill('SIGQUIT'));
-process.on('SIGTERM', () => { c.kill('SIGTERM'); setTimeout(() => group('SIGKILL'), 3000).unref(); });
+// Foyer stopping during the backoff: nothing to stop yet (its stop removes the directory).
+process.on('SIGQUIT', () => { if (c === undefined) process.exit(0); c.kill('SIGQUIT'); });
+process.on('SIGTERM', () => {
+  if (c === undefined) process.exit(0);
+  c.kill('SIGTERM');
+  setTimeout(() => group('SIGKILL'), 3000).unref();
+});
 `;
 
 export interface Watched {
@@ -56,10 +70,14 @@ export interface RuntimeDir {
   files: string[];
 }
 
-/** Starts `binary args` under the watchdog; php-fpm's stderr arrives on `proc.stderr`. */
-export function spawnWatched(binary: string, args: string[], runtime?: RuntimeDir): Watched {
+/**
+ * Starts `binary args` under the watchdog, after `delayMs` (a restart's backoff); php-fpm's stderr
+ * arrives on `proc.stderr`.
+ */
+export function spawnWatched(binary: string, args: string[], runtime?: RuntimeDir, delayMs = 0): Watched {
   const files = runtime?.files.filter((f) => f !== '' && !f.includes('/')) ?? [];
-  const proc = spawn(process.execPath, ['-e', SOURCE, runtime?.dir ?? '', files.join('/'), binary, ...args], {
+  const argv = [runtime?.dir ?? '', files.join('/'), String(Math.max(0, Math.floor(delayMs))), binary, ...args];
+  const proc = spawn(process.execPath, ['-e', SOURCE, ...argv], {
     // stdin: the lifeline (never written); stdout: php-fpm's pid; stderr: php-fpm's stderr.
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

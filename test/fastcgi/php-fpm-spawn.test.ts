@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fastcgi, parseUpstream, spawnPhpFpm } from '../../src/handlers/fastcgi/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { call, docroot, skipWithoutPhpFpm, text } from './helpers.ts';
+import { call, docroot, phpFpmBinary, skipWithoutPhpFpm, text } from './helpers.ts';
 
 test('spawns php-fpm on a private socket, restarts it after a crash, stops it', {
   skip: skipWithoutPhpFpm,
@@ -63,6 +63,31 @@ test('a php-fpm that does not start leaves no runtime directory behind', async (
   } finally {
     if (was === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = was;
+    rmSync(own, { recursive: true, force: true });
+  }
+});
+
+test("a start after kill() that fails is the caller's error: no restart loop follows", {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  // php-fpm behind a script that fails once a file exists: the first start works, the second not.
+  const own = mkdtempSync(join(tmpdir(), 'foyer-spawn-again-'));
+  const fail = join(own, 'fail');
+  const binary = join(own, 'php-fpm');
+  writeFileSync(binary, `#!/bin/sh\n[ -e '${fail}' ] && exit 1\nexec '${phpFpmBinary}' "$@"\n`, { mode: 0o755 });
+  const lines: string[] = [];
+  const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  const fpm = await spawnPhpFpm({ binary, children: 1, log });
+  try {
+    await fpm.kill();
+    writeFileSync(fail, '');
+    await assert.rejects(fpm.start(), /php-fpm did not start: exited with 1/);
+    assert.deepEqual(
+      lines.filter((l) => /restart/.test(l)),
+      [],
+    );
+  } finally {
+    await fpm.stop();
     rmSync(own, { recursive: true, force: true });
   }
 });

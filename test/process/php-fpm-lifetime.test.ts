@@ -89,3 +89,26 @@ test('kill -9 of the primary takes php-fpm and the workers down', { skip: skipWi
     await foyer.stop('SIGKILL');
   }
 });
+
+test('kill -9 during the restart backoff after php-fpm crashed still removes its runtime directory', {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  const foyer = await startFoyer([docroot, '--php', 'spawn', '--port', '0']);
+  try {
+    assert.equal((await getText(`${foyer.origin}/hello.php`)).body, 'Hello, World!');
+    const dir = runtimeDirOf(foyer);
+    const php = phpFpmOf(foyer);
+    const master = php.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('php-fpm.conf'));
+    assert.ok(master !== undefined, 'the php-fpm master');
+    process.kill(master, 'SIGKILL');
+    // The restart waits 500 ms first: Foyer dies in that wait, when no php-fpm runs.
+    await waitFor('the restart to be scheduled', () =>
+      /php-fpm exited; restarting/.test(foyer.log()) ? true : undefined,
+    );
+    await foyer.stop('SIGKILL');
+    await allGone(php);
+    await removed(dir);
+  } finally {
+    await foyer.stop('SIGKILL');
+  }
+});

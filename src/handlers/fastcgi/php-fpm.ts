@@ -192,15 +192,19 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   // php-fpm's own pid; `child` is the watchdog between us (see os/php-fpm-watchdog.ts).
   let fpmPid: number | undefined;
   let stopping = false;
-  /** The first start succeeded: from then on an exit is restarted (a failed first start is the caller's error). */
-  let started = false;
   let backoff = 500;
-  let restartTimer: NodeJS.Timeout | undefined;
 
-  const launch = async (): Promise<void> => {
+  /**
+   * Starts php-fpm under a watchdog, after `delay` ms (a restart's backoff, waited out by the
+   * watchdog so that one holds the lifeline throughout). An exit is restarted once php-fpm served,
+   * and for a restart also before: a start the caller asked for (the first, or start()) that fails
+   * is the caller's error, with no restart loop left behind.
+   */
+  const launch = async (delay: number, restart: boolean): Promise<void> => {
     const args = ['-y', conf, '-F', ...(asRoot && options.user === undefined ? ['-R'] : [])];
-    const watched = spawnWatched(binary, args, { dir, files: Object.values(RUNTIME_FILES) });
+    const watched = spawnWatched(binary, args, { dir, files: Object.values(RUNTIME_FILES) }, delay);
     const proc = watched.proc;
+    let ready = false;
     child = proc;
     void watched.pid.then((pid) => {
       if (child === proc) fpmPid = pid;
@@ -222,19 +226,20 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       // would keep the event loop alive after a failed start.
       proc.stdin?.destroy();
       proc.stderr?.destroy();
-      if (stopping || !started || options.supervise === false) return;
+      if (stopping || !(ready || restart) || options.supervise === false) return;
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
-      restartTimer = setTimeout(() => {
-        launch().catch((err: unknown) => log.error({ err }, 'php-fpm restart failed'));
-      }, backoff);
+      const wait = backoff;
       backoff = Math.min(backoff * 2, 30_000);
+      launch(wait, true).catch((err: unknown) => log.error({ err }, 'php-fpm restart failed'));
     });
+    // php-fpm's pid once it was started (after the delay); undefined: the watchdog exited first.
+    await watched.pid;
     const deadline = Date.now() + (options.startTimeout ?? 10_000);
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       if (await canConnect(target)) {
         backoff = 500;
-        await watched.pid;
+        ready = true;
         return;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -246,7 +251,6 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   };
 
   const terminate = async (): Promise<void> => {
-    if (restartTimer) clearTimeout(restartTimer);
     const proc = child;
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -265,7 +269,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
 
   if (asRoot && options.user === undefined) log.warn('php-fpm spawned as root runs PHP as root; set the user option');
   try {
-    await launch();
+    await launch(0, false);
   } catch (err) {
     // A first start that fails is not supervised: the caller gets the error, and no restart loop
     // or runtime directory is left behind.
@@ -273,7 +277,6 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     removeRuntimeDir(dir);
     throw err;
   }
-  started = true;
   return {
     upstream: options.listen === 'tcp' ? `127.0.0.1:${port}` : `unix:${sock}`,
     children,
@@ -291,7 +294,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     },
     async start() {
       stopping = false;
-      await launch();
+      await launch(0, false);
     },
   };
 }
