@@ -45,20 +45,28 @@ if (Number(delay) > 0) setTimeout(start, Number(delay)); else start();
 process.on('exit', () => { if (down && dir !== '') removeDir(); });
 process.stdin.on('end', takeDown);
 process.stdin.on('error', takeDown);
+// Foyer's stop is a 'q' on the lifeline, not a signal: php-fpm finishes gracefully, and during the
+// backoff there is nothing to stop (Foyer's stop removes the directory itself).
+process.stdin.on('data', (d) => {
+  if (!d.includes(113)) return;
+  if (c === undefined) process.exit(0);
+  c.kill('SIGQUIT');
+});
 process.stdin.resume();
 process.on('SIGINT', () => {});
 process.on('SIGHUP', () => {});
-// Foyer stopping during the backoff: nothing to stop yet (its stop removes the directory).
-process.on('SIGQUIT', () => { if (c === undefined) process.exit(0); c.kill('SIGQUIT'); });
+// Signals are forwarded to php-fpm. During the backoff they change nothing: sent to the whole
+// group (Ctrl-\\, a service manager), they end Foyer too, whose end (EOF) then removes the directory.
+process.on('SIGQUIT', () => { if (c !== undefined) c.kill('SIGQUIT'); });
 process.on('SIGTERM', () => {
-  if (c === undefined) process.exit(0);
+  if (c === undefined) return;
   c.kill('SIGTERM');
   setTimeout(() => group('SIGKILL'), 3000).unref();
 });
 `;
 
 export interface Watched {
-  /** The supervisor; signal it (SIGQUIT, SIGTERM), never php-fpm directly. */
+  /** The supervisor; stop php-fpm with stopWatched(), signal it (SIGTERM, SIGKILL) to insist, never php-fpm directly. */
   proc: ChildProcess;
   /** php-fpm's pid, once started. */
   pid: Promise<number | undefined>;
@@ -78,10 +86,12 @@ export function spawnWatched(binary: string, args: string[], runtime?: RuntimeDi
   const files = runtime?.files.filter((f) => f !== '' && !f.includes('/')) ?? [];
   const argv = [runtime?.dir ?? '', files.join('/'), String(Math.max(0, Math.floor(delayMs))), binary, ...args];
   const proc = spawn(process.execPath, ['-e', SOURCE, ...argv], {
-    // stdin: the lifeline (never written); stdout: php-fpm's pid; stderr: php-fpm's stderr.
+    // stdin: the lifeline (written only by stopWatched); stdout: php-fpm's pid; stderr: php-fpm's stderr.
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
+  // A write to a watchdog that just died fails (EPIPE): its 'exit' tells the rest.
+  proc.stdin?.on('error', () => {});
   const pid = new Promise<number | undefined>((resolve) => {
     let out = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -92,4 +102,14 @@ export function spawnWatched(binary: string, args: string[], runtime?: RuntimeDi
     proc.once('exit', () => resolve(undefined));
   });
   return { proc, pid };
+}
+
+/**
+ * Stops php-fpm gracefully (SIGQUIT: children finish their request), or the watchdog at once while
+ * a restart's backoff runs. Told over the lifeline rather than by a signal: the watchdog may not
+ * have its handlers yet (a default SIGQUIT would dump core), and it must tell Foyer's stop from a
+ * signal sent to the whole group.
+ */
+export function stopWatched(proc: ChildProcess): void {
+  if (proc.stdin?.writable === true) proc.stdin.write('q');
 }

@@ -1,11 +1,20 @@
 // `--php spawn`: Foyer's own php-fpm on a private unix socket, supervised.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fastcgi, parseUpstream, spawnPhpFpm } from '../../src/handlers/fastcgi/index.ts';
-import { createLogger } from '../../src/log/logger.ts';
+import { createLogger, type Logger } from '../../src/log/logger.ts';
 import { call, docroot, phpFpmBinary, skipWithoutPhpFpm, text } from './helpers.ts';
 
 test('spawns php-fpm on a private socket, restarts it after a crash, stops it', {
@@ -67,16 +76,28 @@ test('a php-fpm that does not start leaves no runtime directory behind', async (
   }
 });
 
-test("a start after kill() that fails is the caller's error: no restart loop follows", {
-  skip: skipWithoutPhpFpm,
-}, async () => {
-  // php-fpm behind a script that fails once a file exists: the first start works, the second not.
-  const own = mkdtempSync(join(tmpdir(), 'foyer-spawn-again-'));
-  const fail = join(own, 'fail');
-  const binary = join(own, 'php-fpm');
+/** php-fpm behind a script that exits 1 while `fail` exists, in a directory of the test's own. */
+function failingPhpFpm(): { binary: string; fail: string; dir: string; lines: string[]; log: Logger } {
+  const dir = mkdtempSync(join(tmpdir(), 'foyer-spawn-again-'));
+  const fail = join(dir, 'fail');
+  const binary = join(dir, 'php-fpm');
   writeFileSync(binary, `#!/bin/sh\n[ -e '${fail}' ] && exit 1\nexec '${phpFpmBinary}' "$@"\n`, { mode: 0o755 });
   const lines: string[] = [];
   const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  return { binary, fail, dir, lines, log };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 400) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("a start after kill() that fails is the caller's error: no restart loop follows", {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  const { binary, fail, dir, lines, log } = failingPhpFpm();
   const fpm = await spawnPhpFpm({ binary, children: 1, log });
   try {
     await fpm.kill();
@@ -88,8 +109,56 @@ test("a start after kill() that fails is the caller's error: no restart loop fol
     );
   } finally {
     await fpm.stop();
-    rmSync(own, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a restart that fails is tried again, backing off, until php-fpm serves', {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  const { binary, fail, dir, lines, log } = failingPhpFpm();
+  const fpm = await spawnPhpFpm({ binary, children: 1, log });
+  const php = fastcgi({ upstream: fpm.upstream, root: docroot, maxConnections: 1 });
+  try {
+    const first = fpm.pid!;
+    writeFileSync(fail, '');
+    process.kill(first, 'SIGKILL');
+    await until('two failed restarts', () => lines.filter((l) => /php-fpm restart failed/.test(l)).length >= 2);
+    rmSync(fail);
+    await until('a new php-fpm', () => fpm.pid !== undefined && fpm.pid !== first);
+    let served = false;
+    for (let i = 0; i < 100 && !served; i++) {
+      const a = await call(php, '/hello.php');
+      served = a.status === 200 && (await text(a)) === 'Hello, World!';
+      if (!served) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(served, 'requests succeed once a restart worked');
+  } finally {
+    php.close();
+    await fpm.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stop() during the restart backoff ends it quietly: nothing started, nothing reported failed', {
+  skip: skipWithoutPhpFpm,
+}, async () => {
+  const lines: string[] = [];
+  const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  const fpm = await spawnPhpFpm({ children: 1, log });
+  const dir = dirname((parseUpstream(fpm.upstream) as { path: string }).path);
+  try {
+    process.kill(fpm.pid!, 'SIGKILL');
+    await until('the restart to be scheduled', () => lines.some((l) => /php-fpm exited; restarting/.test(l)));
+  } finally {
+    await fpm.stop();
+  }
+  assert.equal(fpm.pid, undefined);
+  assert.deepEqual(
+    lines.filter((l) => /restart failed/.test(l)),
+    [],
+  );
+  assert.equal(existsSync(dir), false);
 });
 
 test('stopping removes the files it made, not what else was put in the directory', {

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../log/logger.ts';
 import { silentLogger } from '../../log/logger.ts';
-import { spawnWatched } from '../../os/php-fpm-watchdog.ts';
+import { spawnWatched, stopWatched } from '../../os/php-fpm-watchdog.ts';
 import { FoyerConfigError } from '../../util/errors.ts';
 
 export interface PhpFpmOptions {
@@ -230,7 +230,10 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       log.error({ code, signal, stderr: stderr.slice(0, 1024) }, 'php-fpm exited; restarting');
       const wait = backoff;
       backoff = Math.min(backoff * 2, 30_000);
-      launch(wait, true).catch((err: unknown) => log.error({ err }, 'php-fpm restart failed'));
+      launch(wait, true).catch((err: unknown) => {
+        // Stopped meanwhile (the backoff or the start cut short): no failure to report.
+        if (!stopping) log.error({ err }, 'php-fpm restart failed');
+      });
     });
     // php-fpm's pid once it was started (after the delay); undefined: the watchdog exited first.
     await watched.pid;
@@ -254,9 +257,9 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     const proc = child;
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    // SIGQUIT: graceful (children finish their request); then SIGTERM, then SIGKILL.
+    // Graceful (children finish their request); then SIGTERM, then SIGKILL.
     const pid = fpmPid;
-    proc.kill('SIGQUIT');
+    stopWatched(proc);
     const t1 = setTimeout(() => proc.kill('SIGTERM'), 3000);
     const t2 = setTimeout(() => {
       proc.kill('SIGKILL');
