@@ -4,6 +4,7 @@
 import { inWorker } from '../os/primary-rpc.ts';
 import { batchedCaller, provideBatched } from './primary-batch.ts';
 import { gcra, type RateDecision, type RateSpec } from './gcra.ts';
+import { readClock } from '../util/read-clock.ts';
 
 /** Decides one request for `key`; implementations are shared by every limiter that uses them. */
 export interface RateLimitStore {
@@ -21,7 +22,7 @@ export class LocalRateTable {
   #newestTat = 0;
   constructor(readonly maxKeys = 100_000) {}
 
-  take(key: string, spec: RateSpec, now = Date.now()): RateDecision {
+  take(key: string, spec: RateSpec, now = readClock()): RateDecision {
     // The same client again (every request of a busy one): its TAT is the one kept aside, and the
     // table is not touched (a lookup and a store per request measured ~150 instructions).
     const again = key === this.#newest;

@@ -32,6 +32,7 @@ import { cannedError } from './canned-error.ts';
 import { HALF_CLOSE_GRACE_MS } from './transaction.ts';
 import { WriteBatch, type WriteBatchOwner } from './write-batch.ts';
 import { READ_AHEAD, READ_BUFFER, readAgain, readAsStream, readIntoShared } from './shared-reads.ts';
+import { enterRead, leaveRead } from '../util/read-clock.ts';
 
 export type { ConnectionConfig, ErrorHandler, FetchHandler, UpgradeHandler } from './connection-config.ts';
 
@@ -144,9 +145,15 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       this.#readAhead(chunk);
       return;
     }
-    this.#rd.scan.receivedAt = Date.now();
+    const now = Date.now();
+    this.#rd.scan.receivedAt = now;
     this.#rd.input.push(chunk);
-    this.#parse();
+    enterRead(now);
+    try {
+      this.#parse();
+    } finally {
+      leaveRead();
+    }
     // A stream that just started sends its head with its first chunk (see body-pump.ts).
     if (this.#out.streaming) this.#w.flushSoon();
     else this.#w.flush();
