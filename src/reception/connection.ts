@@ -298,7 +298,14 @@ export class Connection implements BodyOwner, WriteBatchOwner, PipelineOwner, Re
       this.#build.describe(ex, head, this.#rd.scan.startedAt);
       this.#out.record(ex, 101);
     }
-    this.#cfg.upgrade!(req as unknown as Request, socket, rest);
+    try {
+      this.#cfg.upgrade!(req as unknown as Request, socket, rest);
+    } catch (err) {
+      // The engine let go of the socket above (no listeners, no deadlines, marked closed): a hook
+      // that throws before it took the socket over would leave it open for good.
+      this.#cfg.log.error({ err }, 'upgrade handler failed; closing its connection');
+      socket.destroy();
+    }
   }
 
   // ── owner callbacks (write batch, pipeline queue, request bodies) ─────────────────────────

@@ -2,8 +2,10 @@
 // Date.now() costs about 190 instructions here (a runtime call and a new heap number, callgrind),
 // and the engine reads it already when a read arrives; a decision made within that read's
 // handling is microseconds later. nginx does the same for the same reason: it reads its clock once
-// per turn of its event loop (ngx_time_update) and decides with the cached value, which a handler
-// that runs long within the read leaves that much behind for the requests after it. Outside a read
+// per turn of its event loop (ngx_time_update) and decides with the cached value. As there, a
+// handler that runs long within a read leaves the time that much behind for the requests after it
+// in the same read: a rate decision among them is dated early, and its key's next request finds
+// up to that much more allowance. Outside a read
 // (a promise's continuation, a timer, another process's request) the clock is read anew.
 
 let readAt = 0;

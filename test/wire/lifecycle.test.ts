@@ -353,4 +353,22 @@ describe('upgrade hand-over', () => {
       await s.close(500);
     }
   });
+
+  test('a hook that throws before taking the socket over gets it closed, not left open', async () => {
+    const s = await start(() => new Response('normal'), {
+      upgrade() {
+        throw new Error('no such protocol here');
+      },
+    });
+    try {
+      const r = await exchange(
+        s.address.port,
+        'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n',
+      );
+      assert.equal(r.text, '');
+      assert.equal(r.closed, true);
+    } finally {
+      await s.close(500);
+    }
+  });
 });
