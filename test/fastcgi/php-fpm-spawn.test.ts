@@ -55,12 +55,22 @@ test('spawns php-fpm on a private socket, restarts it after a crash, stops it', 
   assert.equal(fpm.pid, undefined);
 });
 
-test('a php-fpm that does not start leaves no runtime directory behind', async () => {
-  // os.tmpdir() reads TMPDIR when called: the directory spawnPhpFpm makes lands in one of our own.
-  const own = mkdtempSync(join(tmpdir(), 'foyer-spawn-fail-'));
+/** Runs `body` with os.tmpdir() (which reads TMPDIR when called) in a directory of the test's own. */
+async function inOwnTmpdir(prefix: string, body: (own: string) => Promise<void>): Promise<void> {
+  const own = mkdtempSync(join(tmpdir(), prefix));
   const was = process.env.TMPDIR;
   process.env.TMPDIR = own;
   try {
+    await body(own);
+  } finally {
+    if (was === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = was;
+    rmSync(own, { recursive: true, force: true });
+  }
+}
+
+test('a php-fpm that does not start leaves no runtime directory behind', async () => {
+  await inOwnTmpdir('foyer-spawn-fail-', async (own) => {
     const lines: string[] = [];
     const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
     await assert.rejects(
@@ -73,11 +83,32 @@ test('a php-fpm that does not start leaves no runtime directory behind', async (
       lines.filter((l) => /restart/.test(l)),
       [],
     );
-  } finally {
-    if (was === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = was;
-    rmSync(own, { recursive: true, force: true });
-  }
+  });
+});
+
+/** This process's children (those forked by its main thread), from /proc. */
+function ownChildren(): number[] {
+  const list = readFileSync(`/proc/self/task/${process.pid}/children`, 'latin1');
+  return list.split(' ').filter(Boolean).map(Number);
+}
+
+test('a watchdog that never reports php-fpm started cannot hang the start: the start timeout ends it', {
+  skip: process.platform !== 'linux' ? 'reads /proc' : false,
+  // Without the bound the start waits for ever: this timeout is how the test goes red.
+  timeout: 30_000,
+}, async () => {
+  await inOwnTmpdir('foyer-spawn-mute-', async (own) => {
+    const before = new Set(ownChildren());
+    // The watchdog is spawned before spawnPhpFpm's first wait (a unix socket needs no free port),
+    // and node takes tens of milliseconds to boot it: stopped now, it has reported nothing.
+    const starting = spawnPhpFpm({ binary: '/bin/false', startTimeout: 300 });
+    const watchdogs = ownChildren().filter((p) => !before.has(p));
+    assert.equal(watchdogs.length, 1, 'one watchdog spawned');
+    process.kill(watchdogs[0]!, 'SIGSTOP');
+    await assert.rejects(starting, /php-fpm did not start: its watchdog reported no start before the start timeout/);
+    assert.deepEqual(readdirSync(own), [], 'runtime directory removed');
+    await until('the stopped watchdog to be killed', () => !ownChildren().includes(watchdogs[0]!));
+  });
 });
 
 /** php-fpm behind a script that exits 1 while `fail` exists, in a directory of the test's own. */

@@ -121,6 +121,21 @@ function canConnect(target: { path: string } | { host: string; port: number }): 
 }
 
 // Pool values are written as given: reject anything that could start a new config line.
+const TIMED_OUT = Symbol('timed out');
+
+/** `p`'s value, or TIMED_OUT after `ms`; the timer does not outlive the race. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(resolve, ms, TIMED_OUT);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function iniValue(v: string): string {
   if (/[\r\n\0]/.test(v)) throw new FoyerConfigError('FOYER_BAD_OPTION', 'php-fpm ini values must be single-line');
   return v;
@@ -236,8 +251,14 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       });
     });
     // php-fpm's pid once it was started (after the delay); undefined: the watchdog exited first.
-    await watched.pid;
-    const deadline = Date.now() + (options.startTimeout ?? 10_000);
+    // Bounded too: a watchdog that neither reports nor exits (stopped, starved of CPU) must not
+    // hang the start, which the start timeout promises to end.
+    const startTimeout = options.startTimeout ?? 10_000;
+    if ((await within(watched.pid, delay + startTimeout)) === TIMED_OUT) {
+      proc.kill('SIGKILL');
+      throw new Error('php-fpm did not start: its watchdog reported no start before the start timeout');
+    }
+    const deadline = Date.now() + startTimeout;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       if (await canConnect(target)) {
