@@ -17,6 +17,7 @@ export function attribute<T>(name: string): AttributeKey<T> {
 /** Per-request context. Everything request-scoped lives here, never in module state. */
 export interface Context {
   readonly remoteAddress: string;
+  /** The peer's port; with trusted proxies, the port the client's forwarding hop named, or 0 when it named none. */
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;

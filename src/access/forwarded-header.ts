@@ -8,6 +8,8 @@
 export interface Hop {
   /** Normalisable address text (brackets and port removed), or undefined for `unknown`/obfuscated. */
   for: string | undefined;
+  /** The port the hop named (`v4:port`, `[v6]:port`), 1–65535; absent when it named none. */
+  port?: number;
   /** `proto=` of this hop (RFC 7239 §5.4), lowercased. */
   proto?: string;
 }
@@ -28,22 +30,33 @@ function readRightmost(elements: string[], read: (element: string) => Hop): Hop[
   return kept.length === elements.length ? hops : [UNREADABLE, ...hops];
 }
 
-/** Strips `[v6]:port`, `[v6]` and `v4:port` down to the address text. */
-function stripPort(node: string): string | undefined {
+/** `port` as a number when it is one a socket can have (1–65535), else undefined. */
+function portNumber(port: string): number | undefined {
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Splits `[v6]:port`, `[v6]` and `v4:port` into the address text and the port; undefined when malformed. */
+function readNode(node: string): Hop | undefined {
   if (node.startsWith('[')) {
     const end = node.indexOf(']');
     if (end < 0) return undefined;
     const rest = node.slice(end + 1);
     if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return undefined;
-    return node.slice(1, end);
+    return withPort(node.slice(1, end), rest.slice(1));
   }
   const colon = node.indexOf(':');
   // One colon: IPv4 with a port. More: a bare IPv6 address (X-Forwarded-For writes them so).
   if (colon >= 0 && colon === node.lastIndexOf(':')) {
     if (!/^\d{1,5}$/.test(node.slice(colon + 1))) return undefined;
-    return node.slice(0, colon);
+    return withPort(node.slice(0, colon), node.slice(colon + 1));
   }
-  return node;
+  return { for: node };
+}
+
+function withPort(addr: string, port: string): Hop {
+  const n = port === '' ? undefined : portNumber(port);
+  return n === undefined ? { for: addr } : { for: addr, port: n };
 }
 
 /** `X-Forwarded-For: client, proxy1, proxy2` (all lines joined in order) → hops, left to right. */
@@ -51,7 +64,7 @@ export function parseXForwardedFor(values: readonly string[]): Hop[] | undefined
   const parts = values.length === 1 ? (values[0] as string).split(',') : values.flatMap((v) => v.split(','));
   return readRightmost(parts, (part) => {
     const node = part.trim();
-    return node === '' ? UNREADABLE : { for: stripPort(node) };
+    return node === '' ? UNREADABLE : (readNode(node) ?? UNREADABLE);
   });
 }
 
@@ -103,9 +116,11 @@ function parseElements(value: string): Hop[] | undefined {
     const proto = params.get('proto');
     if (forValue === undefined) return false;
     const lower = forValue.toLowerCase();
-    const addr = lower === 'unknown' || forValue.startsWith('_') ? undefined : stripPort(forValue);
-    if (addr === undefined && lower !== 'unknown' && !forValue.startsWith('_')) return false;
-    hops.push(proto === undefined ? { for: addr } : { for: addr, proto: proto.toLowerCase() });
+    const hidden = lower === 'unknown' || forValue.startsWith('_');
+    const hop = hidden ? { for: undefined } : readNode(forValue);
+    if (hop === undefined) return false;
+    if (proto !== undefined) hop.proto = proto.toLowerCase();
+    hops.push(hop);
     params = new Map();
     return true;
   };

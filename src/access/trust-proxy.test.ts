@@ -66,6 +66,16 @@ describe('client address behind trusted proxies', () => {
     assert.equal(resolve('::ffff:10.0.0.2', false, h('x-forwarded-for', '192.0.2.1:5000')).remoteAddress, '192.0.2.1');
   });
 
+  test("a forwarded client's port is its hop's or unknown (0), never the proxy's; a peer's own port stands", () => {
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '[2001:db8::2]:443')).remotePort, 443);
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '192.0.2.1:5000')).remotePort, 5000);
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '192.0.2.1')).remotePort, 0);
+    assert.equal(resolve('::1', false, h('x-forwarded-for', '2001:db8::1')).remotePort, 0);
+    // No forwarding header, or an untrusted peer: the address is the peer's, and so is the port.
+    assert.equal(resolve('::1', false, []).remotePort, undefined);
+    assert.equal(resolve('198.51.100.4', false, h('x-forwarded-for', '192.0.2.1:5000')).remotePort, undefined);
+  });
+
   test('X-Forwarded-Proto: https from a trusted proxy marks the request secure; anything odd is ignored', () => {
     assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'https')).secure, true);
     assert.equal(resolve('10.0.0.2', true, h('x-forwarded-proto', 'http')).secure, false);
@@ -102,7 +112,7 @@ describe('client address from RFC 7239 Forwarded', () => {
 
   test('reads for= and proto= of the client hop, quoted IPv6 with a port included', () => {
     const r = resolve('127.0.0.1', false, h('Forwarded', 'for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https'));
-    assert.deepEqual(r, { remoteAddress: '2001:db8:cafe::17', secure: true });
+    assert.deepEqual(r, { remoteAddress: '2001:db8:cafe::17', remotePort: 4711, secure: true });
   });
 
   test('parameter names are case-insensitive and elements may span lines', () => {
@@ -144,8 +154,19 @@ describe('client address from RFC 7239 Forwarded', () => {
 
   test('takes the rightmost untrusted element, with its proto', () => {
     const r = ask('for=6.6.6.6, for="203.0.113.7:4711";proto=https, for=10.0.0.3');
-    assert.deepEqual(r, { remoteAddress: '203.0.113.7', secure: true });
+    assert.deepEqual(r, { remoteAddress: '203.0.113.7', remotePort: 4711, secure: true });
     assert.equal(ask('for="[2001:db8::1]:80"').remoteAddress, '2001:db8::1');
+  });
+
+  test("the client's port is the one its hop named, else unknown (0); never the proxy's", () => {
+    assert.equal(ask('for="[2001:db8::1]:80"').remotePort, 80);
+    assert.equal(ask('for=203.0.113.7').remotePort, 0);
+    assert.equal(ask('for=unknown, for="203.0.113.7:4711"').remotePort, 4711);
+    // Not a port a socket can have: the address stands, its port is unknown.
+    assert.equal(ask('for="203.0.113.7:0"').remotePort, 0);
+    assert.equal(ask('for="203.0.113.7:99999"').remotePort, 0);
+    // Every hop trusted: the leftmost is the client, with its own port.
+    assert.equal(ask('for="10.1.1.1:1234", for=10.0.0.3').remotePort, 1234);
   });
 
   test("junk a client puts left of the proxy's element never makes the client the proxy", () => {

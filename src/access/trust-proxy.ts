@@ -8,6 +8,12 @@ import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
 
 export interface ClientInfo {
   remoteAddress: string;
+  /**
+   * The client's port when the address came from a forwarding header: the port its hop named, or
+   * 0 (unknown) when it named none; absent when the address is the peer's, whose port stands. The
+   * proxy's own port would be no client's (nginx's realip does the same with $remote_port).
+   */
+  remotePort?: number;
   /** The scheme the client used: TLS here, or https reported by a trusted proxy. */
   secure: boolean;
 }
@@ -98,7 +104,8 @@ export function trustProxy(options: TrustProxyOptions): ClientResolver {
     let scheme: boolean | undefined;
     if (useForwarded) scheme = client?.hop.proto === 'https' ? true : client?.hop.proto === 'http' ? false : undefined;
     else scheme = forwardedProto(headers);
-    return { remoteAddress: client?.ip ?? peerIp, secure: scheme ?? secure };
+    if (client === undefined) return { remoteAddress: peerIp, secure: scheme ?? secure };
+    return { remoteAddress: client.ip, remotePort: client.hop.port ?? 0, secure: scheme ?? secure };
   };
 }
 

@@ -144,7 +144,7 @@ describe('access flags', () => {
     chmodSync(dir, 0o755);
     writeFileSync(
       join(root, 'who.php'),
-      '<?php echo json_encode([$_SERVER["REMOTE_ADDR"], $_SERVER["REMOTE_USER"] ?? null, $_SERVER["AUTH_TYPE"] ?? null, $_SERVER["HTTPS"] ?? null]);',
+      '<?php echo json_encode([$_SERVER["REMOTE_ADDR"], $_SERVER["REMOTE_USER"] ?? null, $_SERVER["AUTH_TYPE"] ?? null, $_SERVER["HTTPS"] ?? null, $_SERVER["REMOTE_PORT"] ?? null]);',
     );
     const { child, origin } = await serveUntilReady([
       root,
@@ -159,7 +159,18 @@ describe('access flags', () => {
       const res = await fetch(`${origin}/who.php`, {
         headers: { 'x-forwarded-for': '192.0.2.44', 'x-forwarded-proto': 'https', authorization: basic('bo', 'pw') },
       });
-      assert.deepEqual(await res.json(), ['192.0.2.44', 'bo', 'Basic', 'on']);
+      // REMOTE_PORT: unknown (empty, as nginx's $remote_port) when the hop named none, never the proxy's.
+      assert.deepEqual(await res.json(), ['192.0.2.44', 'bo', 'Basic', 'on', '']);
+      const ported = await fetch(`${origin}/who.php`, {
+        headers: { 'x-forwarded-for': '192.0.2.44:5555', authorization: basic('bo', 'pw') },
+      });
+      assert.deepEqual(await ported.json(), ['192.0.2.44', 'bo', 'Basic', null, '5555']);
+      // The peer itself: its own port.
+      const direct = (await (
+        await fetch(`${origin}/who.php`, { headers: { authorization: basic('bo', 'pw') } })
+      ).json()) as string[];
+      assert.equal(direct[0], '127.0.0.1');
+      assert.match(direct[4] ?? '', /^[1-9]\d*$/);
     } finally {
       await stop(child);
     }

@@ -206,7 +206,8 @@ export function buildParams(p: ParamsInput): Array<[string, string | Uint8Array]
     ['REQUEST_METHOD', req.method],
     ['DOCUMENT_URI', p.scriptName + p.pathInfo],
     ['REMOTE_ADDR', ctx.remoteAddress],
-    ['REMOTE_PORT', String(ctx.remotePort)],
+    // Empty when unknown (a client address from a forwarding header that named no port), as nginx's $remote_port.
+    ['REMOTE_PORT', ctx.remotePort === 0 ? '' : String(ctx.remotePort)],
     // The URI as the client sent it, undecoded (front controllers route on it), query included.
     ['REQUEST_URI', requestUri(req, url)],
     ['QUERY_STRING', query],
