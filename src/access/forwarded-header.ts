@@ -22,22 +22,26 @@ const MAX_HOPS = 64;
 
 const UNREADABLE: Hop = { for: undefined };
 
-/** Reads the rightmost MAX_HOPS elements only (behind an unreadable hop when some were cut off). */
-function readRightmost(elements: string[], read: (element: string) => Hop): Hop[] | undefined {
+/**
+ * Reads the rightmost MAX_HOPS elements only (behind an unreadable hop when some were cut off).
+ * Empty elements (`a,,b`, a trailing comma) are no hops: RFC 9110 §5.6.1 has a recipient ignore
+ * them in a list, as nginx's realip does.
+ */
+function readRightmost(all: string[], read: (element: string) => Hop): Hop[] | undefined {
+  const elements = all.filter((e) => e.trim() !== '');
   if (elements.length === 0) return undefined;
   const kept = elements.length <= MAX_HOPS ? elements : elements.slice(-MAX_HOPS);
   const hops = kept.map(read);
   return kept.length === elements.length ? hops : [UNREADABLE, ...hops];
 }
 
-/** `port` as a number when it is one a socket can have (1–65535), else undefined. */
-function portNumber(port: string): number | undefined {
-  const n = Number(port);
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
-
-/** Splits `[v6]:port`, `[v6]` and `v4:port` into the address text and the port; undefined when malformed. */
+/**
+ * Splits `[v6]:port`, `[v6]` and `v4:port` into the address text and the port; undefined when
+ * malformed. A port must be one a socket can have (1–65535), and a zone index (`fe80::1%eth0`)
+ * means nothing off the host that wrote it: either makes the hop unreadable, as in nginx.
+ */
 function readNode(node: string): Hop | undefined {
+  if (node.includes('%')) return undefined;
   if (node.startsWith('[')) {
     const end = node.indexOf(']');
     if (end < 0) return undefined;
@@ -54,17 +58,17 @@ function readNode(node: string): Hop | undefined {
   return { for: node };
 }
 
-function withPort(addr: string, port: string): Hop {
-  const n = port === '' ? undefined : portNumber(port);
-  return n === undefined ? { for: addr } : { for: addr, port: n };
+function withPort(addr: string, port: string): Hop | undefined {
+  if (port === '') return { for: addr };
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? { for: addr, port: n } : undefined;
 }
 
 /** `X-Forwarded-For: client, proxy1, proxy2` (all lines joined in order) → hops, left to right. */
 export function parseXForwardedFor(values: readonly string[]): Hop[] | undefined {
   const parts = values.length === 1 ? (values[0] as string).split(',') : values.flatMap((v) => v.split(','));
   return readRightmost(parts, (part) => {
-    const node = part.trim();
-    return node === '' ? UNREADABLE : (readNode(node) ?? UNREADABLE);
+    return readNode(part.trim()) ?? UNREADABLE;
   });
 }
 

@@ -136,6 +136,36 @@ export function addressKey(address: string): string {
   return clientKey(normaliseIp(address) ?? address);
 }
 
+/**
+ * normaliseIp, and IPv6 in its one text form (RFC 5952 §4: lower case, no leading zeros, the
+ * longest run of two or more zero groups as `::`, the first of equal runs). For addresses read
+ * from headers, where a proxy may spell one address several ways (`2001:DB8:0::1`); a socket's
+ * peer is already in this form. The same client is then the same text in logs and REMOTE_ADDR.
+ */
+export function canonicalIp(raw: string): string | undefined {
+  const ip = normaliseIp(raw);
+  if (ip === undefined || !ip.includes(':')) return ip;
+  const groups = expandIpv6(ip, true);
+  if (groups === undefined) return ip;
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLength).join(':')}`;
+}
+
 /** The 8 groups of an IPv6 address, leading zeros dropped; a dotted IPv4 tail as two groups when `dotted`. */
 function expandIpv6(ip: string, dotted = false): string[] | undefined {
   const halves = ip.split('::');

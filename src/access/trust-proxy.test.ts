@@ -36,8 +36,32 @@ describe('client address behind trusted proxies', () => {
   });
 
   test('a malformed X-Forwarded-For is ignored and the peer stands', () => {
-    for (const bad of ['', 'junk', '1.2.3.4:port', '[::1', '1.2.3.4 5.6.7.8', '999.1.1.1', '1.2.3.4,']) {
+    for (const bad of [
+      '',
+      ' , ',
+      'junk',
+      '1.2.3.4:port',
+      '[::1',
+      '1.2.3.4 5.6.7.8',
+      '999.1.1.1',
+      '1.2.3.4:0',
+      '1.2.3.4:65536',
+      '[2001:db8::1]:0',
+      'fe80::1%eth0',
+    ]) {
       assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', bad)).remoteAddress, '10.0.0.2', bad);
+    }
+  });
+
+  test('empty list elements are no hops (RFC 9110 §5.6.1), as in nginx', () => {
+    for (const xff of ['1.2.3.4,', '1.2.3.4, ', ',1.2.3.4', '1.2.3.4,, 10.0.0.3', '1.2.3.4, , 10.0.0.3,,']) {
+      assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', xff)).remoteAddress, '1.2.3.4', xff);
+    }
+  });
+
+  test('an IPv6 client is written in its one canonical form (RFC 5952), however the proxy spelled it', () => {
+    for (const spelled of ['2001:DB8:0::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '[2001:db8:0:0::1]:80']) {
+      assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', spelled)).remoteAddress, '2001:db8::1', spelled);
     }
   });
 
@@ -162,9 +186,9 @@ describe('client address from RFC 7239 Forwarded', () => {
     assert.equal(ask('for="[2001:db8::1]:80"').remotePort, 80);
     assert.equal(ask('for=203.0.113.7').remotePort, 0);
     assert.equal(ask('for=unknown, for="203.0.113.7:4711"').remotePort, 4711);
-    // Not a port a socket can have: the address stands, its port is unknown.
-    assert.equal(ask('for="203.0.113.7:0"').remotePort, 0);
-    assert.equal(ask('for="203.0.113.7:99999"').remotePort, 0);
+    // Not a port a socket can have: the hop is unreadable, so the peer stands, with its own port.
+    assert.deepEqual(ask('for="203.0.113.7:0"'), { remoteAddress: '10.0.0.2', secure: false });
+    assert.deepEqual(ask('for="203.0.113.7:99999"'), { remoteAddress: '10.0.0.2', secure: false });
     // Every hop trusted: the leftmost is the client, with its own port.
     assert.equal(ask('for="10.1.1.1:1234", for=10.0.0.3').remotePort, 1234);
   });

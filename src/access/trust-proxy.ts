@@ -4,7 +4,7 @@
 // wrote it. Reception calls this once per request; ctx.remoteAddress, PHP's REMOTE_ADDR, the access
 // log, access rules and rate limits all read its answer.
 import { type Hop, parseForwarded, parseXForwardedFor } from './forwarded-header.ts';
-import { type CidrSet, cidrList, listHas, normaliseIp } from './ip-address.ts';
+import { type CidrSet, canonicalIp, cidrList, listHas, normaliseIp } from './ip-address.ts';
 
 export interface ClientInfo {
   remoteAddress: string;
@@ -53,7 +53,7 @@ function pickClient(hops: Hop[], trusted: CidrSet): { ip: string; hop: Hop } | u
   let last: { ip: string; hop: Hop } | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as Hop;
-    const ip = hop.for === undefined ? undefined : normaliseIp(hop.for);
+    const ip = hop.for === undefined ? undefined : canonicalIp(hop.for);
     if (ip === undefined) return last;
     last = { ip, hop };
     if (!listHas(trusted, ip)) return last;

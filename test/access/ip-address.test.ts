@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { CidrError, cidrList, clientKey, listHas, normaliseIp } from '../../src/access/ip-address.ts';
+import { CidrError, canonicalIp, cidrList, clientKey, listHas, normaliseIp } from '../../src/access/ip-address.ts';
 
 test('an IPv4-mapped address is its IPv4 address, in any spelling', () => {
   for (const a of [
@@ -57,4 +57,50 @@ test('an IPv6 client is keyed by its /64, a dotted tail included', () => {
   assert.equal(clientKey('2001:db8:1:4::1'), '2001:db8:1:4::/64');
   assert.equal(clientKey('2001:0db8:0001:0004:0:0:0:1'), '2001:db8:1:4::/64');
   assert.equal(clientKey('1.2.3.4'), '1.2.3.4');
+});
+
+/** The WHATWG URL serialiser's IPv6 host, which follows RFC 5952's compression: the reference. */
+const urlForm = (ip: string): string => new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+
+test('canonicalIp writes IPv6 as the URL serialiser does (RFC 5952), from any spelling', () => {
+  // Groups with many zeros, so that runs of every length and their ties come up.
+  const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+  const spelled = fc
+    .tuple(fc.array(group, { minLength: 8, maxLength: 8 }), fc.boolean(), fc.boolean(), fc.nat(7), fc.nat(8))
+    .map(([groups, upper, padded, from, length]) => {
+      let parts = groups.map((g) => (padded ? g.toString(16).padStart(4, '0') : g.toString(16)));
+      // Compress some run of zero groups, not necessarily the longest (a proxy may).
+      const end = Math.min(8, from + length);
+      if (length >= 1 && groups.slice(from, end).every((g) => g === 0))
+        parts = [
+          ...parts.slice(0, from),
+          ...(from === 0 ? [''] : []),
+          '',
+          ...(end === 8 ? [''] : []),
+          ...parts.slice(end),
+        ];
+      const text = parts.join(':').replace(/:{3,}/, '::');
+      return upper ? text.toUpperCase() : text;
+    })
+    .filter((t) => isIPv6(t) && !/^::ffff:/i.test(urlForm(t)));
+  fc.assert(
+    fc.property(spelled, (t) => {
+      assert.equal(canonicalIp(t), urlForm(t), t);
+    }),
+    { numRuns: 2000 },
+  );
+  for (const [t, want] of [
+    ['2001:DB8:0::1', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['::0:1', '::1'],
+    ['1::', '1::'],
+    ['::1.2.3.4', '::102:304'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['203.0.113.7', '203.0.113.7'],
+  ]) {
+    assert.equal(canonicalIp(t as string), want, t);
+  }
 });
