@@ -19,6 +19,8 @@ const { spawn } = require('node:child_process');
 const { rmdirSync, unlinkSync } = require('node:fs');
 const { join } = require('node:path');
 const [dir, files, delay, bin, ...args] = process.argv.slice(1);
+// Tests only: a watchdog slow to report (starved of CPU) after it started php-fpm.
+const reportDelay = Number(process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS) || 0;
 // The runtime directory's known files, then the directory if empty: never a recursive removal.
 const removeDir = () => {
   for (const f of files.split('/')) if (f !== '') try { unlinkSync(join(dir, f)); } catch {}
@@ -38,7 +40,8 @@ const takeDown = () => {
 const start = () => {
   c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   c.on('error', () => process.exit(127));
-  c.on('spawn', () => process.stdout.write(c.pid + '\\n'));
+  const report = () => process.stdout.write(c.pid + '\\n');
+  c.on('spawn', () => { if (reportDelay > 0) setTimeout(report, reportDelay); else report(); });
   c.on('exit', (code, sig) => { group('SIGKILL'); process.exit(code ?? 128); });
 };
 if (Number(delay) > 0) setTimeout(start, Number(delay)); else start();

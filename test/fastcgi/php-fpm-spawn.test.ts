@@ -111,6 +111,64 @@ test('a watchdog that never reports php-fpm started cannot hang the start: the s
   });
 });
 
+test('an event loop that ran late past the start timeout is no failed start; an unbounded timeout waits', {
+  skip: skipWithoutPhpFpm,
+  timeout: 30_000,
+}, async () => {
+  const late = spawnPhpFpm({ children: 1, startTimeout: 300 });
+  // Busy past the timeout while the watchdog starts php-fpm: its report waits in the pipe, read
+  // only after the timers have run.
+  const busyUntil = Date.now() + 2000;
+  while (Date.now() < busyUntil) {}
+  const fpm = await late;
+  await fpm.stop();
+  // Past setTimeout's range: no timer that fires at once.
+  const unbounded = await spawnPhpFpm({ children: 1, startTimeout: Number.POSITIVE_INFINITY });
+  await unbounded.stop();
+});
+
+/** Processes whose command line names `path` (php-fpm's title names its config), from /proc. */
+function processesNaming(path: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(path)) out.push(Number(entry));
+    } catch {}
+  }
+  return out;
+}
+
+test('a start that times out after the watchdog started php-fpm, unreported, leaves no php-fpm running', {
+  skip: skipWithoutPhpFpm || (process.platform !== 'linux' ? 'reads /proc' : false),
+  timeout: 30_000,
+}, async () => {
+  await inOwnTmpdir('foyer-spawn-unreported-', async (own) => {
+    // A watchdog starved of CPU between starting php-fpm and reporting its pid, played by one told to wait.
+    process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS = '60000';
+    try {
+      await assert.rejects(
+        spawnPhpFpm({ children: 1, startTimeout: 1500 }),
+        /its watchdog reported no start before the start timeout/,
+      );
+      // php-fpm leads a process group of its own: killing the watchdog alone left it running, reparented.
+      await until('php-fpm to be gone', () => processesNaming(own).length === 0);
+      assert.deepEqual(readdirSync(own), [], 'runtime directory removed');
+    } finally {
+      delete process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS;
+      // Red runs: what is left under our own directory goes (php-fpm's master leads its group).
+      for (const pid of processesNaming(own)) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {}
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+  });
+});
+
 /** php-fpm behind a script that exits 1 while `fail` exists, in a directory of the test's own. */
 function failingPhpFpm(): { binary: string; fail: string; dir: string; lines: string[]; log: Logger } {
   const dir = mkdtempSync(join(tmpdir(), 'foyer-spawn-again-'));

@@ -12,6 +12,7 @@ import {
   constants,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmdirSync,
   unlinkSync,
   writeFileSync,
@@ -50,7 +51,10 @@ export interface PhpFpmOptions {
   socketOwner?: { uid: number; gid: number };
   /** Restart php-fpm when it exits unexpectedly. Default true. */
   supervise?: boolean;
-  /** How long to wait for the socket to accept connections, ms. Default 10 000. */
+  /**
+   * How long a start may take, ms, until php-fpm's socket accepts connections (a restart's backoff
+   * comes on top). Default 10 000.
+   */
   startTimeout?: number;
   log?: Logger;
 }
@@ -120,14 +124,21 @@ function canConnect(target: { path: string } | { host: string; port: number }): 
   });
 }
 
-// Pool values are written as given: reject anything that could start a new config line.
 const TIMED_OUT = Symbol('timed out');
+/** The longest delay setTimeout keeps (a longer one fires at once, with a warning). */
+const MAX_TIMER = 2 ** 31 - 1;
 
-/** `p`'s value, or TIMED_OUT after `ms`; the timer does not outlive the race. */
+/**
+ * `p`'s value, or TIMED_OUT after `ms`; the timer does not outlive the race. When the timer fires,
+ * one turn of the event loop is left first: a loop that ran late runs its timers before it reads
+ * what is waiting in its pipes, and `p` may be settled by that read. A `ms` past setTimeout's
+ * range (Infinity too) waits for `p` alone.
+ */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  if (!(ms <= MAX_TIMER)) return p;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(resolve, ms, TIMED_OUT);
+    timer = setTimeout(() => setImmediate(resolve, TIMED_OUT), Math.max(0, ms));
   });
   try {
     return await Promise.race([p, late]);
@@ -136,6 +147,42 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OU
   }
 }
 
+/**
+ * The php-fpm a watchdog started, or was starting, although it has not said so: its children
+ * (Linux), and the master in the pid file. Only processes whose command line names the runtime
+ * directory count (php-fpm's title names its config; a child not yet exec'd is the watchdog's copy,
+ * whose arguments name it): a stale pid file's pid may be anyone's by now.
+ */
+function unreportedPhpFpm(watchdog: number | undefined, dir: string): number[] {
+  const pids = new Set<number>();
+  if (watchdog !== undefined) {
+    try {
+      const list = readFileSync(`/proc/${watchdog}/task/${watchdog}/children`, 'latin1');
+      for (const pid of list.split(' ')) if (pid !== '') pids.add(Number(pid));
+    } catch {}
+  }
+  try {
+    const pid = Number.parseInt(readFileSync(join(dir, RUNTIME_FILES.pid), 'latin1'), 10);
+    if (pid > 0) pids.add(pid);
+  } catch {}
+  return [...pids].filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(dir);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** SIGKILL to `pid`'s group (php-fpm leads its own), and to `pid` itself in case it leads none yet. */
+function killAll(pid: number): void {
+  killGroup(pid);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+// Pool values are written as given: reject anything that could start a new config line.
 function iniValue(v: string): string {
   if (/[\r\n\0]/.test(v)) throw new FoyerConfigError('FOYER_BAD_OPTION', 'php-fpm ini values must be single-line');
   return v;
@@ -250,22 +297,27 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
         if (!stopping) log.error({ err }, 'php-fpm restart failed');
       });
     });
-    // php-fpm's pid once it was started (after the delay); undefined: the watchdog exited first.
-    // Bounded too: a watchdog that neither reports nor exits (stopped, starved of CPU) must not
-    // hang the start, which the start timeout promises to end.
-    const startTimeout = options.startTimeout ?? 10_000;
-    if ((await within(watched.pid, delay + startTimeout)) === TIMED_OUT) {
+    // One deadline for the whole start: the watchdog's report of php-fpm's pid (after the delay;
+    // undefined: the watchdog exited first), then the socket. Bounded throughout: a watchdog that
+    // neither reports nor exits (stopped, starved of CPU) must not hang the start.
+    const deadline = Date.now() + delay + (options.startTimeout ?? 10_000);
+    if ((await within(watched.pid, deadline - Date.now())) === TIMED_OUT) {
+      // It may have started php-fpm without saying so yet: in a process group of its own, which
+      // killing the watchdog does not reach, and with no lifeline left once the watchdog is gone.
+      const strays = unreportedPhpFpm(proc.pid, dir);
       proc.kill('SIGKILL');
+      for (const pid of strays) killAll(pid);
       throw new Error('php-fpm did not start: its watchdog reported no start before the start timeout');
     }
-    const deadline = Date.now() + startTimeout;
-    while (Date.now() < deadline) {
+    // At least one try, even past the deadline: an event loop that ran late is no failed start.
+    for (;;) {
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       if (await canConnect(target)) {
         backoff = 500;
         ready = true;
         return;
       }
+      if (Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const exited = proc.exitCode !== null || proc.signalCode !== null;
