@@ -4,6 +4,7 @@
 // right. Dropping the header for junk on the left (`X-Forwarded-For: x`, 65 entries, an unclosed
 // quote) would make the client the proxy itself, and any rule that admits the proxy's address
 // would admit the client. Nothing here throws.
+import { trimOws } from '../util/ows.ts';
 
 export interface Hop {
   /** Normalisable address text (brackets and port removed), or undefined for `unknown`/obfuscated. */
@@ -28,7 +29,7 @@ const UNREADABLE: Hop = { for: undefined };
  * them in a list, as nginx's realip does.
  */
 function readRightmost(all: string[], read: (element: string) => Hop): Hop[] | undefined {
-  const elements = all.filter((e) => e.trim() !== '');
+  const elements = all.filter((e) => trimOws(e) !== '');
   if (elements.length === 0) return undefined;
   const kept = elements.length <= MAX_HOPS ? elements : elements.slice(-MAX_HOPS);
   const hops = kept.map(read);
@@ -68,7 +69,7 @@ function withPort(addr: string, port: string): Hop | undefined {
 export function parseXForwardedFor(values: readonly string[]): Hop[] | undefined {
   const parts = values.length === 1 ? (values[0] as string).split(',') : values.flatMap((v) => v.split(','));
   return readRightmost(parts, (part) => {
-    return readNode(part.trim()) ?? UNREADABLE;
+    return readNode(trimOws(part)) ?? UNREADABLE;
   });
 }
 
@@ -132,7 +133,7 @@ function parseElements(value: string): Hop[] | undefined {
     while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
     const eq = value.indexOf('=', i);
     if (eq < 0) return undefined;
-    const name = value.slice(i, eq).trim().toLowerCase();
+    const name = trimOws(value.slice(i, eq)).toLowerCase();
     if (!TOKEN.test(name) || params.has(name)) return undefined;
     i = eq + 1;
     let v: string;

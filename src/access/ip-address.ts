@@ -1,6 +1,7 @@
 // IP address helpers shared by the access layer: normalising what sockets and headers give us,
 // and CIDR lists as net.BlockList (the kernel-independent matcher Node ships).
 import { BlockList, isIP } from 'node:net';
+import { trimOws } from '../util/ows.ts';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -10,7 +11,7 @@ export type Family = 'ipv4' | 'ipv6';
  * covers both spellings; zone ids (`fe80::1%eth0`) are dropped.
  */
 export function normaliseIp(raw: string): string | undefined {
-  let s = raw.trim();
+  let s = trimOws(raw);
   const zone = s.indexOf('%');
   if (zone >= 0) s = s.slice(0, zone);
   const kind = isIP(s);

@@ -48,6 +48,8 @@ describe('client address behind trusted proxies', () => {
       '1.2.3.4:65536',
       '[2001:db8::1]:0',
       'fe80::1%eth0',
+      '1.2.3.4\u00a0',
+      '\ufeff1.2.3.4',
     ]) {
       assert.equal(resolve('10.0.0.2', false, h('x-forwarded-for', bad)).remoteAddress, '10.0.0.2', bad);
     }
@@ -106,6 +108,9 @@ describe('client address behind trusted proxies', () => {
     assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'https, http')).secure, false);
     assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', 'gopher')).secure, false);
     assert.equal(resolve('8.8.8.8', false, h('x-forwarded-proto', 'https')).secure, false);
+    // Whitespace is SP and HTAB only (RFC 9110 §5.6.3): JavaScript's trim() also took U+00A0.
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', '\u00a0https')).secure, false);
+    assert.equal(resolve('10.0.0.2', false, h('x-forwarded-proto', '\thttps ')).secure, true);
   });
 
   test('agrees with @fastify/proxy-addr on well-formed X-Forwarded-For chains', () => {

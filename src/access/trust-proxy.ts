@@ -5,6 +5,7 @@
 // log, access rules and rate limits all read its answer.
 import { type Hop, parseForwarded, parseXForwardedFor } from './forwarded-header.ts';
 import { type CidrSet, canonicalIp, cidrList, listHas, normaliseIp } from './ip-address.ts';
+import { trimOws } from '../util/ows.ts';
 
 export interface ClientInfo {
   remoteAddress: string;
@@ -65,7 +66,7 @@ function pickClient(hops: Hop[], trusted: CidrSet): { ip: string; hop: Hop } | u
 function forwardedProto(headers: readonly string[]): boolean | undefined {
   const values = headerValues(headers, 'x-forwarded-proto');
   if (values.length !== 1) return undefined;
-  const v = (values[0] as string).trim().toLowerCase();
+  const v = trimOws(values[0] as string).toLowerCase();
   return v === 'https' ? true : v === 'http' ? false : undefined;
 }
 

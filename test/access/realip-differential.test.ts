@@ -13,8 +13,9 @@ import { exchange, firstResponse } from '../helpers/raw-client.ts';
 const TRUSTED = ['127.0.0.0/8', '10.0.0.0/8', '::1'];
 
 /** `address|port`, the port empty when unknown, or `peer` for the test client itself. */
-async function clientOf(port: number, xff: string): Promise<string> {
-  const r = await exchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${xff}\r\nConnection: close\r\n\r\n`);
+async function clientOf(port: number, xff: string | string[]): Promise<string> {
+  const fields = (typeof xff === 'string' ? [xff] : xff).map((v) => `X-Forwarded-For: ${v}\r\n`).join('');
+  const r = await exchange(port, `GET / HTTP/1.1\r\nHost: x\r\n${fields}Connection: close\r\n\r\n`);
   const [address, clientPort] = firstResponse(r.text).body.split('|') as [string, string];
   // The ports hops name here are all below 10000; the test client's own is an ephemeral one.
   if (address === '127.0.0.1' && Number(clientPort) >= 10000) return 'peer';
@@ -48,7 +49,7 @@ describe('client address and port against nginx realip', { skip: skipWithoutNgin
     await nginx?.stop();
   });
 
-  const both = async (xff: string) => ({
+  const both = async (xff: string | string[]) => ({
     foyer: await clientOf(foyer.address.port, xff),
     nginx: await clientOf(nginx.port, xff),
   });
@@ -78,6 +79,18 @@ describe('client address and port against nginx realip', { skip: skipWithoutNgin
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  test('random chains over two header lines: the same client', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(hop, { minLength: 2, maxLength: 6 }), fc.nat(), async (hops, cut) => {
+        const at = 1 + (cut % (hops.length - 1));
+        const lines = [hops.slice(0, at).join(', '), hops.slice(at).join(', ')];
+        const r = await both(lines);
+        assert.equal(r.foyer, r.nginx, lines.join(' / '));
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -120,10 +133,16 @@ describe('client address and port against nginx realip', { skip: skipWithoutNgin
       ['01.2.3.4', 'peer', '1.2.3.4|'],
       // Entries are separated by commas; nginx also splits at a space.
       ['1.2.3.4 5.6.7.8', 'peer', '5.6.7.8|'],
+      // A port is at most five digits.
+      ['1.2.3.4:000080', 'peer', '1.2.3.4|80'],
+      // Embedded IPv4 other than mapped is written in hex, as the URL serialiser writes it.
+      ['::1.2.3.4', '::102:304|', '::1.2.3.4|'],
     ];
     for (const [xff, ours, theirs] of table) {
       const r = await both(xff);
       assert.deepEqual(r, { foyer: ours, nginx: theirs }, xff);
     }
+    // An empty line is an empty element, skipped; nginx takes the last line for the proxy's.
+    assert.deepEqual(await both(['5.6.7.8', '']), { foyer: '5.6.7.8|', nginx: 'peer' });
   });
 });
