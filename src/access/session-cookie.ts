@@ -3,6 +3,7 @@
 // secrets is accepted (rotation: put the new one first, drop the old one after a session lifetime).
 import { Buffer } from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { trimOws } from '../util/ows.ts';
 
 export function newSessionId(): string {
   return randomBytes(18).toString('base64url');
@@ -33,16 +34,33 @@ export function verifyCookie(value: string, secrets: readonly string[]): { id: s
   return undefined;
 }
 
-/** The value of cookie `name` in a Cookie header (RFC 6265 §5.4); the first one when repeated. */
-export function readCookie(header: string | null, name: string): string | undefined {
-  if (header === null) return undefined;
+/** The values of every cookie `name` in a Cookie header (RFC 6265 §5.4), in order, quotes removed. */
+export function* cookieValues(header: string | null, name: string): Generator<string> {
+  if (header === null) return;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let v = part.slice(eq + 1).trim();
-    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    return v;
+    // WSP is SP and HTAB (RFC 6265 §5.2): JavaScript's trim() would also take U+00A0 and U+FEFF.
+    if (trimOws(part.slice(0, eq)) !== name) continue;
+    const v = trimOws(part.slice(eq + 1));
+    yield v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+  }
+}
+
+/**
+ * The first cookie `name` whose value verifies under the secrets, with verifyCookie's answer. Not
+ * simply the first cookie of that name: a browser sends every cookie that matches, more specific
+ * paths first, and one set for a parent domain or another path (a sibling subdomain can toss one
+ * in) would otherwise hide the session's own.
+ */
+export function readSignedCookie(
+  header: string | null,
+  name: string,
+  secrets: readonly string[],
+): { id: string; secret: number } | undefined {
+  for (const v of cookieValues(header, name)) {
+    const verified = verifyCookie(v, secrets);
+    if (verified !== undefined) return verified;
   }
   return undefined;
 }

@@ -63,6 +63,28 @@ describe('session lifecycle', () => {
     assert.match(third.setCookie ?? '', /Max-Age=0/);
   });
 
+  test("a cookie of the same name that does not verify (a parent domain's, another path's) does not hide the session's own", async () => {
+    const store = tableStore();
+    const mw = session({ secret: SECRET, store });
+    const first = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 1));
+    const [name, value] = (first.cookie as string).split('=') as [string, string];
+    // Browsers send the more specific path first; a tossed cookie may come before or after ours.
+    for (const header of [
+      `${name}=tossed; ${name}=${value}`,
+      `${name}="${'A'.repeat(24)}.${'b'.repeat(43)}"; other=1; ${name}=${value}`,
+      `${name}=${value}; ${name}=tossed`,
+      ` \t${name}=${value}`,
+    ]) {
+      const again = await call(mw, header, (ctx) => assert.equal(getSession(ctx).get('n'), 1, header));
+      assert.equal(again.setCookie, undefined, header);
+    }
+    // Whitespace is SP and HTAB only: a name behind U+00A0 is another name.
+    await call(mw, `\u00a0${name}=${value}`, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+    // None verifies: a fresh session, and the stale cookie is expired.
+    const stale = await call(mw, `${name}=tossed`, () => {});
+    assert.match(stale.setCookie ?? '', /Max-Age=0/);
+  });
+
   test('a session past its absolute timeout starts over', async () => {
     const store = tableStore();
     const mw = session({ secret: SECRET, store, absoluteTimeout: 50 });

@@ -8,11 +8,11 @@ import { attribute } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
 import {
   type CookieOptions,
+  cookieValues,
   newSessionId,
-  readCookie,
+  readSignedCookie,
   serializeCookie,
   signId,
-  verifyCookie,
 } from './session-cookie.ts';
 import { memorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
 
@@ -172,8 +172,8 @@ export function session(options: SessionOptions): Middleware {
   };
 
   return async (req, ctx, next) => {
-    const raw = readCookie(req.headers.get('cookie'), name);
-    const verified = raw === undefined ? undefined : verifyCookie(raw, secrets);
+    const cookies = req.headers.get('cookie');
+    const verified = readSignedCookie(cookies, name, secrets);
     let record: SessionRecord | undefined;
     if (verified !== undefined) {
       try {
@@ -201,7 +201,8 @@ export function session(options: SessionOptions): Middleware {
         await store.save(c.id, c.patch, idle);
         return !c.stored || s.resign ? withCookie(res, signed as string) : res;
       }
-      if (c.destroyed || (raw !== undefined && record === undefined && c.id === undefined)) {
+      const stale = record === undefined && c.id === undefined && !cookieValues(cookies, name).next().done;
+      if (c.destroyed || stale) {
         // Expire a cookie that named nothing (or a destroyed session) so the browser stops sending it.
         return withCookie(res, serializeCookie(name, undefined, cookieOptions, ctx.secure));
       }
