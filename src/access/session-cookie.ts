@@ -47,8 +47,11 @@ export function* cookieValues(header: string | null, name: string): Generator<st
   }
 }
 
+/** Cookies of the session's name tried per request; browsers send one per matching domain and path. */
+export const MAX_SESSION_COOKIES = 8;
+
 /**
- * The first cookie `name` whose value verifies under the secrets, with verifyCookie's answer. Not
+ * The first cookie `name`, among the first MAX_SESSION_COOKIES, whose value verifies under the secrets, with verifyCookie's answer. Not
  * simply the first cookie of that name: a browser sends every cookie that matches, more specific
  * paths first, and one set for a parent domain or another path (a sibling subdomain can toss one
  * in) would otherwise hide the session's own.
@@ -58,9 +61,12 @@ export function readSignedCookie(
   name: string,
   secrets: readonly string[],
 ): { id: string; secret: number } | undefined {
+  let tried = 0;
   for (const v of cookieValues(header, name)) {
     const verified = verifyCookie(v, secrets);
     if (verified !== undefined) return verified;
+    // Each well-formed value costs an HMAC per secret: a head full of them is not worth that many.
+    if (++tried === MAX_SESSION_COOKIES) break;
   }
   return undefined;
 }

@@ -4,6 +4,7 @@ import { countMapSteps } from '../../test/helpers/map-steps.ts';
 import { createContext } from '../testing.ts';
 import type { Context } from '../types.ts';
 import { getSession, session } from './session.ts';
+import { MAX_SESSION_COOKIES } from './session-cookie.ts';
 import { type SessionStore, SessionTable } from './session-store.ts';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghijklmnop';
@@ -78,6 +79,14 @@ describe('session lifecycle', () => {
       const again = await call(mw, header, (ctx) => assert.equal(getSession(ctx).get('n'), 1, header));
       assert.equal(again.setCookie, undefined, header);
     }
+    // Bounded: past MAX_SESSION_COOKIES of that name, no more signatures are checked.
+    const decoy = `${name}=${'A'.repeat(24)}.${'b'.repeat(43)}`;
+    const many = `${Array(MAX_SESSION_COOKIES).fill(decoy).join('; ')}; ${name}=${value}`;
+    await call(mw, many, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+    const fewer = `${Array(MAX_SESSION_COOKIES - 1)
+      .fill(decoy)
+      .join('; ')}; ${name}=${value}`;
+    await call(mw, fewer, (ctx) => assert.equal(getSession(ctx).get('n'), 1));
     // Whitespace is SP and HTAB only: a name behind U+00A0 is another name.
     await call(mw, `\u00a0${name}=${value}`, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
     // None verifies: a fresh session, and the stale cookie is expired.
