@@ -10,6 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -167,6 +168,88 @@ test('a start that times out after the watchdog started php-fpm, unreported, lea
       }
     }
   });
+});
+
+/**
+ * A stand-in php-fpm in `own`: records its pid in `own/started`, writes a pid file in the runtime
+ * directory naming `decoy` (a pid file a crashed master left, its pid now someone else's), then
+ * sleeps, never opening a socket.
+ */
+function sleepyPhpFpm(own: string, decoy: number): string {
+  const binary = join(own, 'php-fpm');
+  writeFileSync(
+    binary,
+    `#!/bin/sh\necho $$ > '${own}/started'\necho ${decoy} > "$(dirname "$2")/php-fpm.pid"\nexec sleep 60\n`,
+    { mode: 0o755 },
+  );
+  return binary;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+test("a start that times out kills what the watchdog started, found as its child; a pid file's stranger is left alone", {
+  skip: process.platform !== 'linux' ? 'reads /proc' : false,
+  timeout: 30_000,
+}, async () => {
+  await inOwnTmpdir('foyer-spawn-child-', async (own) => {
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    let started: number | undefined;
+    process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS = '60000';
+    try {
+      const binary = sleepyPhpFpm(own, stranger.pid!);
+      await assert.rejects(spawnPhpFpm({ binary, startTimeout: 1500 }), /reported no start/);
+      started = Number(readFileSync(join(own, 'started'), 'latin1'));
+      await until('the unreported php-fpm to be killed', () => !alive(started!));
+      assert.ok(alive(stranger.pid!), 'the process a stale pid file names is not ours: not killed');
+    } finally {
+      delete process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS;
+      stranger.kill('SIGKILL');
+      if (started !== undefined && alive(started)) process.kill(started, 'SIGKILL');
+      rmSync(join(own, 'started'), { force: true });
+      rmSync(join(own, 'php-fpm'), { force: true });
+    }
+  });
+});
+
+test('a start that fails for want of a socket has killed php-fpm when it rejects: a caller may exit at once', {
+  skip: process.platform !== 'linux' ? 'reads /proc' : false,
+  timeout: 30_000,
+}, async () => {
+  await inOwnTmpdir('foyer-spawn-exit-', async (own) => {
+    const binary = sleepyPhpFpm(own, 0);
+    const script = join(own, 'caller.mts');
+    const entry = new URL('../../src/handlers/fastcgi/index.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { spawnPhpFpm } from '${entry}';\nspawnPhpFpm({ binary: '${binary}', startTimeout: 800 }).then(() => process.exit(0), () => process.exit(3));\n`,
+    );
+    let started: number | undefined;
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: own },
+      });
+      assert.equal(r.status, 3, r.stderr);
+      started = Number(readFileSync(join(own, 'started'), 'latin1'));
+      await until('php-fpm to be gone', () => !alive(started!));
+    } finally {
+      if (started !== undefined && alive(started)) process.kill(started, 'SIGKILL');
+      for (const f of ['started', 'php-fpm', 'caller.mts']) rmSync(join(own, f), { force: true });
+    }
+  });
+});
+
+test('a startTimeout that is not a positive number is refused', async () => {
+  for (const startTimeout of [Number.NaN, 0, -1]) {
+    await assert.rejects(spawnPhpFpm({ binary: '/bin/false', startTimeout }), /startTimeout must be a positive number/);
+  }
 });
 
 /** php-fpm behind a script that exits 1 while `fail` exists, in a directory of the test's own. */

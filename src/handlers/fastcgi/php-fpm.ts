@@ -147,31 +147,59 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OU
   }
 }
 
-/**
- * The php-fpm a watchdog started, or was starting, although it has not said so: its children
- * (Linux), and the master in the pid file. Only processes whose command line names the runtime
- * directory count (php-fpm's title names its config; a child not yet exec'd is the watchdog's copy,
- * whose arguments name it): a stale pid file's pid may be anyone's by now.
- */
-function unreportedPhpFpm(watchdog: number | undefined, dir: string): number[] {
-  const pids = new Set<number>();
-  if (watchdog !== undefined) {
-    try {
-      const list = readFileSync(`/proc/${watchdog}/task/${watchdog}/children`, 'latin1');
-      for (const pid of list.split(' ')) if (pid !== '') pids.add(Number(pid));
-    } catch {}
-  }
+/** The pids /proc lists as `pid`'s children (Linux; none elsewhere). */
+function childrenOf(pid: number): number[] {
   try {
-    const pid = Number.parseInt(readFileSync(join(dir, RUNTIME_FILES.pid), 'latin1'), 10);
-    if (pid > 0) pids.add(pid);
+    const list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1');
+    return list
+      .split(' ')
+      .filter((p) => p !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `pid` is stopped (SIGSTOP took effect); true where /proc cannot say (then the kill is as good as it gets). */
+function stopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't' || state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Kills a watchdog and whatever php-fpm it started, reported or not (`reported`: the pid it
+ * reported). php-fpm leads a process group of its own, which killing the watchdog does not reach,
+ * and once the watchdog is gone nothing holds its lifeline. The watchdog is stopped first, so that
+ * it cannot start php-fpm between the reading of its children and the kill. Besides its children,
+ * the pid file names the master, believed only when that process's title names this config: a
+ * pid file outlives a crashed master, and its pid may be anyone's by now.
+ */
+async function killWatchdog(
+  proc: ChildProcess,
+  reported: number | undefined,
+  conf: string,
+  pidFile: string,
+): Promise<void> {
+  const watchdog = proc.pid;
+  if (watchdog === undefined || proc.exitCode !== null || proc.signalCode !== null) {
+    if (reported !== undefined) killAll(reported);
+    return;
+  }
+  proc.kill('SIGSTOP');
+  for (let i = 0; i < 100 && !stopped(watchdog); i++) await new Promise((r) => setTimeout(r, 1));
+  const pids = new Set(childrenOf(watchdog));
+  if (reported !== undefined) pids.add(reported);
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, 'latin1'), 10);
+    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(`master process (${conf})`)) pids.add(pid);
   } catch {}
-  return [...pids].filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(dir);
-    } catch {
-      return false;
-    }
-  });
+  proc.kill('SIGKILL');
+  for (const pid of pids) killAll(pid);
 }
 
 /** SIGKILL to `pid`'s group (php-fpm leads its own), and to `pid` itself in case it leads none yet. */
@@ -212,6 +240,13 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   const binary = options.binary ?? findPhpFpm();
   if (binary === undefined) throw new Error('php-fpm not found (install php-fpm, e.g. apt-get install php-fpm)');
   const children = Math.max(1, options.children ?? 4);
+  const startTimeout = options.startTimeout ?? 10_000;
+  if (!(startTimeout > 0)) {
+    throw new FoyerConfigError(
+      'FOYER_BAD_OPTION',
+      `php-fpm startTimeout must be a positive number of ms (Infinity: no bound), not ${String(options.startTimeout)}`,
+    );
+  }
   const log = options.log ?? silentLogger;
   const dir = mkdtempSync(join(tmpdir(), 'foyer-php-fpm-'));
   const sock = join(dir, RUNTIME_FILES.socket);
@@ -244,6 +279,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     ...Object.entries(options.ini ?? {}).map(([k, v]) => `php_admin_value[${iniValue(k)}] = ${iniValue(v)}`),
   ];
   const conf = join(dir, RUNTIME_FILES.conf);
+  const pidFile = join(dir, RUNTIME_FILES.pid);
   writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
   // Not handed to the workers' user: an owner of the directory could rename it in the sticky
   // temp dir and put a symlink in its place, and root's removal of the known files (stop, the
@@ -300,13 +336,11 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     // One deadline for the whole start: the watchdog's report of php-fpm's pid (after the delay;
     // undefined: the watchdog exited first), then the socket. Bounded throughout: a watchdog that
     // neither reports nor exits (stopped, starved of CPU) must not hang the start.
-    const deadline = Date.now() + delay + (options.startTimeout ?? 10_000);
-    if ((await within(watched.pid, deadline - Date.now())) === TIMED_OUT) {
-      // It may have started php-fpm without saying so yet: in a process group of its own, which
-      // killing the watchdog does not reach, and with no lifeline left once the watchdog is gone.
-      const strays = unreportedPhpFpm(proc.pid, dir);
-      proc.kill('SIGKILL');
-      for (const pid of strays) killAll(pid);
+    const deadline = Date.now() + delay + startTimeout;
+    const reported = await within(watched.pid, deadline - Date.now());
+    if (reported === TIMED_OUT) {
+      // It may have started php-fpm without saying so yet.
+      await killWatchdog(proc, undefined, conf, pidFile);
       throw new Error('php-fpm did not start: its watchdog reported no start before the start timeout');
     }
     // At least one try, even past the deadline: an event loop that ran late is no failed start.
@@ -321,7 +355,8 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
       await new Promise((r) => setTimeout(r, 50));
     }
     const exited = proc.exitCode !== null || proc.signalCode !== null;
-    proc.kill('SIGKILL');
+    // php-fpm too, now: the watchdog's exit handler would, but a caller may exit on this error first.
+    await killWatchdog(proc, reported, conf, pidFile);
     const why = exited ? `exited with ${proc.exitCode ?? proc.signalCode}` : 'no socket before the start timeout';
     throw new Error(`php-fpm did not start: ${stderr.trim().slice(0, 500) || why}`);
   };
@@ -334,10 +369,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     const pid = fpmPid;
     stopWatched(proc);
     const t1 = setTimeout(() => proc.kill('SIGTERM'), 3000);
-    const t2 = setTimeout(() => {
-      proc.kill('SIGKILL');
-      killGroup(pid);
-    }, 6000);
+    const t2 = setTimeout(() => void killWatchdog(proc, pid, conf, pidFile), 6000);
     await exited;
     clearTimeout(t1);
     clearTimeout(t2);
