@@ -17,16 +17,21 @@ export function signId(id: string, secrets: readonly string[]): string {
   return `${id}.${sign(id, secrets[0] as string)}`;
 }
 
+/** A cookie value of the shape `id.signature` (24 + 1 + 43 base64url characters), before any HMAC. */
+function wellFormed(value: string): boolean {
+  return (
+    value.length === 24 + 1 + 43 && value.charCodeAt(24) === 0x2e && /^[A-Za-z0-9_-]{24}$/.test(value.slice(0, 24))
+  );
+}
+
 /**
  * The id in a cookie value when its signature holds under one of the secrets, with the index of
  * that secret (0 = current; more → re-sign). Anything else (tampered, truncated, foreign) is undefined.
  */
 export function verifyCookie(value: string, secrets: readonly string[]): { id: string; secret: number } | undefined {
-  const dot = value.indexOf('.');
-  if (dot !== 24 || value.length !== 24 + 1 + 43) return undefined;
-  const id = value.slice(0, dot);
-  if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return undefined;
-  const given = Buffer.from(value.slice(dot + 1));
+  if (!wellFormed(value)) return undefined;
+  const id = value.slice(0, 24);
+  const given = Buffer.from(value.slice(25));
   for (let i = 0; i < secrets.length; i++) {
     const expected = Buffer.from(sign(id, secrets[i] as string));
     if (expected.length === given.length && timingSafeEqual(expected, given)) return { id, secret: i };
@@ -34,41 +39,45 @@ export function verifyCookie(value: string, secrets: readonly string[]): { id: s
   return undefined;
 }
 
-/** The values of every cookie `name` in a Cookie header (RFC 6265 §5.4), in order, quotes removed. */
-export function* cookieValues(header: string | null, name: string): Generator<string> {
-  if (header === null) return;
+/** Well-formed cookies of the session's name checked per request (an HMAC per secret each); browsers send one per matching domain and path. */
+export const MAX_SESSION_COOKIES = 8;
+
+export interface SessionCookies {
+  /** The ids whose signatures hold, in the order the cookies came. */
+  verified: Array<{ id: string; secret: number }>;
+  /** Some cookie had the session's name. */
+  present: boolean;
+  /** Every cookie of that name was checked (none left past MAX_SESSION_COOKIES). */
+  complete: boolean;
+}
+
+/**
+ * The cookies of name `name` in a Cookie header (RFC 6265 §5.4) whose signatures hold. Not simply
+ * the first of that name: a browser sends every cookie that matches, more specific paths first,
+ * and one set for a parent domain or another path (a sibling subdomain can toss one in) must not
+ * hide the session's own; the caller takes the first whose session exists.
+ */
+export function sessionCookies(header: string | null, name: string, secrets: readonly string[]): SessionCookies {
+  const out: SessionCookies = { verified: [], present: false, complete: true };
+  if (header === null) return out;
+  let checked = 0;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
     // WSP is SP and HTAB (RFC 6265 §5.2): JavaScript's trim() would also take U+00A0 and U+FEFF.
     if (trimOws(part.slice(0, eq)) !== name) continue;
-    const v = trimOws(part.slice(eq + 1));
-    yield v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
-  }
-}
-
-/** Cookies of the session's name tried per request; browsers send one per matching domain and path. */
-export const MAX_SESSION_COOKIES = 8;
-
-/**
- * The first cookie `name`, among the first MAX_SESSION_COOKIES, whose value verifies under the secrets, with verifyCookie's answer. Not
- * simply the first cookie of that name: a browser sends every cookie that matches, more specific
- * paths first, and one set for a parent domain or another path (a sibling subdomain can toss one
- * in) would otherwise hide the session's own.
- */
-export function readSignedCookie(
-  header: string | null,
-  name: string,
-  secrets: readonly string[],
-): { id: string; secret: number } | undefined {
-  let tried = 0;
-  for (const v of cookieValues(header, name)) {
+    out.present = true;
+    let v = trimOws(part.slice(eq + 1));
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (!wellFormed(v)) continue;
+    if (checked++ === MAX_SESSION_COOKIES) {
+      out.complete = false;
+      break;
+    }
     const verified = verifyCookie(v, secrets);
-    if (verified !== undefined) return verified;
-    // Each well-formed value costs an HMAC per secret: a head full of them is not worth that many.
-    if (++tried === MAX_SESSION_COOKIES) break;
+    if (verified !== undefined) out.verified.push(verified);
   }
-  return undefined;
+  return out;
 }
 
 export interface CookieOptions {

@@ -82,11 +82,20 @@ describe('session lifecycle', () => {
     // Bounded: past MAX_SESSION_COOKIES of that name, no more signatures are checked.
     const decoy = `${name}=${'A'.repeat(24)}.${'b'.repeat(43)}`;
     const many = `${Array(MAX_SESSION_COOKIES).fill(decoy).join('; ')}; ${name}=${value}`;
-    await call(mw, many, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+    const cut = await call(mw, many, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
+    // Not all were looked at: the session's own cookie may be among those left, so it is not expired.
+    assert.equal(cut.setCookie, undefined);
     const fewer = `${Array(MAX_SESSION_COOKIES - 1)
       .fill(decoy)
       .join('; ')}; ${name}=${value}`;
     await call(mw, fewer, (ctx) => assert.equal(getSession(ctx).get('n'), 1));
+    // Signed by us but its session ended (an attacker's own, after logging out), tossed in first.
+    const ended = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 2));
+    await call(mw, ended.cookie, (ctx) => getSession(ctx).destroy());
+    const behind = await call(mw, `${ended.cookie}; ${name}=${value}`, (ctx) =>
+      assert.equal(getSession(ctx).get('n'), 1),
+    );
+    assert.equal(behind.setCookie, undefined);
     // Whitespace is SP and HTAB only: a name behind U+00A0 is another name.
     await call(mw, `\u00a0${name}=${value}`, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
     // None verifies: a fresh session, and the stale cookie is expired.

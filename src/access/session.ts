@@ -6,14 +6,7 @@
 import type { Context, Middleware } from '../types.ts';
 import { attribute } from '../types.ts';
 import { FoyerConfigError, FoyerError } from '../util/errors.ts';
-import {
-  type CookieOptions,
-  cookieValues,
-  newSessionId,
-  readSignedCookie,
-  serializeCookie,
-  signId,
-} from './session-cookie.ts';
+import { type CookieOptions, newSessionId, serializeCookie, sessionCookies, signId } from './session-cookie.ts';
 import { memorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
 
 export interface SessionOptions {
@@ -172,18 +165,24 @@ export function session(options: SessionOptions): Middleware {
   };
 
   return async (req, ctx, next) => {
-    const cookies = req.headers.get('cookie');
-    const verified = readSignedCookie(cookies, name, secrets);
+    const cookies = sessionCookies(req.headers.get('cookie'), name, secrets);
+    // The first signed cookie whose session is live: one tossed in for another domain or path,
+    // even signed by us (an ended session's), does not hide the session's own.
     let record: SessionRecord | undefined;
-    if (verified !== undefined) {
+    let verified: { id: string; secret: number } | undefined;
+    for (const candidate of cookies.verified) {
       try {
-        record = await store.get(verified.id);
+        record = await store.get(candidate.id);
       } catch (err) {
         unavailable(ctx, err);
       }
       if (record !== undefined && Date.now() - record.createdAt > absolute) {
-        await store.destroy(verified.id).catch(() => {});
+        await store.destroy(candidate.id).catch(() => {});
         record = undefined;
+      }
+      if (record !== undefined) {
+        verified = candidate;
+        break;
       }
     }
     // A cookie we do not know gets a new id: never adopt an id the client chose (fixation).
@@ -201,7 +200,9 @@ export function session(options: SessionOptions): Middleware {
         await store.save(c.id, c.patch, idle);
         return !c.stored || s.resign ? withCookie(res, signed as string) : res;
       }
-      const stale = record === undefined && c.id === undefined && !cookieValues(cookies, name).next().done;
+      // Expired only when every cookie of the name was looked at: past the bound, one not looked
+      // at may be the session's own, and this Set-Cookie (host-only, Path=/) would delete it.
+      const stale = record === undefined && c.id === undefined && cookies.present && cookies.complete;
       if (c.destroyed || stale) {
         // Expire a cookie that named nothing (or a destroyed session) so the browser stops sending it.
         return withCookie(res, serializeCookie(name, undefined, cookieOptions, ctx.secure));
