@@ -218,6 +218,32 @@ test("a start that times out kills what the watchdog started, found as its child
   });
 });
 
+test("a start that times out kills the master a pid file names when its title is this config's, though not the watchdog's child", {
+  skip: process.platform !== 'linux' ? 'reads /proc' : false,
+  timeout: 30_000,
+}, async () => {
+  await inOwnTmpdir('foyer-spawn-pidfile-', async (own) => {
+    // The master in a session of its own (not the watchdog's child), titled as php-fpm titles it.
+    const binary = join(own, 'php-fpm');
+    writeFileSync(
+      binary,
+      `#!/bin/bash\nsetsid bash -c 'exec -a "php-fpm: master process ($0)" sleep 60' "$2" &\necho $! > "$(dirname "$2")/php-fpm.pid"\necho $! > '${own}/master'\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    let master: number | undefined;
+    process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS = '60000';
+    try {
+      await assert.rejects(spawnPhpFpm({ binary, startTimeout: 1500 }), /reported no start/);
+      master = Number(readFileSync(join(own, 'master'), 'latin1'));
+      await until('the master named by the pid file to be killed', () => !alive(master!));
+    } finally {
+      delete process.env.FOYER_WATCHDOG_REPORT_DELAY_FOR_TESTS;
+      if (master !== undefined && alive(master)) process.kill(master, 'SIGKILL');
+      for (const f of ['master', 'php-fpm']) rmSync(join(own, f), { force: true });
+    }
+  });
+});
+
 test('a start that fails for want of a socket has killed php-fpm when it rejects: a caller may exit at once', {
   skip: process.platform !== 'linux' ? 'reads /proc' : false,
   timeout: 30_000,
@@ -247,7 +273,7 @@ test('a start that fails for want of a socket has killed php-fpm when it rejects
 });
 
 test('a startTimeout that is not a positive number is refused', async () => {
-  for (const startTimeout of [Number.NaN, 0, -1]) {
+  for (const startTimeout of [Number.NaN, 0, -1, '500' as unknown as number]) {
     await assert.rejects(spawnPhpFpm({ binary: '/bin/false', startTimeout }), /startTimeout must be a positive number/);
   }
 });

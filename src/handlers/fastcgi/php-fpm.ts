@@ -147,7 +147,10 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OU
   }
 }
 
-/** The pids /proc lists as `pid`'s children (Linux; none elsewhere). */
+/**
+ * The pids /proc lists as `pid`'s children (Linux). Without the kernel's `children` file
+ * (CONFIG_PROC_CHILDREN), every process's parent is read instead. None where there is no /proc.
+ */
 function childrenOf(pid: number): number[] {
   try {
     const list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1');
@@ -155,10 +158,25 @@ function childrenOf(pid: number): number[] {
       .split(' ')
       .filter((p) => p !== '')
       .map(Number);
-  } catch {
-    return [];
-  }
+  } catch {}
+  const out: number[] = [];
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) === pid) out.push(Number(entry));
+      } catch {}
+    }
+  } catch {}
+  return out;
 }
+
+/** Sleeps `ms` without a turn of the event loop. */
+const sleepSync = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
 
 /** Whether `pid` is stopped (SIGSTOP took effect); true where /proc cannot say (then the kill is as good as it gets). */
 function stopped(pid: number): boolean {
@@ -179,19 +197,16 @@ function stopped(pid: number): boolean {
  * the pid file names the master, believed only when that process's title names this config: a
  * pid file outlives a crashed master, and its pid may be anyone's by now.
  */
-async function killWatchdog(
-  proc: ChildProcess,
-  reported: number | undefined,
-  conf: string,
-  pidFile: string,
-): Promise<void> {
+function killWatchdog(proc: ChildProcess, reported: number | undefined, conf: string, pidFile: string): void {
   const watchdog = proc.pid;
   if (watchdog === undefined || proc.exitCode !== null || proc.signalCode !== null) {
     if (reported !== undefined) killAll(reported);
     return;
   }
+  // Waited for without a turn of the event loop: a Foyer that exits in that turn (a second signal,
+  // a crash) would leave the watchdog stopped for good, deaf to its lifeline, php-fpm running.
   proc.kill('SIGSTOP');
-  for (let i = 0; i < 100 && !stopped(watchdog); i++) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < 100 && !stopped(watchdog); i++) sleepSync(1);
   const pids = new Set(childrenOf(watchdog));
   if (reported !== undefined) pids.add(reported);
   try {
@@ -241,7 +256,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
   if (binary === undefined) throw new Error('php-fpm not found (install php-fpm, e.g. apt-get install php-fpm)');
   const children = Math.max(1, options.children ?? 4);
   const startTimeout = options.startTimeout ?? 10_000;
-  if (!(startTimeout > 0)) {
+  if (typeof startTimeout !== 'number' || !(startTimeout > 0)) {
     throw new FoyerConfigError(
       'FOYER_BAD_OPTION',
       `php-fpm startTimeout must be a positive number of ms (Infinity: no bound), not ${String(options.startTimeout)}`,
@@ -340,7 +355,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     const reported = await within(watched.pid, deadline - Date.now());
     if (reported === TIMED_OUT) {
       // It may have started php-fpm without saying so yet.
-      await killWatchdog(proc, undefined, conf, pidFile);
+      killWatchdog(proc, undefined, conf, pidFile);
       throw new Error('php-fpm did not start: its watchdog reported no start before the start timeout');
     }
     // At least one try, even past the deadline: an event loop that ran late is no failed start.
@@ -356,7 +371,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     }
     const exited = proc.exitCode !== null || proc.signalCode !== null;
     // php-fpm too, now: the watchdog's exit handler would, but a caller may exit on this error first.
-    await killWatchdog(proc, reported, conf, pidFile);
+    killWatchdog(proc, reported, conf, pidFile);
     const why = exited ? `exited with ${proc.exitCode ?? proc.signalCode}` : 'no socket before the start timeout';
     throw new Error(`php-fpm did not start: ${stderr.trim().slice(0, 500) || why}`);
   };
@@ -369,7 +384,7 @@ export async function spawnPhpFpm(options: PhpFpmOptions = {}): Promise<PhpFpmPr
     const pid = fpmPid;
     stopWatched(proc);
     const t1 = setTimeout(() => proc.kill('SIGTERM'), 3000);
-    const t2 = setTimeout(() => void killWatchdog(proc, pid, conf, pidFile), 6000);
+    const t2 = setTimeout(() => killWatchdog(proc, pid, conf, pidFile), 6000);
     await exited;
     clearTimeout(t1);
     clearTimeout(t2);
