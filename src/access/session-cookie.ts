@@ -42,12 +42,15 @@ export function verifyCookie(value: string, secrets: readonly string[]): { id: s
 /** Well-formed cookies of the session's name checked per request (an HMAC per secret each); browsers send one per matching domain and path. */
 export const MAX_SESSION_COOKIES = 8;
 
+/** Distinct signed ids looked up in the store per request, one after another. */
+export const MAX_SESSION_LOOKUPS = 3;
+
 export interface SessionCookies {
   /** The ids whose signatures hold, in the order the cookies came. */
   verified: Array<{ id: string; secret: number }>;
   /** Some cookie had the session's name. */
   present: boolean;
-  /** Every cookie of that name was checked (none left past MAX_SESSION_COOKIES). */
+  /** Every cookie of that name was checked and its id listed (none left past either bound). */
   complete: boolean;
 }
 
@@ -75,7 +78,13 @@ export function sessionCookies(header: string | null, name: string, secrets: rea
       break;
     }
     const verified = verifyCookie(v, secrets);
-    if (verified !== undefined) out.verified.push(verified);
+    // The same id twice is one store lookup; past MAX_SESSION_LOOKUPS, the rest are not looked up.
+    if (verified === undefined || out.verified.some((c) => c.id === verified.id)) continue;
+    if (out.verified.length === MAX_SESSION_LOOKUPS) {
+      out.complete = false;
+      break;
+    }
+    out.verified.push(verified);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { countMapSteps } from '../../test/helpers/map-steps.ts';
 import { createContext } from '../testing.ts';
 import type { Context } from '../types.ts';
 import { getSession, session } from './session.ts';
-import { MAX_SESSION_COOKIES } from './session-cookie.ts';
+import { MAX_SESSION_COOKIES, MAX_SESSION_LOOKUPS } from './session-cookie.ts';
 import { type SessionStore, SessionTable } from './session-store.ts';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghijklmnop';
@@ -89,6 +89,11 @@ describe('session lifecycle', () => {
       .fill(decoy)
       .join('; ')}; ${name}=${value}`;
     await call(mw, fewer, (ctx) => assert.equal(getSession(ctx).get('n'), 1));
+    // Malformed ones cost no HMAC and do not count toward the bound.
+    const junk = `${Array(2 * MAX_SESSION_COOKIES)
+      .fill(`${name}=junk`)
+      .join('; ')}; ${name}=${value}`;
+    await call(mw, junk, (ctx) => assert.equal(getSession(ctx).get('n'), 1));
     // Signed by us but its session ended (an attacker's own, after logging out), tossed in first.
     const ended = await call(mw, undefined, (ctx) => getSession(ctx).set('n', 2));
     await call(mw, ended.cookie, (ctx) => getSession(ctx).destroy());
@@ -96,6 +101,21 @@ describe('session lifecycle', () => {
       assert.equal(getSession(ctx).get('n'), 1),
     );
     assert.equal(behind.setCookie, undefined);
+    // Store lookups: one per distinct id, at most MAX_SESSION_LOOKUPS of them.
+    const gets = () => store.ops.filter((o) => o === 'get').length;
+    const lookups = async (header: string) => {
+      const before = gets();
+      await call(mw, header, () => {});
+      return gets() - before;
+    };
+    assert.equal(await lookups(Array(8).fill(ended.cookie).join('; ')), 1);
+    const dead: string[] = [];
+    for (let i = 0; i < MAX_SESSION_LOOKUPS; i++) {
+      const d = await call(mw, undefined, (ctx) => getSession(ctx).set('n', i));
+      await call(mw, d.cookie, (ctx) => getSession(ctx).destroy());
+      dead.push(d.cookie as string);
+    }
+    assert.equal(await lookups(`${dead.join('; ')}; ${name}=${value}`), MAX_SESSION_LOOKUPS);
     // Whitespace is SP and HTAB only: a name behind U+00A0 is another name.
     await call(mw, `\u00a0${name}=${value}`, (ctx) => assert.equal(getSession(ctx).get('n'), undefined));
     // None verifies: a fresh session, and the stale cookie is expired.
