@@ -155,5 +155,40 @@ export function formatTable(
     " request ÷ subject's, above 1: the subject needs less CPU per request" +
     (scenario.ceiling ? `; ÷ ceiling: server's req/s ÷ ${scenario.ceiling}'s` : '') +
     ')';
-  return [title, ...lines, ...(notes.length ? ['notes:', ...notes] : []), p99Note].join('\n');
+  const pairLines = cpuPairLines(scenario, results);
+  return [title, ...lines, ...(notes.length ? ['notes:', ...notes] : []), p99Note, ...pairLines].join('\n');
+}
+
+/**
+ * CPU per request of each scenario.cpuPairs entry, more processes ÷ one, from the samples of one
+ * round (taken minutes apart at most, so a shared machine's drift cancels as in pairedRatios).
+ */
+function cpuPairLines(scenario: Scenario, results: ServerResult[]): string[] {
+  if (scenario.cpuPairs === undefined) return [];
+  const lines = ['CPU µs per request, more processes ÷ one (paired by round: median, range):'];
+  for (const pair of scenario.cpuPairs) {
+    const many = results.find((r) => r.label === pair.many)?.samples ?? [];
+    const one = results.find((r) => r.label === pair.one)?.samples ?? [];
+    const ratios: number[] = [];
+    for (const s of many) {
+      const o = one.find((x) => x.round !== undefined && x.round === s.round);
+      if (s.cpuPerRequest !== undefined && o?.cpuPerRequest) ratios.push(s.cpuPerRequest / o.cpuPerRequest);
+    }
+    ratios.sort((a, b) => a - b);
+    const name = `  ${pair.name} (${pair.many} ÷ ${pair.one})`;
+    if (ratios.length === 0) {
+      lines.push(`${name}: —`);
+      continue;
+    }
+    const m = middle(ratios);
+    const range = `${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}`;
+    const goal =
+      pair.max === undefined
+        ? ''
+        : ratios.length >= MIN_PAIRS
+          ? `  target ≤ ${pair.max.toFixed(2)} ${m <= pair.max ? '✓' : '✗'}`
+          : `  target ≤ ${pair.max.toFixed(2)}: not judged, under ${MIN_PAIRS} paired rounds`;
+    lines.push(`${name}: ${m.toFixed(2)} (${range})${goal}`);
+  }
+  return lines;
 }

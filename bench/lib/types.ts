@@ -30,6 +30,17 @@ export interface Target {
   maxP99Ratio?: number;
 }
 
+export interface CpuPair {
+  /** Name printed for the pair, e.g. 'foyer'. */
+  name: string;
+  /** Label of the server with more processes (the numerator). */
+  many: string;
+  /** Label of the same server as one process (the denominator). */
+  one: string;
+  /** The ratio should be at most this. */
+  max?: number;
+}
+
 export interface Scenario {
   /** Unique across all modules; the command line filters on it. */
   name: string;
@@ -51,6 +62,11 @@ export interface Scenario {
   targets?: Target[];
   /** Label of the server that marks the physical limit: each row also gets its req/s ÷ this one's. */
   ceiling?: string;
+  /**
+   * Process models compared with themselves: each pair's CPU per request with more processes ÷ with
+   * one, paired by round, printed under the table; `max`, when set, is a target judged on it.
+   */
+  cpuPairs?: CpuPair[];
   /** Set when the scenario cannot run here (missing program …); the reason is printed. */
   skip?: string;
 }

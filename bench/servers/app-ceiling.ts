@@ -7,6 +7,10 @@
 // With CEILING_ONREAD=1 it reads as Foyer does, into the process's one read buffer (node's `onread`
 // mode, src/reception/shared-reads.ts) instead of 'data' events: the limit for a server that reads
 // that way. Not a target either: the issue's ceiling is the first one.
+// With WORKERS=N it runs as N node:cluster workers sharing the listening socket (SCHED_NONE, as
+// `foyer serve --workers` does by default): the limit of a process model for the workers bench,
+// where what a second process costs shows without any server's JavaScript in the way.
+import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { readIntoShared } from '../../src/reception/shared-reads.ts';
 import { port, ready } from './ready.ts';
@@ -22,39 +26,55 @@ const onread = process.env.CEILING_ONREAD === '1';
 let url = '';
 let sink = 0;
 
-const server = createServer((socket) => {
-  socket.setNoDelay(true);
-  // How far into "\r\n\r\n" the previous read ended (a head may be split across reads).
-  let matched = 0;
-  const onBytes = (chunk: Buffer) => {
-    let heads = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b === (matched % 2 === 0 ? 13 : 10)) {
-        if (++matched === 4) {
-          heads++;
-          matched = 0;
-        }
-      } else matched = b === 13 ? 1 : 0;
-    }
-    if (parsesUrl) for (let h = 0; h < heads; h++) sink += new URL(url).pathname.length;
-    if (heads === 1) socket.write(reply());
-    else if (heads > 1) socket.write(reply().repeat(heads));
-  };
-  if (!onread) socket.on('data', onBytes);
-  else if (
-    !readIntoShared(socket, (bytes) => {
-      onBytes(bytes);
-      return true;
-    })
-  )
-    throw new Error('this node cannot read into a buffer of its own');
-  socket.on('error', () => socket.destroy());
-});
-server.listen(port, '127.0.0.1', () => {
-  const addr = server.address();
-  const bound = typeof addr === 'object' && addr ? addr.port : port;
-  url = `http://127.0.0.1:${bound}/plaintext`;
-  ready(bound);
-});
-process.once('SIGTERM', () => server.close(() => process.exit(sink < 0 ? 1 : 0)));
+const workers = process.env.WORKERS === undefined ? 0 : Number(process.env.WORKERS);
+if (workers > 0 && cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  let listening = 0;
+  cluster.on('listening', (_w, addr) => {
+    if (++listening === workers) ready(addr.port);
+  });
+  for (let i = 0; i < workers; i++) cluster.fork();
+  process.once('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    process.exit(0);
+  });
+} else serve();
+
+function serve(): void {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    // How far into "\r\n\r\n" the previous read ended (a head may be split across reads).
+    let matched = 0;
+    const onBytes = (chunk: Buffer) => {
+      let heads = 0;
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i];
+        if (b === (matched % 2 === 0 ? 13 : 10)) {
+          if (++matched === 4) {
+            heads++;
+            matched = 0;
+          }
+        } else matched = b === 13 ? 1 : 0;
+      }
+      if (parsesUrl) for (let h = 0; h < heads; h++) sink += new URL(url).pathname.length;
+      if (heads === 1) socket.write(reply());
+      else if (heads > 1) socket.write(reply().repeat(heads));
+    };
+    if (!onread) socket.on('data', onBytes);
+    else if (
+      !readIntoShared(socket, (bytes) => {
+        onBytes(bytes);
+        return true;
+      })
+    )
+      throw new Error('this node cannot read into a buffer of its own');
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(port, '127.0.0.1', () => {
+    const addr = server.address();
+    const bound = typeof addr === 'object' && addr ? addr.port : port;
+    url = `http://127.0.0.1:${bound}/plaintext`;
+    if (!cluster.isWorker) ready(bound); // under cluster the primary says so, once every worker listens
+  });
+  process.once('SIGTERM', () => server.close(() => process.exit(sink < 0 ? 1 : 0)));
+}
