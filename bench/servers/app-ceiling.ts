@@ -13,6 +13,7 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { readIntoShared } from '../../src/reception/shared-reads.ts';
+import { runPrimary } from './cluster-primary.ts';
 import { port, ready } from './ready.ts';
 
 const BODY = 'Hello, World!';
@@ -29,15 +30,7 @@ let sink = 0;
 const workers = process.env.WORKERS === undefined ? 0 : Number(process.env.WORKERS);
 if (workers > 0 && cluster.isPrimary) {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  let listening = 0;
-  cluster.on('listening', (_w, addr) => {
-    if (++listening === workers) ready(addr.port);
-  });
-  for (let i = 0; i < workers; i++) cluster.fork();
-  process.once('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-    process.exit(0);
-  });
+  runPrimary(workers);
 } else serve();
 
 function serve(): void {

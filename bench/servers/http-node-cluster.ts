@@ -2,20 +2,12 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { plainHandler } from './http-node-handler.ts';
-import { port, ready } from './ready.ts';
+import { runPrimary } from './cluster-primary.ts';
+import { port } from './ready.ts';
 
 const workers = Number(process.env.WORKERS ?? 2);
-if (cluster.isPrimary) {
-  let listening = 0;
-  cluster.on('listening', (_w, addr) => {
-    if (++listening === workers) ready(addr.port);
-  });
-  for (let i = 0; i < workers; i++) cluster.fork();
-  process.once('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-    process.exit(0);
-  });
-} else {
+if (cluster.isPrimary) runPrimary(workers);
+else {
   const server = createServer(plainHandler);
   server.keepAliveTimeout = 30_000;
   server.listen(port, '127.0.0.1');
