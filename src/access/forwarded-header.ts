@@ -42,7 +42,10 @@ function readRightmost(all: string[], read: (element: string) => Hop): Hop[] | u
  * means nothing off the host that wrote it: either makes the hop unreadable, as in nginx.
  */
 function readNode(node: string): Hop | undefined {
-  if (node.includes('%')) return undefined;
+  // A zone index (`%eth0`) is refused, as nginx's realip does. So is whitespace: RFC 7239 §6's
+  // node has none, and only a quoted string can carry it here (`for=" 1.2.3.4"`), which the address
+  // parser would otherwise have read past.
+  if (node.includes('%') || node.includes(' ') || node.includes('\t')) return undefined;
   if (node.startsWith('[')) {
     const end = node.indexOf(']');
     if (end < 0) return undefined;

@@ -212,6 +212,16 @@ describe('client address from RFC 7239 Forwarded', () => {
     for (const bad of ['for="', 'junk', 'for=_hidden', 'for=unknown', 'for=203.0.113.7, for="']) {
       assert.equal(ask(bad).remoteAddress, '10.0.0.2', bad);
     }
+    // RFC 7239 §6: a node has no whitespace, quoted or not.
+    for (const bad of [
+      'for=" 203.0.113.7"',
+      'for="203.0.113.7\t"',
+      'for="[2001:db8::1] :80"',
+      'for="203.0.113.7 :80"',
+    ]) {
+      assert.equal(ask(bad).remoteAddress, '10.0.0.2', bad);
+      assert.equal(ask(`for=6.6.6.6, ${bad}`).remoteAddress, '10.0.0.2', `6.6.6.6 left of ${bad}`);
+    }
   });
 });
 
